@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine, as root:
+#   1. installs the Debian packages it needs (scripts/install-deps.sh),
+#   2. checks formatting (clang-format) and runs clang-tidy,
+#   3. builds the unit tests with ASan+UBSan and runs them,
+#   4. builds the normal tree and runs every test: unit, libslurm oracle, and system tests
+#      (real munge, slurmctld, slurmd in network namespaces, the emulator), which start
+#      and stop whatever they need themselves.
+# Ends with CTest's summary of the full run. Exit status 0 only if everything passed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+bash scripts/install-deps.sh
+
+echo "== format and lint"
+bash scripts/lint.sh
+
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+bash scripts/build.sh "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCLOUDBURST_SANITIZE=ON \
+  -DCLOUDBURST_BENCH=OFF -DCLOUDBURST_SYSTEM_TESTS=OFF
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest -L unit --output-on-failure -j2)
+
+echo "== full suite"
+bash scripts/build.sh "$here/build"
+cd build
+ctest --output-on-failure --timeout 900

@@ -1,0 +1,92 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "cli/commands.h"
+#include "util/program.h"
+
+namespace cb::cli {
+
+namespace {
+
+GlobalOptions g_options;
+
+// Commands from DESIGN.md that are not built yet: they exist so `--help` shows the whole
+// shape, and say honestly that they do not work.
+std::vector<CommandSpec> planned_commands() {
+    std::vector<CommandSpec> out;
+    for (const char* name : {"init", "scale", "nodes", "status", "why", "buckets", "limits", "cost",
+                             "keep-alive", "doctor", "users", "setup"}) {
+        out.push_back({name, "(not yet implemented)", [name](CLI::App& app) {
+                           app.allow_extras();
+                           return std::function<Result<int>()>(
+                               [name]() -> Result<int> { return not_implemented(name); });
+                       }});
+    }
+    return out;
+}
+
+std::vector<CommandSpec> all_commands() {
+    std::vector<CommandSpec> out;
+    auto add = [&out](std::vector<CommandSpec> more) {
+        for (auto& c : more) {
+            out.push_back(std::move(c));
+        }
+    };
+    add(hostlist_commands());
+    add(config_commands());
+    out.push_back({"version", "print the version", [](CLI::App&) {
+                       return std::function<Result<int>()>([]() -> Result<int> {
+                           std::cout << "cloudburst " << CLOUDBURST_VERSION << "\n";
+                           return 0;
+                       });
+                   }});
+    add(planned_commands());
+    return out;
+}
+
+}  // namespace
+
+const GlobalOptions& global_options() {
+    return g_options;
+}
+
+int cloudburst_main(int argc, char** argv) {
+    return run_main("cloudburst", [&]() -> Result<int> {
+        CLI::App app{"cloudburst: burst a Slurm cluster into Azure through CycleCloud"};
+        app.require_subcommand(1);
+        if (const char* env = std::getenv("CLOUDBURST_CONFIG"); env != nullptr && *env) {
+            g_options.config_path = env;
+        } else {
+            g_options.config_path = "/etc/cloudburst/cloudburst.toml";
+        }
+        app.add_option("-c,--config", g_options.config_path,
+                       "configuration file (default: $CLOUDBURST_CONFIG or "
+                       "/etc/cloudburst/cloudburst.toml)");
+        std::function<Result<int>()> action;
+        const auto commands = all_commands();
+        for (const auto& spec : commands) {
+            CLI::App* sub = app.add_subcommand(spec.name, spec.help);
+            auto run = spec.setup(*sub);
+            sub->callback([&action, run]() { action = run; });
+        }
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::CallForHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::CallForAllHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::ParseError& e) {
+            return make_error(ErrorKind::k_usage,
+                              std::string(e.what()) + " (run 'cloudburst --help')");
+        }
+        if (!action) {
+            return make_error(ErrorKind::k_internal, "no subcommand ran");
+        }
+        return action();
+    });
+}
+
+}  // namespace cb::cli

@@ -1,0 +1,38 @@
+// The `cloudburst` operator command: a table of subcommands, each a small module in cli/.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace CLI {
+class App;
+}
+
+namespace cb::cli {
+
+// A subcommand: `setup` adds its options to `app` and returns the action to run when the
+// subcommand was chosen (called after parsing).
+struct CommandSpec {
+    const char* name;
+    const char* help;
+    std::function<std::function<Result<int>()>(CLI::App& app)> setup;
+};
+
+// Global options every subcommand can read.
+struct GlobalOptions {
+    std::string config_path;  // --config, CLOUDBURST_CONFIG, else /etc/cloudburst/cloudburst.toml
+};
+
+const GlobalOptions& global_options();
+
+// Entry point of the `cloudburst` program.
+int cloudburst_main(int argc, char** argv);
+
+// Subcommand tables contributed by modules (each defined in its own .cpp).
+std::vector<CommandSpec> hostlist_commands();
+std::vector<CommandSpec> config_commands();
+
+}  // namespace cb::cli

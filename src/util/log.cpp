@@ -1,0 +1,86 @@
+#include "util/log.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace cb::log {
+
+namespace {
+std::mutex g_mutex;
+std::vector<std::string> g_secrets;  // guarded by g_mutex
+std::shared_ptr<spdlog::logger> g_logger;
+
+spdlog::level::level_enum to_spdlog(Level level) {
+    switch (level) {
+        case Level::k_debug:
+            return spdlog::level::debug;
+        case Level::k_info:
+            return spdlog::level::info;
+        case Level::k_warn:
+            return spdlog::level::warn;
+        case Level::k_error:
+            return spdlog::level::err;
+    }
+    return spdlog::level::info;
+}
+
+std::shared_ptr<spdlog::logger> logger() {
+    std::lock_guard lock(g_mutex);
+    if (!g_logger) {
+        g_logger = std::make_shared<spdlog::logger>(
+            "cloudburst", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        g_logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    }
+    return g_logger;
+}
+}  // namespace
+
+void init(const Options& options) {
+    std::vector<spdlog::sink_ptr> sinks;
+    if (options.also_stderr || options.file.empty()) {
+        sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    }
+    if (!options.file.empty()) {
+        sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file));
+    }
+    auto created = std::make_shared<spdlog::logger>("cloudburst", sinks.begin(), sinks.end());
+    created->set_pattern("%Y-%m-%dT%H:%M:%S.%e " + options.program + "[%P] %l %v");
+    created->set_level(to_spdlog(options.level));
+    created->flush_on(spdlog::level::info);
+    std::lock_guard lock(g_mutex);
+    g_logger = created;
+}
+
+void register_secret(std::string secret) {
+    if (secret.empty()) {
+        return;
+    }
+    std::lock_guard lock(g_mutex);
+    if (std::find(g_secrets.begin(), g_secrets.end(), secret) == g_secrets.end()) {
+        g_secrets.push_back(std::move(secret));
+    }
+}
+
+std::string redact(std::string_view text) {
+    std::string out(text);
+    std::lock_guard lock(g_mutex);
+    for (const auto& secret : g_secrets) {
+        for (auto pos = out.find(secret); pos != std::string::npos;
+             pos = out.find(secret, pos + 4)) {
+            out.replace(pos, secret.size(), "****");
+        }
+    }
+    return out;
+}
+
+void write(Level level, std::string_view message) {
+    logger()->log(to_spdlog(level), "{}", redact(message));
+}
+
+}  // namespace cb::log

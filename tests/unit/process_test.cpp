@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "util/process.h"
+
+namespace cb {
+namespace {
+
+TEST(RunCommand, CapturesOutputAndExitCode) {
+    auto r = run_command({{"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, {}, {}});
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(r->exit_code, 3);
+    EXPECT_EQ(r->out, "out\n");
+    EXPECT_EQ(r->err, "err\n");
+}
+
+TEST(RunCommand, FeedsInput) {
+    Command c{{"/bin/cat"}, {}, "hello"};
+    auto r = run_command(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->out, "hello");
+}
+
+TEST(RunCommand, RefusesRelativePath) {
+    auto r = run_command({{"sh", "-c", "true"}, {}, {}});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::k_internal);
+}
+
+TEST(RunCommand, MissingProgramIsIoError) {
+    auto r = run_command({{"/nonexistent/prog"}, {}, {}});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::k_io);
+    EXPECT_NE(r.error().message.find("No such file"), std::string::npos);
+}
+
+TEST(RunCommand, TimeoutKillsAndReports) {
+    Command c{{"/bin/sleep", "30"}, {}, {}, std::chrono::milliseconds(200)};
+    auto r = run_command(c);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::k_transient);
+}
+
+TEST(RunCommand, EnvironmentIsMinimalByDefault) {
+    auto r = run_command({{"/usr/bin/env"}, {}, {}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->out, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n");
+}
+
+TEST(ChildProcess, StopEndsTheProcessGroup) {
+    auto child = ChildProcess::spawn({{"/bin/sleep", "30"}, {}, {}, {}, true, {}});
+    ASSERT_TRUE(child) << child.error().describe();
+    const pid_t pid = child->pid();
+    EXPECT_TRUE(child->running());
+    child->stop();
+    EXPECT_FALSE(child->running());
+    EXPECT_NE(::kill(pid, 0), 0);
+}
+
+}  // namespace
+}  // namespace cb
