@@ -1,0 +1,47 @@
+// What an emulated VM is made of. The emulator's cluster model decides *when* a node moves
+// through CycleCloud's states; a VmBackend makes the VM real (or not) at each step.
+//
+// Lifecycle as the model drives it:
+//   create_vm(name)       at Acquiring -> Preparing: the VM exists and has an address
+//   start_software(name)  at the end of Preparing: the VM's cluster-init (start slurmd);
+//                         skipped when the "slurmd never starts" fault applies
+//   destroy_vm(name)      on terminate, deallocate, spot eviction, failure
+// All calls may block for a few milliseconds (they run `ip`, start processes) and are made
+// outside the model's lock, possibly from several threads for different names; calls for
+// the same name are never concurrent.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "util/result.h"
+
+namespace cb::emulator {
+
+struct VmIdentity {
+    std::string private_ip;   // e.g. "198.18.0.7"
+    std::string hostname;     // the node name for the namespaces backend
+    std::string instance_id;  // stable for the VM's life, new for each create_vm
+};
+
+class VmBackend {
+public:
+    virtual ~VmBackend() = default;
+
+    // Called once before serving: removes whatever a crashed run of this same instance left
+    // behind (namespaces, veths, the bridge, processes recorded in its pid files).
+    virtual Status recover() = 0;
+    // Idempotent for a name that already has a VM: returns its identity.
+    virtual Result<VmIdentity> create_vm(const std::string& node_name) = 0;
+    virtual Status start_software(const std::string& node_name) = 0;
+    // Idempotent: destroying a VM that does not exist succeeds.
+    virtual Status destroy_vm(const std::string& node_name) = 0;
+    // Removes every VM and everything else the backend made (bridge, files). Called on exit,
+    // including SIGTERM/SIGINT. Idempotent.
+    virtual void shutdown() = 0;
+};
+
+// API-only VMs: addresses are allocated from 198.18.0.0/15 in memory; nothing runs.
+std::unique_ptr<VmBackend> make_none_backend();
+
+}  // namespace cb::emulator
