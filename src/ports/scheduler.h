@@ -1,0 +1,57 @@
+// The Scheduler port: what the daemon needs from Slurm. Implemented by SlurmCli
+// (adapters/, runs scontrol/sinfo by absolute path), and by FakeScheduler in unit tests.
+// Never one call per node; updates are batched by the implementation (<= 100 names each).
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace cb {
+
+// Slurm's node state: one base state plus flags, parsed by name ("IDLE+CLOUD+POWERED_DOWN").
+// Unknown flags are kept in `other_flags` and otherwise ignored.
+struct SlurmNodeState {
+    std::string base;              // "IDLE", "DOWN", "ALLOCATED", "MIXED", ...
+    std::set<std::string> flags;   // known and unknown flag names, upper case
+    bool has(const std::string& flag) const { return flags.count(flag) != 0; }
+};
+
+struct SlurmNode {
+    std::string name;
+    SlurmNodeState state;
+    std::string node_addr;
+    std::string node_hostname;
+    std::vector<std::string> features;
+    std::vector<std::string> partitions;
+    std::string reason;
+};
+
+struct SlurmPartition {
+    std::string name;
+    std::string nodes;  // hostlist
+    std::optional<long> suspend_time_seconds;
+    std::optional<long> resume_timeout_seconds;
+};
+
+// One `scontrol update` for a set of nodes. addrs/hostnames, when given, pair with names.
+struct NodeUpdate {
+    std::vector<std::string> names;
+    std::string state;   // empty: unchanged ("DOWN", "POWER_DOWN_FORCE", "IDLE", ...)
+    std::string reason;  // required by Slurm with DOWN/DRAIN/FAIL
+    std::vector<std::string> node_addrs;
+    std::vector<std::string> node_hostnames;
+};
+
+class Scheduler {
+public:
+    virtual ~Scheduler() = default;
+    virtual Result<std::vector<SlurmNode>> nodes() = 0;
+    virtual Result<std::vector<SlurmPartition>> partitions() = 0;
+    virtual Status update_nodes(const NodeUpdate& update) = 0;
+};
+
+}  // namespace cb
