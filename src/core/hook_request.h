@@ -1,0 +1,36 @@
+// What a Slurm hook hands to the daemon: which hook ran, the hostlist Slurm passed, and (for
+// resume) a verbatim copy of SLURM_RESUME_FILE, which disappears when the hook exits.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace cb {
+
+enum class HookKind { k_resume, k_suspend, k_resume_fail };
+
+std::string_view to_string(HookKind kind);
+std::optional<HookKind> hook_kind_from_string(std::string_view name);
+// From the program name: "cloudburst-resume" -> k_resume, ... ; nullopt for anything else.
+std::optional<HookKind> hook_kind_from_program(std::string_view program);
+
+struct HookRequest {
+    HookKind kind = HookKind::k_resume;
+    std::string hostlist;          // argv[1], as Slurm gave it
+    std::string resume_file;       // SLURM_RESUME_FILE content (resume only; may be empty)
+    std::int64_t received_ms = 0;  // wall clock, Unix epoch milliseconds
+    std::int64_t pid = 0;          // the hook's pid, for tracing
+};
+
+// A small line format ("key=value\n", fixed keys, values without newlines) that the daemon
+// parses without a JSON library. serialize() rejects values containing newlines.
+Result<std::string> serialize(const HookRequest& request);
+// Errors (k_io: a corrupt spool file): missing or unknown keys, bad numbers, bad kind; says which
+// line.
+Result<HookRequest> parse_hook_request(std::string_view text);
+
+}  // namespace cb
