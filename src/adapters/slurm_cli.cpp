@@ -1,0 +1,339 @@
+#include "adapters/slurm_cli.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <map>
+
+#include "util/process.h"
+
+namespace cb {
+
+namespace {
+
+// Keys scontrol prints in one-line node and partition records (22.05 .. 25.05). A value
+// runs until the next " Key=" of this table, so values with spaces (Reason, OS) survive.
+constexpr std::array<std::string_view, 76> k_known_keys{"NodeName",
+                                                        "Arch",
+                                                        "CoresPerSocket",
+                                                        "CPUAlloc",
+                                                        "CPUEfctv",
+                                                        "CPUTot",
+                                                        "CPULoad",
+                                                        "AvailableFeatures",
+                                                        "ActiveFeatures",
+                                                        "Gres",
+                                                        "GresDrain",
+                                                        "GresUsed",
+                                                        "NodeAddr",
+                                                        "NodeHostName",
+                                                        "Port",
+                                                        "Version",
+                                                        "OS",
+                                                        "RealMemory",
+                                                        "AllocMem",
+                                                        "FreeMem",
+                                                        "Sockets",
+                                                        "Boards",
+                                                        "MemSpecLimit",
+                                                        "State",
+                                                        "ThreadsPerCore",
+                                                        "TmpDisk",
+                                                        "Weight",
+                                                        "Owner",
+                                                        "MCS_label",
+                                                        "Partitions",
+                                                        "BootTime",
+                                                        "SlurmdStartTime",
+                                                        "LastBusyTime",
+                                                        "ResumeAfterTime",
+                                                        "CfgTRES",
+                                                        "AllocTRES",
+                                                        "CapWatts",
+                                                        "CurrentWatts",
+                                                        "AveWatts",
+                                                        "ExtSensorsJoules",
+                                                        "ExtSensorsWatts",
+                                                        "ExtSensorsTemp",
+                                                        "Reason",
+                                                        "Comment",
+                                                        "Extra",
+                                                        "InstanceId",
+                                                        "InstanceType",
+                                                        "CPUSpecList",
+                                                        "CoreSpecCount",
+                                                        "PartitionName",
+                                                        "AllowGroups",
+                                                        "AllowAccounts",
+                                                        "AllowQos",
+                                                        "AllocNodes",
+                                                        "Default",
+                                                        "QoS",
+                                                        "DefaultTime",
+                                                        "DisableRootJobs",
+                                                        "ExclusiveUser",
+                                                        "GraceTime",
+                                                        "Hidden",
+                                                        "MaxNodes",
+                                                        "MaxTime",
+                                                        "MinNodes",
+                                                        "LLN",
+                                                        "MaxCPUsPerNode",
+                                                        "Nodes",
+                                                        "PriorityJobFactor",
+                                                        "PriorityTier",
+                                                        "RootOnly",
+                                                        "ReqResv",
+                                                        "OverSubscribe",
+                                                        "PreemptMode",
+                                                        "ResumeTimeout",
+                                                        "SuspendTimeout",
+                                                        "SuspendTime"};
+
+bool is_known_key(std::string_view key) {
+    return std::find(k_known_keys.begin(), k_known_keys.end(), key) != k_known_keys.end();
+}
+
+// Splits one record line into key -> value.
+std::map<std::string, std::string, std::less<>> split_record(std::string_view line) {
+    std::map<std::string, std::string, std::less<>> out;
+    std::string key;
+    std::size_t value_start = 0;
+    auto flush = [&](std::size_t end) {
+        if (!key.empty()) {
+            std::string_view v = line.substr(value_start, end - value_start);
+            while (!v.empty() && v.back() == ' ') {
+                v.remove_suffix(1);
+            }
+            out.emplace(key, std::string(v));
+        }
+    };
+    std::size_t pos = 0;
+    while (pos < line.size()) {
+        // A key starts the line or follows a space, and is made of [A-Za-z_].
+        if (pos == 0 || line[pos - 1] == ' ') {
+            std::size_t end = pos;
+            while (end < line.size() &&
+                   (std::isalpha(static_cast<unsigned char>(line[end])) != 0 || line[end] == '_')) {
+                ++end;
+            }
+            if (end < line.size() && line[end] == '=' && end > pos &&
+                (key.empty() || is_known_key(line.substr(pos, end - pos)))) {
+                flush(pos);
+                key = std::string(line.substr(pos, end - pos));
+                value_start = end + 1;
+                pos = end + 1;
+                continue;
+            }
+        }
+        ++pos;
+    }
+    flush(line.size());
+    return out;
+}
+
+std::vector<std::string> split_list(std::string_view text, char sep) {
+    std::vector<std::string> out;
+    if (text.empty() || text == "(null)") {
+        return out;
+    }
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto end = text.find(sep, start);
+        const auto item =
+            text.substr(start, end == std::string_view::npos ? text.npos : end - start);
+        if (!item.empty()) {
+            out.emplace_back(item);
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    return out;
+}
+
+std::optional<long> parse_seconds(std::string_view v) {
+    long out = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || end != v.data() + v.size()) {
+        return std::nullopt;  // GLOBAL, INFINITE, NONE, ...
+    }
+    return out;
+}
+
+template <typename Record, typename Build>
+Result<std::vector<Record>> parse_lines(std::string_view text, std::string_view first_key,
+                                        Build build) {
+    std::vector<Record> out;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        const auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) {
+            line.remove_suffix(1);
+        }
+        if (line.empty() || line.rfind("No ", 0) == 0) {  // "No nodes in the system"
+            continue;
+        }
+        auto fields = split_record(line);
+        const auto it = fields.find(first_key);
+        if (it == fields.end() || it->second.empty()) {
+            return make_error(ErrorKind::k_slurm, "scontrol output line " +
+                                                      std::to_string(line_no) + " has no " +
+                                                      std::string(first_key) + "=: '" +
+                                                      std::string(line.substr(0, 80)) + "'");
+        }
+        out.push_back(build(fields));
+    }
+    return out;
+}
+
+std::string get(const std::map<std::string, std::string, std::less<>>& f, std::string_view key) {
+    const auto it = f.find(key);
+    return it == f.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+SlurmNodeState parse_node_state(std::string_view text) {
+    SlurmNodeState state;
+    auto parts = split_list(text, '+');
+    for (auto& p : parts) {
+        std::transform(p.begin(), p.end(), p.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    }
+    if (!parts.empty()) {
+        // sinfo's one-character suffixes ("IDLE~") are not part of this format; strip any.
+        std::string base = parts.front();
+        while (!base.empty() && std::isalpha(static_cast<unsigned char>(base.back())) == 0) {
+            base.pop_back();
+        }
+        state.base = base;
+        state.flags.insert(parts.begin() + 1, parts.end());
+    }
+    return state;
+}
+
+Result<std::vector<SlurmNode>> parse_scontrol_nodes(std::string_view text) {
+    return parse_lines<SlurmNode>(text, "NodeName", [](const auto& f) {
+        SlurmNode n;
+        n.name = get(f, "NodeName");
+        n.state = parse_node_state(get(f, "State"));
+        n.node_addr = get(f, "NodeAddr");
+        n.node_hostname = get(f, "NodeHostName");
+        n.features = split_list(get(f, "AvailableFeatures"), ',');
+        n.partitions = split_list(get(f, "Partitions"), ',');
+        n.reason = get(f, "Reason");
+        if (n.reason == "(null)" || n.reason == "none") {
+            n.reason.clear();
+        }
+        return n;
+    });
+}
+
+Result<std::vector<SlurmPartition>> parse_scontrol_partitions(std::string_view text) {
+    return parse_lines<SlurmPartition>(text, "PartitionName", [](const auto& f) {
+        SlurmPartition p;
+        p.name = get(f, "PartitionName");
+        p.nodes = get(f, "Nodes");
+        if (p.nodes == "(null)") {
+            p.nodes.clear();
+        }
+        p.suspend_time_seconds = parse_seconds(get(f, "SuspendTime"));
+        p.resume_timeout_seconds = parse_seconds(get(f, "ResumeTimeout"));
+        return p;
+    });
+}
+
+Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args) const {
+    Command cmd;
+    cmd.argv.push_back(m_options.scontrol);
+    cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
+    cmd.env = minimal_environment();
+    if (!m_options.slurm_conf.empty()) {
+        cmd.env.push_back("SLURM_CONF=" + m_options.slurm_conf);
+    }
+    cmd.timeout = m_options.timeout;
+    auto out = run_command(cmd);
+    if (!out) {
+        return out.error().with_context("running scontrol");
+    }
+    if (!out->ok()) {
+        std::string msg = out->err.empty() ? out->out : out->err;
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) {
+            msg.pop_back();
+        }
+        return make_error(ErrorKind::k_slurm,
+                          "scontrol " + args.front() + " " + (args.size() > 1 ? args[1] : "") +
+                              " failed (exit " + std::to_string(out->exit_code) + "): " + msg);
+    }
+    return std::move(out->out);
+}
+
+Result<std::vector<SlurmNode>> SlurmCli::nodes() {
+    auto text = run_scontrol({"show", "node", "-o"});
+    if (!text) {
+        return text.error();
+    }
+    return parse_scontrol_nodes(*text);
+}
+
+Result<std::vector<SlurmPartition>> SlurmCli::partitions() {
+    auto text = run_scontrol({"show", "partition", "-o"});
+    if (!text) {
+        return text.error();
+    }
+    return parse_scontrol_partitions(*text);
+}
+
+std::vector<std::vector<std::string>> SlurmCli::update_commands(const NodeUpdate& u) const {
+    std::vector<std::vector<std::string>> out;
+    auto join = [](const std::vector<std::string>& v, std::size_t from, std::size_t to) {
+        std::string s;
+        for (std::size_t i = from; i < to; ++i) {
+            if (i > from) {
+                s += ',';
+            }
+            s += v[i];
+        }
+        return s;
+    };
+    for (std::size_t from = 0; from < u.names.size(); from += k_max_batch) {
+        const std::size_t to = std::min(u.names.size(), from + k_max_batch);
+        std::vector<std::string> args{"update", "NodeName=" + join(u.names, from, to)};
+        if (!u.node_addrs.empty()) {
+            args.push_back("NodeAddr=" + join(u.node_addrs, from, to));
+        }
+        if (!u.node_hostnames.empty()) {
+            args.push_back("NodeHostName=" + join(u.node_hostnames, from, to));
+        }
+        if (!u.state.empty()) {
+            args.push_back("State=" + u.state);
+        }
+        if (!u.reason.empty()) {
+            args.push_back("Reason=" + u.reason);
+        }
+        out.push_back(std::move(args));
+    }
+    return out;
+}
+
+Status SlurmCli::update_nodes(const NodeUpdate& update) {
+    if ((!update.node_addrs.empty() && update.node_addrs.size() != update.names.size()) ||
+        (!update.node_hostnames.empty() && update.node_hostnames.size() != update.names.size())) {
+        return make_error(ErrorKind::k_internal,
+                          "node update: addresses and hostnames must pair with names");
+    }
+    for (const auto& args : update_commands(update)) {
+        if (auto r = run_scontrol(args); !r) {
+            return r.error();
+        }
+    }
+    return ok_status();
+}
+
+}  // namespace cb

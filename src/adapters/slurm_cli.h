@@ -1,0 +1,50 @@
+// SlurmCli: the Scheduler port over Slurm's own commands. Runs scontrol by absolute path
+// with execve (no shell, no PATH), reads all nodes in one call per pass, and updates nodes
+// in batches of at most k_max_batch names. Works from the fixed one-line formats of
+// `scontrol show node -o` / `scontrol show partition -o`, which 22.05 to 25.x share, instead
+// of libslurm (its ABI changes every release) or --json (its shape changes every release).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ports/scheduler.h"
+
+namespace cb {
+
+struct SlurmCliOptions {
+    std::string scontrol = "/usr/bin/scontrol";
+    std::string slurm_conf;  // exported as SLURM_CONF when not empty
+    std::chrono::milliseconds timeout{30000};
+};
+
+class SlurmCli final : public Scheduler {
+  public:
+    static constexpr std::size_t k_max_batch = 100;
+
+    explicit SlurmCli(SlurmCliOptions options) : m_options(std::move(options)) {}
+
+    Result<std::vector<SlurmNode>> nodes() override;
+    Result<std::vector<SlurmPartition>> partitions() override;
+    // Splits into batches of k_max_batch; stops at the first failing batch (k_slurm, with
+    // scontrol's message).
+    Status update_nodes(const NodeUpdate& update) override;
+
+    // The argv of each scontrol call an update makes (exposed for tests).
+    std::vector<std::vector<std::string>> update_commands(const NodeUpdate& update) const;
+
+  private:
+    Result<std::string> run_scontrol(const std::vector<std::string>& args) const;
+    SlurmCliOptions m_options;
+};
+
+// Parsers for scontrol's one-line output, exposed for tests and fuzzing. Unknown keys and
+// unknown state flags are ignored; a line without NodeName=/PartitionName= is an error
+// (k_slurm) naming the line.
+SlurmNodeState parse_node_state(std::string_view text);
+Result<std::vector<SlurmNode>> parse_scontrol_nodes(std::string_view text);
+Result<std::vector<SlurmPartition>> parse_scontrol_partitions(std::string_view text);
+
+}  // namespace cb
