@@ -1,0 +1,80 @@
+// CycleCloudRest: the Cloud port over CycleCloud's REST API (libcurl; the only file that
+// includes curl or parses CycleCloud's JSON is cyclecloud_rest.cpp).
+//
+// * HTTP Basic auth; the password is handed to libcurl directly, never put in a URL, a log
+//   line, an error message or argv.
+// * TLS verification is on by default (optionally against `ca_bundle`); turning it off logs a
+//   warning every time a client is made.
+// * One connection is reused across calls (the object serialises its calls).
+// * Transient failures (connect errors, timeouts, 5xx, malformed bodies) are retried with
+//   jittered exponential backoff; 429 waits for Retry-After. After `max_attempts` the last
+//   error is returned with its kind: k_throttled, k_transient, k_permanent (401/403, unknown
+//   cluster, TLS failure), k_not_found, k_cloud (other 4xx).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ports/cloud.h"
+
+namespace cb {
+
+struct CycleCloudOptions {
+    std::string url;  // "https://cyclecloud.example.com[:port]", no trailing path
+    std::string cluster;
+    std::string username;
+    std::string password;
+    std::string ca_bundle;  // empty: the system's CA store
+    bool verify_tls = true;
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds request_timeout{30000};
+    int max_attempts = 4;
+    std::chrono::milliseconds backoff_initial{250};
+    std::chrono::milliseconds backoff_max{5000};
+    std::chrono::milliseconds retry_after_max{60000};  // cap on a server's Retry-After
+    // Injected so tests do not sleep; defaults to std::this_thread::sleep_for.
+    std::function<void(std::chrono::milliseconds)> sleep;
+};
+
+// Counts of what the client did, for `cloudburst status` and the benchmarks.
+struct CloudCallStats {
+    long requests = 0;  // HTTP requests sent, retries included
+    long retries = 0;
+    long throttled = 0;
+};
+
+class CycleCloudRest final : public Cloud {
+  public:
+    explicit CycleCloudRest(CycleCloudOptions options);
+    ~CycleCloudRest() override;
+    CycleCloudRest(const CycleCloudRest&) = delete;
+    CycleCloudRest& operator=(const CycleCloudRest&) = delete;
+
+    Result<std::vector<NodeArray>> node_arrays() override;
+    Result<std::vector<CloudNode>> nodes() override;
+    Result<CreateResult> create_nodes(const std::vector<CreateRequest>& requests,
+                                      const std::string& request_id) override;
+    Result<ManagementResult> start_nodes(const std::vector<std::string>& names) override;
+    Result<ManagementResult> shutdown_nodes(const std::vector<std::string>& names,
+                                            ShutdownMode mode) override;
+    Result<std::vector<CloudNode>> operation_nodes(const std::string& operation_id) override;
+
+    // GET status, for `cloudburst init` and `doctor`: checks URL, TLS, credentials, cluster.
+    Status check_connection();
+
+    CloudCallStats stats() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Exposed for tests and fuzzing: JSON text -> records. Errors are k_transient ("malformed
+// response from CycleCloud: ...").
+Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body);
+Result<std::vector<CloudNode>> parse_node_list(const std::string& body);
+VmStatus parse_vm_status(const std::string& text);
+
+}  // namespace cb

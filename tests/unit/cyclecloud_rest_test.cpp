@@ -1,0 +1,266 @@
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <thread>
+
+#include "adapters/cyclecloud_rest.h"
+#include "util/log.h"
+
+namespace cb {
+namespace {
+
+constexpr const char* k_password = "s3cr3t-Pa55";
+
+// A loopback HTTP server whose handlers each test sets; records what it received.
+class FakeServer {
+  public:
+    FakeServer() {
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        // The socket is bound and listening already: early connections wait in the backlog.
+        m_thread = std::thread([this] { m_server.listen_after_bind(); });
+    }
+    ~FakeServer() {
+        m_server.stop();
+        m_thread.join();
+    }
+    httplib::Server& server() { return m_server; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+
+  private:
+    httplib::Server m_server;
+    int m_port = 0;
+    std::thread m_thread;
+};
+
+CycleCloudOptions options_for(const std::string& url, std::vector<long>* sleeps) {
+    CycleCloudOptions o;
+    o.url = url + "/";
+    o.cluster = "slurm hl";
+    o.username = "admin";
+    o.password = k_password;
+    o.max_attempts = 3;
+    o.request_timeout = std::chrono::milliseconds(2000);
+    o.sleep = [sleeps](std::chrono::milliseconds d) { sleeps->push_back(d.count()); };
+    return o;
+}
+
+constexpr const char* k_status = R"({
+  "state": "Started", "maxCount": 100, "maxCoreCount": 1000,
+  "nodearrays": [{
+    "name": "hpc", "maxCount": 50, "maxCoreCount": 100,
+    "nodearray": {"Name": "hpc", "Region": "eastus", "MachineType": "Standard_F2s_v2",
+                  "Interruptible": false,
+                  "Configuration": {"slurm": {"partition": "hpc", "autoscale": true},
+                                    "autoscale.enabled": true}},
+    "buckets": [{"bucketId": "b1", "valid": true,
+                 "definition": {"machineType": "Standard_F2s_v2"},
+                 "virtualMachine": {"vcpuCount": 2, "pcpuCount": 1, "gpuCount": 0,
+                                    "memory": 4.0, "infiniband": false},
+                 "maxCount": 50, "activeCount": 3, "availableCount": 47,
+                 "maxPlacementGroupSize": 100, "lastCapacityFailure": -1}]
+  }]})";
+
+TEST(CycleCloudRest, ParsesStatusAndSendsBasicAuthToEscapedClusterPath) {
+    FakeServer fake;
+    std::string auth;
+    std::string path;
+    fake.server().Get(R"(/clusters/(.*)/status)",
+                      [&](const httplib::Request& req, httplib::Response& res) {
+                          auth = req.get_header_value("Authorization");
+                          path = req.path;
+                          res.set_content(k_status, "application/json");
+                      });
+    std::vector<long> sleeps;
+    CycleCloudRest cloud(options_for(fake.url(), &sleeps));
+    auto arrays = cloud.node_arrays();
+    ASSERT_TRUE(arrays) << arrays.error().describe();
+    ASSERT_EQ(arrays->size(), 1u);
+    const auto& a = (*arrays)[0];
+    EXPECT_EQ(a.name, "hpc");
+    EXPECT_EQ(a.region, "eastus");
+    EXPECT_EQ(a.configuration.at("slurm.partition"), "hpc");
+    EXPECT_EQ(a.configuration.at("slurm.autoscale"), "true");
+    EXPECT_EQ(a.configuration.at("autoscale.enabled"), "true");
+    ASSERT_EQ(a.buckets.size(), 1u);
+    EXPECT_EQ(a.buckets[0].pcpu_count, 1);
+    EXPECT_EQ(a.buckets[0].available_count, 47);
+    EXPECT_EQ(path, "/clusters/slurm%20hl/status");
+    // "admin:s3cr3t-Pa55" in base64.
+    EXPECT_EQ(auth, "Basic YWRtaW46czNjcjN0LVBhNTU=");
+    EXPECT_TRUE(sleeps.empty());
+}
+
+TEST(CycleCloudRest, CreateSendsLiteralNamesOneSetEachWithRequestId) {
+    FakeServer fake;
+    std::string body;
+    fake.server().Post("/clusters/c/nodes/create", [&](const httplib::Request& req,
+                                                       httplib::Response& res) {
+        body = req.body;
+        res.status = 202;
+        res.set_content(
+            R"({"operationId":"op-1","sets":[{"added":1},{"added":0,"message":"no capacity"}]})",
+            "application/json");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto r = cloud.create_nodes(
+        {{"hpc", "Standard_F2s_v2", "hpc-1", ""}, {"hpc", "Standard_F2s_v2", "hpc-2", "pg0"}},
+        "req-42");
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(r->operation_id, "op-1");
+    ASSERT_EQ(r->sets.size(), 2u);
+    EXPECT_EQ(r->sets[1].added, 0);
+    EXPECT_EQ(r->sets[1].message, "no capacity");
+    EXPECT_EQ(
+        body,
+        R"({"requestId":"req-42","sets":[{"count":1,"definition":{"machineType":"Standard_F2s_v2"},"nameFormat":"hpc-1","nodearray":"hpc"},{"count":1,"definition":{"machineType":"Standard_F2s_v2"},"nameFormat":"hpc-2","nodearray":"hpc","placementGroupId":"pg0"}]})");
+}
+
+TEST(CycleCloudRest, RetriesServerErrorsWithBackoffThenSucceeds) {
+    FakeServer fake;
+    std::atomic<int> calls{0};
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        if (++calls < 3) {
+            res.status = 503;
+            res.set_content("busy", "text/plain");
+            return;
+        }
+        res.set_content(R"({"nodes":[{"Name":"hpc-1","Status":"Ready","PrivateIp":"198.18.0.5",
+                           "Template":"hpc","TargetState":"Started"}]})",
+                        "application/json");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    ASSERT_TRUE(nodes) << nodes.error().describe();
+    ASSERT_EQ(nodes->size(), 1u);
+    EXPECT_EQ((*nodes)[0].status, VmStatus::k_ready);
+    EXPECT_EQ((*nodes)[0].private_ip, "198.18.0.5");
+    ASSERT_EQ(sleeps.size(), 2u);
+    EXPECT_GE(sleeps[0], 125);
+    EXPECT_LE(sleeps[0], 250);
+    EXPECT_GE(sleeps[1], 250);  // doubled
+    EXPECT_LE(sleeps[1], 500);
+    EXPECT_EQ(cloud.stats().requests, 3);
+    EXPECT_EQ(cloud.stats().retries, 2);
+}
+
+TEST(CycleCloudRest, HonoursRetryAfterAndReportsThrottled) {
+    FakeServer fake;
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        res.status = 429;
+        res.set_header("Retry-After", "7");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    ASSERT_FALSE(nodes);
+    EXPECT_EQ(nodes.error().kind, ErrorKind::k_throttled);
+    EXPECT_EQ(nodes.error().message,
+              "CycleCloud throttled GET /clusters/c/nodes (HTTP 429, Retry-After 7 s)");
+    EXPECT_EQ(sleeps, (std::vector<long>{7000, 7000}));
+    EXPECT_EQ(cloud.stats().throttled, 3);
+}
+
+TEST(CycleCloudRest, BadCredentialsArePermanentAndNeverShowThePassword) {
+    FakeServer fake;
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        res.status = 401;
+        res.set_content(std::string("denied for ") + k_password, "text/plain");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    ASSERT_FALSE(nodes);
+    EXPECT_EQ(nodes.error().kind, ErrorKind::k_permanent);
+    EXPECT_EQ(nodes.error().message,
+              "CycleCloud rejected the credentials of user 'admin' (HTTP 401 for GET "
+              "/clusters/c/nodes)");
+    EXPECT_TRUE(sleeps.empty());
+    EXPECT_EQ(log::redact(std::string("x ") + k_password), "x ****");
+}
+
+TEST(CycleCloudRest, GarbageBodyIsTransientAndRetried) {
+    FakeServer fake;
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content("{\"nodes\": [", "application/json");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    ASSERT_FALSE(nodes);
+    EXPECT_EQ(nodes.error().kind, ErrorKind::k_transient);
+    EXPECT_EQ(
+        nodes.error().message,
+        "malformed response from CycleCloud: node list is not a JSON object: '{\"nodes\": ['");
+}
+
+TEST(CycleCloudRest, SlowServerTimesOut) {
+    FakeServer fake;
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the server is slow
+        res.set_content(R"({"nodes":[]})", "application/json");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    o.request_timeout = std::chrono::milliseconds(200);
+    o.max_attempts = 1;
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    ASSERT_FALSE(nodes);
+    EXPECT_EQ(nodes.error().kind, ErrorKind::k_transient);
+    EXPECT_EQ(nodes.error().message.rfind("no answer from " + fake.url() + " in time", 0), 0u);
+}
+
+TEST(CycleCloudRest, UnknownClusterSaysSo) {
+    FakeServer fake;
+    fake.server().Get(".*",
+                      [&](const httplib::Request&, httplib::Response& res) { res.status = 404; });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "nope";
+    CycleCloudRest cloud(o);
+    auto st = cloud.check_connection();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().message, "CycleCloud at " + fake.url() + " has no cluster named 'nope'");
+}
+
+TEST(CycleCloudRest, ConnectionRefusedIsTransient) {
+    std::vector<long> sleeps;
+    auto o = options_for("http://127.0.0.1:1", &sleeps);
+    CycleCloudRest cloud(o);
+    auto st = cloud.check_connection();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().kind, ErrorKind::k_transient);
+    EXPECT_EQ(st.error().message.rfind("cannot connect to http://127.0.0.1:1", 0), 0u);
+    EXPECT_EQ(sleeps.size(), 2u);
+}
+
+TEST(CycleCloudRestParse, StatusVariantsAndBadShapes) {
+    EXPECT_FALSE(parse_cluster_status("[]"));
+    EXPECT_FALSE(parse_cluster_status(R"({"nodearrays": 3})"));
+    auto empty = parse_cluster_status(R"({"nodearrays": []})");
+    ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->empty());
+    EXPECT_EQ(parse_vm_status("Deallocated"), VmStatus::k_deallocated);
+    EXPECT_EQ(parse_vm_status("Weird"), VmStatus::k_unknown);
+    auto noname = parse_node_list(R"({"nodes":[{"Status":"Ready"}]})");
+    ASSERT_FALSE(noname);
+    EXPECT_EQ(noname.error().message,
+              "malformed response from CycleCloud: a node record has no Name");
+}
+
+}  // namespace
+}  // namespace cb
