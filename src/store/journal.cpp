@@ -1,0 +1,283 @@
+#include "store/journal.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace cb {
+
+namespace {
+
+constexpr const char* k_schema = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    hostlist TEXT NOT NULL,
+    resume_file TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    hook_pid INTEGER NOT NULL,
+    recorded_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS intents (
+    name TEXT PRIMARY KEY,
+    nodearray TEXT NOT NULL,
+    desired TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    since_ms INTEGER NOT NULL,
+    deadline_ms INTEGER NOT NULL,
+    operation_id TEXT NOT NULL,
+    private_ip TEXT NOT NULL,
+    last_reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_node ON events(node, id);
+)sql";
+
+Error db_error(sqlite3* db, const std::string& what) {
+    return make_error(ErrorKind::k_io,
+                      what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+  public:
+    Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    ~Stmt() { sqlite3_finalize(m_stmt); }
+    bool ok() const { return m_stmt != nullptr; }
+    Stmt& bind(int i, const std::string& v) {
+        sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, std::string_view v) {
+        sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(m_stmt, i, v);
+        return *this;
+    }
+    int step() { return sqlite3_step(m_stmt); }
+    std::string text(int col) const {
+        const auto* p = sqlite3_column_text(m_stmt, col);
+        return p != nullptr ? reinterpret_cast<const char*>(p) : std::string();
+    }
+    std::int64_t int64(int col) const { return sqlite3_column_int64(m_stmt, col); }
+
+  private:
+    sqlite3_stmt* m_stmt = nullptr;
+};
+
+constexpr const char* k_select_intents =
+    "SELECT name, nodearray, desired, phase, since_ms, deadline_ms, operation_id, private_ip, "
+    "last_reason, attempts FROM intents";
+
+NodeIntent intent_from_row(const Stmt& s) {
+    NodeIntent n;
+    n.name = s.text(0);
+    n.nodearray = s.text(1);
+    n.desired = desired_from_string(s.text(2)).value_or(Desired::k_powered_down);
+    n.phase = phase_from_string(s.text(3)).value_or(Phase::k_idle);
+    n.since_ms = s.int64(4);
+    n.deadline_ms = s.int64(5);
+    n.operation_id = s.text(6);
+    n.private_ip = s.text(7);
+    n.last_reason = s.text(8);
+    n.attempts = s.int64(9);
+    return n;
+}
+
+}  // namespace
+
+struct Journal::Db {
+    sqlite3* db = nullptr;
+    ~Db() { sqlite3_close_v2(db); }
+
+    Status exec(const char* sql) const {
+        char* msg = nullptr;
+        if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+            std::string text = msg != nullptr ? msg : "unknown error";
+            sqlite3_free(msg);
+            return make_error(ErrorKind::k_io, "journal: " + text);
+        }
+        return ok_status();
+    }
+
+    // Runs `body` inside BEGIN IMMEDIATE .. COMMIT; rolls back on error.
+    template <typename Body>
+    Status transaction(Body body) const {
+        if (auto st = exec("BEGIN IMMEDIATE"); !st) {
+            return st;
+        }
+        if (auto st = body(); !st) {
+            (void)exec("ROLLBACK");
+            return st;
+        }
+        return exec("COMMIT");
+    }
+
+    Status put_intent(const NodeIntent& n) const {
+        Stmt s(db,
+               "INSERT OR REPLACE INTO intents (name, nodearray, desired, phase, since_ms, "
+               "deadline_ms, operation_id, private_ip, last_reason, attempts) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        if (!s.ok()) {
+            return db_error(db, "journal: preparing intent update");
+        }
+        s.bind(1, n.name).bind(2, n.nodearray).bind(3, to_string(n.desired));
+        s.bind(4, to_string(n.phase)).bind(5, n.since_ms).bind(6, n.deadline_ms);
+        s.bind(7, n.operation_id).bind(8, n.private_ip).bind(9, n.last_reason);
+        s.bind(10, n.attempts);
+        if (s.step() != SQLITE_DONE) {
+            return db_error(db, "journal: saving node " + n.name);
+        }
+        return ok_status();
+    }
+
+    Status put_event(const JournalEvent& e) const {
+        Stmt s(db, "INSERT INTO events (at_ms, node, kind, message) VALUES (?1, ?2, ?3, ?4)");
+        if (!s.ok()) {
+            return db_error(db, "journal: preparing event");
+        }
+        s.bind(1, e.at_ms).bind(2, e.node).bind(3, e.kind).bind(4, e.message);
+        if (s.step() != SQLITE_DONE) {
+            return db_error(db, "journal: saving event");
+        }
+        return ok_status();
+    }
+};
+
+Journal::Journal(std::unique_ptr<Db> db, std::string path)
+    : m_db(std::move(db)), m_path(std::move(path)) {}
+Journal::Journal(Journal&&) noexcept = default;
+Journal& Journal::operator=(Journal&&) noexcept = default;
+Journal::~Journal() = default;
+
+Result<Journal> Journal::open(const std::string& path) {
+    auto db = std::make_unique<Db>();
+    if (sqlite3_open_v2(path.c_str(), &db->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+        return db_error(db->db, "cannot open journal " + path);
+    }
+    sqlite3_busy_timeout(db->db, 5000);
+    if (auto st = db->exec(k_schema); !st) {
+        return st.error().with_context("opening journal " + path);
+    }
+    return Journal(std::move(db), path);
+}
+
+Result<std::int64_t> Journal::record_request(const HookRequest& request,
+                                             const std::vector<NodeIntent>& changed,
+                                             std::int64_t now_ms) {
+    std::int64_t id = 0;
+    auto st = m_db->transaction([&]() -> Status {
+        Stmt s(m_db->db,
+               "INSERT INTO requests (kind, hostlist, resume_file, received_ms, hook_pid, "
+               "recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        s.bind(1, to_string(request.kind)).bind(2, request.hostlist).bind(3, request.resume_file);
+        s.bind(4, request.received_ms).bind(5, request.pid).bind(6, now_ms);
+        if (!s.ok() || s.step() != SQLITE_DONE) {
+            return db_error(m_db->db, "journal: saving request");
+        }
+        id = sqlite3_last_insert_rowid(m_db->db);
+        for (const auto& n : changed) {
+            if (auto put = m_db->put_intent(n); !put) {
+                return put;
+            }
+            const std::string msg =
+                "Slurm asked to " +
+                std::string(request.kind == HookKind::k_resume    ? "power up"
+                            : request.kind == HookKind::k_suspend ? "power down"
+                                                                  : "give up on") +
+                " this node (request " + std::to_string(id) + ")";
+            if (auto ev = m_db->put_event({0, now_ms, n.name, "request", msg}); !ev) {
+                return ev;
+            }
+        }
+        return ok_status();
+    });
+    if (!st) {
+        return st.error();
+    }
+    return id;
+}
+
+Result<std::vector<NodeIntent>> Journal::intents() const {
+    Stmt s(m_db->db, k_select_intents);
+    if (!s.ok()) {
+        return db_error(m_db->db, "journal: reading nodes");
+    }
+    std::vector<NodeIntent> out;
+    int rc = 0;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        out.push_back(intent_from_row(s));
+    }
+    if (rc != SQLITE_DONE) {
+        return db_error(m_db->db, "journal: reading nodes");
+    }
+    return out;
+}
+
+std::optional<NodeIntent> Journal::intent(const std::string& node) const {
+    Stmt s(m_db->db, (std::string(k_select_intents) + " WHERE name = ?1").c_str());
+    s.bind(1, node);
+    if (s.ok() && s.step() == SQLITE_ROW) {
+        return intent_from_row(s);
+    }
+    return std::nullopt;
+}
+
+Status Journal::save(const std::vector<NodeIntent>& intents,
+                     const std::vector<JournalEvent>& events) {
+    return m_db->transaction([&]() -> Status {
+        for (const auto& n : intents) {
+            if (auto st = m_db->put_intent(n); !st) {
+                return st;
+            }
+        }
+        for (const auto& e : events) {
+            if (auto st = m_db->put_event(e); !st) {
+                return st;
+            }
+        }
+        return ok_status();
+    });
+}
+
+Result<std::vector<JournalEvent>> Journal::events_for(const std::string& node, int limit) const {
+    Stmt s(m_db->db,
+           "SELECT id, at_ms, node, kind, message FROM (SELECT * FROM events WHERE node = ?1 "
+           "ORDER BY id DESC LIMIT ?2) ORDER BY id");
+    s.bind(1, node).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<JournalEvent> out;
+    int rc = 0;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        out.push_back({s.int64(0), s.int64(1), s.text(2), s.text(3), s.text(4)});
+    }
+    if (rc != SQLITE_DONE) {
+        return db_error(m_db->db, "journal: reading events");
+    }
+    return out;
+}
+
+Result<std::int64_t> Journal::count_requests() const {
+    Stmt s(m_db->db, "SELECT COUNT(*) FROM requests");
+    if (!s.ok() || s.step() != SQLITE_ROW) {
+        return db_error(m_db->db, "journal: counting requests");
+    }
+    return s.int64(0);
+}
+
+}  // namespace cb

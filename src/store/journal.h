@@ -1,0 +1,63 @@
+// The journal: cloudburstd's durable memory, one SQLite file in WAL mode
+// (/var/lib/cloudburst/state.db). It holds what we were asked (requests), what we want for
+// each node and what we are doing about it (node intents, with deadlines and the cloud
+// operation), and what happened (events, for `cloudburst why`). Every change is one
+// transaction, so a daemon killed at any point restarts from a consistent state.
+// SQLite is included only by journal.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/hook_request.h"
+#include "core/node_intent.h"
+#include "util/result.h"
+
+namespace cb {
+
+struct JournalEvent {
+    std::int64_t id = 0;
+    std::int64_t at_ms = 0;
+    std::string node;
+    std::string kind;     // "request", "transition", "cloud", "slurm", "error", ...
+    std::string message;  // a plain sentence
+};
+
+class Journal {
+  public:
+    // Opens (creating if needed) the database and its schema. Errors: k_io.
+    static Result<Journal> open(const std::string& path);
+
+    Journal(Journal&&) noexcept;
+    Journal& operator=(Journal&&) noexcept;
+    ~Journal();
+
+    // Records a hook request: the request row, and the changed intents with an event each,
+    // in one transaction. Returns the request's id.
+    Result<std::int64_t> record_request(const HookRequest& request,
+                                        const std::vector<NodeIntent>& changed,
+                                        std::int64_t now_ms);
+
+    Result<std::vector<NodeIntent>> intents() const;
+    std::optional<NodeIntent> intent(const std::string& node) const;
+
+    // Stores intents (insert or replace) and their events in one transaction.
+    Status save(const std::vector<NodeIntent>& intents, const std::vector<JournalEvent>& events);
+
+    // The most recent `limit` events of a node, oldest first.
+    Result<std::vector<JournalEvent>> events_for(const std::string& node, int limit) const;
+    Result<std::int64_t> count_requests() const;
+
+    const std::string& path() const { return m_path; }
+
+  private:
+    struct Db;
+    explicit Journal(std::unique_ptr<Db> db, std::string path);
+    std::unique_ptr<Db> m_db;
+    std::string m_path;
+};
+
+}  // namespace cb
