@@ -40,4 +40,13 @@ struct NodeIntent {
     std::int64_t attempts = 0;  // create attempts for the current resume
 };
 
+// Something that happened to a node, in a plain sentence (journaled; read by `why`).
+struct NodeEvent {
+    std::int64_t id = 0;  // assigned by the journal
+    std::int64_t at_ms = 0;
+    std::string node;
+    std::string kind;  // "request", "transition", "cloud", "slurm", "error"
+    std::string message;
+};
+
 }  // namespace cb

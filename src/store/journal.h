@@ -18,13 +18,7 @@
 
 namespace cb {
 
-struct JournalEvent {
-    std::int64_t id = 0;
-    std::int64_t at_ms = 0;
-    std::string node;
-    std::string kind;     // "request", "transition", "cloud", "slurm", "error", ...
-    std::string message;  // a plain sentence
-};
+using JournalEvent = NodeEvent;
 
 class Journal {
   public:
