@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# A real Slurm cluster on this machine, in a directory of its own, for tests, benchmarks and
+# the demo. As root:
+#
+#   scripts/testbed.sh up DIR [options]     bring it up; prints how to use it
+#   scripts/testbed.sh down DIR             stop and remove everything `up` made
+#
+# `up` starts, all inside DIR and on a bridge of its own (cbtbNNN, 198.18.NNN.0/24, with
+# 198.18.NNN.1 on the host): its own munged (own key and socket), a real slurmctld on a free
+# port with a generated slurm.conf (cloud nodes State=CLOUD, power saving on), optionally
+# always-on "on-prem" nodes (slurmd in network namespaces, run by build/tests/namespace-vms),
+# and optionally the CycleCloud emulator with its namespaces backend. Several testbeds can
+# run at once. Everything started is recorded in DIR, and `down` removes it by those
+# records (PIDs, names with the testbed's prefix), also after a failed or interrupted `up`;
+# `up` runs `down` itself when it fails. Logs stay in DIR/log.
+#
+# Addresses in 198.18.NNN.0/24: .1 the host (slurmctld), .16-.31 on-prem nodes,
+# .64-.127 free for tests' own namespace VMs, .128-.254 the emulator's VMs.
+# Namespace-VM instances of a testbed are named tbNNN<x> (x: o on-prem, c emulator, others
+# free for tests); `down` cleans every instance with its prefix.
+#
+# Options for `up`:
+#   --cloud-nodes HOSTLIST     cloud nodes (State=CLOUD), default cloud[1-4]
+#   --onprem N                 always-on nodes onprem1..onpremN (default 0, at most 16)
+#   --resume-program PATH      ResumeProgram (default: DIR/bin/resume, which only records
+#   --suspend-program PATH     its calls in DIR/log/hooks.log); same for SuspendProgram
+#   --resume-fail-program PATH and ResumeFailProgram
+#   --resume-timeout S         ResumeTimeout (default 60)
+#   --suspend-time S           SuspendTime of the cloud partition (default 300)
+#   --suspend-timeout S        SuspendTimeout (default 10)
+#   --cloud-reg-addrs          let slurmctld take NodeAddr from the registration
+#                              (default: off; whoever resumes nodes sets NodeAddr)
+#   --extra-conf FILE          appended to slurm.conf
+#   --emulator                 start build/cyclecloud-emulator --backend namespaces
+#   --emulator-arg ARG         extra emulator argument (repeat)
+#   --build DIR                build directory (default: <repo>/build)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+prog=testbed
+
+die() {
+  echo "$prog: error: $*" >&2
+  exit 1
+}
+note() { echo "$prog: $*" >&2; }
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+# --- records -----------------------------------------------------------------------------
+
+# DIR/testbed.state holds KEY=VALUE lines written before each thing is made.
+record() { echo "$1=$2" >>"$dir/testbed.state"; }
+recorded() { sed -n "s/^$1=//p" "$dir/testbed.state" 2>/dev/null | tail -n 1; }
+
+# True while PID runs and was started for this testbed (its command line names DIR), so a
+# reused PID is never signalled.
+ours() {
+  local pid=$1
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir"
+}
+
+# Stops the process whose PID is in FILE: SIGTERM, then SIGKILL after a grace period.
+stop_pidfile() {
+  local file=$1 what=$2 pid i
+  [ -f "$file" ] || return 0
+  pid=$(head -c 32 "$file" | tr -dc 0-9)
+  if ours "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 100); do
+      ours "$pid" || break
+      sleep 0.1
+    done
+    if ours "$pid"; then
+      note "$what (pid $pid) ignored SIGTERM; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$file"
+}
+
+# --- down ----------------------------------------------------------------------------------
+
+down() {
+  [ -d "$dir" ] || die "no such directory: $dir"
+  dir=$(cd "$dir" && pwd)
+  local prefix build helper inst bridge
+  prefix=$(recorded prefix)
+  build=$(recorded build)
+  helper=$build/tests/namespace-vms
+  stop_pidfile "$dir/run/emulator.pid" "cyclecloud-emulator"
+  stop_pidfile "$dir/run/onprem-vms.pid" "namespace-vms"
+  if [ -n "$prefix" ]; then
+    # Whatever namespace VMs of this testbed are left (a killed emulator or test, a failed
+    # start): every instance named with the testbed's prefix, found by its namespaces and
+    # veths, is cleaned up by the backend's own recovery.
+    for inst in $( (ip netns list | awk '{print $1}' | sed -n "s/^cb-\($prefix[a-z0-9]\)-.*/\1/p"
+      ip -o link show | awk -F': ' '{print $2}' | sed -n -E "s/^cb($prefix[a-z0-9])(-.*|br)$/\1/p") |
+      sort -u); do
+      if [ -x "$helper" ]; then
+        "$helper" --instance "$inst" --state-dir "$dir/vms/$inst" --slurm-conf "$dir/etc/slurm.conf" \
+          --recover-only >>"$dir/log/down.log" 2>&1 ||
+          note "cleaning up instance $inst failed (see $dir/log/down.log)"
+      else
+        note "cannot clean up instance $inst: $helper is missing"
+      fi
+    done
+  fi
+  stop_pidfile "$dir/run/slurmctld.pid" "slurmctld"
+  stop_pidfile "$dir/munge/munged.pid" "munged"
+  bridge=$(recorded bridge)
+  if [ -n "$bridge" ] && ip link show "$bridge" >/dev/null 2>&1; then
+    ip link del "$bridge"
+  fi
+  rm -f "$dir/testbed.env" "$dir/munge/munge.socket" "$dir/munge/munge.socket.lock"
+  mv -f "$dir/testbed.state" "$dir/testbed.state.down" 2>/dev/null || true
+  note "down: $dir"
+}
+
+# --- up ------------------------------------------------------------------------------------
+
+# Waits up to SECONDS for COMMAND to succeed.
+wait_for() {
+  local seconds=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "$what did not happen within ${seconds}s"
+    sleep 0.2
+  done
+}
+
+# Picks NNN in 100..199 whose bridge name and subnet nobody uses, and creates the bridge,
+# under a machine-wide lock so two testbeds starting at once do not pick the same one.
+make_bridge() {
+  exec 9>/run/lock/cloudburst-testbed.lock
+  flock -w 30 9 || die "cannot lock /run/lock/cloudburst-testbed.lock"
+  local n used
+  used=$(ip -o -4 addr show | awk '{print $4}')
+  for n in $(seq 100 199); do
+    ip link show "cbtb$n" >/dev/null 2>&1 && continue
+    grep -q "^198\.18\.$n\." <<<"$used" && continue
+    ip netns list | grep -q "^cb-tb$n" && continue
+    index=$n
+    break
+  done
+  [ -n "${index:-}" ] || die "no free testbed subnet in 198.18.100-199.0/24"
+  bridge=cbtb$index
+  record prefix "tb$index"
+  record bridge "$bridge"
+  ip link add name "$bridge" type bridge
+  ip addr add "198.18.$index.1/24" dev "$bridge"
+  ip link set dev "$bridge" up
+  exec 9>&-
+}
+
+# First free TCP port of the ten reserved for this testbed's index.
+free_port() {
+  local p
+  for p in $(seq $((20000 + index * 10)) $((20009 + index * 10))); do
+    ss -Htln "sport = :$p" | grep -q . || {
+      echo "$p"
+      return
+    }
+  done
+  die "no free TCP port in $((20000 + index * 10))-$((20009 + index * 10))"
+}
+
+start_munge() {
+  mkdir -p -m 0755 "$dir/munge" # munged wants its socket directory searchable by all
+  mungekey --create --keyfile="$dir/munge/munge.key"
+  munged --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
+    --pid-file="$dir/munge/munged.pid" --log-file="$dir/log/munged.log" \
+    --seed-file="$dir/munge/munged.seed"
+  munge -S "$dir/munge/munge.socket" -n | unmunge -S "$dir/munge/munge.socket" >/dev/null ||
+    die "munged does not answer (see $dir/log/munged.log)"
+}
+
+write_hook() {
+  cat >"$dir/bin/$1" <<EOF
+#!/bin/sh
+# Testbed stand-in for a power-saving program: records the call and does nothing else.
+# (22.05 runs it with no PATH and fds 0-2 closed, hence builtins only.)
+printf '%s %s\n' "$1" "\$1" >>"$dir/log/hooks.log"
+EOF
+  chmod 0755 "$dir/bin/$1"
+}
+
+write_configs() {
+  local onprem_nodes="" i addr port
+  port=$(free_port)
+  record slurmctld_port "$port"
+  mkdir -p -m 0755 "$dir/etc" "$dir/bin" "$dir/state" "$dir/spool" "$dir/run"
+  for h in resume suspend resume-fail; do write_hook "$h"; done
+  : >"$dir/etc/plugstack.conf"
+  # This machine mounts cgroup v1 controllers under a tmpfs at /sys/fs/cgroup (plus an empty
+  # cgroup2 at /sys/fs/cgroup/unified); slurmd's autodetection fails there ("No filesystem
+  # mounted on /sys/fs/cgroup"). Naming the v1 plugin explicitly, without automount, works;
+  # the job plugins below (linuxproc, task/none) use no cgroups at all.
+  cat >"$dir/etc/cgroup.conf" <<EOF
+CgroupPlugin=cgroup/v1
+CgroupAutomount=no
+CgroupMountpoint=/sys/fs/cgroup
+EOF
+  local params="idle_on_node_suspend,power_save_interval=1"
+  [ "$cloud_reg_addrs" = 1 ] && params="cloud_reg_addrs,$params"
+  cat >"$dir/etc/slurm.conf" <<EOF
+# Generated by scripts/testbed.sh for the testbed in $dir.
+ClusterName=tb$index
+SlurmctldHost=$(hostname -s)(198.18.$index.1)
+SlurmctldPort=$port
+SlurmdPort=6818
+SlurmUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$dir/munge/munge.socket
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool/%n
+SlurmctldPidFile=$dir/run/slurmctld.pid
+SlurmdPidFile=$dir/run/slurmd-%n.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd-%n.log
+SlurmctldDebug=info
+SlurmdDebug=info
+DebugFlags=Power
+PlugStackConfig=$dir/etc/plugstack.conf
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+MpiDefault=none
+SwitchType=switch/none
+ReturnToService=2
+SlurmdTimeout=60
+KillWait=5
+# Power saving for cloud nodes (reference/slurm-power-saving.md §1, §6.1).
+PrivateData=cloud
+SlurmctldParameters=$params
+TreeWidth=65533
+ResumeProgram=$resume_program
+SuspendProgram=$suspend_program
+ResumeFailProgram=$resume_fail_program
+ResumeTimeout=$resume_timeout
+SuspendTimeout=$suspend_timeout
+SuspendTime=INFINITE
+ResumeRate=0
+SuspendRate=0
+EOF
+  for ((i = 1; i <= onprem; i++)); do
+    addr=198.18.$index.$((15 + i))
+    echo "NodeName=onprem$i NodeAddr=$addr NodeHostname=onprem$i CPUs=1 RealMemory=100 Weight=1 Feature=onprem State=UNKNOWN" >>"$dir/etc/slurm.conf"
+    onprem_nodes+="${onprem_nodes:+,}onprem$i"
+  done
+  cat >>"$dir/etc/slurm.conf" <<EOF
+NodeName=$cloud_nodes CPUs=1 RealMemory=100 Weight=10 Feature=cloud State=CLOUD
+PartitionName=work Nodes=${onprem_nodes:+$onprem_nodes,}$cloud_nodes Default=YES MaxTime=INFINITE State=UP
+PartitionName=cloud Nodes=$cloud_nodes SuspendTime=$suspend_time MaxTime=INFINITE State=UP
+EOF
+  if [ -n "$extra_conf" ]; then
+    cat "$extra_conf" >>"$dir/etc/slurm.conf"
+  fi
+  onprem_list=$onprem_nodes
+}
+
+start_slurmctld() {
+  slurmctld -f "$dir/etc/slurm.conf"
+  wait_for 30 "slurmctld answering (see $dir/log/slurmctld.log)" scontrol ping
+}
+
+all_idle() {
+  local n
+  for n in "$@"; do
+    scontrol show node -o "$n" | grep -qE 'State=(IDLE|MIXED|ALLOCATED)[ +]' || return 1
+  done
+}
+
+start_onprem() {
+  local names=() i
+  for ((i = 1; i <= onprem; i++)); do names+=("onprem$i"); done
+  record onprem_instance "tb${index}o"
+  setsid "$build/tests/namespace-vms" --instance "tb${index}o" --state-dir "$dir/vms/tb${index}o" \
+    --subnet "198.18.$index.0/24" --pool "198.18.$index.16/28" --bridge "$bridge" \
+    --external-bridge --slurm-conf "$dir/etc/slurm.conf" --ready-file "$dir/run/onprem.ready" \
+    "${names[@]}" </dev/null >>"$dir/log/onprem-vms.log" 2>&1 &
+  echo $! >"$dir/run/onprem-vms.pid"
+  local pid=$!
+  local deadline=$((SECONDS + 30))
+  until [ -f "$dir/run/onprem.ready" ]; do
+    kill -0 "$pid" 2>/dev/null || die "namespace-vms failed (see $dir/log/onprem-vms.log)"
+    [ $SECONDS -lt $deadline ] || die "on-prem VMs not ready within 30s"
+    sleep 0.1
+  done
+  for ((i = 1; i <= onprem; i++)); do
+    grep -q "^onprem$i 198\.18\.$index\.$((15 + i)) " "$dir/run/onprem.ready" ||
+      die "onprem$i did not get the address in slurm.conf (see $dir/run/onprem.ready)"
+  done
+  wait_for 60 "on-prem nodes registering (see $dir/log/slurmd-onprem*.log)" all_idle "${names[@]}"
+}
+
+start_emulator() {
+  local emu=$build/cyclecloud-emulator
+  [ -x "$emu" ] || die "$emu is not built"
+  record cloud_instance "tb${index}c"
+  setsid "$emu" --backend namespaces --instance "tb${index}c" --state-dir "$dir/vms/tb${index}c" \
+    --subnet "198.18.$index.0/24" --pool "198.18.$index.128/25" --bridge "$bridge" \
+    --slurm-conf "$dir/etc/slurm.conf" --ready-file "$dir/run/emulator.ready" \
+    "${emulator_args[@]}" </dev/null >>"$dir/log/emulator.log" 2>&1 &
+  echo $! >"$dir/run/emulator.pid"
+  local pid=$!
+  local deadline=$((SECONDS + 30))
+  until [ -s "$dir/run/emulator.ready" ]; do
+    kill -0 "$pid" 2>/dev/null || die "cyclecloud-emulator failed (see $dir/log/emulator.log)"
+    [ $SECONDS -lt $deadline ] || die "cyclecloud-emulator not ready within 30s"
+    sleep 0.1
+  done
+  emulator_ready=$(head -n 1 "$dir/run/emulator.ready")
+}
+
+write_env() {
+  cat >"$dir/testbed.env" <<EOF
+export SLURM_CONF='$dir/etc/slurm.conf'
+export CB_TESTBED_DIR='$dir'
+export CB_TESTBED_PREFIX='tb$index'
+export CB_TESTBED_BRIDGE='$bridge'
+export CB_TESTBED_SUBNET='198.18.$index.0/24'
+export CB_TESTBED_GATEWAY='198.18.$index.1'
+export CB_TESTBED_TEST_POOL='198.18.$index.64/26'
+export CB_TESTBED_EMULATOR_POOL='198.18.$index.128/25'
+export CB_TESTBED_SLURMCTLD='$(hostname -s):$(recorded slurmctld_port)'
+export CB_TESTBED_CLOUD_NODES='$cloud_nodes'
+export CB_TESTBED_ONPREM_NODES='$onprem_list'
+export CB_TESTBED_MUNGE_SOCKET='$dir/munge/munge.socket'
+export CB_TESTBED_HOOKS_LOG='$dir/log/hooks.log'
+export CB_TESTBED_EMULATOR='${emulator_ready:-}'
+EOF
+}
+
+up() {
+  local cloud_nodes='cloud[1-4]' onprem=0 resume_timeout=60 suspend_time=300 suspend_timeout=10
+  local cloud_reg_addrs=0 extra_conf="" with_emulator=0 build=$here/build
+  local resume_program="" suspend_program="" resume_fail_program=""
+  local index="" bridge="" onprem_list="" emulator_ready=""
+  emulator_args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --cloud-nodes) cloud_nodes=$2; shift ;;
+      --onprem) onprem=$2; shift ;;
+      --resume-program) resume_program=$2; shift ;;
+      --suspend-program) suspend_program=$2; shift ;;
+      --resume-fail-program) resume_fail_program=$2; shift ;;
+      --resume-timeout) resume_timeout=$2; shift ;;
+      --suspend-time) suspend_time=$2; shift ;;
+      --suspend-timeout) suspend_timeout=$2; shift ;;
+      --cloud-reg-addrs) cloud_reg_addrs=1 ;;
+      --extra-conf) extra_conf=$(realpath "$2"); shift ;;
+      --emulator) with_emulator=1 ;;
+      --emulator-arg) emulator_args+=("$2"); shift ;;
+      --build) build=$(realpath "$2"); shift ;;
+      *) die "unknown option '$1' (see: $0 --help)" ;;
+    esac
+    shift
+  done
+  [[ "$onprem" =~ ^[0-9]+$ ]] && [ "$onprem" -le 16 ] || die "--onprem takes 0 to 16"
+  local hostlist_chars='^[][A-Za-z0-9._,-]+$'
+  [[ "$cloud_nodes" =~ $hostlist_chars ]] || die "--cloud-nodes: not a hostlist: $cloud_nodes"
+  [ "$(id -u)" = 0 ] || die "run as root (namespaces, bridges, daemons)"
+  local b
+  for b in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/sbin/ip /usr/bin/scontrol; do
+    [ -x "$b" ] || die "$b is missing: run scripts/install-deps.sh"
+  done
+  if [ "$onprem" -gt 0 ] || [ "$with_emulator" = 1 ]; then
+    [ -x "$build/tests/namespace-vms" ] ||
+      die "$build/tests/namespace-vms is not built: cmake --build $build --target namespace-vms"
+  fi
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  [[ "$dir" =~ ^/[A-Za-z0-9._/-]+$ ]] || die "DIR may only contain letters, digits and ._-/"
+  [ ! -e "$dir/testbed.state" ] || die "$dir holds a testbed already; run: $0 down $dir"
+  chmod 0755 "$dir"
+  mkdir -p -m 0755 "$dir/log" "$dir/vms"
+  : >"$dir/testbed.state"
+  record build "$build"
+  trap 'status=$?; if [ $status -ne 0 ]; then note "up failed; cleaning up"; down; fi' EXIT
+  trap 'exit 130' INT TERM HUP
+  resume_program=${resume_program:-$dir/bin/resume}
+  suspend_program=${suspend_program:-$dir/bin/suspend}
+  resume_fail_program=${resume_fail_program:-$dir/bin/resume-fail}
+
+  make_bridge
+  start_munge
+  write_configs
+  export SLURM_CONF=$dir/etc/slurm.conf
+  start_slurmctld
+  if [ "$onprem" -gt 0 ]; then start_onprem; fi
+  if [ "$with_emulator" = 1 ]; then start_emulator; fi
+  write_env
+  trap - EXIT INT TERM HUP
+  cat <<EOF
+testbed up in $dir: bridge $bridge (198.18.$index.1/24), slurmctld on port $(recorded slurmctld_port)
+  cloud nodes:  $cloud_nodes (State=CLOUD)
+  on-prem:      ${onprem_list:-none}
+  emulator:     ${emulator_ready:-not started}
+Use it:   . $dir/testbed.env      (sets SLURM_CONF=$dir/etc/slurm.conf)
+          sinfo; scontrol show node -o
+Logs:     $dir/log/ (slurmctld.log, slurmd-NODE.log, munged.log, hooks.log)
+Stop it:  $0 down $dir
+EOF
+}
+
+[ $# -ge 2 ] || usage
+cmd=$1
+dir=$2
+shift 2
+case "$cmd" in
+  up) up "$@" ;;
+  down) [ $# -eq 0 ] || die "down takes only DIR"; down ;;
+  *) usage ;;
+esac

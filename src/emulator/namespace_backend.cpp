@@ -1,0 +1,626 @@
+#include "emulator/namespace_backend.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "emulator/ipv4_subnet.h"
+#include "emulator/netns.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/process.h"
+
+namespace cb::emulator {
+
+namespace {
+
+constexpr std::size_t k_max_instance_length = 6;  // keeps "cb<instance>-<offset>" <= 15
+constexpr std::size_t k_max_node_name_length = 63;
+constexpr int k_min_prefix_length = 16;  // offsets fit in 5 digits
+constexpr int k_max_prefix_length = 30;  // room for a gateway and one VM
+
+Error config_error(std::string message) {
+    return make_error(ErrorKind::k_config, "namespaces backend: " + std::move(message));
+}
+
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool is_node_name_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+}
+
+Status check_node_name(const std::string& name) {
+    if (name.empty() || name.size() > k_max_node_name_length || name.front() == '-' ||
+        name.front() == '.' || !std::all_of(name.begin(), name.end(), is_node_name_char)) {
+        return make_error(ErrorKind::k_usage,
+                          "invalid node name '" + name +
+                              "': use 1-63 letters, digits, '-', '_' or '.', not starting "
+                              "with '-' or '.'");
+    }
+    return ok_status();
+}
+
+// Options after validation, with everything derived from them.
+struct Plan {
+    NamespaceBackendOptions options;
+    Ipv4Subnet subnet;
+    Ipv4Subnet pool;
+    std::uint32_t gateway = 0;
+    std::string bridge;
+};
+
+Result<Plan> make_plan(const NamespaceBackendOptions& options) {
+    Plan plan;
+    plan.options = options;
+    const std::string& instance = options.instance;
+    if (instance.empty() || instance.size() > k_max_instance_length ||
+        !std::all_of(instance.begin(), instance.end(), is_lower_alnum)) {
+        return config_error("invalid instance name '" + instance +
+                            "': use 1-6 lower-case letters or digits");
+    }
+    auto subnet = parse_ipv4_subnet(options.subnet);
+    if (!subnet) {
+        return config_error(subnet.error().message);
+    }
+    if (!emulator_address_range().contains(*subnet)) {
+        return config_error("subnet " + subnet->to_string() + " is outside " +
+                            emulator_address_range().to_string() +
+                            ", the only range emulated VMs may use");
+    }
+    if (subnet->prefix_length < k_min_prefix_length ||
+        subnet->prefix_length > k_max_prefix_length) {
+        return config_error("subnet " + subnet->to_string() +
+                            ": the prefix length must be from 16 to 30");
+    }
+    plan.subnet = *subnet;
+    plan.gateway = subnet->network + 1;
+    plan.pool = plan.subnet;
+    if (!options.pool.empty()) {
+        auto pool = parse_ipv4_subnet(options.pool);
+        if (!pool) {
+            return config_error("pool: " + pool.error().message);
+        }
+        if (!plan.subnet.contains(*pool)) {
+            return config_error("pool " + pool->to_string() + " is not inside subnet " +
+                                plan.subnet.to_string());
+        }
+        plan.pool = *pool;
+    }
+    plan.bridge = options.bridge.empty() ? default_bridge(instance) : options.bridge;
+    if (plan.bridge.size() > 15) {
+        return config_error("bridge name '" + plan.bridge + "' is longer than 15 characters");
+    }
+    if (options.slurmd.empty() || options.slurmd.front() != '/') {
+        return config_error("the slurmd path must be absolute, got '" + options.slurmd + "'");
+    }
+    if (options.config_source == SlurmdConfigSource::k_file &&
+        (options.slurm_conf.empty() || options.slurm_conf.front() != '/')) {
+        return config_error("slurm_conf must be an absolute path, got '" + options.slurm_conf +
+                            "'");
+    }
+    if (options.config_source == SlurmdConfigSource::k_server && options.conf_server.empty()) {
+        return config_error("conf_server is empty (expected host[:port])");
+    }
+    if (options.state_dir.empty() || options.state_dir.front() != '/') {
+        return config_error("state_dir must be an absolute path, got '" + options.state_dir + "'");
+    }
+    return plan;
+}
+
+// Owns a file descriptor.
+class UniqueFd {
+  public:
+    explicit UniqueFd(int fd) : m_fd(fd) {}
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+    int get() const { return m_fd; }
+
+  private:
+    int m_fd;
+};
+
+// Field 22 of /proc/PID/stat (clock ticks after boot): with the PID, it names one process
+// for good, since PIDs are reused but a (pid, start time) pair is not.
+std::optional<std::uint64_t> process_start_time(pid_t pid) {
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (!stat) {
+        return std::nullopt;
+    }
+    const auto paren = stat->rfind(')');
+    if (paren == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(stat->substr(paren + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && (fields >> field); ++i) {
+        if (i == 22) {
+            std::uint64_t ticks = 0;
+            const auto [end, ec] =
+                std::from_chars(field.data(), field.data() + field.size(), ticks);
+            if (ec == std::errc() && end == field.data() + field.size()) {
+                return ticks;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+// What a pid file holds: "PID STARTTIME\n".
+struct PidRecord {
+    pid_t pid = -1;
+    std::uint64_t start_time = 0;
+};
+
+std::optional<PidRecord> read_pid_file(const std::string& path) {
+    auto text = read_file(path, 256);
+    if (!text) {
+        return std::nullopt;
+    }
+    std::istringstream in(*text);
+    PidRecord record;
+    if (!(in >> record.pid >> record.start_time) || record.pid <= 1) {
+        return std::nullopt;
+    }
+    return record;
+}
+
+// Kills the recorded process and its process group (it was started as a session leader) if
+// it is still the process we started; a PID that now belongs to someone else is left alone.
+void kill_recorded_process(const std::string& pid_file) {
+    const auto record = read_pid_file(pid_file);
+    if (record && process_start_time(record->pid) == record->start_time) {
+        ::kill(-record->pid, SIGKILL);
+        ::kill(record->pid, SIGKILL);
+    }
+}
+
+std::string hex(std::uint64_t value, int digits) {
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::string out(static_cast<std::size_t>(digits), '0');
+    for (int i = digits - 1; i >= 0 && value != 0; --i, value >>= 4) {
+        out[static_cast<std::size_t>(i)] = k_digits[value & 15];
+    }
+    return out;
+}
+
+// "boottime -SECONDS 0": written to /proc/self/timens_offsets of a new time namespace, makes
+// the VM's boot time now (its uptime starts at 0).
+std::string fresh_boot_offsets() {
+    timespec now{};
+    ::clock_gettime(CLOCK_BOOTTIME, &now);
+    return "boottime -" + std::to_string(now.tv_sec) + " 0\n";
+}
+
+struct Vm {
+    VmIdentity identity;
+    std::string netns;
+    std::string veth;
+    std::uint32_t offset = 0;
+    ChildProcess slurmd;  // not started: pid() == -1
+};
+
+class NamespaceBackend final : public VmBackend {
+  public:
+    explicit NamespaceBackend(Plan plan)
+        : m_plan(std::move(plan)), m_id_nonce(std::random_device{}()) {}
+    NamespaceBackend(const NamespaceBackend&) = delete;
+    NamespaceBackend& operator=(const NamespaceBackend&) = delete;
+    ~NamespaceBackend() override { shutdown(); }
+
+    Status recover() override;
+    Result<VmIdentity> create_vm(const std::string& node_name) override;
+    Status start_software(const std::string& node_name) override;
+    Status destroy_vm(const std::string& node_name) override;
+    void shutdown() override;
+
+  private:
+    std::string netns_name(const std::string& node) const {
+        return namespace_prefix(m_plan.options.instance) + node;
+    }
+    std::string run_dir() const { return m_plan.options.state_dir + "/run"; }
+    std::string log_dir() const { return m_plan.options.state_dir + "/log"; }
+    std::string pid_file(const std::string& node) const { return run_dir() + "/" + node + ".pid"; }
+
+    Status ensure_bridge();
+    Status delete_owned_bridge();
+    Result<std::uint32_t> reserve_offset();  // caller holds m_mutex
+    Status build_network(const Vm& vm);
+    std::vector<std::string> slurmd_argv(const std::string& node) const;
+    std::vector<std::string> slurmd_env() const;
+    // Stops everything of one VM (its processes, veth, namespace, pid file).
+    Status tear_down(const std::string& node, const std::string& netns, const std::string& veth,
+                     ChildProcess& slurmd);
+
+    const Plan m_plan;
+    const std::uint64_t m_id_nonce;
+
+    std::mutex m_bridge_mutex;
+    bool m_bridge_ready = false;  // guarded by m_bridge_mutex
+
+    std::mutex m_mutex;
+    std::map<std::string, Vm> m_vms;           // guarded by m_mutex
+    std::set<std::uint32_t> m_offsets_in_use;  // guarded; includes VMs being torn down
+    std::uint64_t m_vms_created = 0;           // guarded
+};
+
+Status NamespaceBackend::ensure_bridge() {
+    std::lock_guard lock(m_bridge_mutex);
+    if (m_bridge_ready) {
+        return ok_status();
+    }
+    const std::string& bridge = m_plan.bridge;
+    if (m_plan.options.bridge_owner == BridgeOwner::k_external) {
+        if (!netns::link_exists(bridge)) {
+            return config_error("bridge " + bridge + " does not exist; whoever runs the " +
+                                "emulator must create it with address " +
+                                format_ipv4(m_plan.gateway) + "/" +
+                                std::to_string(m_plan.subnet.prefix_length));
+        }
+        m_bridge_ready = true;
+        return ok_status();
+    }
+    if (netns::link_exists(bridge)) {
+        return make_error(ErrorKind::k_io, "bridge " + bridge + " already exists: left by a " +
+                                               "crashed run of instance '" +
+                                               m_plan.options.instance + "'? recover() removes it");
+    }
+    const std::string gateway =
+        format_ipv4(m_plan.gateway) + "/" + std::to_string(m_plan.subnet.prefix_length);
+    auto st = netns::ip_batch(
+        "", {"link add name " + bridge + " type bridge", "addr add " + gateway + " dev " + bridge,
+             "link set dev " + bridge + " up"});
+    if (!st) {
+        (void)netns::delete_link(bridge);
+        return std::move(st).error().with_context("creating bridge " + bridge);
+    }
+    m_bridge_ready = true;
+    log::info("namespaces: created bridge {} with {}", bridge, gateway);
+    return ok_status();
+}
+
+Status NamespaceBackend::delete_owned_bridge() {
+    if (m_plan.options.bridge_owner != BridgeOwner::k_backend) {
+        return ok_status();
+    }
+    std::lock_guard lock(m_bridge_mutex);
+    m_bridge_ready = false;
+    return netns::delete_link(m_plan.bridge);
+}
+
+Result<std::uint32_t> NamespaceBackend::reserve_offset() {
+    const std::uint32_t first = std::max(m_plan.pool.network, m_plan.gateway + 1);
+    const std::uint32_t last = std::min(m_plan.pool.broadcast(), m_plan.subnet.broadcast() - 1);
+    for (std::uint32_t address = first; address <= last && address >= first; ++address) {
+        const std::uint32_t offset = address - m_plan.subnet.network;
+        if (m_offsets_in_use.insert(offset).second) {
+            return offset;
+        }
+    }
+    return make_error(ErrorKind::k_capacity,
+                      "namespaces backend: no free address left in " + m_plan.pool.to_string());
+}
+
+Status NamespaceBackend::build_network(const Vm& vm) {
+    if (auto st = netns::add_namespace(vm.netns); !st) {
+        return st;
+    }
+    auto host = netns::ip_batch(
+        "", {"link add name " + vm.veth + " type veth peer name eth0 " + "netns " + vm.netns,
+             "link set dev " + vm.veth + " master " + m_plan.bridge + " up"});
+    if (!host) {
+        return host;
+    }
+    return netns::ip_batch(vm.netns, {"addr add " + vm.identity.private_ip + "/" +
+                                          std::to_string(m_plan.subnet.prefix_length) + " dev eth0",
+                                      "link set dev eth0 up", "link set dev lo up",
+                                      "route add default via " + format_ipv4(m_plan.gateway)});
+}
+
+Result<VmIdentity> NamespaceBackend::create_vm(const std::string& node_name) {
+    if (auto st = check_node_name(node_name); !st) {
+        return st.error();
+    }
+    if (auto st = ensure_bridge(); !st) {
+        return st.error();
+    }
+    Vm vm;
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_vms.find(node_name); it != m_vms.end()) {
+            return it->second.identity;
+        }
+        auto offset = reserve_offset();
+        if (!offset) {
+            return offset.error();
+        }
+        vm.offset = *offset;
+        vm.identity.instance_id =
+            "ns-" + m_plan.options.instance + "-" + hex(m_id_nonce, 8) + hex(++m_vms_created, 4);
+    }
+    vm.identity.private_ip = format_ipv4(m_plan.subnet.network + vm.offset);
+    vm.identity.hostname = node_name;
+    vm.netns = netns_name(node_name);
+    vm.veth = veth_prefix(m_plan.options.instance) + std::to_string(vm.offset);
+
+    auto built = build_network(vm);
+    if (!built) {
+        (void)tear_down(node_name, vm.netns, vm.veth, vm.slurmd);
+        std::lock_guard lock(m_mutex);
+        m_offsets_in_use.erase(vm.offset);
+        return std::move(built).error().with_context("creating VM " + node_name);
+    }
+    log::info("namespaces: created VM {} at {} (netns {}, veth {})", node_name,
+              vm.identity.private_ip, vm.netns, vm.veth);
+    VmIdentity identity = vm.identity;
+    std::lock_guard lock(m_mutex);
+    m_vms.emplace(node_name, std::move(vm));
+    return identity;
+}
+
+std::vector<std::string> NamespaceBackend::slurmd_argv(const std::string& node) const {
+    const auto& o = m_plan.options;
+    // -D: stay in the foreground so the process we start is slurmd itself (we own and reap
+    // it); -b: report "just booted", or slurmctld ignores the registration of a node it is
+    // powering up whose host booted before the resume request.
+    std::vector<std::string> argv{o.slurmd, "-D", "-b", "-N", node};
+    if (o.config_source == SlurmdConfigSource::k_file) {
+        argv.insert(argv.end(), {"-f", o.slurm_conf});
+    } else {
+        argv.insert(argv.end(), {"--conf-server", o.conf_server});
+    }
+    argv.insert(argv.end(), o.slurmd_args.begin(), o.slurmd_args.end());
+    return argv;
+}
+
+std::vector<std::string> NamespaceBackend::slurmd_env() const {
+    auto env = minimal_environment();
+    if (m_plan.options.config_source == SlurmdConfigSource::k_file) {
+        env.push_back("SLURM_CONF=" + m_plan.options.slurm_conf);
+    }
+    return env;
+}
+
+Status NamespaceBackend::start_software(const std::string& node_name) {
+    std::string netns;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_vms.find(node_name);
+        if (it == m_vms.end()) {
+            return make_error(ErrorKind::k_not_found,
+                              "namespaces backend: no VM named " + node_name);
+        }
+        if (it->second.slurmd.running()) {
+            return ok_status();
+        }
+        netns = it->second.netns;
+    }
+    if (auto st = make_directories(run_dir(), 0700); !st) {
+        return st;
+    }
+    if (auto st = make_directories(log_dir(), 0755); !st) {
+        return st;
+    }
+    // Everything the child needs is prepared here: after fork it may only make raw syscalls.
+    const UniqueFd netns_fd(::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC));
+    if (netns_fd.get() < 0) {
+        return make_error(ErrorKind::k_io,
+                          "cannot open /run/netns/" + netns + ": " + std::strerror(errno));
+    }
+    const bool fresh_boot = m_plan.options.boot_time == BootTime::k_fresh;
+    const std::string offsets = fresh_boot ? fresh_boot_offsets() : std::string();
+    const int fd = netns_fd.get();
+    const std::string& hostname = node_name;
+    SpawnOptions spawn;
+    spawn.argv = slurmd_argv(node_name);
+    spawn.env = slurmd_env();
+    spawn.stdout_path = log_dir() + "/" + node_name + ".log";
+    spawn.new_session = true;
+    spawn.pre_exec = [fd, fresh_boot, &offsets, &hostname]() -> int {
+        // A VM's processes start with default signal handling, whatever the emulator blocks
+        // or ignores (a signal thread, SIGPIPE): both are inherited across execve.
+        sigset_t none;
+        ::sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        struct sigaction default_action {};
+        default_action.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; ++sig) {
+            ::sigaction(sig, &default_action, nullptr);
+        }
+        if (::setns(fd, CLONE_NEWNET) != 0) {
+            return errno;
+        }
+        if (::unshare(CLONE_NEWUTS | (fresh_boot ? CLONE_NEWTIME : 0)) != 0) {
+            return errno;
+        }
+        if (::sethostname(hostname.data(), hostname.size()) != 0) {
+            return errno;
+        }
+        if (fresh_boot) {
+            // Offsets of the new time namespace, which execve() then enters.
+            const int t = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+            if (t < 0) {
+                return errno;
+            }
+            const ssize_t n = ::write(t, offsets.data(), offsets.size());
+            const int err = n < 0 ? errno : 0;
+            ::close(t);
+            if (n != static_cast<ssize_t>(offsets.size())) {
+                return err != 0 ? err : EIO;
+            }
+        }
+        return 0;
+    };
+    auto child = ChildProcess::spawn(spawn);
+    if (!child) {
+        return std::move(child).error().with_context("starting slurmd in VM " + node_name);
+    }
+    const auto start_time = process_start_time(child->pid());
+    const std::string record =
+        std::to_string(child->pid()) + " " + std::to_string(start_time.value_or(0)) + "\n";
+    auto written = write_file_atomic(pid_file(node_name), record, 0600);
+    log::info("namespaces: started slurmd for {} (pid {})", node_name, child->pid());
+    std::lock_guard lock(m_mutex);
+    m_vms.at(node_name).slurmd = std::move(*child);
+    return written;
+}
+
+Status NamespaceBackend::tear_down(const std::string& node, const std::string& netns,
+                                   const std::string& veth, ChildProcess& slurmd) {
+    // A deleted VM vanishes at once: SIGKILL, no graceful slurmd shutdown.
+    kill_recorded_process(pid_file(node));
+    Status result = netns::kill_namespace_processes(netns);
+    slurmd.stop(std::chrono::milliseconds(0));  // reaps it
+    auto keep_first_error = [&result](Status st) {
+        if (result && !st) {
+            result = std::move(st);
+        }
+    };
+    if (!veth.empty()) {
+        keep_first_error(netns::delete_link(veth));
+    }
+    keep_first_error(netns::delete_namespace(netns));
+    if (::unlink(pid_file(node).c_str()) != 0 && errno != ENOENT) {
+        keep_first_error(make_error(
+            ErrorKind::k_io, "cannot remove " + pid_file(node) + ": " + std::strerror(errno)));
+    }
+    if (!result) {
+        return std::move(result).error().with_context("destroying VM " + node);
+    }
+    return result;
+}
+
+Status NamespaceBackend::destroy_vm(const std::string& node_name) {
+    if (auto st = check_node_name(node_name); !st) {
+        return st;
+    }
+    Vm vm;
+    bool known = false;
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto node = m_vms.extract(node_name)) {
+            vm = std::move(node.mapped());
+            known = true;
+        }
+    }
+    // An unknown name may still have a namespace from an earlier run: remove that too.
+    const std::string netns = known ? vm.netns : netns_name(node_name);
+    auto st = tear_down(node_name, netns, vm.veth, vm.slurmd);
+    if (known) {
+        std::lock_guard lock(m_mutex);
+        m_offsets_in_use.erase(vm.offset);
+        log::info("namespaces: destroyed VM {}", node_name);
+    }
+    return st;
+}
+
+Status NamespaceBackend::recover() {
+    Status result;
+    auto keep_first_error = [&result](Status st) {
+        if (result && !st) {
+            result = std::move(st);
+        }
+    };
+    if (DIR* dir = ::opendir(run_dir().c_str())) {
+        std::vector<std::string> files;
+        while (const dirent* entry = ::readdir(dir)) {
+            const std::string name(entry->d_name);
+            if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pid") == 0) {
+                files.push_back(run_dir() + "/" + name);
+            }
+        }
+        ::closedir(dir);
+        for (const auto& file : files) {
+            kill_recorded_process(file);
+            ::unlink(file.c_str());
+        }
+    }
+    const auto& instance = m_plan.options.instance;
+    for (const auto& name : netns::list_namespaces(namespace_prefix(instance))) {
+        log::info("namespaces: removing network namespace {} left by an earlier run", name);
+        keep_first_error(netns::delete_namespace(name));
+    }
+    for (const auto& name : netns::list_links(veth_prefix(instance))) {
+        keep_first_error(netns::delete_link(name));
+    }
+    keep_first_error(delete_owned_bridge());
+    if (!result) {
+        return std::move(result).error().with_context("recovering emulator instance '" + instance +
+                                                      "'");
+    }
+    return result;
+}
+
+void NamespaceBackend::shutdown() {
+    std::vector<std::string> names;
+    {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [name, vm] : m_vms) {
+            names.push_back(name);
+        }
+    }
+    for (const auto& name : names) {
+        if (auto st = destroy_vm(name); !st) {
+            log::warn("namespaces: {}", st.error().describe());
+        }
+    }
+    bool made_bridge = false;
+    {
+        std::lock_guard lock(m_bridge_mutex);
+        made_bridge = m_bridge_ready;
+    }
+    if (made_bridge) {
+        if (auto st = delete_owned_bridge(); !st) {
+            log::warn("namespaces: {}", st.error().describe());
+        }
+    }
+    ::rmdir(run_dir().c_str());
+}
+
+}  // namespace
+
+std::string namespace_prefix(const std::string& instance) {
+    return "cb-" + instance + "-";
+}
+
+std::string veth_prefix(const std::string& instance) {
+    return "cb" + instance + "-";
+}
+
+std::string default_bridge(const std::string& instance) {
+    return "cb" + instance + "br";
+}
+
+Result<std::unique_ptr<VmBackend>> make_namespace_backend(const NamespaceBackendOptions& options) {
+    auto plan = make_plan(options);
+    if (!plan) {
+        return plan.error();
+    }
+    if (::geteuid() != 0) {
+        return config_error("needs root (it creates network namespaces and bridges)");
+    }
+    return std::unique_ptr<VmBackend>(std::make_unique<NamespaceBackend>(std::move(*plan)));
+}
+
+}  // namespace cb::emulator
