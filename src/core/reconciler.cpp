@@ -183,15 +183,29 @@ void finish_stops(Pass& p) {
     }
 }
 
+// We journal "creating" before the create call; a daemon killed in between leaves a node
+// that waits for a VM nobody asked for. After a grace period with no VM, ask again (the
+// literal name makes a duplicate impossible).
+void retry_lost_creates(Pass& p) {
+    for (auto& [name, n] : p.intents) {
+        if (n.desired == Desired::k_powered_up && n.phase == Phase::k_creating &&
+            p.cloud(name) == nullptr &&
+            p.world.now_ms - n.since_ms > p.settings.lost_create_grace_ms) {
+            p.move(n, Phase::k_requested, "no VM appeared for the create; asking again");
+        }
+    }
+}
+
 using Step = void (*)(Pass&);
 struct NamedStep {
     const char* name;
     Step run;
 };
 constexpr NamedStep k_steps[] = {
-    {"fail_broken_vms", fail_broken_vms},     {"shut_down_unwanted", shut_down_unwanted},
-    {"finish_stops", finish_stops},           {"start_requested_nodes", start_requested_nodes},
-    {"publish_addresses", publish_addresses}, {"see_registrations", see_registrations},
+    {"retry_lost_creates", retry_lost_creates},       {"fail_broken_vms", fail_broken_vms},
+    {"shut_down_unwanted", shut_down_unwanted},       {"finish_stops", finish_stops},
+    {"start_requested_nodes", start_requested_nodes}, {"publish_addresses", publish_addresses},
+    {"see_registrations", see_registrations},
 };
 
 }  // namespace

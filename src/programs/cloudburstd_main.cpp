@@ -1,8 +1,25 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+
+#include "core/config_loader.h"
+#include "daemon/daemon.h"
 #include "util/program.h"
 
-// The daemon is not built yet (issue: the burst path). It says so instead of pretending.
-int main() {
-    return cb::run_main("cloudburstd", []() -> cb::Result<int> {
-        return cb::not_implemented("cloudburstd (the burst daemon)");
+int main(int argc, char** argv) {
+    return cb::run_main("cloudburstd", [&]() -> cb::Result<int> {
+        CLI::App app{"cloudburstd: the cloudburst daemon (runs in the foreground)"};
+        cb::DaemonRunOptions options;
+        const char* env = std::getenv("CLOUDBURST_CONFIG");
+        options.config_path = env != nullptr && *env ? env : std::string(cb::k_default_config_path);
+        app.add_option("-c,--config", options.config_path, "configuration file");
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::CallForHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::ParseError& e) {
+            return cb::make_error(cb::ErrorKind::k_usage, e.what());
+        }
+        return cb::run_daemon(options);
     });
 }

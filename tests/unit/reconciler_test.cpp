@@ -189,6 +189,18 @@ TEST(Reconciler, FailedVmGoesDownWithReasonAndIsCleanedUp) {
     EXPECT_EQ(plan.slurm[0].reason, "cloudburst: cloud: VM failed: OS provisioning timed out");
 }
 
+TEST(Reconciler, CreateLostToACrashIsAskedAgainAfterGrace) {
+    World w = world_with_array();
+    resume(w, {"hpc-1"});
+    adopt(w, reconcile(w, {}));  // journaled "creating"; the daemon died before the call
+    w.now_ms += 30 * 1000;
+    EXPECT_TRUE(reconcile(w, {}).changed.empty());
+    w.now_ms += 31 * 1000;
+    Plan plan = reconcile(w, {});
+    ASSERT_EQ(plan.creates.size(), 1u);
+    EXPECT_EQ(plan.creates[0].requests[0].name, "hpc-1");
+}
+
 TEST(Reconciler, UnknownNodeArrayIsReportedInSlurm) {
     World w = world_with_array();
     resume(w, {"mystery-1"});

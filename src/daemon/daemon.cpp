@@ -1,0 +1,431 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "adapters/cyclecloud_rest.h"
+#include "adapters/slurm_cli.h"
+#include "core/config_loader.h"
+#include "util/files.h"
+#include "util/hostlist.h"
+#include "util/log.h"
+
+namespace cb {
+
+namespace {
+
+constexpr std::int64_t k_array_refresh_ms = 5 * 60 * 1000;
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+bool in_flight(const NodeIntent& n) {
+    return n.phase == Phase::k_requested || n.phase == Phase::k_creating ||
+           n.phase == Phase::k_registering || n.phase == Phase::k_stopping;
+}
+
+}  // namespace
+
+Daemon::Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journal)
+    : m_config(std::move(config)),
+      m_cloud(cloud),
+      m_scheduler(scheduler),
+      m_journal(journal),
+      m_spool(m_config.paths.spool_dir) {}
+
+ReconcileSettings Daemon::settings() const {
+    ReconcileSettings s;
+    s.resume_timeout_ms = [this](const std::string& array) -> std::int64_t {
+        return m_config.node_array(array).resume_timeout.count();
+    };
+    return s;
+}
+
+Status Daemon::intake(std::int64_t now_ms) {
+    auto listing = m_spool.pending();
+    if (!listing) {
+        return listing.error();
+    }
+    for (const auto& [path, err] : listing->bad) {
+        if (m_reported_bad.emplace(path, err.message).second) {
+            log::error("spool: ignoring {}: {} (move it away once looked at)", path,
+                       err.describe());
+        }
+    }
+    if (listing->entries.empty()) {
+        return ok_status();
+    }
+    auto current = m_journal.intents();
+    if (!current) {
+        return current.error();
+    }
+    std::map<std::string, NodeIntent> intents;
+    for (auto& n : *current) {
+        intents.emplace(n.name, std::move(n));
+    }
+    for (const auto& entry : listing->entries) {
+        const HookRequest& req = entry.request;
+        std::vector<NodeIntent> changed;
+        auto hosts = Hostlist::parse(req.hostlist);
+        if (!hosts) {
+            log::error("{} request with a bad hostlist: {}", to_string(req.kind),
+                       hosts.error().describe());
+        } else {
+            changed = apply_hook_request(intents, req.kind, hosts->expand(), settings(), now_ms);
+        }
+        auto id = m_journal.record_request(req, changed, now_ms);
+        if (!id) {
+            return id.error();  // keep the spool file: nothing is lost
+        }
+        for (auto& n : changed) {
+            intents[n.name] = n;
+        }
+        ++m_stats.requests;
+        log::info("request {}: {} {} ({} node(s) changed)", *id, to_string(req.kind), req.hostlist,
+                  changed.size());
+        if (auto st = m_spool.remove(entry); !st) {
+            log::warn("{}", st.error().describe());
+        }
+    }
+    return ok_status();
+}
+
+Result<World> Daemon::snapshot(std::int64_t now_ms) {
+    World w;
+    w.now_ms = now_ms;
+    auto intents = m_journal.intents();
+    if (!intents) {
+        return intents.error();
+    }
+    bool wants_arrays = false;
+    for (auto& n : *intents) {
+        wants_arrays = wants_arrays || n.phase == Phase::k_requested;
+        w.intents.emplace(n.name, std::move(n));
+    }
+    if (m_arrays.empty() || now_ms - m_arrays_fetched_ms > k_array_refresh_ms ||
+        (wants_arrays && now_ms - m_arrays_fetched_ms > 30000)) {
+        auto arrays = m_cloud.node_arrays();
+        if (!arrays) {
+            return arrays.error().with_context("reading CycleCloud node arrays");
+        }
+        m_arrays.clear();
+        for (auto& a : *arrays) {
+            m_arrays.emplace(a.name, std::move(a));
+        }
+        m_arrays_fetched_ms = now_ms;
+    }
+    w.arrays = m_arrays;
+    auto cloud = m_cloud.nodes();
+    if (!cloud) {
+        return cloud.error().with_context("listing CycleCloud nodes");
+    }
+    for (auto& n : *cloud) {
+        w.cloud.emplace(n.name, std::move(n));
+    }
+    auto slurm = m_scheduler.nodes();
+    if (!slurm) {
+        return slurm.error().with_context("reading Slurm nodes");
+    }
+    for (auto& n : *slurm) {
+        if (n.state.has("CLOUD") || w.intents.count(n.name) != 0) {
+            w.slurm.emplace(n.name, std::move(n));
+        }
+    }
+    return w;
+}
+
+void Daemon::execute(Plan& plan, const World& world) {
+    // Journal first: if we die during a call, the next start knows what may be in flight.
+    if (auto st = m_journal.save(plan.changed, plan.events); !st) {
+        log::error("{}", st.error().describe());
+        ++m_stats.errors;
+        return;
+    }
+    for (const auto& e : plan.events) {
+        log::info("{}: {}", e.node, e.message);
+    }
+    for (const auto& u : plan.slurm) {
+        ++m_stats.slurm_updates;
+        if (auto st = m_scheduler.update_nodes(u); !st) {
+            log::error("slurm update failed: {}", st.error().describe());
+            ++m_stats.errors;
+        }
+    }
+    Plan follow_up;
+    for (const auto& batch : plan.creates) {
+        ++m_stats.create_calls;
+        const std::string request_id =
+            "cloudburst-" + std::to_string(world.now_ms) + "-" + batch.nodearray;
+        auto result = m_cloud.create_nodes(batch.requests, request_id);
+        if (!result) {
+            log::error("create of {} node(s) in {} failed: {}", batch.requests.size(),
+                       batch.nodearray, result.error().describe());
+            ++m_stats.errors;
+        }
+        apply_create_result(follow_up, world, batch, result);
+    }
+    if (!plan.starts.empty()) {
+        ++m_stats.start_calls;
+        if (auto r = m_cloud.start_nodes(plan.starts); !r) {
+            log::error("start failed: {}", r.error().describe());
+            ++m_stats.errors;
+        }
+    }
+    std::map<ShutdownMode, std::vector<std::string>> shutdowns;
+    for (const auto& name : plan.shutdowns) {
+        const auto it = world.intents.find(name);
+        const std::string array = it != world.intents.end() ? it->second.nodearray : "";
+        const bool dealloc = m_config.node_array(array).shutdown == ShutdownPolicy::k_deallocate;
+        shutdowns[dealloc ? ShutdownMode::k_deallocate : ShutdownMode::k_terminate].push_back(name);
+    }
+    for (const auto& [mode, names] : shutdowns) {
+        ++m_stats.shutdown_calls;
+        if (auto r = m_cloud.shutdown_nodes(names, mode); !r) {
+            log::error("shutdown of {} node(s) failed: {}", names.size(), r.error().describe());
+            ++m_stats.errors;
+        }
+    }
+    if (!follow_up.empty()) {
+        execute(follow_up, world);
+    }
+}
+
+Status Daemon::pass(std::int64_t now_ms) {
+    ++m_stats.passes;
+    auto world = snapshot(now_ms);
+    if (!world) {
+        ++m_stats.errors;
+        m_busy = true;  // try again soon
+        return world.error();
+    }
+    Plan plan = reconcile(*world, settings());
+    execute(plan, *world);
+    m_busy = false;
+    for (const auto& [name, n] : world->intents) {
+        m_busy = m_busy || in_flight(n);
+    }
+    for (const auto& n : plan.changed) {
+        m_busy = m_busy || in_flight(n);
+    }
+    return ok_status();
+}
+
+namespace {
+
+// RAII: the single-instance lock (flock on <state_db>.lock, holding our pid).
+class InstanceLock {
+  public:
+    static Result<InstanceLock> take(const std::string& path) {
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            return make_error(ErrorKind::k_io,
+                              "cannot open lock file " + path + ": " + std::strerror(errno));
+        }
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            char buf[32] = {0};
+            const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+            ::close(fd);
+            std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+            while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) {
+                pid.pop_back();
+            }
+            return make_error(ErrorKind::k_config, "another cloudburstd is already running (pid " +
+                                                       pid + ", lock " + path + "); stop it first");
+        }
+        const std::string pid = std::to_string(::getpid()) + "\n";
+        (void)!::ftruncate(fd, 0);
+        (void)!::pwrite(fd, pid.data(), pid.size(), 0);
+        return InstanceLock(fd);
+    }
+    InstanceLock(InstanceLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+    InstanceLock(const InstanceLock&) = delete;
+    InstanceLock& operator=(const InstanceLock&) = delete;
+    InstanceLock& operator=(InstanceLock&&) = delete;
+    ~InstanceLock() {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+
+  private:
+    explicit InstanceLock(int fd) : m_fd(fd) {}
+    int m_fd = -1;
+};
+
+// RAII: the control socket the hooks poke. Only root and SlurmUser may connect.
+class ControlSocket {
+  public:
+    static Result<ControlSocket> listen(const std::string& path, uid_t slurm_uid) {
+        sockaddr_un addr{};
+        if (path.size() >= sizeof addr.sun_path) {
+            return make_error(ErrorKind::k_config, "socket path too long: " + path);
+        }
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ::unlink(path.c_str());  // a stale socket of a crashed run; the lock says we are alone
+        if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::listen(fd, 64) != 0) {
+            const int err = errno;
+            if (fd >= 0) {
+                ::close(fd);
+            }
+            return make_error(ErrorKind::k_io,
+                              "cannot listen on " + path + ": " + std::strerror(err));
+        }
+        ::chmod(path.c_str(), 0600);
+        (void)!::chown(path.c_str(), slurm_uid, static_cast<gid_t>(-1));
+        return ControlSocket(fd, path, slurm_uid);
+    }
+    ControlSocket(ControlSocket&& o) noexcept
+        : m_fd(o.m_fd), m_path(std::move(o.m_path)), m_slurm_uid(o.m_slurm_uid) {
+        o.m_fd = -1;
+    }
+    ControlSocket(const ControlSocket&) = delete;
+    ControlSocket& operator=(const ControlSocket&) = delete;
+    ControlSocket& operator=(ControlSocket&&) = delete;
+    ~ControlSocket() {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+            ::unlink(m_path.c_str());
+        }
+    }
+    int fd() const { return m_fd; }
+    // Accepts and drains every pending connection; true if any came from root or SlurmUser.
+    bool drain() const {
+        bool poked = false;
+        for (;;) {
+            const int c = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (c < 0) {
+                return poked;
+            }
+            ucred cred{};
+            socklen_t len = sizeof cred;
+            if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+                (cred.uid == 0 || cred.uid == m_slurm_uid)) {
+                poked = true;
+            }
+            ::close(c);
+        }
+    }
+
+  private:
+    ControlSocket(int fd, std::string path, uid_t uid)
+        : m_fd(fd), m_path(std::move(path)), m_slurm_uid(uid) {}
+    int m_fd = -1;
+    std::string m_path;
+    uid_t m_slurm_uid = 0;
+};
+
+std::string parent_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+Result<int> run_daemon(const DaemonRunOptions& options) {
+    auto config = load_config(options.config_path, PasswordUse::k_read);
+    if (!config) {
+        return config.error();
+    }
+    for (const std::string& dir : {config->paths.log_dir, parent_of(config->paths.state_db),
+                                   parent_of(config->paths.socket), config->paths.spool_dir}) {
+        if (auto st = make_directories(dir, 0755); !st) {
+            return st.error();
+        }
+    }
+    const auto slurm_uid = lookup_user_id(config->slurm.user).value_or(0);
+    // The hooks run as SlurmUser and write here; nobody else may.
+    ::chmod(config->paths.spool_dir.c_str(), 0700);
+    (void)!::chown(config->paths.spool_dir.c_str(), slurm_uid, static_cast<gid_t>(-1));
+    log::init({"cloudburstd", config->paths.log_dir + "/cloudburstd.log", config->daemon.log_level,
+               true});
+    auto lock = InstanceLock::take(config->paths.state_db + ".lock");
+    if (!lock) {
+        return lock.error();
+    }
+    auto journal = Journal::open(config->paths.state_db);
+    if (!journal) {
+        return journal.error();
+    }
+    auto socket = ControlSocket::listen(config->paths.socket, slurm_uid);
+    if (!socket) {
+        return socket.error();
+    }
+    CycleCloudOptions cc;
+    cc.url = config->cyclecloud.url;
+    cc.cluster = config->cyclecloud.cluster;
+    cc.username = config->cyclecloud.username;
+    cc.password = config->cyclecloud.password;
+    cc.ca_bundle = config->cyclecloud.ca_bundle;
+    cc.verify_tls = config->cyclecloud.verify_tls;
+    cc.connect_timeout = config->cyclecloud.connect_timeout;
+    cc.request_timeout = config->cyclecloud.request_timeout;
+    CycleCloudRest cloud(cc);
+    SlurmCliOptions so;
+    so.scontrol = config->slurm.bin_dir + "/scontrol";
+    const char* env_conf = std::getenv("SLURM_CONF");
+    so.slurm_conf =
+        env_conf != nullptr && *env_conf ? env_conf : config->slurm.conf_dir + "/slurm.conf";
+    SlurmCli slurm(so);
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigprocmask(SIG_BLOCK, &signals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    const int sig_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sig_fd < 0) {
+        return make_error(ErrorKind::k_io, std::string("signalfd: ") + std::strerror(errno));
+    }
+
+    Daemon daemon(*config, cloud, slurm, *journal);
+    log::info("cloudburstd {} started: cluster '{}' at {}, journal {}", CLOUDBURST_VERSION,
+              config->cyclecloud.cluster, config->cyclecloud.url, config->paths.state_db);
+    const auto poll_fast = std::chrono::milliseconds(1000);
+    bool running = true;
+    while (running && (options.stop == nullptr || !options.stop->load())) {
+        const std::int64_t now = wall_ms();
+        if (auto st = daemon.intake(now); !st) {
+            log::error("intake: {}", st.error().describe());
+        }
+        if (auto st = daemon.pass(now); !st) {
+            log::error("pass: {}", st.error().describe());
+        }
+        const auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)
+                                        : config->daemon.sync_period;
+        pollfd fds[2] = {{socket->fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}};
+        const int n = ::poll(fds, 2, static_cast<int>(std::min<long>(wait.count(), 1000L * 3600)));
+        if (n > 0 && (fds[1].revents & POLLIN) != 0) {
+            signalfd_siginfo info{};
+            (void)!::read(sig_fd, &info, sizeof info);
+            log::info("signal {} received; stopping", info.ssi_signo);
+            running = false;
+        }
+        if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+            socket->drain();
+        }
+    }
+    ::close(sig_fd);
+    log::info("cloudburstd stopped");
+    return 0;
+}
+
+}  // namespace cb

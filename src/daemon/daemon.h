@@ -1,0 +1,74 @@
+// cloudburstd: takes hook requests from the spool, journals them, and runs reconcile passes
+// (core/reconciler.h) against the cloud and Slurm, on every poke and event and at least every
+// daemon.sync_period. One instance per state database (a lock file next to it).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/config.h"
+#include "core/reconciler.h"
+#include "ports/cloud.h"
+#include "ports/scheduler.h"
+#include "store/journal.h"
+#include "store/spool.h"
+
+namespace cb {
+
+// Counters for one daemon's life (shown by `cloudburst status` later).
+struct DaemonStats {
+    long passes = 0;
+    long requests = 0;
+    long create_calls = 0;
+    long start_calls = 0;
+    long shutdown_calls = 0;
+    long slurm_updates = 0;
+    long errors = 0;
+};
+
+class Daemon {
+  public:
+    Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journal);
+
+    // Moves every complete spool request into the journal (then deletes its file). A request
+    // whose hostlist does not parse is journaled as an error and removed; a spool file that
+    // does not parse is left for an operator and logged once.
+    Status intake(std::int64_t now_ms);
+
+    // One reconcile pass: snapshot the cloud and Slurm, decide, act, journal.
+    Status pass(std::int64_t now_ms);
+
+    // True while any node is on its way up or down (the loop then polls faster).
+    bool busy() const { return m_busy; }
+    const DaemonStats& stats() const { return m_stats; }
+
+  private:
+    Result<World> snapshot(std::int64_t now_ms);
+    void execute(Plan& plan, const World& world);
+    ReconcileSettings settings() const;
+
+    Config m_config;
+    Cloud& m_cloud;
+    Scheduler& m_scheduler;
+    Journal& m_journal;
+    Spool m_spool;
+    std::map<std::string, NodeArray> m_arrays;
+    std::int64_t m_arrays_fetched_ms = 0;
+    bool m_busy = false;
+    std::map<std::string, std::string> m_reported_bad;  // spool files already logged
+    DaemonStats m_stats;
+};
+
+struct DaemonRunOptions {
+    std::string config_path;
+    std::atomic<bool>* stop = nullptr;  // set to stop the loop (tests); signals also stop it
+};
+
+// The whole program: load config, take the lock, open journal and socket, loop until
+// SIGTERM/SIGINT. Returns the exit code.
+Result<int> run_daemon(const DaemonRunOptions& options);
+
+}  // namespace cb
