@@ -34,5 +34,6 @@ int cloudburst_main(int argc, char** argv);
 // Subcommand tables contributed by modules (each defined in its own .cpp).
 std::vector<CommandSpec> hostlist_commands();
 std::vector<CommandSpec> config_commands();
+std::vector<CommandSpec> scale_commands();
 
 }  // namespace cb::cli

@@ -15,8 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "adapters/cyclecloud_rest.h"
-#include "adapters/slurm_cli.h"
+#include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
 #include "util/files.h"
 #include "util/hostlist.h"
@@ -368,22 +367,8 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     if (!socket) {
         return socket.error();
     }
-    CycleCloudOptions cc;
-    cc.url = config->cyclecloud.url;
-    cc.cluster = config->cyclecloud.cluster;
-    cc.username = config->cyclecloud.username;
-    cc.password = config->cyclecloud.password;
-    cc.ca_bundle = config->cyclecloud.ca_bundle;
-    cc.verify_tls = config->cyclecloud.verify_tls;
-    cc.connect_timeout = config->cyclecloud.connect_timeout;
-    cc.request_timeout = config->cyclecloud.request_timeout;
-    CycleCloudRest cloud(cc);
-    SlurmCliOptions so;
-    so.scontrol = config->slurm.bin_dir + "/scontrol";
-    const char* env_conf = std::getenv("SLURM_CONF");
-    so.slurm_conf =
-        env_conf != nullptr && *env_conf ? env_conf : config->slurm.conf_dir + "/slurm.conf";
-    SlurmCli slurm(so);
+    CycleCloudRest cloud(cyclecloud_options(*config));
+    SlurmCli slurm(slurm_cli_options(*config));
 
     sigset_t signals;
     sigemptyset(&signals);
