@@ -198,10 +198,13 @@ write_configs() {
   mkdir -p -m 0755 "$dir/etc" "$dir/bin" "$dir/state" "$dir/spool" "$dir/run"
   for h in resume suspend resume-fail; do write_hook "$h"; done
   : >"$dir/etc/plugstack.conf"
-  # This machine mounts cgroup v1 controllers under a tmpfs at /sys/fs/cgroup (plus an empty
-  # cgroup2 at /sys/fs/cgroup/unified); slurmd's autodetection fails there ("No filesystem
-  # mounted on /sys/fs/cgroup"). Naming the v1 plugin explicitly, without automount, works;
-  # the job plugins below (linuxproc, task/none) use no cgroups at all.
+  # cgroups: this kind of machine mounts cgroup v1 controllers under a tmpfs at
+  # /sys/fs/cgroup (plus an empty cgroup2 at /sys/fs/cgroup/unified). Found here: with
+  # proctrack/linuxproc and task/none (below) slurmd uses no cgroups and starts and runs jobs
+  # with or without this file; with proctrack/cgroup and no cgroup.conf, 22.05.8's
+  # autodetection chose cgroup/v1 and slurmd started too. The file names v1 explicitly, so
+  # slurmd never depends on autodetection (reported failing on similar hosts: "No filesystem
+  # mounted on /sys/fs/cgroup").
   cat >"$dir/etc/cgroup.conf" <<EOF
 CgroupPlugin=cgroup/v1
 CgroupAutomount=no
@@ -270,7 +273,7 @@ EOF
 }
 
 start_slurmctld() {
-  slurmctld -f "$dir/etc/slurm.conf"
+  slurmctld -f "$dir/etc/slurm.conf" || die "slurmctld did not start (see above and $dir/log/slurmctld.log)"
   wait_for 30 "slurmctld answering (see $dir/log/slurmctld.log)" scontrol ping
 }
 

@@ -18,6 +18,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "emulator/ipv4_subnet.h"
 #include "emulator/netns.h"
@@ -141,37 +142,47 @@ class UniqueFd {
     int m_fd;
 };
 
-// Field 22 of /proc/PID/stat (clock ticks after boot): with the PID, it names one process
-// for good, since PIDs are reused but a (pid, start time) pair is not.
-std::optional<std::uint64_t> process_start_time(pid_t pid) {
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!stat) {
-        return std::nullopt;
-    }
-    const auto paren = stat->rfind(')');
-    if (paren == std::string::npos) {
-        return std::nullopt;
-    }
-    std::istringstream fields(stat->substr(paren + 1));
-    std::string field;
-    for (int i = 3; i <= 22 && (fields >> field); ++i) {
-        if (i == 22) {
-            std::uint64_t ticks = 0;
-            const auto [end, ec] =
-                std::from_chars(field.data(), field.data() + field.size(), ticks);
-            if (ec == std::errc() && end == field.data() + field.size()) {
-                return ticks;
-            }
-        }
-    }
-    return std::nullopt;
-}
-
-// What a pid file holds: "PID STARTTIME\n".
+// What a pid file holds, "PID STARTTIME\n": the start time (field 22 of /proc/PID/stat,
+// clock ticks after boot) names one process for good, since PIDs are reused but a (pid,
+// start time) pair is not.
 struct PidRecord {
     pid_t pid = -1;
     std::uint64_t start_time = 0;
 };
+
+// The two fields of /proc/PID/stat we need.
+struct ProcStat {
+    char state = '?';              // field 3: 'Z' for a zombie
+    std::uint64_t start_time = 0;  // field 22
+};
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    const auto paren = stat ? stat->rfind(')') : std::string::npos;  // the name may hold ')'
+    if (paren == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(stat->substr(paren + 1));
+    ProcStat result;
+    std::string field;
+    for (int i = 3; i <= 22 && (fields >> field); ++i) {
+        if (i == 3) {
+            result.state = field.front();
+        }
+    }
+    const auto [end, ec] =
+        std::from_chars(field.data(), field.data() + field.size(), result.start_time);
+    if (ec != std::errc() || end != field.data() + field.size()) {
+        return std::nullopt;
+    }
+    return result;
+}
+
+// The recorded process is still running: not gone, not a zombie, not someone else's.
+bool is_running(const PidRecord& record) {
+    const auto stat = read_proc_stat(record.pid);
+    return stat && stat->state != 'Z' && stat->start_time == record.start_time;
+}
 
 std::optional<PidRecord> read_pid_file(const std::string& path) {
     auto text = read_file(path, 256);
@@ -187,13 +198,24 @@ std::optional<PidRecord> read_pid_file(const std::string& path) {
 }
 
 // Kills the recorded process and its process group (it was started as a session leader) if
-// it is still the process we started; a PID that now belongs to someone else is left alone.
-void kill_recorded_process(const std::string& pid_file) {
+// it is still the process we started, and waits until it is gone; a PID that now belongs to
+// someone else is left alone.
+Status kill_recorded_process(const std::string& pid_file) {
     const auto record = read_pid_file(pid_file);
-    if (record && process_start_time(record->pid) == record->start_time) {
-        ::kill(-record->pid, SIGKILL);
-        ::kill(record->pid, SIGKILL);
+    if (!record || !is_running(*record)) {
+        return ok_status();
     }
+    ::kill(-record->pid, SIGKILL);
+    ::kill(record->pid, SIGKILL);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (is_running(*record)) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return make_error(ErrorKind::k_io, "pid " + std::to_string(record->pid) + " from " +
+                                                   pid_file + " survived SIGKILL");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return ok_status();
 }
 
 std::string hex(std::uint64_t value, int digits) {
@@ -476,9 +498,9 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
     if (!child) {
         return std::move(child).error().with_context("starting slurmd in VM " + node_name);
     }
-    const auto start_time = process_start_time(child->pid());
+    const auto stat = read_proc_stat(child->pid());
     const std::string record =
-        std::to_string(child->pid()) + " " + std::to_string(start_time.value_or(0)) + "\n";
+        std::to_string(child->pid()) + " " + std::to_string(stat ? stat->start_time : 0) + "\n";
     auto written = write_file_atomic(pid_file(node_name), record, 0600);
     log::info("namespaces: started slurmd for {} (pid {})", node_name, child->pid());
     std::lock_guard lock(m_mutex);
@@ -489,14 +511,14 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
 Status NamespaceBackend::tear_down(const std::string& node, const std::string& netns,
                                    const std::string& veth, ChildProcess& slurmd) {
     // A deleted VM vanishes at once: SIGKILL, no graceful slurmd shutdown.
-    kill_recorded_process(pid_file(node));
-    Status result = netns::kill_namespace_processes(netns);
-    slurmd.stop(std::chrono::milliseconds(0));  // reaps it
+    Status result = kill_recorded_process(pid_file(node));
     auto keep_first_error = [&result](Status st) {
         if (result && !st) {
             result = std::move(st);
         }
     };
+    keep_first_error(netns::kill_namespace_processes(netns));
+    slurmd.stop(std::chrono::milliseconds(0));  // reaps it
     if (!veth.empty()) {
         keep_first_error(netns::delete_link(veth));
     }
@@ -552,7 +574,7 @@ Status NamespaceBackend::recover() {
         }
         ::closedir(dir);
         for (const auto& file : files) {
-            kill_recorded_process(file);
+            keep_first_error(kill_recorded_process(file));
             ::unlink(file.c_str());
         }
     }

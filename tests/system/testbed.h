@@ -1,0 +1,69 @@
+// A real Slurm testbed (scripts/testbed.sh: munge, slurmctld, optional on-prem nodes and
+// emulator) for one system test. `up` brings it up in a fresh temporary directory; the
+// destructor brings it down and removes the directory, also when the test failed (after
+// printing the ends of its logs) or threw.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/process.h"
+#include "util/result.h"
+
+namespace cb::system_test {
+
+// Why system tests cannot run on this machine ("" when they can): not root, or a Slurm,
+// munge or iproute2 binary, or the namespace-vms helper, is missing.
+std::string why_system_tests_cannot_run();
+
+// Polls `condition` every 100 ms until it holds (true) or `timeout` passes (false).
+bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& condition);
+
+// True while `pid` is a live process (a zombie counts as gone).
+bool process_alive(pid_t pid);
+
+// Live processes whose command line contains `text` (a testbed directory, say).
+std::vector<pid_t> processes_mentioning(const std::string& text);
+
+class Testbed {
+  public:
+    // `args`: extra `testbed.sh up` options. The error carries the script's output.
+    static Result<std::unique_ptr<Testbed>> up(const std::vector<std::string>& args = {});
+
+    Testbed(const Testbed&) = delete;
+    Testbed& operator=(const Testbed&) = delete;
+    ~Testbed();
+
+    // `testbed.sh down`; the destructor calls it if the test did not. Idempotent.
+    Status down();
+
+    const std::string& dir() const { return m_dir; }
+    // A variable of DIR/testbed.env (SLURM_CONF, CB_TESTBED_BRIDGE, ...); "" if absent.
+    std::string env(const std::string& name) const;
+    std::string slurm_conf() const { return env("SLURM_CONF"); }
+
+    // Runs a Slurm client by absolute path with SLURM_CONF set. A non-zero exit is returned
+    // as an error (k_slurm) with the command's stderr.
+    Result<CommandOutput> slurm(const std::vector<std::string>& argv,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
+    // The State= field of `scontrol show node -o NODE` ("IDLE+CLOUD+POWERED_DOWN"), or "".
+    std::string node_state(const std::string& node) const;
+    // The node answers: its state has none of POWERED_DOWN, POWERING_UP, NOT_RESPONDING.
+    bool node_up(const std::string& node) const;
+
+  private:
+    explicit Testbed(std::string dir) : m_dir(std::move(dir)) {}
+    void print_logs() const;
+
+    std::string m_dir;
+    std::map<std::string, std::string> m_env;
+    bool m_up = false;
+};
+
+}  // namespace cb::system_test
