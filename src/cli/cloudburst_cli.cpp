@@ -17,8 +17,8 @@ GlobalOptions g_options;
 // shape, and say honestly that they do not work.
 std::vector<CommandSpec> planned_commands() {
     std::vector<CommandSpec> out;
-    for (const char* name : {"init", "nodes", "status", "why", "buckets", "limits", "cost",
-                             "keep-alive", "doctor", "users", "setup"}) {
+    for (const char* name :
+         {"init", "status", "limits", "cost", "keep-alive", "doctor", "users", "setup"}) {
         out.push_back({name, "(not yet implemented)", [name](CLI::App& app) {
                            app.allow_extras();
                            return std::function<Result<int>()>(
@@ -38,6 +38,7 @@ std::vector<CommandSpec> all_commands() {
     add(hostlist_commands());
     add(config_commands());
     add(scale_commands());
+    add(node_commands());
     out.push_back({"version", "print the version", [](CLI::App&) {
                        return std::function<Result<int>()>([]() -> Result<int> {
                            std::cout << "cloudburst " << CLOUDBURST_VERSION << "\n";

@@ -35,5 +35,6 @@ int cloudburst_main(int argc, char** argv);
 std::vector<CommandSpec> hostlist_commands();
 std::vector<CommandSpec> config_commands();
 std::vector<CommandSpec> scale_commands();
+std::vector<CommandSpec> node_commands();
 
 }  // namespace cb::cli

@@ -1,0 +1,246 @@
+// `cloudburst nodes`, `cloudburst buckets` and `cloudburst why NODE`: what the operator asks
+// when a node is not in the state they expect.
+#include <CLI/CLI.hpp>
+
+#include <sys/stat.h>
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "adapters/cyclecloud_options.h"
+#include "cli/commands.h"
+#include "core/config_loader.h"
+#include "store/journal.h"
+#include "util/hostlist.h"
+
+namespace cb::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string format_time(std::int64_t ms) {
+    if (ms <= 0) {
+        return "-";
+    }
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+std::string state_text(const SlurmNodeState& s) {
+    std::string out = s.base;
+    for (const auto& f : s.flags) {
+        out += "+" + f;
+    }
+    return out;
+}
+
+// The journal if the daemon has made one; reading it never creates it.
+std::optional<Journal> open_journal(const Config& config) {
+    struct stat st {};
+    if (::stat(config.paths.state_db.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    auto j = Journal::open(config.paths.state_db);
+    if (!j) {
+        return std::nullopt;
+    }
+    return std::move(*j);
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& r : rows) {
+        widths.resize(std::max(widths.size(), r.size()));
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            widths[i] = std::max(widths[i], r[i].size());
+        }
+    }
+    for (const auto& r : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            line += r[i];
+            if (i + 1 < r.size()) {
+                line += std::string(widths[i] - r[i].size() + 2, ' ');
+            }
+        }
+        std::cout << line << "\n";
+    }
+}
+
+Result<int> run_nodes(bool as_json) {
+    auto config = load_config(global_options().config_path, PasswordUse::k_read);
+    if (!config) {
+        return config.error();
+    }
+    SlurmCli slurm(slurm_cli_options(*config));
+    auto snodes = slurm.nodes();
+    if (!snodes) {
+        return snodes.error();
+    }
+    CycleCloudRest cloud(cyclecloud_options(*config));
+    auto cnodes = cloud.nodes();
+    std::map<std::string, CloudNode> by_name;
+    if (cnodes) {
+        for (auto& n : *cnodes) {
+            by_name.emplace(n.name, std::move(n));
+        }
+    } else {
+        std::cerr << "cloudburst: warning: cloud status unknown: " << cnodes.error().describe()
+                  << "\n";
+    }
+    auto journal = open_journal(*config);
+    std::vector<const SlurmNode*> cloud_nodes;
+    for (const auto& n : *snodes) {
+        if (n.state.has("CLOUD")) {
+            cloud_nodes.push_back(&n);
+        }
+    }
+    std::sort(cloud_nodes.begin(), cloud_nodes.end(),
+              [](const auto* a, const auto* b) { return natural_compare(a->name, b->name) < 0; });
+    json out = json::array();
+    std::vector<std::vector<std::string>> rows{
+        {"NODE", "SLURM", "CLOUD", "IP", "VM SIZE", "SINCE", "LAST REASON"}};
+    for (const SlurmNode* n : cloud_nodes) {
+        const auto c = by_name.find(n->name);
+        const CloudNode* vm = c == by_name.end() ? nullptr : &c->second;
+        std::optional<NodeIntent> intent;
+        if (journal) {
+            intent = journal->intent(n->name);
+        }
+        std::string size = vm != nullptr ? vm->machine_type : "";
+        if (size.empty()) {
+            for (const auto& f : n->features) {
+                if (f.rfind("Standard_", 0) == 0) {
+                    size = f;
+                }
+            }
+        }
+        const std::string reason =
+            !n->reason.empty() ? n->reason : (intent ? intent->last_reason : std::string());
+        const std::string cloud_status = vm != nullptr ? vm->status_text : (cnodes ? "-" : "?");
+        const std::string ip = vm != nullptr && !vm->private_ip.empty() ? vm->private_ip : "-";
+        const std::string since = intent ? format_time(intent->since_ms) : "-";
+        rows.push_back({n->name, state_text(n->state), cloud_status, ip, size.empty() ? "-" : size,
+                        since, reason.empty() ? "-" : reason});
+        out.push_back({{"name", n->name},
+                       {"slurm_state", state_text(n->state)},
+                       {"cloud_status", cloud_status},
+                       {"ip", vm != nullptr ? vm->private_ip : ""},
+                       {"vm_size", size},
+                       {"since_ms", intent ? intent->since_ms : 0},
+                       {"phase", intent ? std::string(to_string(intent->phase)) : ""},
+                       {"reason", reason}});
+    }
+    if (as_json) {
+        std::cout << out.dump(2) << "\n";
+    } else {
+        print_table(rows);
+    }
+    return 0;
+}
+
+Result<int> run_buckets(bool as_json) {
+    auto config = load_config(global_options().config_path, PasswordUse::k_read);
+    if (!config) {
+        return config.error();
+    }
+    CycleCloudRest cloud(cyclecloud_options(*config));
+    auto arrays = cloud.node_arrays();
+    if (!arrays) {
+        return arrays.error();
+    }
+    json out = json::array();
+    std::vector<std::vector<std::string>> rows{
+        {"NODEARRAY", "VM SIZE", "MAX", "ACTIVE", "AVAILABLE", "QUOTA HEADROOM", "VALID"}};
+    for (const auto& a : *arrays) {
+        for (const auto& b : a.buckets) {
+            // What quota (not the array's own limit) keeps from being used right now.
+            const int limit_room = std::max(0, b.max_count - b.active_count);
+            const int quota_short = std::max(0, limit_room - b.available_count);
+            rows.push_back({a.name, b.machine_type, std::to_string(b.max_count),
+                            std::to_string(b.active_count), std::to_string(b.available_count),
+                            quota_short > 0 ? "short by " + std::to_string(quota_short) : "ok",
+                            b.valid ? "yes" : "no: " + b.invalid_reason});
+            out.push_back({{"nodearray", a.name},
+                           {"vm_size", b.machine_type},
+                           {"max", b.max_count},
+                           {"active", b.active_count},
+                           {"available", b.available_count},
+                           {"quota_short", quota_short},
+                           {"valid", b.valid}});
+        }
+    }
+    if (as_json) {
+        std::cout << out.dump(2) << "\n";
+    } else {
+        print_table(rows);
+    }
+    return 0;
+}
+
+Result<int> run_why(const std::string& node, int limit) {
+    auto config = load_config(global_options().config_path, PasswordUse::k_skip);
+    if (!config) {
+        return config.error();
+    }
+    auto journal = open_journal(*config);
+    if (!journal) {
+        return make_error(ErrorKind::k_not_found, "no journal at " + config->paths.state_db +
+                                                      " (has cloudburstd run on this machine?)");
+    }
+    auto intent = journal->intent(node);
+    auto events = journal->events_for(node, limit);
+    if (!events) {
+        return events.error();
+    }
+    if (!intent && events->empty()) {
+        return make_error(ErrorKind::k_not_found,
+                          "cloudburst has no history for node '" + node + "'");
+    }
+    if (intent) {
+        std::cout << node << " is " << to_string(intent->phase) << " (wanted "
+                  << to_string(intent->desired) << ") since " << format_time(intent->since_ms)
+                  << ": " << intent->last_reason << "\n";
+    }
+    for (const auto& e : *events) {
+        std::cout << "  " << format_time(e.at_ms) << "  " << e.message << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::vector<CommandSpec> node_commands() {
+    return {
+        {"nodes", "one row per cloud node: Slurm state, cloud status, IP, VM size, last reason",
+         [](CLI::App& app) {
+             auto as_json = std::make_shared<bool>(false);
+             app.add_flag("--json", *as_json, "print JSON");
+             return std::function<Result<int>()>([as_json] { return run_nodes(*as_json); });
+         }},
+        {"buckets", "per node array and VM size: max, active, available, quota headroom",
+         [](CLI::App& app) {
+             auto as_json = std::make_shared<bool>(false);
+             app.add_flag("--json", *as_json, "print JSON");
+             return std::function<Result<int>()>([as_json] { return run_buckets(*as_json); });
+         }},
+        {"why", "a node's recent history from the journal, in plain sentences",
+         [](CLI::App& app) {
+             auto node = std::make_shared<std::string>();
+             auto limit = std::make_shared<int>(30);
+             app.add_option("NODE", *node, "node name")->required();
+             app.add_option("-n,--limit", *limit, "how many events (default 30)");
+             return std::function<Result<int>()>([node, limit] { return run_why(*node, *limit); });
+         }},
+    };
+}
+
+}  // namespace cb::cli
