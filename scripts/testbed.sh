@@ -56,13 +56,13 @@ usage() {
 record() { echo "$1=$2" >>"$dir/testbed.state"; }
 recorded() { sed -n "s/^$1=//p" "$dir/testbed.state" 2>/dev/null | tail -n 1; }
 
-# True while PID runs and was started for this testbed (its command line names DIR), so a
-# reused PID is never signalled.
+# True while PID runs and was started for this testbed (its command line names a path in
+# DIR), so a reused PID is never signalled.
 ours() {
   local pid=$1
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
   [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir"
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir/"
 }
 
 # Stops the process whose PID is in FILE: SIGTERM, then SIGKILL after a grace period.
@@ -99,8 +99,8 @@ down() {
     # Whatever namespace VMs of this testbed are left (a killed emulator or test, a failed
     # start): every instance named with the testbed's prefix, found by its namespaces and
     # veths, is cleaned up by the backend's own recovery.
-    for inst in $( (ip netns list | awk '{print $1}' | sed -n "s/^cb-\($prefix[a-z0-9]\)-.*/\1/p"
-      ip -o link show | awk -F': ' '{print $2}' | sed -n -E "s/^cb($prefix[a-z0-9])(-.*|br)$/\1/p") |
+    for inst in $( (ip netns list | awk '{print $1}' | sed -n "s/^cb-\(${prefix}[a-z0-9]\)-.*/\1/p"
+      ip -o link show | awk -F': ' '{print $2}' | sed -n -E "s/^cb(${prefix}[a-z0-9])(-.*|br)$/\1/p") |
       sort -u); do
       if [ -x "$helper" ]; then
         "$helper" --instance "$inst" --state-dir "$dir/vms/$inst" --slurm-conf "$dir/etc/slurm.conf" \
@@ -115,7 +115,7 @@ down() {
   stop_pidfile "$dir/munge/munged.pid" "munged"
   bridge=$(recorded bridge)
   if [ -n "$bridge" ] && ip link show "$bridge" >/dev/null 2>&1; then
-    ip link del "$bridge"
+    ip link del "$bridge" || note "cannot remove bridge $bridge"
   fi
   rm -f "$dir/testbed.env" "$dir/munge/munge.socket" "$dir/munge/munge.socket.lock"
   mv -f "$dir/testbed.state" "$dir/testbed.state.down" 2>/dev/null || true
@@ -172,7 +172,7 @@ free_port() {
 }
 
 start_munge() {
-  mkdir -p -m 0755 "$dir/munge" # munged wants its socket directory searchable by all
+  install -d -m 0755 "$dir/munge" # munged wants its socket directory searchable by all
   mungekey --create --keyfile="$dir/munge/munge.key"
   munged --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
     --pid-file="$dir/munge/munged.pid" --log-file="$dir/log/munged.log" \
@@ -195,7 +195,7 @@ write_configs() {
   local onprem_nodes="" i addr port
   port=$(free_port)
   record slurmctld_port "$port"
-  mkdir -p -m 0755 "$dir/etc" "$dir/bin" "$dir/state" "$dir/spool" "$dir/run"
+  install -d -m 0755 "$dir/etc" "$dir/bin" "$dir/state" "$dir/spool" "$dir/run"
   for h in resume suspend resume-fail; do write_hook "$h"; done
   : >"$dir/etc/plugstack.conf"
   # cgroups: this kind of machine mounts cgroup v1 controllers under a tmpfs at
@@ -370,7 +370,7 @@ up() {
     esac
     shift
   done
-  [[ "$onprem" =~ ^[0-9]+$ ]] && [ "$onprem" -le 16 ] || die "--onprem takes 0 to 16"
+  if ! [[ "$onprem" =~ ^[0-9]+$ ]] || [ "$onprem" -gt 16 ]; then die "--onprem takes 0 to 16"; fi
   local hostlist_chars='^[][A-Za-z0-9._,-]+$'
   [[ "$cloud_nodes" =~ $hostlist_chars ]] || die "--cloud-nodes: not a hostlist: $cloud_nodes"
   [ "$(id -u)" = 0 ] || die "run as root (namespaces, bridges, daemons)"
@@ -387,10 +387,12 @@ up() {
   [[ "$dir" =~ ^/[A-Za-z0-9._/-]+$ ]] || die "DIR may only contain letters, digits and ._-/"
   [ ! -e "$dir/testbed.state" ] || die "$dir holds a testbed already; run: $0 down $dir"
   chmod 0755 "$dir"
-  mkdir -p -m 0755 "$dir/log" "$dir/vms"
+  # A testbed that was up here before starts afresh (its logs are kept and appended to).
+  rm -rf "$dir/state" "$dir/spool" "$dir/run" "$dir/munge" "$dir/vms" "$dir/testbed.state.down"
+  install -d -m 0755 "$dir/log" "$dir/vms"
   : >"$dir/testbed.state"
   record build "$build"
-  trap 'status=$?; if [ $status -ne 0 ]; then note "up failed; cleaning up"; down; fi' EXIT
+  trap 'if [ $? -ne 0 ]; then note "up failed; cleaning up"; down; fi' EXIT
   trap 'exit 130' INT TERM HUP
   resume_program=${resume_program:-$dir/bin/resume}
   suspend_program=${suspend_program:-$dir/bin/suspend}

@@ -349,7 +349,7 @@ Status NamespaceBackend::build_network(const Vm& vm) {
         return st;
     }
     auto host = netns::ip_batch(
-        "", {"link add name " + vm.veth + " type veth peer name eth0 " + "netns " + vm.netns,
+        "", {"link add name " + vm.veth + " type veth peer name eth0 netns " + vm.netns,
              "link set dev " + vm.veth + " master " + m_plan.bridge + " up"});
     if (!host) {
         return host;
