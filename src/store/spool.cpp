@@ -33,7 +33,10 @@ Result<std::string> Spool::submit(const HookRequest& request) const {
                   static_cast<long long>(request.received_ms), static_cast<long long>(request.pid),
                   seq.fetch_add(1));
     std::string path = m_dir + "/" + name;
-    if (auto st = write_file_atomic(path, *text, 0640); !st) {
+    // No fsync: it costs the hook milliseconds (slurmctld waits on it) and only protects
+    // against a machine crash, after which slurmctld runs ResumeProgram again for the jobs
+    // still waiting, and the orphan sweep finds VMs whose suspend was lost.
+    if (auto st = write_file_atomic(path, *text, 0640, Durability::k_process_crash); !st) {
         return st.error();
     }
     return path;

@@ -40,7 +40,9 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
 
 }  // namespace
 
-Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode) {
+Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode,
+                         Durability durability) {
+    const bool sync = durability == Durability::k_power_loss;
     const std::string dir = parent_dir(path);
     std::string tmp = path + ".tmp.XXXXXX";
     const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
@@ -58,7 +60,7 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
     if (auto st = write_all(fd, content, tmp); !st) {
         return fail(st.error());
     }
-    if (::fsync(fd) != 0) {
+    if (sync && ::fsync(fd) != 0) {
         return fail(io_error("cannot fsync", tmp, errno));
     }
     if (::close(fd) != 0) {
@@ -70,7 +72,7 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
         ::unlink(tmp.c_str());
         return io_error("cannot rename into", path, err);
     }
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int dfd = sync ? ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (dfd >= 0) {
         ::fsync(dfd);
         ::close(dfd);
