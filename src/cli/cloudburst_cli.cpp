@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/config_path.h"
 #include "util/program.h"
 
 namespace cb::cli {
@@ -59,14 +60,10 @@ int cloudburst_main(int argc, char** argv) {
     return run_main("cloudburst", [&]() -> Result<int> {
         CLI::App app{"cloudburst: burst a Slurm cluster into Azure through CycleCloud"};
         app.require_subcommand(1);
-        if (const char* env = std::getenv("CLOUDBURST_CONFIG"); env != nullptr && *env) {
-            g_options.config_path = env;
-        } else {
-            g_options.config_path = "/etc/cloudburst/cloudburst.toml";
-        }
+        g_options.config_path = default_config_path();
         app.add_option("-c,--config", g_options.config_path,
-                       "configuration file (default: $CLOUDBURST_CONFIG or "
-                       "/etc/cloudburst/cloudburst.toml)");
+                       "configuration file (default: $CLOUDBURST_CONFIG, else cloudburst.toml "
+                       "next to $SLURM_CONF, else /etc/cloudburst/cloudburst.toml)");
         std::function<Result<int>()> action;
         const auto commands = all_commands();
         for (const auto& spec : commands) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/config_loader.h"
+#include "core/config_path.h"
 #include "core/hook_request.h"
 #include "store/spool.h"
 #include "util/files.h"
@@ -72,10 +73,7 @@ Result<int> hook_body(int argc, char** argv, const std::string& program) {
             // An unreadable resume file is not fatal: argv has every node to power up.
         }
     }
-    const char* env_config = std::getenv("CLOUDBURST_CONFIG");
-    const std::string config_path =
-        env_config != nullptr && *env_config ? env_config : std::string(k_default_config_path);
-    auto config = load_config(config_path, PasswordUse::k_skip);
+    auto config = load_config(default_config_path(), PasswordUse::k_skip);
     if (!config) {
         return config.error();
     }

@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "core/config_loader.h"
+#include "core/config_path.h"
 #include "daemon/daemon.h"
 #include "util/program.h"
 
@@ -10,8 +10,7 @@ int main(int argc, char** argv) {
     return cb::run_main("cloudburstd", [&]() -> cb::Result<int> {
         CLI::App app{"cloudburstd: the cloudburst daemon (runs in the foreground)"};
         cb::DaemonRunOptions options;
-        const char* env = std::getenv("CLOUDBURST_CONFIG");
-        options.config_path = env != nullptr && *env ? env : std::string(cb::k_default_config_path);
+        options.config_path = cb::default_config_path();
         app.add_option("-c,--config", options.config_path, "configuration file");
         try {
             app.parse(argc, argv);
