@@ -23,8 +23,8 @@
 #   --cloud-nodes HOSTLIST     cloud nodes (State=CLOUD), default cloud[1-4]
 #   --onprem N                 always-on nodes onprem1..onpremN (default 0, at most 16)
 #   --resume-program PATH      ResumeProgram (default: DIR/bin/resume, which only records
-#   --suspend-program PATH     its calls in DIR/log/hooks.log); same for SuspendProgram
-#   --resume-fail-program PATH and ResumeFailProgram
+#   --suspend-program PATH     its calls in DIR/log/hooks.log as "EPOCH-SECONDS resume
+#   --resume-fail-program PATH HOSTLIST"); same for SuspendProgram and ResumeFailProgram
 #   --resume-timeout S         ResumeTimeout (default 60)
 #   --suspend-time S           SuspendTime of the cloud partition (default 300)
 #   --suspend-timeout S        SuspendTimeout (default 10)
@@ -183,10 +183,11 @@ start_munge() {
 
 write_hook() {
   cat >"$dir/bin/$1" <<EOF
-#!/bin/sh
-# Testbed stand-in for a power-saving program: records the call and does nothing else.
-# (22.05 runs it with no PATH and fds 0-2 closed, hence builtins only.)
-printf '%s %s\n' "$1" "\$1" >>"$dir/log/hooks.log"
+#!/bin/bash
+# Testbed stand-in for a power-saving program: records the call ("EPOCH-SECONDS PROGRAM
+# HOSTLIST") and does nothing else. (22.05 runs it with no PATH and fds 0-2 closed, hence
+# builtins only.)
+printf '%(%s)T %s %s\n' -1 "$1" "\$1" >>"$dir/log/hooks.log"
 EOF
   chmod 0755 "$dir/bin/$1"
 }

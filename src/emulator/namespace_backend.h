@@ -10,6 +10,10 @@
 //   host-side veth     cb<instance>-<n>           (n = the VM's offset in the subnet)
 //   bridge             cb<instance>br             (unless another bridge is given)
 //   pid file, log      <state_dir>/run/<node>.pid, <state_dir>/log/<node>.log
+// slurmctld accepts the registration of a node it is powering up only if the node booted
+// after the resume request, comparing whole seconds: call start_software() at least 2 s
+// after the ResumeProgram ran, as a real VM's boot takes (the emulator's boot delay).
+//
 // Inside a VM the interface is `eth0`. Processes are only ever killed by PID: the ones this
 // instance recorded in its pid files (checked against their start time, so a reused PID is
 // left alone) and the ones living in its namespaces. Never by name. Needs root.

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <ctime>
 #include <sstream>
 
 #include "emulator/netns.h"
@@ -83,6 +84,22 @@ class NamespaceBackendSystem : public ::testing::Test {
     std::unique_ptr<Testbed> m_testbed;
 };
 
+// When the testbed's ResumeProgram last ran (epoch seconds), from its hooks.log.
+std::time_t last_resume_request(const Testbed& testbed) {
+    std::time_t at = 0;
+    if (auto log = read_file(testbed.env("CB_TESTBED_HOOKS_LOG"))) {
+        for (const auto& line : lines_of(*log)) {
+            std::istringstream fields(line);
+            std::time_t t = 0;
+            std::string program;
+            if (fields >> t >> program && program == "resume") {
+                at = t;
+            }
+        }
+    }
+    return at;
+}
+
 double uptime_seconds(const std::string& proc_uptime) {
     return std::stod(proc_uptime.substr(0, proc_uptime.find(' ')));
 }
@@ -121,6 +138,11 @@ TEST_F(NamespaceBackendSystem, TwoVmsRegisterRunJobsAndLeaveNothingBehind) {
     ASSERT_TRUE(m_testbed->slurm({"/usr/bin/scontrol", "update", "nodename=cloud1,cloud2",
                                   "nodeaddr=" + vms[0].private_ip + "," + vms[1].private_ip,
                                   "nodehostname=cloud1,cloud2"}));
+    // slurmctld accepts a powering-up node only if it booted after the resume request, and
+    // compares the two in whole seconds: like a real VM, boot at least 2 s after it.
+    const std::time_t requested = last_resume_request(*m_testbed);
+    ASSERT_NE(requested, 0) << "the ResumeProgram ran";
+    ASSERT_TRUE(wait_until(5s, [&] { return std::time(nullptr) >= requested + 2; }));
     const auto booted = std::chrono::steady_clock::now();
     for (const auto& node : nodes) {
         auto st = backend.start_software(node);
