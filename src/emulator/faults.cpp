@@ -1,0 +1,327 @@
+#include "emulator/faults.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <functional>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace cb::emulator {
+
+namespace {
+
+constexpr std::array<std::string_view, k_fault_kind_count> k_kind_names{
+    "http-5xx", "http-429",     "latency",   "hang",  "malformed-json",  "capacity",
+    "quota",    "prepare-fail", "no-slurmd", "evict", "deallocate-fail",
+};
+
+Error usage(std::string message) {
+    return make_error(ErrorKind::k_usage, std::move(message));
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+Result<double> parse_rate(std::string_view text) {
+    const bool percent = !text.empty() && text.back() == '%';
+    if (percent) {
+        text.remove_suffix(1);
+    }
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+        return usage("expected a rate between 0 and 1 (or a percentage such as 10%)");
+    }
+    if (percent) {
+        value /= 100;
+    }
+    if (value < 0 || value > 1) {
+        return usage("a rate must be between 0 and 1");
+    }
+    return value;
+}
+
+Result<double> parse_non_negative(std::string_view text) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < 0) {
+        return usage("expected a number, 0 or more");
+    }
+    return value;
+}
+
+Result<std::int64_t> parse_count(std::string_view text) {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < 0) {
+        return usage("expected a whole number, 0 or more");
+    }
+    return value;
+}
+
+// "NAME:N" into a map entry; N = -1 or "none" removes the entry.
+Status set_limit(std::string_view value, std::map<std::string, std::int64_t>& map, bool lower_case,
+                 const char* what) {
+    const auto colon = value.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        return usage(fmt::format("expected {}:N (N = -1 or none removes the limit)", what));
+    }
+    std::string name(value.substr(0, colon));
+    if (lower_case) {
+        name = lower(name);
+    }
+    const std::string_view n = value.substr(colon + 1);
+    if (n == "-1" || n == "none") {
+        map.erase(name);
+        return ok_status();
+    }
+    auto count = parse_count(n);
+    if (!count) {
+        return count.error();
+    }
+    map[name] = *count;
+    return ok_status();
+}
+
+using Apply = std::function<Result<std::optional<EvictRequest>>(std::string_view, FaultSettings&)>;
+
+// Adapts a setter that returns Status to the table's signature.
+template <typename F>
+Apply setting(F f) {
+    return [f](std::string_view v, FaultSettings& s) -> Result<std::optional<EvictRequest>> {
+        Status st = f(v, s);
+        if (!st) {
+            return std::move(st).error();
+        }
+        return std::optional<EvictRequest>();
+    };
+}
+
+Apply rate_of(double FaultSettings::*member) {
+    return setting([member](std::string_view v, FaultSettings& s) -> Status {
+        auto r = parse_rate(v);
+        if (!r) {
+            return r.error();
+        }
+        s.*member = *r;
+        return ok_status();
+    });
+}
+
+Apply duration_of(std::chrono::milliseconds FaultSettings::*member) {
+    return setting([member](std::string_view v, FaultSettings& s) -> Status {
+        auto d = parse_duration(v);
+        if (!d) {
+            return d.error();
+        }
+        s.*member = *d;
+        return ok_status();
+    });
+}
+
+struct FaultSpec {
+    std::string_view kind;
+    std::string_view value;
+    std::string_view help;
+    Apply apply;
+};
+
+const std::vector<FaultSpec>& fault_table() {
+    static const std::vector<FaultSpec> table{
+        {"http-5xx", "RATE", "answer this share of API requests with 503 (nothing is done)",
+         rate_of(&FaultSettings::http_5xx_rate)},
+        {"http-429", "RATE", "answer this share with 429 and Retry-After (nothing is done)",
+         rate_of(&FaultSettings::http_429_rate)},
+        {"retry-after", "SECONDS", "the Retry-After of those 429s (default 5)",
+         setting([](std::string_view v, FaultSettings& s) -> Status {
+             auto n = parse_count(v);
+             if (!n) {
+                 return n.error();
+             }
+             s.retry_after = std::chrono::seconds(*n);
+             return ok_status();
+         })},
+        {"latency", "DURATION", "delay every API answer (e.g. 200ms)",
+         duration_of(&FaultSettings::latency)},
+        {"hang", "RATE", "this share of API requests get no answer for hang-time",
+         rate_of(&FaultSettings::hang_rate)},
+        {"hang-time", "DURATION", "how long a hanging request hangs (default 2m)",
+         duration_of(&FaultSettings::hang_time)},
+        {"malformed-json", "RATE",
+         "this share of requests are carried out but their JSON "
+         "answer is cut short",
+         rate_of(&FaultSettings::malformed_json_rate)},
+        {"capacity", "SIZE:N",
+         "Azure can run at most N VMs of this size at once (creates "
+         "add fewer; -1 lifts it)",
+         setting([](std::string_view v, FaultSettings& s) {
+             return set_limit(v, s.capacity, true, "VM_SIZE");
+         })},
+        {"quota", "FAMILY:CORES",
+         "quota for a VM family, or regional / spot, in every region "
+         "(-1 restores the configured one)",
+         setting([](std::string_view v, FaultSettings& s) {
+             return set_limit(v, s.quota, false, "FAMILY");
+         })},
+        {"prepare-fail", "RATE", "this share of nodes go Failed at the end of Preparing",
+         rate_of(&FaultSettings::prepare_fail_rate)},
+        {"no-slurmd", "RATE", "this share of nodes become Ready but their slurmd never starts",
+         rate_of(&FaultSettings::no_slurmd_rate)},
+        {"deallocate-fail", "RATE",
+         "this share of deallocations fail (node Failed, VM left "
+         "running)",
+         rate_of(&FaultSettings::deallocate_fail_rate)},
+        {"evict-rate", "PER_MINUTE", "Spot evictions per Ready Spot node per minute",
+         setting([](std::string_view v, FaultSettings& s) -> Status {
+             auto r = parse_non_negative(v);
+             if (!r) {
+                 return r.error();
+             }
+             s.evict_rate = *r;
+             return ok_status();
+         })},
+        {"evict", "N|NODE",
+         "evict now: N Ready nodes (Spot first) or the named node; its "
+         "record disappears",
+         [](std::string_view v, FaultSettings&) -> Result<std::optional<EvictRequest>> {
+             EvictRequest request;
+             if (!v.empty() && std::isdigit(static_cast<unsigned char>(v.front())) != 0) {
+                 auto n = parse_count(v);
+                 if (!n) {
+                     return n.error();
+                 }
+                 request.count = *n;
+             } else if (v.empty()) {
+                 return usage("expected a number of nodes or a node name");
+             } else {
+                 request.node = std::string(v);
+             }
+             return std::optional<EvictRequest>(request);
+         }},
+        {"clear", "all", "remove every fault",
+         setting([](std::string_view v, FaultSettings& s) -> Status {
+             if (v != "all") {
+                 return usage("expected clear=all");
+             }
+             s = FaultSettings{};
+             return ok_status();
+         })},
+    };
+    return table;
+}
+
+}  // namespace
+
+std::string_view to_string(FaultKind kind) {
+    return k_kind_names.at(static_cast<std::size_t>(kind));
+}
+
+Result<std::optional<EvictRequest>> apply_fault_spec(std::string_view spec,
+                                                     FaultSettings& settings) {
+    const auto eq = spec.find('=');
+    const std::string_view kind = spec.substr(0, eq);
+    const auto& table = fault_table();
+    const auto it = std::find_if(table.begin(), table.end(),
+                                 [&](const FaultSpec& f) { return f.kind == kind; });
+    if (it == table.end()) {
+        std::string known;
+        for (const auto& f : table) {
+            known += known.empty() ? "" : ", ";
+            known += f.kind;
+        }
+        return usage(fmt::format("unknown fault '{}' (known: {})", kind, known));
+    }
+    if (eq == std::string_view::npos) {
+        return usage(fmt::format("fault '{}' needs a value: {}={}", kind, kind, it->value));
+    }
+    auto result = it->apply(spec.substr(eq + 1), settings);
+    if (!result) {
+        return usage(fmt::format("{}: {}", spec, result.error().message));
+    }
+    return result;
+}
+
+std::string fault_help() {
+    std::string out;
+    for (const auto& f : fault_table()) {
+        out += fmt::format("  {:<28} {}\n", fmt::format("{}={}", f.kind, f.value), f.help);
+    }
+    return out;
+}
+
+Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+    struct Unit {
+        std::string_view suffix;
+        double ms;
+    };
+    static constexpr std::array k_units{Unit{"ms", 1}, Unit{"s", 1000}, Unit{"m", 60000},
+                                        Unit{"h", 3600000}};
+    for (const auto& unit : k_units) {
+        if (text.size() <= unit.suffix.size() ||
+            text.substr(text.size() - unit.suffix.size()) != unit.suffix) {
+            continue;
+        }
+        const std::string_view number = text.substr(0, text.size() - unit.suffix.size());
+        double value = 0;
+        const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+        if (ec == std::errc() && end == number.data() + number.size() && value >= 0) {
+            return std::chrono::milliseconds(static_cast<std::int64_t>(value * unit.ms));
+        }
+        break;
+    }
+    return usage(fmt::format("'{}' is not a duration (give a unit: 250ms, 2s, 5m, 1h)", text));
+}
+
+void HttpFaultInjector::set(const FaultSettings& settings) {
+    std::lock_guard lock(m_mutex);
+    m_settings = settings;
+}
+
+HttpFaultInjector::Decision HttpFaultInjector::decide() {
+    Decision d;
+    std::lock_guard lock(m_mutex);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    auto happens = [&](double rate) { return rate > 0 && uniform(m_rng) < rate; };
+    if (m_settings.latency.count() > 0) {
+        d.delay = m_settings.latency;
+        m_counters.add(FaultKind::k_latency);
+    }
+    if (happens(m_settings.hang_rate)) {
+        d.hang = true;
+        d.delay += m_settings.hang_time;
+        m_counters.add(FaultKind::k_hang);
+    }
+    if (happens(m_settings.http_5xx_rate)) {
+        d.status = 503;
+        m_counters.add(FaultKind::k_http_5xx);
+    } else if (happens(m_settings.http_429_rate)) {
+        d.status = 429;
+        d.retry_after = m_settings.retry_after;
+        m_counters.add(FaultKind::k_http_429);
+    } else if (happens(m_settings.malformed_json_rate)) {
+        d.malformed = true;
+        m_counters.add(FaultKind::k_malformed_json);
+    }
+    return d;
+}
+
+bool HttpFaultInjector::sleep(std::chrono::milliseconds d) {
+    std::unique_lock lock(m_mutex);
+    return !m_wake.wait_for(lock, d, [this] { return m_released; });
+}
+
+void HttpFaultInjector::release_all() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_released = true;
+    }
+    m_wake.notify_all();
+}
+
+}  // namespace cb::emulator

@@ -1,0 +1,127 @@
+// Faults the emulator can inject, set by `--fault KIND=VALUE` at start or at run time through
+// `POST /_emulator/faults` (and `cyclecloud-emulator fault --url ... KIND=VALUE`). The table of
+// kinds is in faults.cpp (fault_help() prints it); each injected fault is counted by class.
+//
+// HTTP faults are decided per API request by HttpFaultInjector (never for /_emulator/*);
+// node faults (capacity, quota, prepare-fail, no-slurmd, evict, deallocate-fail) by the
+// cluster model. All random draws come from RNGs seeded by --seed.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace cb::emulator {
+
+enum class FaultKind {
+    k_http_5xx,
+    k_http_429,
+    k_latency,
+    k_hang,
+    k_malformed_json,
+    k_capacity,
+    k_quota,
+    k_prepare_fail,
+    k_no_slurmd,
+    k_evict,
+    k_deallocate_fail,
+};
+inline constexpr std::size_t k_fault_kind_count = 11;
+
+// "http-5xx", "http-429", "latency", "hang", "malformed-json", "capacity", "quota",
+// "prepare-fail", "no-slurmd", "evict", "deallocate-fail".
+std::string_view to_string(FaultKind kind);
+
+struct FaultSettings {
+    // HTTP, per API request.
+    double http_5xx_rate = 0;  // 0..1: answered 503 without doing anything
+    double http_429_rate = 0;  // 0..1: answered 429 with Retry-After, without doing anything
+    std::chrono::seconds retry_after{5};
+    std::chrono::milliseconds latency{0};  // added before every answer
+    double hang_rate = 0;                  // 0..1: no answer for hang_time
+    std::chrono::milliseconds hang_time{120000};
+    double malformed_json_rate = 0;  // 0..1: the request is carried out, its JSON body cut short
+    // Nodes.
+    double prepare_fail_rate = 0;     // 0..1 per node: Failed at the end of Preparing
+    double no_slurmd_rate = 0;        // 0..1 per node: Ready without start_software
+    double deallocate_fail_rate = 0;  // 0..1 per deallocation: Failed, VM left running
+    double evict_rate = 0;            // evictions per Ready Spot node per minute
+    // Lower-case VM size -> how many VMs of it Azure can run at once; absent: no limit.
+    std::map<std::string, std::int64_t> capacity;
+    // Quota overrides in cores: a family name, "regional" or "spot" -> limit in every region.
+    std::map<std::string, std::int64_t> quota;
+};
+
+// A one-shot eviction asked for with evict=N (N Ready nodes, Spot ones first) or evict=NAME.
+struct EvictRequest {
+    std::int64_t count = 0;
+    std::string node;
+};
+
+// Parses "KIND=VALUE" and applies it to `settings`. `evict` changes no setting and is returned
+// instead. `clear=all` resets every setting. Errors are k_usage and say what was expected.
+Result<std::optional<EvictRequest>> apply_fault_spec(std::string_view spec,
+                                                     FaultSettings& settings);
+
+// One line per KIND: "  http-5xx=RATE   ...". For --help and the docs.
+std::string fault_help();
+
+// "250ms", "2s", "5m", "1h" (a unit is required). k_usage errors.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// Injected-fault counts by kind; safe from any thread.
+class FaultCounters {
+  public:
+    void add(FaultKind kind, std::uint64_t n = 1) {
+        m_counts[static_cast<std::size_t>(kind)].fetch_add(n, std::memory_order_relaxed);
+    }
+    std::uint64_t get(FaultKind kind) const {
+        return m_counts[static_cast<std::size_t>(kind)].load(std::memory_order_relaxed);
+    }
+
+  private:
+    std::array<std::atomic<std::uint64_t>, k_fault_kind_count> m_counts{};
+};
+
+// Decides the HTTP faults for each API request. Thread-safe.
+class HttpFaultInjector {
+  public:
+    HttpFaultInjector(std::uint64_t seed, FaultCounters& counters)
+        : m_rng(seed), m_counters(counters) {}
+
+    struct Decision {
+        std::chrono::milliseconds delay{0};  // latency, or hang_time when hanging
+        bool hang = false;
+        int status = 0;  // 0: carry the request out; 503 or 429: answer this instead
+        std::chrono::seconds retry_after{0};
+        bool malformed = false;  // cut the JSON body short
+    };
+
+    void set(const FaultSettings& settings);
+    // Draws what happens to one request and counts the faults it gets.
+    Decision decide();
+    // Sleeps for `d`, or less if release_all() is called (shutdown). Returns false if released.
+    bool sleep(std::chrono::milliseconds d);
+    // Wakes every sleeper now and makes later sleeps return at once.
+    void release_all();
+
+  private:
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_released = false;
+    FaultSettings m_settings;
+    std::mt19937_64 m_rng;
+    FaultCounters& m_counters;
+};
+
+}  // namespace cb::emulator
