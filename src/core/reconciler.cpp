@@ -289,7 +289,10 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
             continue;
         }
         const CreateSetResult set = i < result->sets.size() ? result->sets[i] : CreateSetResult{};
-        if (set.added >= 1) {
+        // A retried create (or one lost to a crash) finds its node already there: CycleCloud
+        // adds 0 and says so. That VM is ours; wait for it like any other.
+        const bool already_there = set.added == 0 && set.message.find("exist") != std::string::npos;
+        if (set.added >= 1 || already_there) {
             n.phase = Phase::k_creating;
             n.operation_id = result->operation_id;
             out.events.push_back(

@@ -163,6 +163,20 @@ TEST(Reconciler, CreateShortfallMarksNodeDownWithCycleCloudsReason) {
               "Standard_F2s_v2");
 }
 
+TEST(Reconciler, CreateOfANodeThatAlreadyExistsWaitsForIt) {
+    World w = world_with_array();
+    resume(w, {"hpc-1"});
+    Plan plan = reconcile(w, {});
+    adopt(w, plan);
+    Plan out;
+    apply_create_result(out, w, plan.creates[0],
+                        CreateResult{"op-2", {{0, "Node hpc-1 already exists"}}});
+    ASSERT_EQ(out.changed.size(), 1u);
+    EXPECT_EQ(out.changed[0].phase, Phase::k_creating);
+    EXPECT_EQ(out.changed[0].desired, Desired::k_powered_up);
+    EXPECT_TRUE(out.slurm.empty());
+}
+
 TEST(Reconciler, FailedCreateCallIsRetriedNextPass) {
     World w = world_with_array();
     resume(w, {"hpc-1"});

@@ -1,0 +1,122 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "daemon/daemon.h"
+#include "fakes/fake_cloud.h"
+
+namespace cb {
+namespace {
+
+using testing_fakes::FakeCloud;
+using testing_fakes::FakeScheduler;
+
+class DaemonTest : public testing::Test {
+  protected:
+    void SetUp() override {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "cb-daemon-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        m_dir = tmpl;
+        std::filesystem::create_directories(m_dir + "/spool");
+        m_config.paths.spool_dir = m_dir + "/spool";
+        m_config.paths.state_db = m_dir + "/state.db";
+        NodeArray hpc;
+        hpc.name = "hpc";
+        hpc.machine_type = "Standard_F2s_v2";
+        m_cloud.arrays = {hpc};
+        for (int i = 1; i <= 4; ++i) {
+            m_slurm.add_cloud_node("hpc-" + std::to_string(i));
+        }
+        auto j = Journal::open(m_config.paths.state_db);
+        ASSERT_TRUE(j);
+        m_journal.emplace(std::move(*j));
+    }
+    void TearDown() override { std::filesystem::remove_all(m_dir); }
+
+    void spool(HookKind kind, const std::string& hosts) {
+        ASSERT_TRUE(Spool(m_config.paths.spool_dir).submit({kind, hosts, "", m_now, 1}));
+    }
+    void step(Daemon& d) {
+        ASSERT_TRUE(d.intake(m_now));
+        auto st = d.pass(m_now);
+        ASSERT_TRUE(st) << st.error().describe();
+        m_now += 1000;
+    }
+
+    std::string m_dir;
+    Config m_config;
+    FakeCloud m_cloud;
+    FakeScheduler m_slurm;
+    std::optional<Journal> m_journal;
+    std::int64_t m_now = 1'700'000'000'000;
+};
+
+TEST_F(DaemonTest, ResumeCreatesOnceSetsAddressAndSuspendCleansUp) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    spool(HookKind::k_resume, "hpc-[1-3]");
+    step(d);
+    ASSERT_EQ(m_cloud.create_calls.size(), 1u);
+    EXPECT_EQ(m_cloud.create_calls[0].size(), 3u);
+    EXPECT_TRUE(d.busy());
+    EXPECT_TRUE(std::filesystem::is_empty(m_config.paths.spool_dir));
+
+    step(d);  // nothing new: no second create
+    EXPECT_EQ(m_cloud.create_calls.size(), 1u);
+
+    m_cloud.make_ready("hpc-1");
+    step(d);
+    EXPECT_EQ(m_slurm.nodes_by_name["hpc-1"].node_addr, m_cloud.vms["hpc-1"].private_ip);
+    EXPECT_EQ(m_slurm.nodes_by_name["hpc-2"].node_addr, "hpc-2");
+
+    spool(HookKind::k_suspend, "hpc-1");
+    step(d);
+    ASSERT_EQ(m_cloud.shutdown_calls.size(), 1u);
+    EXPECT_EQ(m_cloud.shutdown_calls[0].first, std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(m_cloud.shutdown_calls[0].second, ShutdownMode::k_terminate);
+    m_cloud.finish_shutdowns();
+    step(d);
+    EXPECT_EQ(m_slurm.nodes_by_name["hpc-1"].node_addr, "hpc-1");
+    auto events = m_journal->events_for("hpc-1", 50);
+    ASSERT_TRUE(events);
+    EXPECT_GE(events->size(), 5u);
+    EXPECT_EQ(events->back().message, "VM gone; NodeAddr reset to the node name");
+}
+
+TEST_F(DaemonTest, RequestsWaitInTheSpoolWhileTheCloudIsDown) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    spool(HookKind::k_resume, "hpc-1");
+    ASSERT_TRUE(d.intake(m_now));
+    m_cloud.fail_next = make_error(ErrorKind::k_transient, "HTTP 503");
+    EXPECT_FALSE(d.pass(m_now));
+    EXPECT_TRUE(d.busy());
+    m_now += 1000;
+    step(d);
+    EXPECT_EQ(m_cloud.create_calls.size(), 1u);
+}
+
+TEST_F(DaemonTest, ARestartedDaemonCarriesOnFromTheJournal) {
+    {
+        Daemon first(m_config, m_cloud, m_slurm, *m_journal);
+        spool(HookKind::k_resume, "hpc-[1-2]");
+        step(first);
+    }
+    ASSERT_EQ(m_cloud.create_calls.size(), 1u);
+    Daemon second(m_config, m_cloud, m_slurm, *m_journal);
+    m_cloud.make_ready("hpc-1");
+    m_cloud.make_ready("hpc-2");
+    step(second);
+    EXPECT_EQ(m_cloud.create_calls.size(), 1u);  // no duplicate
+    EXPECT_NE(m_slurm.nodes_by_name["hpc-2"].node_addr, "hpc-2");
+}
+
+TEST_F(DaemonTest, BadHostlistIsJournaledAndDropped) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    spool(HookKind::k_resume, "hpc-[1-");
+    step(d);
+    EXPECT_TRUE(m_cloud.create_calls.empty());
+    EXPECT_TRUE(std::filesystem::is_empty(m_config.paths.spool_dir));
+    EXPECT_EQ(*m_journal->count_requests(), 1);
+}
+
+}  // namespace
+}  // namespace cb
