@@ -1,0 +1,101 @@
+// The configuration model: what /etc/cloudburst/cloudburst.toml says, with every default
+// filled in. Plain values; the file format, the key table and the checks live in
+// config_schema.h and config_loader.h, so code that only reads settings includes just this.
+//
+// Defaults here are the documented ones (docs/configuration.md is generated from the key
+// table, which reads them from a default-constructed Config).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/log.h"
+
+namespace cb {
+
+// Every duration in the configuration; written in the file as "15s", "10m", "1h30m".
+using Duration = std::chrono::milliseconds;
+
+// What suspending a node does to its VM.
+enum class ShutdownPolicy {
+    k_terminate,   // delete the VM: no cost while powered down, a full boot on resume
+    k_deallocate,  // keep the disk: small storage cost, faster and quota-friendly resume
+};
+
+struct CycleCloudConfig {
+    std::string url;  // required; "https://host[:port][/path]"
+    std::string cluster;
+    std::string username;
+    // The API password: inline in the file, or read from password_file by load_config (with
+    // PasswordUse::k_read). Registered with log::register_secret; never print it.
+    std::string password;
+    std::string password_file;  // empty: the password is inline
+    std::string ca_bundle;      // empty: the system's CA certificates
+    bool verify_tls = true;
+    Duration connect_timeout = std::chrono::seconds(10);
+    Duration request_timeout = std::chrono::seconds(60);
+};
+
+struct SlurmConfig {
+    std::string bin_dir = "/usr/bin";  // scontrol, sinfo and squeue are run from here
+    std::string user = "slurm";        // SlurmUser: runs the hooks, may own the config
+    std::string conf_dir = "/etc/slurm";
+    std::string generated_conf =
+        "/etc/slurm/cloudburst.conf";                    // default: <conf_dir>/cloudburst.conf
+    Duration suspend_time = std::chrono::minutes(5);     // default for every node array
+    Duration resume_timeout = std::chrono::minutes(30);  // default for every node array
+};
+
+struct PathsConfig {
+    std::string spool_dir = "/var/spool/cloudburst";
+    std::string state_db = "/var/lib/cloudburst/state.db";
+    std::string log_dir = "/var/log/cloudburst";
+    std::string socket = "/run/cloudburst/cloudburstd.sock";
+};
+
+struct DaemonConfig {
+    Duration sync_period = std::chrono::seconds(15);
+    Duration orphan_grace = std::chrono::minutes(5);
+    log::Level log_level = log::Level::k_info;
+};
+
+// How long a bucket (node array + VM size) is avoided after a capacity, quota or throttling
+// failure: initial, then multiplied by factor on each further failure, at most max.
+struct BackoffConfig {
+    Duration initial = std::chrono::minutes(1);
+    Duration max = std::chrono::minutes(30);
+    double factor = 2.0;
+};
+
+// Settings for one CycleCloud node array. Arrays the file does not name get the defaults
+// (see Config::node_array).
+struct NodeArrayConfig {
+    std::string name;
+    std::string partition;  // default: the node array's name
+    int weight = 100;       // Slurm Weight; on-prem nodes default to 1, so cloud nodes go last
+    int dampen_memory = 5;  // percent of the VM's memory kept from Slurm's RealMemory...
+    int dampen_memory_min_mb = 1024;  // ...but at least this many MB
+    std::optional<int> gpu_count;     // unset: what CycleCloud reports for the VM size
+    std::vector<std::string> features;
+    int keep_alive = 0;         // nodes of this array that are never suspended once up
+    Duration suspend_time{};    // default: slurm.suspend_time
+    Duration resume_timeout{};  // default: slurm.resume_timeout
+    ShutdownPolicy shutdown = ShutdownPolicy::k_terminate;
+};
+
+struct Config {
+    CycleCloudConfig cyclecloud;
+    SlurmConfig slurm;
+    PathsConfig paths;
+    DaemonConfig daemon;
+    BackoffConfig backoff;
+    std::vector<NodeArrayConfig> node_arrays;  // the arrays the file names, sorted by name
+
+    // The settings for node array `name`: those from the file, or the defaults.
+    NodeArrayConfig node_array(std::string_view name) const;
+};
+
+}  // namespace cb

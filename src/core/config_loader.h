@@ -1,0 +1,56 @@
+// Reading /etc/cloudburst/cloudburst.toml into a Config (the model is in config.h, the keys in
+// config_schema.h, every key documented in docs/configuration.md).
+//
+// The format is strict: an unknown key, an unknown section, a wrong type or a bad value is an
+// error that names the file and line and says what was expected, with "did you mean ...?"
+// when a known name is close. Errors are ErrorKind::k_config; when there are several, the
+// message has one per line, in file order. No error ever contains the password.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/config.h"
+#include "util/file_snapshot.h"
+#include "util/result.h"
+
+namespace cb {
+
+constexpr std::string_view k_default_config_path = "/etc/cloudburst/cloudburst.toml";
+
+// Whether load_config reads cyclecloud.password_file. The hooks run as SlurmUser, need only
+// paths, and usually may not read the password file.
+enum class PasswordUse { k_read, k_skip };
+
+// What the loader needs from the system, so tests can fake file modes and owners without
+// being root. The defaults are the real thing.
+struct ConfigFileAccess {
+    std::function<Result<FileSnapshot>(const std::string& path, std::size_t max_bytes)> read =
+        read_file_snapshot;
+    std::function<std::optional<uid_t>(const std::string& user)> user_id = lookup_user_id;
+};
+
+// Parses configuration text; `source_name` (a path) begins every error message. Fills in all
+// defaults. Checks everything the text alone can tell, including that exactly one of
+// cyclecloud.password and cyclecloud.password_file is set; does not read the password file
+// or look at file permissions. Never throws, whatever the input.
+Result<Config> parse_config(std::string_view text, std::string_view source_name);
+
+// Reads and parses the file at `path`, then enforces who may have written it, because it
+// says where the CycleCloud credentials are sent:
+//  * it is a regular file owned by root or slurm.user (by root only if that user does not
+//    exist) and not writable by group or others;
+//  * if it contains the password inline, it has no group or other permissions at all (0600);
+//  * with PasswordUse::k_read, cyclecloud.password_file must meet the same two rules and be
+//    non-empty; its content without trailing newlines becomes cyclecloud.password.
+// Refusals say the command that fixes them. The password is registered with
+// log::register_secret.
+Result<Config> load_config(const std::string& path, PasswordUse use = PasswordUse::k_read,
+                           const ConfigFileAccess& files = {});
+
+}  // namespace cb
