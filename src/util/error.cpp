@@ -11,12 +11,19 @@ struct KindName {
     std::string_view name;
 };
 constexpr std::array k_kind_names{
-    KindName{ErrorKind::k_config, "config"},       KindName{ErrorKind::k_usage, "usage"},
-    KindName{ErrorKind::k_cloud, "cloud"},         KindName{ErrorKind::k_throttled, "throttled"},
-    KindName{ErrorKind::k_capacity, "capacity"},   KindName{ErrorKind::k_quota, "quota"},
-    KindName{ErrorKind::k_permanent, "permanent"}, KindName{ErrorKind::k_transient, "transient"},
-    KindName{ErrorKind::k_slurm, "slurm"},         KindName{ErrorKind::k_io, "io"},
-    KindName{ErrorKind::k_not_found, "not-found"}, KindName{ErrorKind::k_internal, "internal"},
+    KindName{ErrorKind::k_config, "config"},
+    KindName{ErrorKind::k_usage, "usage"},
+    KindName{ErrorKind::k_cloud, "cloud"},
+    KindName{ErrorKind::k_throttled, "throttled"},
+    KindName{ErrorKind::k_capacity, "capacity"},
+    KindName{ErrorKind::k_quota, "quota"},
+    KindName{ErrorKind::k_permanent, "permanent"},
+    KindName{ErrorKind::k_transient, "transient"},
+    KindName{ErrorKind::k_slurm, "slurm"},
+    KindName{ErrorKind::k_io, "io"},
+    KindName{ErrorKind::k_not_found, "not-found"},
+    KindName{ErrorKind::k_internal, "internal"},
+    KindName{ErrorKind::k_invalid_input, "invalid-input"},
 };
 }  // namespace
 

@@ -22,6 +22,8 @@ enum class ErrorKind {
     k_io,         // local file, socket or process failure
     k_not_found,  // the thing asked for does not exist
     k_internal,   // a bug in cloudburst
+    // Data given to a command is malformed (a bad hostlist): it ran, the answer is "no".
+    k_invalid_input,
 };
 
 // Stable lower-case name ("config", "throttled", ...), used in logs and Slurm reasons.

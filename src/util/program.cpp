@@ -17,6 +17,7 @@ ExitCode exit_code_for(ErrorKind kind) {
         case ErrorKind::k_internal:
             return ExitCode::k_internal;
         case ErrorKind::k_not_found:
+        case ErrorKind::k_invalid_input:
             return ExitCode::k_failure;
         case ErrorKind::k_cloud:
         case ErrorKind::k_throttled:
