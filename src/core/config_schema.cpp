@@ -778,7 +778,7 @@ bool is_set(const KeySpec<Target>& spec, const Target& target) {
 
 template <typename Target>
 std::string describe_type(const KeySpec<Target>& spec) {
-    const auto range = [&spec](const std::string& min, const std::string& max) {
+    const auto range = [](const std::string& min, const std::string& max) {
         return ", " + min + " to " + max;
     };
     switch (spec.type) {
