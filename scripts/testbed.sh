@@ -31,8 +31,10 @@
 #   --cloud-reg-addrs          let slurmctld take NodeAddr from the registration
 #                              (default: off; whoever resumes nodes sets NodeAddr)
 #   --extra-conf FILE          appended to slurm.conf
-#   --emulator                 start build/cyclecloud-emulator --backend namespaces
-#   --emulator-arg ARG         extra emulator argument (repeat)
+#   --emulator                 start build/cyclecloud-emulator --backend namespaces (its
+#                              VMs on the testbed's bridge, slurmd with this slurm.conf;
+#                              URL, cluster, CA, credentials in testbed.env)
+#   --emulator-arg ARG         extra emulator argument (repeat), e.g. --http, --timing fast
 #   --build DIR                build directory (default: <repo>/build)
 set -euo pipefail
 
@@ -89,7 +91,7 @@ stop_pidfile() {
 down() {
   [ -d "$dir" ] || die "no such directory: $dir"
   dir=$(cd "$dir" && pwd)
-  local prefix build helper inst bridge
+  local prefix build helper inst bridge vms
   prefix=$(recorded prefix)
   build=$(recorded build)
   helper=$build/tests/namespace-vms
@@ -103,7 +105,8 @@ down() {
       ip -o link show | awk -F': ' '{print $2}' | sed -n -E "s/^cb(${prefix}[a-z0-9])(-.*|br)$/\1/p") |
       sort -u); do
       if [ -x "$helper" ]; then
-        "$helper" --instance "$inst" --state-dir "$dir/vms/$inst" --slurm-conf "$dir/etc/slurm.conf" \
+        vms=$(recorded "vms_$inst")
+        "$helper" --instance "$inst" --state-dir "${vms:-$dir/vms/$inst}" --slurm-conf "$dir/etc/slurm.conf" \
           --recover-only >>"$dir/log/down.log" 2>&1 ||
           note "cleaning up instance $inst failed (see $dir/log/down.log)"
       else
@@ -311,10 +314,10 @@ start_onprem() {
 start_emulator() {
   local emu=$build/cyclecloud-emulator
   [ -x "$emu" ] || die "$emu is not built"
-  record cloud_instance "tb${index}c"
-  setsid "$emu" --backend namespaces --instance "tb${index}c" --state-dir "$dir/vms/tb${index}c" \
+  record "vms_tb${index}c" "$dir/emulator/vms" # where its namespaces backend keeps pid files
+  setsid "$emu" --backend namespaces --instance "tb${index}c" --state-dir "$dir/emulator" \
     --subnet "198.18.$index.0/24" --pool "198.18.$index.128/25" --bridge "$bridge" \
-    --slurm-conf "$dir/etc/slurm.conf" --ready-file "$dir/run/emulator.ready" \
+    --external-bridge --slurm-conf "$dir/etc/slurm.conf" --ready-file "$dir/run/emulator.ready" \
     "${emulator_args[@]}" </dev/null >>"$dir/log/emulator.log" 2>&1 &
   echo $! >"$dir/run/emulator.pid"
   local pid=$!
@@ -324,8 +327,12 @@ start_emulator() {
     [ $SECONDS -lt $deadline ] || die "cyclecloud-emulator not ready within 30s"
     sleep 0.1
   done
+  # "ready url=... cluster=... [ca=...] credentials=... user=... state-dir=... pid=..."
   emulator_ready=$(head -n 1 "$dir/run/emulator.ready")
 }
+
+# A field of the emulator's ready line.
+emulator_field() { tr ' ' '\n' <<<"$emulator_ready" | sed -n "s/^$1=//p"; }
 
 write_env() {
   cat >"$dir/testbed.env" <<EOF
@@ -342,7 +349,11 @@ export CB_TESTBED_CLOUD_NODES='$cloud_nodes'
 export CB_TESTBED_ONPREM_NODES='$onprem_list'
 export CB_TESTBED_MUNGE_SOCKET='$dir/munge/munge.socket'
 export CB_TESTBED_HOOKS_LOG='$dir/log/hooks.log'
-export CB_TESTBED_EMULATOR='${emulator_ready:-}'
+export CB_TESTBED_EMULATOR_URL='$(emulator_field url)'
+export CB_TESTBED_EMULATOR_CLUSTER='$(emulator_field cluster)'
+export CB_TESTBED_EMULATOR_CA='$(emulator_field ca)'
+export CB_TESTBED_EMULATOR_CREDENTIALS='$(emulator_field credentials)'
+export CB_TESTBED_EMULATOR_USER='$(emulator_field user)'
 EOF
 }
 
