@@ -326,7 +326,7 @@ Result<ClusterModel> ClusterModel::create(ClusterDefinition definition, const Sk
                 return make_error(ErrorKind::k_config, message);
             }
             BucketState bucket;
-            bucket.sku = sku;
+            bucket.sku = *sku;
             bucket.bucket_id =
                 stable_uuid(model.m_definition.name + "/" + array.name + "/" + sku->name);
             buckets.push_back(bucket);
@@ -341,7 +341,7 @@ const Node* ClusterModel::find_node(const std::string& name) const {
 }
 
 const Sku& ClusterModel::sku_of(const Node& node) const {
-    return *m_buckets[node.array][node.bucket].sku;
+    return m_buckets[node.array][node.bucket].sku;
 }
 
 std::string ClusterModel::new_uuid() {
@@ -432,7 +432,7 @@ std::int64_t ClusterModel::spot_quota(const std::string& region) const {
 std::string ClusterModel::limit_problem(const Tally& t, std::size_t array_index, std::size_t bucket,
                                         const std::string& pg) const {
     const auto& array = m_definition.node_arrays[array_index];
-    const int vcpus = m_buckets[array_index][bucket].sku->vcpus;
+    const int vcpus = m_buckets[array_index][bucket].sku.vcpus;
     if (array.max_count && t.array_count[array_index] + 1 > *array.max_count) {
         return fmt::format("nodearray {} would exceed its MaxCount of {} ({} nodes active)",
                            array.name, *array.max_count, t.array_count[array_index]);
@@ -441,7 +441,7 @@ std::string ClusterModel::limit_problem(const Tally& t, std::size_t array_index,
         return fmt::format(
             "nodearray {} would exceed its MaxCoreCount of {} ({} cores active, {} has {})",
             array.name, *array.max_core_count, t.array_cores[array_index],
-            m_buckets[array_index][bucket].sku->name, vcpus);
+            m_buckets[array_index][bucket].sku.name, vcpus);
     }
     if (m_definition.max_count && t.cluster_count + 1 > *m_definition.max_count) {
         return fmt::format("cluster {} would exceed its MaxCount of {} ({} nodes active)",
@@ -468,7 +468,7 @@ std::string ClusterModel::quota_problem(const Tally& t, std::size_t array_index,
                                         Time now) {
     const auto& array = m_definition.node_arrays[array_index];
     BucketState& state = m_buckets[array_index][bucket];
-    const Sku& sku = *state.sku;
+    const Sku& sku = state.sku;
     auto used = [](const std::map<std::string, std::int64_t>& m, const std::string& key) {
         const auto it = m.find(key);
         return it == m.end() ? std::int64_t{0} : it->second;
@@ -683,7 +683,7 @@ Result<CreateResult> ClusterModel::scale(const std::string& nodearray,
             started_cores += sku_of(node).vcpus;
         }
     }
-    const int vcpus = m_buckets[index][0].sku->vcpus;
+    const int vcpus = m_buckets[index][0].sku.vcpus;
     const std::int64_t missing =
         nodes ? *nodes - started_nodes : (*cores - started_cores + vcpus - 1) / vcpus;
     CreateRequest request;
@@ -1165,7 +1165,7 @@ ClusterStatus ClusterModel::status(Time now) const {
         std::int64_t widest_cores = 0;
         for (std::size_t b = 0; b < m_buckets[a].size(); ++b) {
             const BucketState& state = m_buckets[a][b];
-            const Sku& sku = *state.sku;
+            const Sku& sku = state.sku;
             const std::int64_t v = sku.vcpus;
             BucketStatus bucket;
             bucket.bucket_id = state.bucket_id;
@@ -1301,7 +1301,7 @@ UsageReport ClusterModel::usage(Time from, Time to, Time now) const {
     }
     for (const auto& [key, secs] : seconds) {
         const auto& def = m_definition.node_arrays[key.first];
-        const Sku& sku = *m_buckets[key.first][key.second].sku;
+        const Sku& sku = m_buckets[key.first][key.second].sku;
         UsageLine line;
         line.nodearray = def.name;
         line.machine_type = sku.name;

@@ -200,7 +200,7 @@ struct PlacementGroupCount {
 struct BucketStatus {
     std::string bucket_id;
     std::string machine_type;
-    const Sku* sku = nullptr;
+    const Sku* sku = nullptr;  // owned by the model
     std::int64_t max_count = 0;
     std::int64_t max_core_count = 0;
     std::int64_t active_count = 0;
@@ -318,7 +318,7 @@ class ClusterModel {
   private:
     struct BucketState {
         std::string bucket_id;
-        const Sku* sku = nullptr;
+        Sku sku;  // a copy: the model does not depend on the catalog living on
         std::optional<Time> last_capacity_failure;
     };
     struct Tally;  // limit and quota counts; see the .cpp

@@ -149,7 +149,8 @@ const std::vector<FaultSpec>& fault_table() {
          })},
         {"latency", "DURATION", "delay every API answer (e.g. 200ms)",
          duration_of(&FaultSettings::latency)},
-        {"hang", "RATE", "this share of API requests get no answer for hang-time",
+        {"hang", "RATE",
+         "this share of API requests are carried out but answered only after hang-time",
          rate_of(&FaultSettings::hang_rate)},
         {"hang-time", "DURATION", "how long a hanging request hangs (default 2m)",
          duration_of(&FaultSettings::hang_time)},
@@ -289,13 +290,8 @@ HttpFaultInjector::Decision HttpFaultInjector::decide() {
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     auto happens = [&](double rate) { return rate > 0 && uniform(m_rng) < rate; };
     if (m_settings.latency.count() > 0) {
-        d.delay = m_settings.latency;
+        d.latency = m_settings.latency;
         m_counters.add(FaultKind::k_latency);
-    }
-    if (happens(m_settings.hang_rate)) {
-        d.hang = true;
-        d.delay += m_settings.hang_time;
-        m_counters.add(FaultKind::k_hang);
     }
     if (happens(m_settings.http_5xx_rate)) {
         d.status = 503;
@@ -307,6 +303,11 @@ HttpFaultInjector::Decision HttpFaultInjector::decide() {
     } else if (happens(m_settings.malformed_json_rate)) {
         d.malformed = true;
         m_counters.add(FaultKind::k_malformed_json);
+    }
+    // A request that was refused is answered at once; one that is carried out may then hang.
+    if (d.status == 0 && happens(m_settings.hang_rate)) {
+        d.hang = m_settings.hang_time;
+        m_counters.add(FaultKind::k_hang);
     }
     return d;
 }

@@ -48,7 +48,7 @@ struct FaultSettings {
     double http_429_rate = 0;  // 0..1: answered 429 with Retry-After, without doing anything
     std::chrono::seconds retry_after{5};
     std::chrono::milliseconds latency{0};  // added before every answer
-    double hang_rate = 0;                  // 0..1: no answer for hang_time
+    double hang_rate = 0;                  // 0..1: carried out, then no answer for hang_time
     std::chrono::milliseconds hang_time{120000};
     double malformed_json_rate = 0;  // 0..1: the request is carried out, its JSON body cut short
     // Nodes.
@@ -100,8 +100,8 @@ class HttpFaultInjector {
         : m_rng(seed), m_counters(counters) {}
 
     struct Decision {
-        std::chrono::milliseconds delay{0};  // latency, or hang_time when hanging
-        bool hang = false;
+        std::chrono::milliseconds latency{0};  // wait before carrying the request out
+        std::chrono::milliseconds hang{0};     // wait after carrying it out, before answering
         int status = 0;  // 0: carry the request out; 503 or 429: answer this instead
         std::chrono::seconds retry_after{0};
         bool malformed = false;  // cut the JSON body short

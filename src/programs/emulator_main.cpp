@@ -1,7 +1,5 @@
-#include "util/program.h"
+#include "emulator/emulator_app.h"
 
-int main() {
-    return cb::run_main("cyclecloud-emulator", []() -> cb::Result<int> {
-        return cb::not_implemented("cyclecloud-emulator");
-    });
+int main(int argc, char** argv) {
+    return cb::emulator::emulator_main(argc, argv);
 }

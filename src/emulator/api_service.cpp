@@ -1,0 +1,1027 @@
+#include "emulator/api_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "util/log.h"
+
+namespace cb::emulator {
+
+namespace {
+
+using Json = nlohmann::json;
+using Params = std::map<std::string, std::string>;
+
+// ---- JSON and time helpers ----------------------------------------------------------------
+
+Json to_json(const TemplateValue& value) {
+    struct Visitor {
+        Json operator()(std::monostate) const { return nullptr; }
+        Json operator()(bool b) const { return b; }
+        Json operator()(std::int64_t i) const { return i; }
+        Json operator()(double d) const { return d; }
+        Json operator()(const std::string& s) const { return s; }
+    };
+    return std::visit(Visitor{}, value);
+}
+
+// Dotted keys ("slurm.partition") into nested objects, as CycleCloud reports Configuration.
+void put_nested(Json& out, const std::string& dotted, Json value) {
+    Json* at = &out;
+    std::size_t start = 0;
+    for (std::size_t dot = dotted.find('.'); dot != std::string::npos;
+         dot = dotted.find('.', start)) {
+        Json& next = (*at)[dotted.substr(start, dot - start)];
+        if (next.is_null()) {
+            next = Json::object();
+        }
+        if (!next.is_object()) {
+            return;  // "a" is a value and "a.b" cannot also be one; the first wins
+        }
+        at = &next;
+        start = dot + 1;
+    }
+    (*at)[dotted.substr(start)] = std::move(value);
+}
+
+Json nested(const std::vector<KeyValue>& flat) {
+    Json out = Json::object();
+    for (const auto& kv : flat) {
+        put_nested(out, kv.key, to_json(kv.value));
+    }
+    return out;
+}
+
+// Nested JSON object into dotted keys with scalar values (arrays are kept as JSON text).
+void flatten(const Json& j, const std::string& prefix, std::vector<KeyValue>& out) {
+    for (const auto& [key, value] : j.items()) {
+        const std::string name = prefix.empty() ? key : prefix + "." + key;
+        if (value.is_object()) {
+            flatten(value, name, out);
+        } else if (value.is_boolean()) {
+            out.push_back({name, value.get<bool>()});
+        } else if (value.is_number_integer()) {
+            out.push_back({name, value.get<std::int64_t>()});
+        } else if (value.is_number()) {
+            out.push_back({name, value.get<double>()});
+        } else if (value.is_string()) {
+            out.push_back({name, value.get<std::string>()});
+        } else if (value.is_null()) {
+            out.push_back({name, TemplateValue()});
+        } else {
+            out.push_back({name, value.dump()});
+        }
+    }
+}
+
+std::string iso_time(Time t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+    const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+00:00", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       ms.count() % 1000);
+}
+
+Time from_tm(std::tm tm) {
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+// "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" with an optional fraction and "Z" or "+00:00".
+std::optional<Time> parse_time(const std::string& text) {
+    std::tm tm{};
+    int consumed = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &consumed) != 3) {
+        return std::nullopt;
+    }
+    std::string_view rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
+    if (!rest.empty()) {
+        int more = 0;
+        if (std::sscanf(rest.data(), "T%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+                        &more) != 3) {
+            return std::nullopt;
+        }
+        rest.remove_prefix(static_cast<std::size_t>(more));
+        if (!rest.empty() && rest.front() == '.') {
+            rest.remove_prefix(1);
+            while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front())) != 0) {
+                rest.remove_prefix(1);
+            }
+        }
+        if (rest != "" && rest != "Z" && rest != "+00:00") {
+            return std::nullopt;
+        }
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31) {
+        return std::nullopt;
+    }
+    return from_tm(tm);
+}
+
+HttpResponse json_response(int status, const Json& body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = body.dump();
+    return r;
+}
+
+HttpResponse error_response(int status, const std::string& message) {
+    return json_response(status, Json{{"code", status}, {"message", message}});
+}
+
+// Model errors to status codes: invalid input 409, unknown things 404.
+HttpResponse error_response(const Error& error) {
+    const int status = error.kind == ErrorKind::k_not_found ? 404
+                       : error.kind == ErrorKind::k_usage   ? 409
+                                                            : 500;
+    return error_response(status, error.describe());
+}
+
+// Reads a body that must be a JSON object; the content type is ignored, as CycleCloud does.
+Result<Json> json_body(const HttpRequest& request) {
+    Json j = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+        return make_error(ErrorKind::k_usage, "the request body is not JSON");
+    }
+    if (!j.is_object()) {
+        return make_error(ErrorKind::k_usage, "the request body must be a JSON object");
+    }
+    return j;
+}
+
+Error bad_field(const std::string& where, const std::string& what) {
+    return make_error(ErrorKind::k_usage, where + " " + what);
+}
+
+// Optional typed fields of an object; errors name the field ("sets[0].count").
+template <typename T>
+Status read_field(const Json& object, const char* key, const std::string& where,
+                  std::optional<T>& out) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) {
+        return ok_status();
+    }
+    const std::string name = where + key;
+    if constexpr (std::is_same_v<T, std::string>) {
+        if (!it->is_string()) {
+            return bad_field(name, "must be a string");
+        }
+    } else if constexpr (std::is_same_v<T, bool>) {
+        if (!it->is_boolean()) {
+            return bad_field(name, "must be true or false");
+        }
+    } else {
+        if (!it->is_number_integer()) {
+            return bad_field(name, "must be a whole number");
+        }
+    }
+    out = it->get<T>();
+    return ok_status();
+}
+
+Status read_strings(const Json& object, const char* key, std::vector<std::string>& out) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) {
+        return ok_status();
+    }
+    if (!it->is_array()) {
+        return bad_field(key, "must be an array of strings");
+    }
+    for (const auto& v : *it) {
+        if (!v.is_string()) {
+            return bad_field(key, "must be an array of strings");
+        }
+        out.push_back(v.get<std::string>());
+    }
+    return ok_status();
+}
+
+Result<CreateSet> parse_set(const Json& j, std::size_t index) {
+    const std::string where = fmt::format("sets[{}].", index);
+    if (!j.is_object()) {
+        return bad_field(where.substr(0, where.size() - 1), "must be an object");
+    }
+    CreateSet set;
+    std::optional<std::string> nodearray;
+    std::optional<std::int64_t> count;
+    std::optional<std::string> name_format;
+    std::optional<std::string> placement_group;
+    for (Status st :
+         {read_field(j, "nodearray", where, nodearray), read_field(j, "count", where, count),
+          read_field(j, "nameFormat", where, name_format),
+          read_field(j, "nameOffset", where, set.name_offset),
+          read_field(j, "placementGroupId", where, placement_group)}) {
+        if (!st) {
+            return std::move(st).error();
+        }
+    }
+    if (!nodearray) {
+        return bad_field(where + "nodearray", "is required");
+    }
+    if (!count) {
+        return bad_field(where + "count", "is required");
+    }
+    set.nodearray = *nodearray;
+    set.count = *count;
+    set.name_format = name_format.value_or("");
+    set.placement_group_id = placement_group.value_or("");
+    if (const auto def = j.find("definition"); def != j.end() && !def->is_null()) {
+        if (!def->is_object()) {
+            return bad_field(where + "definition", "must be an object");
+        }
+        std::optional<std::string> machine_type;
+        if (Status st = read_field(*def, "machineType", where + "definition.", machine_type); !st) {
+            return std::move(st).error();
+        }
+        set.machine_type = machine_type.value_or("");
+    }
+    if (const auto attrs = j.find("nodeAttributes"); attrs != j.end() && !attrs->is_null()) {
+        if (!attrs->is_object()) {
+            return bad_field(where + "nodeAttributes", "must be an object");
+        }
+        for (const auto& [key, value] : attrs->items()) {
+            if (key == "KeepAlive") {
+                if (!value.is_boolean()) {
+                    return bad_field(where + "nodeAttributes.KeepAlive", "must be true or false");
+                }
+                set.keep_alive = value.get<bool>();
+            } else if (key == "Configuration") {
+                if (!value.is_object()) {
+                    return bad_field(where + "nodeAttributes.Configuration", "must be an object");
+                }
+                flatten(value, "", set.configuration);
+            } else if (!value.is_object() && !value.is_array()) {
+                std::vector<KeyValue> one;
+                flatten(Json{{key, value}}, "", one);
+                set.attributes.insert(set.attributes.end(), one.begin(), one.end());
+            }
+        }
+    }
+    return set;
+}
+
+Result<CreateRequest> parse_create(const Json& j) {
+    CreateRequest request;
+    std::optional<std::string> request_id;
+    if (Status st = read_field(j, "requestId", "", request_id); !st) {
+        return std::move(st).error();
+    }
+    request.request_id = request_id.value_or("");
+    const auto sets = j.find("sets");
+    if (sets == j.end() || !sets->is_array()) {
+        return make_error(ErrorKind::k_usage, "the body needs a \"sets\" array");
+    }
+    for (std::size_t i = 0; i < sets->size(); ++i) {
+        auto set = parse_set((*sets)[i], i);
+        if (!set) {
+            return std::move(set).error();
+        }
+        request.sets.push_back(std::move(*set));
+    }
+    return request;
+}
+
+struct ManagementRequest {
+    NodeSelector selector;
+    std::string request_id;
+};
+
+Result<ManagementRequest> parse_management(const Json& j) {
+    ManagementRequest out;
+    std::optional<std::string> filter;
+    std::optional<std::string> request_id;
+    for (Status st :
+         {read_strings(j, "names", out.selector.names), read_strings(j, "ids", out.selector.ids),
+          read_strings(j, "hostnames", out.selector.hostnames),
+          read_strings(j, "ip_addresses", out.selector.ip_addresses),
+          read_field(j, "filter", "", filter), read_field(j, "requestId", "", request_id)}) {
+        if (!st) {
+            return std::move(st).error();
+        }
+    }
+    out.selector.filter = filter.value_or("");
+    out.request_id = request_id.value_or("");
+    return out;
+}
+
+Json management_json(const ManagementResult& r) {
+    Json nodes = Json::array();
+    for (const auto& n : r.nodes) {
+        Json j{{"id", n.id}, {"name", n.name}, {"status", n.ok ? "OK" : "Error"}};
+        if (!n.ok) {
+            j["error"] = n.error;
+        }
+        nodes.push_back(std::move(j));
+    }
+    return Json{{"operationId", r.operation_id}, {"nodes", std::move(nodes)}};
+}
+
+Json creation_json(const CreateResult& r) {
+    Json sets = Json::array();
+    for (const auto& s : r.sets) {
+        Json j{{"added", s.added}};
+        if (!s.message.empty()) {
+            j["message"] = s.message;
+        }
+        sets.push_back(std::move(j));
+    }
+    return Json{{"operationId", r.operation_id}, {"sets", std::move(sets)}};
+}
+
+Json bucket_json(const BucketStatus& b, bool with_nodes) {
+    const Sku& sku = *b.sku;
+    Json groups = Json::array();
+    for (const auto& g : b.placement_groups) {
+        groups.push_back({{"name", g.name},
+                          {"activeCount", g.active_count},
+                          {"activeCoreCount", g.active_core_count}});
+    }
+    Json j{
+        {"bucketId", b.bucket_id},
+        {"valid", true},
+        {"definition", {{"machineType", b.machine_type}}},
+        {"virtualMachine",
+         {{"vcpuCount", sku.vcpus},
+          {"pcpuCount", sku.physical_cores},
+          {"gpuCount", sku.gpus},
+          {"memory", sku.memory_gb},
+          {"infiniband", sku.rdma},
+          {"vcpuQuotaCount", sku.vcpus}}},
+        {"maxCount", b.max_count},
+        {"maxCoreCount", b.max_core_count},
+        {"activeCount", b.active_count},
+        {"activeCoreCount", b.active_core_count},
+        {"availableCount", b.available_count},
+        {"availableCoreCount", b.available_core_count},
+        {"quotaCount", b.quota_count},
+        {"quotaCoreCount", b.quota_core_count},
+        {"consumedCoreCount", b.consumed_core_count},
+        {"familyQuotaCount", b.family_quota_count},
+        {"familyQuotaCoreCount", b.family_quota_core_count},
+        {"familyConsumedCoreCount", b.family_consumed_core_count},
+        {"regionalQuotaCount", b.regional_quota_count},
+        {"regionalQuotaCoreCount", b.regional_quota_core_count},
+        {"regionalConsumedCoreCount", b.regional_consumed_core_count},
+        {"maxPlacementGroupSize", b.max_placement_group_size},
+        {"maxPlacementGroupCoreSize", b.max_placement_group_core_size},
+        {"placementGroups", std::move(groups)},
+        {"lastCapacityFailure", b.last_capacity_failure},
+    };
+    if (with_nodes) {
+        j["activeNodes"] = b.active_nodes;
+    }
+    return j;
+}
+
+}  // namespace
+
+// ---- the service --------------------------------------------------------------------------
+
+struct ApiService::Impl {
+    using Handler = HttpResponse (Impl::*)(const HttpRequest&, const Params&);
+    struct Route {
+        std::string_view method;
+        std::string_view pattern;
+        bool api;  // a CycleCloud endpoint: subject to HTTP faults
+        Handler handler;
+    };
+
+    Impl(ModelRunner& r, Credentials c, ApiOptions o)
+        : runner(r),
+          credentials(std::move(c)),
+          options(std::move(o)),
+          injector(options.seed ^ 0x5eedULL, http_counters),
+          faults(options.faults) {
+        injector.set(faults);
+        runner.with_model([&](ClusterModel& m, Time now) {
+            m.set_faults(faults);
+            started = now;
+            cluster = m.definition().name;
+            for (const auto& array : m.definition().node_arrays) {
+                Json record = Json::object();
+                for (const auto& kv : array.attributes) {
+                    record[kv.key] = to_json(kv.value);
+                }
+                record["Name"] = array.name;
+                record["Configuration"] = nested(array.configuration);
+                array_configuration.push_back(record["Configuration"]);
+                array_records.push_back(std::move(record));
+            }
+        });
+    }
+
+    static const std::vector<Route>& routes() {
+        static const std::vector<Route> table{
+            {"GET", "/clusters/{cluster}/status", true, &Impl::get_status},
+            {"GET", "/clusters/{cluster}/nodes", true, &Impl::get_nodes},
+            {"POST", "/clusters/{cluster}/nodes/create", true, &Impl::create_nodes},
+            {"POST", "/clusters/{cluster}/nodes/start", true, &Impl::start_nodes},
+            {"POST", "/clusters/{cluster}/nodes/shutdown", true, &Impl::shutdown_nodes},
+            {"POST", "/clusters/{cluster}/nodes/terminate", true, &Impl::terminate_nodes},
+            {"POST", "/clusters/{cluster}/nodes/deallocate", true, &Impl::deallocate_nodes},
+            {"POST", "/clusters/{cluster}/nodes/remove", true, &Impl::remove_nodes},
+            {"POST", "/clusters/{cluster}/scale/{nodearray}", true, &Impl::scale},
+            {"GET", "/operations/{id}", true, &Impl::get_operation},
+            {"POST", "/cloud/actions/retry/{cluster}", true, &Impl::retry},
+            {"GET", "/clusters/{cluster}/usage", true, &Impl::usage},
+            {"GET", "/_emulator/status", false, &Impl::emulator_status},
+            {"GET", "/_emulator/faults", false, &Impl::get_faults},
+            {"POST", "/_emulator/faults", false, &Impl::post_faults},
+        };
+        return table;
+    }
+
+    static bool match(std::string_view pattern, std::string_view path, Params& params) {
+        params.clear();
+        while (!pattern.empty() && !path.empty()) {
+            if (pattern.front() != '/' || path.front() != '/') {
+                return false;
+            }
+            pattern.remove_prefix(1);
+            path.remove_prefix(1);
+            const std::string_view p = pattern.substr(0, pattern.find('/'));
+            const std::string_view s = path.substr(0, path.find('/'));
+            if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+                if (s.empty()) {
+                    return false;
+                }
+                params[std::string(p.substr(1, p.size() - 2))] = std::string(s);
+            } else if (p != s) {
+                return false;
+            }
+            pattern.remove_prefix(p.size());
+            path.remove_prefix(s.size());
+        }
+        return pattern.empty() && (path.empty() || path == "/");
+    }
+
+    HttpResponse handle(const HttpRequest& request) {
+        const Route* route = nullptr;
+        bool path_known = false;
+        Params params;
+        for (const auto& r : routes()) {
+            if (match(r.pattern, request.path, params)) {
+                path_known = true;
+                if (r.method == request.method) {
+                    route = &r;
+                    break;
+                }
+            }
+        }
+        const std::string endpoint =
+            route != nullptr ? fmt::format("{} {}", route->method, route->pattern) : "other";
+        HttpResponse response = respond(route, path_known, request, params);
+        {
+            std::lock_guard lock(mutex);
+            calls[endpoint] += 1;
+            statuses[response.status] += 1;
+        }
+        log::debug("{} {} -> {}", request.method, request.path, response.status);
+        return response;
+    }
+
+    HttpResponse respond(const Route* route, bool path_known, const HttpRequest& request,
+                         const Params& params) {
+        if (!credentials.check(request.authorization)) {
+            HttpResponse r = error_response(401, "authentication required (HTTP Basic)");
+            r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"cyclecloud-emulator\"");
+            return r;
+        }
+        if (route == nullptr) {
+            return path_known ? error_response(405, fmt::format("{} is not allowed on {}",
+                                                                request.method, request.path))
+                              : error_response(404, fmt::format("no such endpoint: {} {}",
+                                                                request.method, request.path));
+        }
+        HttpFaultInjector::Decision fault;
+        if (route->api) {
+            fault = injector.decide();
+        }
+        if (fault.latency.count() > 0 && !injector.sleep(fault.latency)) {
+            return shutting_down();
+        }
+        if (fault.status == 429) {
+            HttpResponse r = error_response(429,
+                                            "Too many requests (injected fault); retry "
+                                            "after the time in Retry-After");
+            r.headers.emplace_back("Retry-After", std::to_string(fault.retry_after.count()));
+            return r;
+        }
+        if (fault.status != 0) {
+            return error_response(fault.status, "Service unavailable (injected fault)");
+        }
+        if (route->pattern.find("{cluster}") != std::string_view::npos &&
+            params.at("cluster") != cluster) {
+            return error_response(404, fmt::format("cluster {} not found", params.at("cluster")));
+        }
+        HttpResponse response = (this->*(route->handler))(request, params);
+        if (fault.malformed && response.content_type == "application/json") {
+            response.body.resize(response.body.size() / 2);
+        }
+        if (fault.hang.count() > 0 && !injector.sleep(fault.hang)) {
+            return shutting_down();
+        }
+        return response;
+    }
+
+    static HttpResponse shutting_down() {
+        return error_response(503, "the emulator is shutting down");
+    }
+
+    // ---- node records ----
+
+    Json node_json(const ClusterModel& m, const Node& n) const {
+        const auto& array = m.definition().node_arrays[n.array];
+        Json j = Json::object();
+        for (const auto& kv : n.attributes) {
+            j[kv.key] = to_json(kv.value);
+        }
+        j["Name"] = n.name;
+        j["NodeId"] = n.node_id;
+        j["Template"] = array.name;
+        j["MachineType"] = array.machine_types[n.bucket];
+        j["Status"] = to_string(n.status);
+        j["TargetState"] = to_string(n.target);
+        j["Region"] = array.region;
+        j["Interruptible"] = array.interruptible;
+        j["KeepAlive"] = n.keep_alive;
+        j["CoreCount"] = m.sku_of(n).vcpus;
+        auto optional = [&](const char* key, const std::string& value) {
+            if (!value.empty()) {
+                j[key] = value;
+            }
+        };
+        optional("Hostname", n.hostname);
+        optional("PrivateIp", n.private_ip);
+        optional("InstanceId", n.instance_id);
+        optional("PlacementGroupId", n.placement_group_id);
+        optional("StatusMessage", n.status_message);
+        Json configuration = array_configuration[n.array];
+        for (const auto& kv : n.configuration) {
+            put_nested(configuration, kv.key, to_json(kv.value));
+        }
+        j["Configuration"] = std::move(configuration);
+        return j;
+    }
+
+    // ---- CycleCloud endpoints ----
+
+    HttpResponse get_status(const HttpRequest& request, const Params&) {
+        const bool with_nodes = request.query_value("nodes").value_or("false") == "true";
+        const Json body = runner.with_model([&](ClusterModel& m, Time now) {
+            const ClusterStatus s = m.status(now);
+            Json arrays = Json::array();
+            for (std::size_t a = 0; a < s.node_arrays.size(); ++a) {
+                const NodeArrayStatus& array = s.node_arrays[a];
+                Json buckets = Json::array();
+                for (const auto& b : array.buckets) {
+                    buckets.push_back(bucket_json(b, with_nodes));
+                }
+                arrays.push_back({{"name", array.definition->name},
+                                  {"maxCount", array.max_count},
+                                  {"maxCoreCount", array.max_core_count},
+                                  {"nodearray", array_records[a]},
+                                  {"buckets", std::move(buckets)}});
+            }
+            Json out{{"state", "Started"},
+                     {"targetState", "Started"},
+                     {"maxCount", s.max_count},
+                     {"maxCoreCount", s.max_core_count},
+                     {"nodearrays", std::move(arrays)}};
+            if (with_nodes) {
+                Json nodes = Json::array();
+                for (const auto& [name, node] : m.nodes()) {
+                    nodes.push_back(node_json(m, node));
+                }
+                out["nodes"] = std::move(nodes);
+            }
+            return out;
+        });
+        return json_response(200, body);
+    }
+
+    HttpResponse get_nodes(const HttpRequest& request, const Params&) {
+        const auto operation = request.query_value("operation");
+        const auto request_id = request.query_value("request_id");
+        return runner.with_model([&](ClusterModel& m, Time) -> HttpResponse {
+            Json nodes = Json::array();
+            Json body = Json::object();
+            if (!operation && !request_id) {
+                for (const auto& [name, node] : m.nodes()) {
+                    nodes.push_back(node_json(m, node));
+                }
+                body["nodes"] = std::move(nodes);
+                return json_response(200, body);
+            }
+            const Operation* op =
+                operation ? m.operation(*operation) : m.operation_by_request(*request_id);
+            if (op == nullptr) {
+                return error_response(
+                    404, operation ? fmt::format("operation {} not found", *operation)
+                                   : fmt::format("no operation has requestId {}", *request_id));
+            }
+            for (const Node* node : m.operation_nodes(*op)) {
+                nodes.push_back(node_json(m, *node));
+            }
+            body["nodes"] = std::move(nodes);
+            body["operation"] = operation_json(*op);
+            return json_response(200, body);
+        });
+    }
+
+    static Json operation_json(const Operation& op) {
+        Json j{{"id", op.id}, {"action", op.action}, {"startTime", iso_time(op.start_time)}};
+        if (!op.request_id.empty()) {
+            j["requestId"] = op.request_id;
+        }
+        return j;
+    }
+
+    HttpResponse accepted_creation(const Result<CreateResult>& result) {
+        if (!result) {
+            return error_response(result.error());
+        }
+        HttpResponse r = json_response(202, creation_json(*result));
+        r.headers.emplace_back("Location", location(result->operation_id));
+        return r;
+    }
+
+    std::string location(const std::string& operation_id) {
+        std::lock_guard lock(mutex);
+        return base_url + "/operations/" + operation_id;
+    }
+
+    HttpResponse create_nodes(const HttpRequest& request, const Params&) {
+        auto body = json_body(request);
+        if (!body) {
+            return error_response(400, body.error().message);
+        }
+        auto parsed = parse_create(*body);
+        if (!parsed) {
+            return error_response(400, parsed.error().message);
+        }
+        return accepted_creation(runner.with_model(
+            [&](ClusterModel& m, Time now) { return m.create_nodes(*parsed, now); }));
+    }
+
+    HttpResponse manage(NodeAction action, const HttpRequest& request) {
+        auto body = json_body(request);
+        if (!body) {
+            return error_response(400, body.error().message);
+        }
+        auto parsed = parse_management(*body);
+        if (!parsed) {
+            return error_response(400, parsed.error().message);
+        }
+        auto result = runner.with_model([&](ClusterModel& m, Time now) {
+            return m.manage(action, parsed->selector, parsed->request_id, now);
+        });
+        if (!result) {
+            return error_response(result.error());
+        }
+        HttpResponse r = json_response(202, management_json(*result));
+        r.headers.emplace_back("Location", location(result->operation_id));
+        return r;
+    }
+    HttpResponse start_nodes(const HttpRequest& r, const Params&) {
+        return manage(NodeAction::k_start, r);
+    }
+    HttpResponse shutdown_nodes(const HttpRequest& r, const Params&) {
+        return manage(NodeAction::k_shutdown, r);
+    }
+    HttpResponse terminate_nodes(const HttpRequest& r, const Params&) {
+        return manage(NodeAction::k_terminate, r);
+    }
+    HttpResponse deallocate_nodes(const HttpRequest& r, const Params&) {
+        return manage(NodeAction::k_deallocate, r);
+    }
+    HttpResponse remove_nodes(const HttpRequest& r, const Params&) {
+        return manage(NodeAction::k_remove, r);
+    }
+
+    HttpResponse scale(const HttpRequest& request, const Params& params) {
+        std::optional<std::int64_t> totals[2];
+        const char* names[2] = {"totalNodeCount", "totalCoreCount"};
+        for (int i = 0; i < 2; ++i) {
+            const auto text = request.query_value(names[i]);
+            if (!text) {
+                continue;
+            }
+            std::int64_t value = 0;
+            const auto [end, ec] =
+                std::from_chars(text->data(), text->data() + text->size(), value);
+            if (ec != std::errc() || end != text->data() + text->size()) {
+                return error_response(400, fmt::format("{} must be a whole number", names[i]));
+            }
+            totals[i] = value;
+        }
+        if (totals[0].has_value() == totals[1].has_value()) {
+            return error_response(400, "give exactly one of totalNodeCount and totalCoreCount");
+        }
+        return accepted_creation(runner.with_model([&](ClusterModel& m, Time now) {
+            return m.scale(params.at("nodearray"), totals[0], totals[1], now);
+        }));
+    }
+
+    HttpResponse get_operation(const HttpRequest&, const Params& params) {
+        return runner.with_model([&](ClusterModel& m, Time) {
+            const Operation* op = m.operation(params.at("id"));
+            if (op == nullptr) {
+                return error_response(404, fmt::format("operation {} not found", params.at("id")));
+            }
+            return json_response(200, operation_json(*op));
+        });
+    }
+
+    HttpResponse retry(const HttpRequest&, const Params&) {
+        const ManagementResult r =
+            runner.with_model([](ClusterModel& m, Time now) { return m.retry_failed(now); });
+        return json_response(200, management_json(r));
+    }
+
+    // timeframe: monthToDate (default), lastMonth, weekToDate, custom (with from and to);
+    // granularity: total (default), daily, hourly.
+    HttpResponse usage(const HttpRequest& request, const Params&) {
+        const Time now = runner.clock().now();
+        const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
+        std::tm today{};
+        gmtime_r(&now_t, &today);
+        today.tm_hour = today.tm_min = today.tm_sec = 0;
+        const std::string timeframe = request.query_value("timeframe").value_or("monthToDate");
+        Time from;
+        Time to = now;
+        if (timeframe == "monthToDate" || timeframe == "lastMonth") {
+            std::tm first = today;
+            first.tm_mday = 1;
+            from = from_tm(first);
+            if (timeframe == "lastMonth") {
+                to = from;
+                first.tm_mon -= 1;
+                from = from_tm(first);
+            }
+        } else if (timeframe == "weekToDate") {
+            const int since_monday = (today.tm_wday + 6) % 7;
+            from = from_tm(today) - std::chrono::hours(24 * since_monday);
+        } else if (timeframe == "custom") {
+            const auto f = parse_time(request.query_value("from").value_or(""));
+            const auto t = parse_time(request.query_value("to").value_or(""));
+            if (!f || !t || *t < *f) {
+                return error_response(400,
+                                      "timeframe=custom needs from and to (YYYY-MM-DD or "
+                                      "YYYY-MM-DDTHH:MM:SSZ), from before to");
+            }
+            from = *f;
+            to = *t;
+        } else {
+            return error_response(400, fmt::format("unknown timeframe '{}' (monthToDate, "
+                                                   "lastMonth, weekToDate or custom)",
+                                                   timeframe));
+        }
+        const std::string granularity = request.query_value("granularity").value_or("total");
+        std::chrono::seconds step{0};
+        if (granularity == "daily") {
+            step = std::chrono::hours(24);
+        } else if (granularity == "hourly") {
+            step = std::chrono::hours(1);
+        } else if (granularity != "total") {
+            return error_response(400, fmt::format("unknown granularity '{}' (total, daily or "
+                                                   "hourly)",
+                                                   granularity));
+        }
+        if (step.count() > 0 && (to - from) / step > 10'000) {
+            return error_response(400,
+                                  "that is more than 10000 periods; choose a coarser "
+                                  "granularity");
+        }
+        Json periods = Json::array();
+        runner.with_model([&](ClusterModel& m, Time) {
+            for (Time start = from; start < to || periods.empty();) {
+                const Time end = step.count() > 0 ? std::min(to, start + step) : to;
+                periods.push_back(usage_json(m.usage(start, end, now)));
+                if (end <= start) {
+                    break;
+                }
+                start = end;
+            }
+        });
+        return json_response(200, Json{{"usage", std::move(periods)}});
+    }
+
+    static Json usage_json(const UsageReport& r) {
+        std::map<std::string, Json> by_array;
+        for (const auto& line : r.lines) {
+            Json& entry = by_array[line.nodearray];
+            if (entry.is_null()) {
+                entry = {{"category", "nodearray"},
+                         {"node", line.nodearray},
+                         {"hours", 0.0},
+                         {"core_hours", 0.0},
+                         {"cost", 0.0},
+                         {"details", Json::array()}};
+            }
+            entry["hours"] = entry["hours"].get<double>() + line.hours;
+            entry["core_hours"] = entry["core_hours"].get<double>() + line.core_hours;
+            entry["cost"] = entry["cost"].get<double>() + line.cost;
+            entry["details"].push_back({{"vm_size", line.machine_type},
+                                        {"region", line.region},
+                                        {"priority", line.spot ? "spot" : "regular"},
+                                        {"os", "linux"},
+                                        {"core_count", line.core_count},
+                                        {"hours", line.hours},
+                                        {"core_hours", line.core_hours},
+                                        {"cost", line.cost}});
+        }
+        Json breakdown = Json::array();
+        for (auto& [name, entry] : by_array) {
+            breakdown.push_back(std::move(entry));
+        }
+        return {{"start", iso_time(r.start)},
+                {"end", iso_time(r.end)},
+                {"total", {{"hours", r.hours}, {"core_hours", r.core_hours}, {"cost", r.cost}}},
+                {"breakdown", std::move(breakdown)}};
+    }
+
+    // ---- control endpoints ----
+
+    Json faults_json() {
+        std::lock_guard lock(mutex);
+        const FaultSettings& f = faults;
+        return {{"http-5xx", f.http_5xx_rate},
+                {"http-429", f.http_429_rate},
+                {"retry-after", f.retry_after.count()},
+                {"latency", fmt::format("{}ms", f.latency.count())},
+                {"hang", f.hang_rate},
+                {"hang-time", fmt::format("{}ms", f.hang_time.count())},
+                {"malformed-json", f.malformed_json_rate},
+                {"capacity", f.capacity},
+                {"quota", f.quota},
+                {"prepare-fail", f.prepare_fail_rate},
+                {"no-slurmd", f.no_slurmd_rate},
+                {"deallocate-fail", f.deallocate_fail_rate},
+                {"evict-rate", f.evict_rate}};
+    }
+
+    HttpResponse emulator_status(const HttpRequest&, const Params&) {
+        Json body = runner.with_model([&](ClusterModel& m, Time now) {
+            Json by_status = Json::object();
+            const auto counts = m.count_by_status();
+            for (std::size_t i = 0; i < counts.size(); ++i) {
+                by_status[std::string(to_string(static_cast<NodeStatus>(i)))] = counts[i];
+            }
+            Json injected = Json::object();
+            for (std::size_t i = 0; i < k_fault_kind_count; ++i) {
+                const auto kind = static_cast<FaultKind>(i);
+                injected[std::string(to_string(kind))] =
+                    http_counters.get(kind) + m.fault_counts()[i];
+            }
+            return Json{
+                {"cluster", m.definition().name},
+                {"backend", options.backend},
+                {"uptimeSeconds", std::chrono::duration<double>(now - started).count()},
+                {"nodes", {{"total", m.nodes().size()}, {"byStatus", std::move(by_status)}}},
+                {"faultsInjected", std::move(injected)}};
+        });
+        {
+            std::lock_guard lock(mutex);
+            body["url"] = base_url;
+            Json per_endpoint = Json::object();
+            for (const auto& [endpoint, n] : calls) {
+                per_endpoint[endpoint] = n;
+            }
+            body["apiCalls"] = std::move(per_endpoint);
+            Json per_status = Json::object();
+            for (const auto& [status, n] : statuses) {
+                per_status[std::to_string(status)] = n;
+            }
+            body["responses"] = std::move(per_status);
+        }
+        body["faults"] = faults_json();
+        return json_response(200, body);
+    }
+
+    HttpResponse get_faults(const HttpRequest&, const Params&) {
+        return json_response(200, faults_json());
+    }
+
+    HttpResponse post_faults(const HttpRequest& request, const Params&) {
+        Json j = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+        std::vector<std::string> specs;
+        if (j.is_array()) {
+            for (const auto& v : j) {
+                if (!v.is_string()) {
+                    return error_response(400,
+                                          "expected [\"KIND=VALUE\", ...] or {\"KIND\": "
+                                          "VALUE, ...}");
+                }
+                specs.push_back(v.get<std::string>());
+            }
+        } else if (j.is_object()) {
+            for (const auto& [kind, value] : j.items()) {
+                specs.push_back(kind + "=" +
+                                (value.is_string() ? value.get<std::string>() : value.dump()));
+            }
+        } else {
+            return error_response(400, "expected [\"KIND=VALUE\", ...] or {\"KIND\": VALUE, ...}");
+        }
+        auto evicted = apply_faults(specs);
+        if (!evicted) {
+            return error_response(400, evicted.error().message);
+        }
+        Json body = faults_json();
+        return json_response(200, Json{{"faults", std::move(body)}, {"evicted", *evicted}});
+    }
+
+    Result<std::vector<std::string>> apply_faults(const std::vector<std::string>& specs) {
+        FaultSettings next;
+        {
+            std::lock_guard lock(mutex);
+            next = faults;
+        }
+        std::vector<EvictRequest> evictions;
+        for (const auto& spec : specs) {
+            auto r = apply_fault_spec(spec, next);
+            if (!r) {
+                return std::move(r).error();
+            }
+            if (*r) {
+                evictions.push_back(**r);
+            }
+        }
+        {
+            std::lock_guard lock(mutex);
+            faults = next;
+        }
+        injector.set(next);
+        return runner.with_model(
+            [&](ClusterModel& m, Time now) -> Result<std::vector<std::string>> {
+                m.set_faults(next);
+                std::vector<std::string> evicted;
+                for (const auto& e : evictions) {
+                    auto names = m.evict(e, now);
+                    if (!names) {
+                        return std::move(names).error();
+                    }
+                    evicted.insert(evicted.end(), names->begin(), names->end());
+                }
+                return evicted;
+            });
+    }
+
+    ModelRunner& runner;
+    Credentials credentials;
+    ApiOptions options;
+    FaultCounters http_counters;
+    HttpFaultInjector injector;
+
+    std::mutex mutex;  // guards what follows
+    FaultSettings faults;
+    std::string base_url;
+    std::map<std::string, std::uint64_t> calls;
+    std::map<int, std::uint64_t> statuses;
+
+    Time started;
+    std::string cluster;
+    std::vector<Json> array_records;        // the nodearray record of each array
+    std::vector<Json> array_configuration;  // its Configuration, the base of each node's
+};
+
+ApiService::ApiService(ModelRunner& runner, Credentials credentials, ApiOptions options)
+    : m_impl(std::make_unique<Impl>(runner, std::move(credentials), std::move(options))) {}
+
+ApiService::~ApiService() = default;
+
+HttpResponse ApiService::handle(const HttpRequest& request) {
+    return m_impl->handle(request);
+}
+
+void ApiService::set_base_url(std::string url) {
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->base_url = std::move(url);
+}
+
+void ApiService::release_waiters() {
+    m_impl->injector.release_all();
+}
+
+std::string fault_request_body(const std::vector<std::string>& specs) {
+    return Json(specs).dump();
+}
+
+Result<std::vector<std::string>> ApiService::apply_faults(const std::vector<std::string>& specs) {
+    return m_impl->apply_faults(specs);
+}
+
+}  // namespace cb::emulator

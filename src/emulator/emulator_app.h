@@ -1,0 +1,82 @@
+// The cyclecloud-emulator program: an Emulator (model + VM backend + API + HTTP server, all
+// started and stopped together) and the command line around it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emulator/cluster_model.h"
+#include "emulator/cluster_template.h"
+#include "emulator/http_server.h"
+#include "util/result.h"
+
+namespace cb::emulator {
+
+struct NamespaceFlags {
+    std::string instance = "emu";
+    std::string subnet = "198.18.0.0/24";
+    std::string pool;
+    std::string bridge;
+    bool external_bridge = false;
+    std::string slurmd = "/usr/sbin/slurmd";
+    std::string slurm_conf;
+    std::string conf_server;
+    std::vector<std::string> slurmd_args;
+    bool host_boot_time = false;
+};
+
+struct EmulatorOptions {
+    std::string template_path;  // empty: templates/slurm-headless.txt, found near the binary
+    std::string skus_path;      // empty: data/azure-skus.json, likewise
+    std::string cluster;        // empty: the template's cluster name
+    std::vector<ParameterOverride> parameters;
+    ListenAddress listen{"127.0.0.1", 0};
+    Transport transport = Transport::k_https;
+    std::string credentials_path;  // empty: a random password in <state dir>/credentials
+    std::string state_dir;         // empty: a temporary directory, removed on stop
+    std::string backend = "none";  // "none" or "namespaces"
+    NamespaceFlags namespaces;
+    Timings timings;
+    QuotaSettings quota;
+    std::vector<std::string> faults;  // "KIND=VALUE"
+    std::uint64_t seed = 1;
+    std::chrono::milliseconds tick{50};
+    std::size_t threads = 32;
+};
+
+class Emulator {
+  public:
+    // Loads the template and catalog, makes the backend (recover() included), binds and
+    // serves. Errors say which input was wrong (k_config, k_usage) or what failed (k_io).
+    static Result<std::unique_ptr<Emulator>> start(const EmulatorOptions& options);
+    ~Emulator();  // stop()
+    Emulator(const Emulator&) = delete;
+    Emulator& operator=(const Emulator&) = delete;
+
+    std::string url() const;
+    std::string ca_file() const;  // empty for plain HTTP
+    std::string credentials_file() const;
+    std::string user() const;      // the first user in the credentials file
+    std::string password() const;  // that user's password
+    std::string state_dir() const;
+    std::string cluster() const;
+    // One machine-readable line: "ready url=... cluster=... ca=... credentials=... user=...
+    // state-dir=... pid=...", printed on start and written to --ready-file.
+    std::string ready_line() const;
+
+    // Stops serving, stops the lifecycle, calls the backend's shutdown(). Idempotent.
+    void stop();
+
+  private:
+    struct Impl;
+    explicit Emulator(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Entry point of cyclecloud-emulator (serve; or the `fault` and `status` subcommands).
+int emulator_main(int argc, char** argv);
+
+}  // namespace cb::emulator
