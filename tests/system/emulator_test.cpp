@@ -75,6 +75,10 @@ class EmulatorSystem : public ::testing::Test {
         if (::access(emulator.c_str(), X_OK) != 0) {
             GTEST_SKIP() << emulator << " is not built";
         }
+        auto help = run_command({{emulator, "--help"}, {}, {}, 10s});
+        if (!help || !help->ok() || help->out.find("namespaces") == std::string::npos) {
+            GTEST_SKIP() << emulator << " has no --backend namespaces yet";
+        }
     }
 };
 
