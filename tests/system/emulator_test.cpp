@@ -120,11 +120,7 @@ TEST_F(EmulatorSystem, NamespaceNodesRegisterRunJobsAndTerminateWithoutLeftovers
 
     auto hostnames = testbed.slurm({"/usr/bin/srun", "-N2", "-w", "cloud[1-2]", "hostname"});
     ASSERT_TRUE(hostnames) << hostnames.error().describe();
-    std::vector<std::string> names;
-    std::istringstream lines(hostnames->out);
-    for (std::string line; std::getline(lines, line);) {
-        names.push_back(line);
-    }
+    auto names = lines_of(hostnames->out);
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"cloud1", "cloud2"}));
 

@@ -18,18 +18,10 @@ namespace cb::emulator {
 namespace {
 
 using namespace std::chrono_literals;
+using system_test::lines_of;
 using system_test::process_alive;
 using system_test::Testbed;
 using system_test::wait_until;
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        lines.push_back(line);
-    }
-    return lines;
-}
 
 // Everything of `instance` that can be left behind on the system.
 struct Leftovers {

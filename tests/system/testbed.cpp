@@ -55,11 +55,7 @@ void print_tail(const std::filesystem::path& file, std::size_t lines) {
     if (!text) {
         return;
     }
-    std::vector<std::string> all;
-    std::istringstream in(*text);
-    for (std::string line; std::getline(in, line);) {
-        all.push_back(line);
-    }
+    const auto all = lines_of(*text);
     std::cerr << "---- " << file.string() << " (last " << lines << " lines)\n";
     for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
         std::cerr << all[i] << "\n";
@@ -101,6 +97,15 @@ bool process_alive(pid_t pid) {
     }
     const auto paren = stat->rfind(')');
     return paren == std::string::npos || stat->substr(paren + 1, 3) != " Z ";
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    return lines;
 }
 
 std::vector<pid_t> processes_mentioning(const std::string& text) {

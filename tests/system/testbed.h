@@ -28,6 +28,9 @@ bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& 
 // True while `pid` is a live process (a zombie counts as gone).
 bool process_alive(pid_t pid);
 
+// The lines of `text`, without their newlines.
+std::vector<std::string> lines_of(const std::string& text);
+
 // Live processes whose command line contains `text` (a testbed directory, say).
 std::vector<pid_t> processes_mentioning(const std::string& text);
 
