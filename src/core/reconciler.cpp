@@ -89,7 +89,9 @@ void start_requested_nodes(Pass& p) {
     }
 }
 
-// A VM is Ready with an address: tell Slurm where the node is.
+// A VM has its address: tell Slurm where the node is. This must happen before slurmd
+// registers (the VM's cluster-init starts it during Preparing): the job's address list is
+// built when the node comes up, and a node name that does not resolve breaks srun.
 void publish_addresses(Pass& p) {
     NodeUpdate update;
     for (auto& [name, n] : p.intents) {
@@ -97,7 +99,8 @@ void publish_addresses(Pass& p) {
             continue;
         }
         const CloudNode* vm = p.cloud(name);
-        if (vm == nullptr || vm->status != VmStatus::k_ready || vm->private_ip.empty()) {
+        if (vm == nullptr || vm->private_ip.empty() ||
+            (vm->status != VmStatus::k_ready && vm->status != VmStatus::k_preparing)) {
             continue;
         }
         update.names.push_back(name);
@@ -105,7 +108,8 @@ void publish_addresses(Pass& p) {
         update.node_hostnames.push_back(name);
         n.private_ip = vm->private_ip;
         p.move(n, Phase::k_registering,
-               "VM ready at " + vm->private_ip + "; set NodeAddr in Slurm, waiting for slurmd");
+               "VM " + vm->status_text + " at " + vm->private_ip +
+                   "; set NodeAddr in Slurm, waiting for slurmd");
     }
     if (!update.names.empty()) {
         p.plan.slurm.push_back(std::move(update));

@@ -78,10 +78,11 @@ TEST(Reconciler, ReadyVmGetsItsAddressThenRegisters) {
     World w = world_with_array();
     resume(w, {"hpc-1"});
     adopt(w, reconcile(w, {}));
-    w.cloud["hpc-1"] = vm("hpc-1", VmStatus::k_preparing);
+    w.cloud["hpc-1"] = vm("hpc-1", VmStatus::k_acquiring);
     Plan waiting = reconcile(w, {});
     EXPECT_TRUE(waiting.slurm.empty());
-    w.cloud["hpc-1"] = vm("hpc-1", VmStatus::k_ready, "198.18.0.9");
+    // The address is published as soon as it is known, before slurmd can register.
+    w.cloud["hpc-1"] = vm("hpc-1", VmStatus::k_preparing, "198.18.0.9");
     Plan ready = reconcile(w, {});
     ASSERT_EQ(ready.slurm.size(), 1u);
     EXPECT_EQ(ready.slurm[0].node_addrs, std::vector<std::string>{"198.18.0.9"});
