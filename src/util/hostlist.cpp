@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <numeric>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -33,23 +34,54 @@ bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
-// Slurm 22.05 separates with ',', space and tab; 23.02 added newline. Accepting newline is
-// a superset that breaks nothing.
-std::string describe_char(char c);
+enum class CharClass : std::uint8_t { k_invalid, k_name, k_separator, k_open, k_close };
+
+// Name characters are printable ASCII other than separators and brackets. Slurm 22.05
+// separates with ',', space and tab, 23.02 also with newline; accepting newline is a
+// superset that breaks nothing. (Slurm takes a stray ']' as a letter, "n]1", but then
+// splits "a]b[1,2]" at the comma; we refuse it rather than guess.)
+constexpr std::array<CharClass, 256> k_char_classes = [] {
+    std::array<CharClass, 256> t{};
+    for (int c = '!'; c <= '~'; ++c) {
+        t[static_cast<std::size_t>(c)] = CharClass::k_name;
+    }
+    for (const char c : {',', ' ', '\t', '\n'}) {
+        t[static_cast<unsigned char>(c)] = CharClass::k_separator;
+    }
+    t['['] = CharClass::k_open;
+    t[']'] = CharClass::k_close;
+    return t;
+}();
+
+CharClass char_class(char c) {
+    return k_char_classes[static_cast<unsigned char>(c)];
+}
 
 bool is_separator(char c) {
-    return c == ',' || c == ' ' || c == '\t' || c == '\n';
+    return char_class(c) == CharClass::k_separator;
 }
 
-// Text allowed in host names and prefixes: printable ASCII other than separators and
-// brackets. (Slurm takes a stray ']' as a letter, "n]1", but then splits "a]b[1,2]" at the
-// comma; we refuse it rather than guess.)
-bool is_name_char(char c) {
-    return c > ' ' && c < 0x7f && c != ',' && c != '[' && c != ']';
-}
+std::string describe_char(char c);
 
 std::string name_char_problem(char c) {
     return c == ']' ? "unmatched ']'" : "invalid character " + describe_char(c);
+}
+
+// The value of a run of digits, or nothing when it exceeds Hostlist::k_max_number (more
+// than 18 digits after the leading zeros).
+std::optional<std::uint64_t> digits_value(std::string_view digits) {
+    std::size_t first = 0;
+    while (first < digits.size() && digits[first] == '0') {
+        ++first;
+    }
+    if (digits.size() - first > 18) {
+        return std::nullopt;
+    }
+    std::uint64_t v = 0;
+    for (std::size_t i = first; i < digits.size(); ++i) {
+        v = v * 10 + static_cast<std::uint64_t>(digits[i] - '0');
+    }
+    return v;
 }
 
 void append_number(std::string& out, std::uint64_t v, int width) {
@@ -220,14 +252,17 @@ int natural_compare(std::string_view a, std::string_view b) {
 // ---- building ----
 
 std::uint32_t Hostlist::intern_prefix(std::string_view prefix) {
+    // Most names share their neighbour's prefix: try that before hashing.
     if (!m_ranges.empty() && m_prefixes[m_ranges.back().prefix] == prefix) {
         return m_ranges.back().prefix;
     }
-    if (!m_prefixes.empty() && m_prefixes.back() == prefix) {
-        return static_cast<std::uint32_t>(m_prefixes.size() - 1);
+    if (const auto it = m_prefix_ids.find(prefix); it != m_prefix_ids.end()) {
+        return it->second;
     }
+    const auto id = static_cast<std::uint32_t>(m_prefixes.size());
     m_prefixes.emplace_back(prefix);
-    return static_cast<std::uint32_t>(m_prefixes.size() - 1);
+    m_prefix_ids.emplace(m_prefixes.back(), id);
+    return id;
 }
 
 // Slurm's hostlist_push_range: a range that continues the last one (same prefix, next
@@ -249,23 +284,6 @@ void Hostlist::push_single(std::string_view name) {
     const std::uint32_t prefix = intern_prefix(name);
     m_ranges.push_back(Range{0, 0, prefix, 0, true});
     ++m_size;
-}
-
-void Hostlist::push_name(std::string_view name) {
-    std::size_t digits_begin = name.size();
-    while (digits_begin > 0 && is_digit(name[digits_begin - 1])) {
-        --digits_begin;
-    }
-    if (digits_begin == name.size()) {
-        push_single(name);
-        return;
-    }
-    std::uint64_t number = 0;
-    for (std::size_t i = digits_begin; i < name.size(); ++i) {
-        number = number * 10 + static_cast<std::uint64_t>(name[i] - '0');
-    }
-    const std::uint32_t prefix = intern_prefix(name.substr(0, digits_begin));
-    push_range(prefix, number, number, static_cast<int>(name.size() - digits_begin));
 }
 
 void Hostlist::append(const Hostlist& other) {
@@ -308,15 +326,11 @@ class HostlistParser {
                               "invalid " + std::string(m_what) + " \"\": the name is empty");
         }
         for (std::size_t i = 0; i < m_text.size(); ++i) {
-            if (!is_name_char(m_text[i])) {
+            if (char_class(m_text[i]) != CharClass::k_name) {
                 return fail(i, name_char_problem(m_text[i]));
             }
         }
-        if (auto s = check_name(0, m_text); !s) {
-            return s;
-        }
-        m_out.push_name(m_text);
-        return ok_status();
+        return push_name(0, m_text);
     }
 
   private:
@@ -339,20 +353,22 @@ class HostlistParser {
             "invalid " + std::string(m_what) + " " + quote(m_text, pos) + ": " + detail + at(pos));
     }
 
+    Error number_too_large(std::size_t pos) const {
+        return fail(pos, "number larger than " + std::to_string(Hostlist::k_max_number));
+    }
+
     // A number of digits at m_pos; the caller has checked there is at least one.
     Result<std::uint64_t> parse_number(int& width) {
         const std::size_t begin = m_pos;
-        std::uint64_t v = 0;
         while (m_pos < m_text.size() && is_digit(m_text[m_pos])) {
-            const auto d = static_cast<std::uint64_t>(m_text[m_pos] - '0');
-            if (v > (Hostlist::k_max_number - d) / 10) {
-                return fail(begin, "number larger than " + std::to_string(Hostlist::k_max_number));
-            }
-            v = v * 10 + d;
             ++m_pos;
         }
         width = static_cast<int>(m_pos - begin);
-        return v;
+        const auto v = digits_value(m_text.substr(begin, m_pos - begin));
+        if (!v) {
+            return number_too_large(begin);
+        }
+        return *v;
     }
 
     // Something other than a digit, ',', '-' or ']' inside brackets. When no ']' follows
@@ -448,24 +464,31 @@ class HostlistParser {
         return g;
     }
 
-    Status check_name(std::size_t pos, std::string_view name) const {
+    Error name_too_long(std::size_t pos) const {
+        return fail(pos, "host name longer than " + std::to_string(Hostlist::k_max_name_length) +
+                             " characters");
+    }
+
+    // Slurm's hostlist_push_host: a plain name (found at `pos`) is a range of one when it
+    // ends in digits (the whole run is its number and width), else a single host.
+    Status push_name(std::size_t pos, std::string_view name) {
         if (name.size() > Hostlist::k_max_name_length) {
-            return fail(pos, "host name longer than " +
-                                 std::to_string(Hostlist::k_max_name_length) + " characters");
+            return name_too_long(pos);
         }
-        std::size_t digits = 0;
-        while (digits < name.size() && is_digit(name[name.size() - 1 - digits])) {
-            ++digits;
+        std::size_t digits_begin = name.size();
+        while (digits_begin > 0 && is_digit(name[digits_begin - 1])) {
+            --digits_begin;
         }
-        std::uint64_t v = 0;
-        for (std::size_t i = name.size() - digits; i < name.size(); ++i) {
-            const auto d = static_cast<std::uint64_t>(name[i] - '0');
-            if (v > (Hostlist::k_max_number - d) / 10) {
-                return fail(pos + name.size() - digits,
-                            "number larger than " + std::to_string(Hostlist::k_max_number));
-            }
-            v = v * 10 + d;
+        if (digits_begin == name.size()) {
+            m_out.push_single(name);
+            return ok_status();
         }
+        const auto v = digits_value(name.substr(digits_begin));
+        if (!v) {
+            return number_too_large(pos + digits_begin);
+        }
+        m_out.push_range(m_out.intern_prefix(name.substr(0, digits_begin)), *v, *v,
+                         static_cast<int>(name.size() - digits_begin));
         return ok_status();
     }
 
@@ -485,35 +508,33 @@ class HostlistParser {
         m_groups.clear();
         m_items.clear();
         std::size_t text_begin = m_pos;
-        while (m_pos < m_text.size() && !is_separator(m_text[m_pos])) {
-            const char c = m_text[m_pos];
-            if (c == '[') {
-                m_texts.push_back(m_text.substr(text_begin, m_pos - text_begin));
-                auto g = parse_group();
-                if (!g) {
-                    return std::move(g).error();
-                }
-                m_groups.push_back(*g);
-                text_begin = m_pos;
+        while (m_pos < m_text.size()) {
+            const CharClass cls = char_class(m_text[m_pos]);
+            if (cls == CharClass::k_name) {
+                ++m_pos;
                 continue;
             }
-            if (!is_name_char(c)) {
-                return fail(m_pos, name_char_problem(c));
+            if (cls == CharClass::k_separator) {
+                break;
             }
-            ++m_pos;
+            if (cls != CharClass::k_open) {
+                return fail(m_pos, name_char_problem(m_text[m_pos]));
+            }
+            m_texts.push_back(m_text.substr(text_begin, m_pos - text_begin));
+            auto g = parse_group();
+            if (!g) {
+                return std::move(g).error();
+            }
+            m_groups.push_back(*g);
+            text_begin = m_pos;
         }
         m_texts.push_back(m_text.substr(text_begin, m_pos - text_begin));
 
         if (m_groups.empty()) {
-            const std::string_view name = m_texts.front();
-            if (auto s = check_name(start, name); !s) {
-                return s;
-            }
             if (auto s = check_capacity(start, 1); !s) {
                 return s;
             }
-            m_out.push_name(name);
-            return ok_status();
+            return push_name(start, m_texts.front());
         }
         return push_groups(start);
     }
@@ -546,8 +567,7 @@ class HostlistParser {
             longest += m_texts[t].size();
         }
         if (longest > Hostlist::k_max_name_length) {
-            return fail(start, "host name longer than " +
-                                   std::to_string(Hostlist::k_max_name_length) + " characters");
+            return name_too_long(start);
         }
         if (auto s = check_capacity(start, hosts); !s) {
             return s;
@@ -571,7 +591,9 @@ class HostlistParser {
                 append_number(prefix, value[g], m_items[item[g]].width);
                 prefix += m_texts[g + 1];
             }
-            push_numbers(prefix, suffix, name);
+            if (auto s = push_numbers(start, prefix, suffix, name); !s) {
+                return s;
+            }
             std::size_t g = 0;
             for (; g < prefix_groups; ++g) {
                 if (value[g] < m_items[item[g]].hi) {
@@ -591,26 +613,52 @@ class HostlistParser {
         }
     }
 
-    void push_numbers(const std::string& prefix, std::string_view suffix, std::string& name) {
+    // Every name we make must read back as the same name, so its trailing digits (which may
+    // run on from the prefix, "n1[0-9]" or "n[1-2]5") must form a number we accept.
+    Status check_trailing_number(std::size_t start, std::string_view name, int extra_digits) {
+        std::size_t run = name.size();
+        while (run > 0 && is_digit(name[run - 1])) {
+            --run;
+        }
+        while (run < name.size() && name[run] == '0') {
+            ++run;
+        }
+        const std::size_t significant = name.size() - run;
+        if (significant > 0 && significant + static_cast<std::size_t>(extra_digits) > 18) {
+            return fail(start, "host names would end in a number larger than " +
+                                   std::to_string(Hostlist::k_max_number));
+        }
+        return ok_status();
+    }
+
+    Status push_numbers(std::size_t start, const std::string& prefix, std::string_view suffix,
+                        std::string& name) {
         const Group& numbers = m_groups.back();
         if (suffix.empty()) {
+            if (auto s = check_trailing_number(start, prefix, numbers.max_digits); !s) {
+                return s;
+            }
             const std::uint32_t id = m_out.intern_prefix(prefix);
             for (std::size_t i = numbers.first; i < numbers.last; ++i) {
                 m_out.push_range(id, m_items[i].lo, m_items[i].hi, m_items[i].width);
             }
-            return;
+            return ok_status();
         }
         for (std::size_t i = numbers.first; i < numbers.last; ++i) {
             for (std::uint64_t v = m_items[i].lo;; ++v) {
                 name.assign(prefix);
                 append_number(name, v, m_items[i].width);
                 name += suffix;
+                if (auto s = check_trailing_number(start, name, 0); !s) {
+                    return s;
+                }
                 m_out.push_single(name);
                 if (v == m_items[i].hi) {
                     break;
                 }
             }
         }
+        return ok_status();
     }
 
     std::string_view m_what;
@@ -763,7 +811,8 @@ void Hostlist::sort() {
         return;  // Slurm returns early too, without merging anything.
     }
 
-    // Rank the prefixes once; from here on equal text means equal index.
+    // Renumber the (distinct) prefixes in natural order, so that comparing indexes compares
+    // prefixes.
     std::vector<std::uint32_t> order(m_prefixes.size());
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
@@ -772,11 +821,12 @@ void Hostlist::sort() {
     });
     std::vector<std::uint32_t> rank(m_prefixes.size());
     std::vector<std::string> ranked;
+    ranked.reserve(m_prefixes.size());
+    m_prefix_ids.clear();
     for (const std::uint32_t id : order) {
-        if (ranked.empty() || ranked.back() != m_prefixes[id]) {
-            ranked.push_back(std::move(m_prefixes[id]));
-        }
-        rank[id] = static_cast<std::uint32_t>(ranked.size() - 1);
+        rank[id] = static_cast<std::uint32_t>(ranked.size());
+        ranked.push_back(std::move(m_prefixes[id]));
+        m_prefix_ids.emplace(ranked.back(), rank[id]);
     }
     m_prefixes = std::move(ranked);
     for (Range& r : m_ranges) {

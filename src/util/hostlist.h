@@ -47,9 +47,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "util/result.h"
@@ -123,19 +125,25 @@ class Hostlist {
     };
     friend class HostlistParser;
 
-    // Returns the index of `prefix`, reusing the last range's when it is the same text, so
-    // that neighbours with equal prefixes always have equal indexes.
+    struct PrefixHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+
+    // The index of `prefix` in m_prefixes, added if new: equal text, equal index.
     std::uint32_t intern_prefix(std::string_view prefix);
     void push_range(std::uint32_t prefix, std::uint64_t lo, std::uint64_t hi, int width);
     void push_single(std::string_view name);
-    void push_name(std::string_view name);  // a validated host name: range of one, or single
     // Sort order once prefixes are ranked: prefix, single hosts first, printed length of
     // lo, lo.
     static std::tuple<std::uint32_t, bool, int, std::uint64_t> sort_key(const Range& r);
     void split_overlaps();    // sort(), step 2
     void merge_neighbours();  // sort(), step 3
 
-    std::vector<std::string> m_prefixes;
+    std::vector<std::string> m_prefixes;  // distinct
+    std::unordered_map<std::string, std::uint32_t, PrefixHash, std::equal_to<>> m_prefix_ids;
     std::vector<Range> m_ranges;
     std::size_t m_size = 0;
 };

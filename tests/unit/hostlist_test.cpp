@@ -220,6 +220,19 @@ TEST(Hostlist, NamesAndNumbersAreBounded) {
               R"(invalid hostlist "n[1-99999999999999999999]": number larger than )"
               "999999999999999999 at position 5");
     EXPECT_EQ(parse_ok("n999999999999999999").expand(), (Names{"n999999999999999999"}));
+    // Digits of the prefix or the suffix run on into the number of the names we make; those
+    // names must read back as names too (found by the fuzzer).
+    EXPECT_EQ(parse_error("n1[000000000000000001-2]"),
+              R"(invalid hostlist "n1[000000000000000001-2]": host names would end in a number )"
+              "larger than 999999999999999999 at position 1");
+    EXPECT_EQ(parse_ok("n1[00000000000000001-2]").expand(),
+              (Names{"n100000000000000001", "n100000000000000002"}));
+    HostlistOptions allow;
+    allow.suffix = HostlistSuffix::k_allow;
+    EXPECT_EQ(parse_error("n[1-2]-1234567890123456789", allow),
+              R"(invalid hostlist "n[1-2]-1234567890123456789": host names would end in a )"
+              "number larger than 999999999999999999 at position 1");
+    EXPECT_EQ(parse_ok("n[1-2]7", allow).expand(), (Names{"n17", "n27"}));
 }
 
 TEST(Hostlist, ErrorMessagesNameThePosition) {
