@@ -35,6 +35,11 @@
 #                              VMs on the testbed's bridge, slurmd with this slurm.conf;
 #                              URL, cluster, CA, credentials in testbed.env)
 #   --emulator-arg ARG         extra emulator argument (repeat), e.g. --http, --timing fast
+#   --cloudburst               the whole burst stack: implies --emulator, makes
+#                              build/cloudburst-{resume,suspend,resume-fail} the power-save
+#                              programs, writes DIR/etc/cloudburst.toml (next to slurm.conf,
+#                              where the hooks look) and starts build/cloudburstd
+#   --cloudburst-conf FILE     appended to DIR/etc/cloudburst.toml (e.g. [nodearrays.hpc])
 #   --build DIR                build directory (default: <repo>/build)
 set -euo pipefail
 
@@ -95,6 +100,7 @@ down() {
   prefix=$(recorded prefix)
   build=$(recorded build)
   helper=$build/tests/namespace-vms
+  stop_pidfile "$dir/run/cloudburstd.pid" "cloudburstd"
   stop_pidfile "$dir/run/emulator.pid" "cyclecloud-emulator"
   stop_pidfile "$dir/run/onprem-vms.pid" "namespace-vms"
   if [ -n "$prefix" ]; then
@@ -331,6 +337,50 @@ start_emulator() {
   emulator_ready=$(head -n 1 "$dir/run/emulator.ready")
 }
 
+# cloudburst's config next to slurm.conf, the emulator's password in a 0600 file, and the
+# daemon (its journal, spool and socket under DIR/cloudburst, its log in DIR/log).
+start_cloudburst() {
+  local daemon=$build/cloudburstd ca
+  [ -x "$daemon" ] || die "$daemon is not built"
+  install -d -m 0755 "$dir/cloudburst"
+  (umask 077 && cut -d: -f2- "$(emulator_field credentials)" | head -n 1 >"$dir/etc/cloudburst.password")
+  ca=$(emulator_field ca)
+  {
+    echo "# Written by testbed.sh for the emulator of this testbed."
+    echo "[cyclecloud]"
+    echo "url = \"$(emulator_field url)\""
+    echo "cluster = \"$(emulator_field cluster)\""
+    echo "username = \"$(emulator_field user)\""
+    echo "password_file = \"$dir/etc/cloudburst.password\""
+    if [ -n "$ca" ]; then echo "ca_bundle = \"$ca\""; fi
+    echo
+    echo "[slurm]"
+    echo "user = \"root\""
+    echo "conf_dir = \"$dir/etc\""
+    echo
+    echo "[paths]"
+    echo "spool_dir = \"$dir/cloudburst/spool\""
+    echo "state_db = \"$dir/cloudburst/state.db\""
+    echo "log_dir = \"$dir/log\""
+    echo "socket = \"$dir/cloudburst/cloudburstd.sock\""
+    echo
+    echo "[daemon]"
+    echo "sync_period = \"5s\""
+    if [ -n "$cloudburst_conf" ]; then cat "$cloudburst_conf"; fi
+  } >"$dir/etc/cloudburst.toml"
+  chmod 0644 "$dir/etc/cloudburst.toml"
+  SLURM_CONF=$dir/etc/slurm.conf setsid "$daemon" --config "$dir/etc/cloudburst.toml" \
+    </dev/null >>"$dir/log/cloudburstd.out" 2>&1 &
+  echo $! >"$dir/run/cloudburstd.pid"
+  local pid=$!
+  local deadline=$((SECONDS + 30))
+  until [ -S "$dir/cloudburst/cloudburstd.sock" ]; do
+    kill -0 "$pid" 2>/dev/null || die "cloudburstd failed (see $dir/log/cloudburstd.out)"
+    [ $SECONDS -lt $deadline ] || die "cloudburstd not ready within 30s"
+    sleep 0.1
+  done
+}
+
 # A field of the emulator's ready line.
 emulator_field() { tr ' ' '\n' <<<"$emulator_ready" | sed -n "s/^$1=//p"; }
 
@@ -355,11 +405,15 @@ export CB_TESTBED_EMULATOR_CA='$(emulator_field ca)'
 export CB_TESTBED_EMULATOR_CREDENTIALS='$(emulator_field credentials)'
 export CB_TESTBED_EMULATOR_USER='$(emulator_field user)'
 EOF
+  if [ "$with_cloudburst" = 1 ]; then
+    echo "export CLOUDBURST_CONFIG='$dir/etc/cloudburst.toml'" >>"$dir/testbed.env"
+  fi
 }
 
 up() {
   local cloud_nodes='cloud[1-4]' onprem=0 resume_timeout=60 suspend_time=300 suspend_timeout=10
   local cloud_reg_addrs=0 extra_conf="" with_emulator=0 build=$here/build
+  local with_cloudburst=0 cloudburst_conf=""
   local resume_program="" suspend_program="" resume_fail_program=""
   local index="" bridge="" onprem_list="" emulator_ready=""
   emulator_args=()
@@ -377,6 +431,8 @@ up() {
       --extra-conf) extra_conf=$(realpath "$2"); shift ;;
       --emulator) with_emulator=1 ;;
       --emulator-arg) emulator_args+=("$2"); shift ;;
+      --cloudburst) with_cloudburst=1; with_emulator=1 ;;
+      --cloudburst-conf) cloudburst_conf=$(realpath "$2"); shift ;;
       --build) build=$(realpath "$2"); shift ;;
       *) die "unknown option '$1' (see: $0 --help)" ;;
     esac
@@ -406,6 +462,11 @@ up() {
   record build "$build"
   trap 'if [ $? -ne 0 ]; then note "up failed; cleaning up"; down; fi' EXIT
   trap 'exit 130' INT TERM HUP
+  if [ "$with_cloudburst" = 1 ]; then
+    resume_program=${resume_program:-$build/cloudburst-resume}
+    suspend_program=${suspend_program:-$build/cloudburst-suspend}
+    resume_fail_program=${resume_fail_program:-$build/cloudburst-resume-fail}
+  fi
   resume_program=${resume_program:-$dir/bin/resume}
   suspend_program=${suspend_program:-$dir/bin/suspend}
   resume_fail_program=${resume_fail_program:-$dir/bin/resume-fail}
@@ -417,13 +478,19 @@ up() {
   start_slurmctld
   if [ "$onprem" -gt 0 ]; then start_onprem; fi
   if [ "$with_emulator" = 1 ]; then start_emulator; fi
+  if [ "$with_cloudburst" = 1 ]; then start_cloudburst; fi
   write_env
+  local cloudburst_line=""
+  if [ "$with_cloudburst" = 1 ]; then
+    cloudburst_line="cloudburstd pid $(cat "$dir/run/cloudburstd.pid"), config $dir/etc/cloudburst.toml"
+  fi
   trap - EXIT INT TERM HUP
   cat <<EOF
 testbed up in $dir: bridge $bridge (198.18.$index.1/24), slurmctld on port $(recorded slurmctld_port)
   cloud nodes:  $cloud_nodes (State=CLOUD)
   on-prem:      ${onprem_list:-none}
   emulator:     ${emulator_ready:-not started}
+  cloudburst:   ${cloudburst_line:-not started}
 Use it:   . $dir/testbed.env      (sets SLURM_CONF=$dir/etc/slurm.conf)
           sinfo; scontrol show node -o
 Logs:     $dir/log/ (slurmctld.log, slurmd-NODE.log, munged.log, hooks.log)
