@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <exception>
@@ -110,6 +111,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const ServerOptions& optio
     server.set_read_timeout(30, 0);
     server.set_write_timeout(30, 0);
     server.set_payload_max_length(64U << 20);
+    // httplib's default also sets SO_REUSEPORT, which would let a second emulator bind the
+    // same port and silently share its requests; keep SO_REUSEADDR only.
+    server.set_socket_options([](int sock) {
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     auto serve = [handler = std::move(handler)](const httplib::Request& req,
                                                 httplib::Response& res) {
         HttpResponse r;
@@ -144,6 +151,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const ServerOptions& optio
                                       options.listen.port));
     }
     impl->thread = std::thread([&server] { server.listen_after_bind(); });
+    // httplib's stop() does nothing until the listener has marked itself running; a stop()
+    // that came earlier would leave the thread in accept() for good.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!server.is_running() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!server.is_running()) {
+        impl->thread.join();  // the listener marks itself running first, so it has ended
+        return make_error(ErrorKind::k_io, "the HTTP listener stopped as it started");
+    }
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
