@@ -1,25 +1,97 @@
 #!/usr/bin/env bash
-# The demo, on one machine as root. It installs and builds what it needs first.
-#
-# Honest status: the burst path (hooks, daemon, CycleCloud client) is not built yet, so the
-# demo shows what exists: the operator CLI's hostlist tool and configuration checks. When
-# the emulator and the burst path land, this script grows into the full overflow demo
-# described in README.md.
+# The cloudburst demo, on one machine, as root. It installs and builds what it needs, then:
+#   * brings up a real Slurm cluster (munge, slurmctld) with two always-on "on-prem" nodes
+#     (slurmd in network namespaces), the CycleCloud emulator as the cloud (its VMs are
+#     namespaces running real slurmd), and cloudburstd with the hooks as Slurm's
+#     Resume/Suspend programs (scripts/testbed.sh up --cloudburst);
+#   * submits more work than the on-prem nodes can hold, so the overflow bursts into cloud
+#     nodes, which register, run jobs (their output shows the cloud host names), and are
+#     shut down after they idle;
+#   * shows the node states as they change and ends with a summary.
+# It cleans up after itself, also on Ctrl-C.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-bash scripts/install-deps.sh
-bash scripts/build.sh "$here/build" >/dev/null
-cb=$here/build/cloudburst
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@" || printf '(exit %d)\n' "$?"; }
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "Hostlists, byte-compatible with Slurm"
-show "$cb" hostlist compress n3 n1 n2 n10 n9
-show "$cb" hostlist sort n3 n1 n2 n10 n9
-show "$cb" hostlist expand 'hpc-[01-03],gpu7'
-show "$cb" hostlist expand 'n[1-3'
+bash scripts/install-deps.sh >/dev/null
+bold "Building"
+build=${CLOUDBURST_BUILD:-$here/build}
+bash scripts/build.sh "$build" >/dev/null
+echo "built in $build"
 
-step "What is not built yet says so"
-show "$cb" nodes
+dir=$(mktemp -d /tmp/cloudburst-demo.XXXXXX)
+cleanup() {
+  bold "Cleaning up"
+  bash "$here/scripts/testbed.sh" down "$dir" 2>&1 | tail -n 1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bold "Bringing up Slurm, two on-prem nodes, the CycleCloud emulator and cloudburstd"
+bash scripts/testbed.sh up "$dir" --build "$build" --cloudburst --onprem 2 --cloud-nodes 'hpc-[1-4]' \
+  --suspend-time 15 --suspend-timeout 5 2>&1 | sed -n '1,6p'
+# shellcheck disable=SC1091
+. "$dir/testbed.env"
+cb=$build/cloudburst
+emulator_status() {
+  "$build/cyclecloud-emulator" status --url "$CB_TESTBED_EMULATOR_URL" \
+    --credentials "$CB_TESTBED_EMULATOR_CREDENTIALS" --ca "$CB_TESTBED_EMULATOR_CA"
+}
+states() { sinfo -h -N -p work -o '%N=%T' | sort -u | tr '\n' ' '; }
+
+bold "Partitions (on-prem first: cloud nodes have a higher Weight)"
+sinfo
+
+bold "Submitting 6 one-node jobs to partition 'work' as user nobody (2 fit on-prem)"
+install -d -m 0777 "$dir/out"
+start=$(date +%s.%N)
+jobs=()
+for i in 1 2 3 4 5 6; do
+  jobs+=("$(runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" sbatch --parsable -p work \
+    -o "$dir/out/job$i.out" --wrap 'echo "job on $(hostname)"; sleep 10')")
+done
+echo "jobs: ${jobs[*]}"
+
+bold "Watching node states (idle~ = powered down, alloc# = booting, alloc = running)"
+first_cloud_running=""
+deadline=$((SECONDS + 180))
+while [ -n "$(squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null)" ]; do
+  printf '%5.1fs  %s\n' "$(echo "$(date +%s.%N) - $start" | bc)" "$(states)"
+  if [ -z "$first_cloud_running" ] && squeue -h -t R -o '%N' | grep -q '^hpc-'; then
+    first_cloud_running=$(echo "$(date +%s.%N) - $start" | bc)
+  fi
+  [ $SECONDS -lt $deadline ] || { echo "jobs did not finish in 180 s"; exit 1; }
+  sleep 2
+done
+
+bold "Job output (cloud jobs ran on hpc-N)"
+cat "$dir"/out/job*.out
+
+bold "cloudburst nodes"
+"$cb" nodes
+
+bold "Waiting for the idle cloud nodes to be suspended and their VMs deleted"
+deadline=$((SECONDS + 120))
+while true; do
+  total=$(emulator_status | jq '.nodes.total')
+  printf '%s  VMs: %s\n' "$(states)" "${total:-?}"
+  [ "${total:-1}" = 0 ] && break
+  [ $SECONDS -lt $deadline ] || { echo "VMs not deleted in 120 s"; exit 1; }
+  sleep 3
+done
+
+bold "Why is hpc-1 in its state? (cloudburst why hpc-1)"
+"$cb" why hpc-1 || true
+
+bold "Summary"
+status=$(emulator_status)
+creates=$(jq '[.apiCalls | to_entries[] | select(.key | contains("nodes/create")) | .value] | add // 0' <<<"$status")
+calls=$(jq '[.apiCalls[]] | add // 0' <<<"$status")
+burst=$(grep -l 'job on hpc-' "$dir"/out/job*.out | wc -l)
+echo "jobs completed:           ${#jobs[@]} ($burst of them on cloud nodes)"
+echo "cloud nodes burst:        $(grep -ho 'hpc-[0-9]*' "$dir"/out/job*.out | sort -u | wc -l)"
+echo "CycleCloud API calls:     ${calls:-?} (create calls: ${creates:-?})"
+echo "submit to first cloud job running: ${first_cloud_running:-?} s"

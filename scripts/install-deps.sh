@@ -16,7 +16,7 @@ packages=(
   # the real Slurm and munge the system tests, demo and benchmarks run
   slurmctld slurmd slurm-client munge
   # namespaces, bridges, certificates
-  iproute2 util-linux procps openssl curl ca-certificates sqlite3
+  iproute2 util-linux procps openssl curl ca-certificates sqlite3 bc jq
 )
 
 if [ "$(id -u)" -ne 0 ]; then
