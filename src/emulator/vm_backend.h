@@ -25,7 +25,7 @@ struct VmIdentity {
 };
 
 class VmBackend {
-public:
+  public:
     virtual ~VmBackend() = default;
 
     // Called once before serving: removes whatever a crashed run of this same instance left

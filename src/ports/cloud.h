@@ -97,7 +97,7 @@ struct ManagementResult {
 enum class ShutdownMode { k_node_policy, k_terminate, k_deallocate };
 
 class Cloud {
-public:
+  public:
     virtual ~Cloud() = default;
     virtual Result<std::vector<NodeArray>> node_arrays() = 0;
     virtual Result<std::vector<CloudNode>> nodes() = 0;

@@ -15,8 +15,8 @@ namespace cb {
 // Slurm's node state: one base state plus flags, parsed by name ("IDLE+CLOUD+POWERED_DOWN").
 // Unknown flags are kept in `other_flags` and otherwise ignored.
 struct SlurmNodeState {
-    std::string base;              // "IDLE", "DOWN", "ALLOCATED", "MIXED", ...
-    std::set<std::string> flags;   // known and unknown flag names, upper case
+    std::string base;             // "IDLE", "DOWN", "ALLOCATED", "MIXED", ...
+    std::set<std::string> flags;  // known and unknown flag names, upper case
     bool has(const std::string& flag) const { return flags.count(flag) != 0; }
 };
 
@@ -47,7 +47,7 @@ struct NodeUpdate {
 };
 
 class Scheduler {
-public:
+  public:
     virtual ~Scheduler() = default;
     virtual Result<std::vector<SlurmNode>> nodes() = 0;
     virtual Result<std::vector<SlurmPartition>> partitions() = 0;
