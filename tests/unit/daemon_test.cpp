@@ -4,6 +4,7 @@
 
 #include "daemon/daemon.h"
 #include "fakes/fake_cloud.h"
+#include "fakes/temp_dir.h"
 
 namespace cb {
 namespace {
@@ -14,9 +15,6 @@ using testing_fakes::FakeScheduler;
 class DaemonTest : public testing::Test {
   protected:
     void SetUp() override {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "cb-daemon-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        m_dir = tmpl;
         std::filesystem::create_directories(m_dir + "/spool");
         m_config.paths.spool_dir = m_dir + "/spool";
         m_config.paths.state_db = m_dir + "/state.db";
@@ -31,7 +29,6 @@ class DaemonTest : public testing::Test {
         ASSERT_TRUE(j);
         m_journal.emplace(std::move(*j));
     }
-    void TearDown() override { std::filesystem::remove_all(m_dir); }
 
     void spool(HookKind kind, const std::string& hosts) {
         ASSERT_TRUE(Spool(m_config.paths.spool_dir).submit({kind, hosts, "", m_now, 1}));
@@ -43,7 +40,8 @@ class DaemonTest : public testing::Test {
         m_now += 1000;
     }
 
-    std::string m_dir;
+    testing_fakes::TempDir m_tmp{"cb-daemon"};
+    const std::string m_dir = m_tmp.path();
     Config m_config;
     FakeCloud m_cloud;
     FakeScheduler m_slurm;

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
+
 #include <sys/stat.h>
+#include "fakes/temp_dir.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,13 +13,8 @@ namespace {
 
 class FilesTest : public testing::Test {
   protected:
-    void SetUp() override {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "cb-files-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        m_dir = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(m_dir); }
-    std::string m_dir;
+    testing_fakes::TempDir m_tmp{"cb-files"};
+    const std::string m_dir = m_tmp.path();
 };
 
 TEST_F(FilesTest, AtomicWriteReplacesWholeFileWithMode) {

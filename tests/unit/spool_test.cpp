@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "fakes/temp_dir.h"
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -49,13 +51,8 @@ TEST(HookRequest, KindFromProgramName) {
 
 class SpoolTest : public testing::Test {
   protected:
-    void SetUp() override {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "cb-spool-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        m_dir = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(m_dir); }
-    std::string m_dir;
+    testing_fakes::TempDir m_tmp{"cb-spool"};
+    const std::string m_dir = m_tmp.path();
 };
 
 TEST_F(SpoolTest, ListsInArrivalOrderAndSkipsStrays) {
