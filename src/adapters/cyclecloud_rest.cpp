@@ -215,6 +215,16 @@ Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body) {
             if (na.name.empty()) {
                 return malformed("a node array has no name");
             }
+            // A multi-select MachineType ("A, B") names several sizes: new nodes take the
+            // first valid bucket's.
+            if (na.machine_type.empty() || na.machine_type.find(',') != std::string::npos) {
+                for (const auto& b : na.buckets) {
+                    if (b.valid && !b.machine_type.empty()) {
+                        na.machine_type = b.machine_type;
+                        break;
+                    }
+                }
+            }
             out.push_back(std::move(na));
         }
     } catch (const json::exception& e) {

@@ -38,6 +38,22 @@ bool in_flight(const NodeIntent& n) {
            n.phase == Phase::k_registering || n.phase == Phase::k_stopping;
 }
 
+// One log line per distinct message, naming its nodes as a hostlist: a resume of 10,000
+// nodes logs a few lines, not 10,000 (the journal keeps every node's own event).
+void log_events(const std::vector<NodeEvent>& events) {
+    std::map<std::string, std::vector<std::string>> by_message;
+    for (const auto& e : events) {
+        by_message[e.message].push_back(e.node);
+    }
+    for (auto& [message, nodes] : by_message) {
+        auto list = Hostlist::from_names(nodes);
+        if (list) {
+            list->sort();
+        }
+        log::info("{}: {}", list ? list->compress() : nodes.front(), message);
+    }
+}
+
 }  // namespace
 
 Daemon::Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journal)
@@ -155,9 +171,7 @@ void Daemon::execute(Plan& plan, const World& world) {
         ++m_stats.errors;
         return;
     }
-    for (const auto& e : plan.events) {
-        log::info("{}: {}", e.node, e.message);
-    }
+    log_events(plan.events);
     for (const auto& u : plan.slurm) {
         ++m_stats.slurm_updates;
         if (auto st = m_scheduler.update_nodes(u); !st) {
