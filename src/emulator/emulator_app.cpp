@@ -1,5 +1,6 @@
 #include "emulator/emulator_app.h"
 
+#include <malloc.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -426,6 +427,10 @@ int wait_for_signal() {
 
 }  // namespace
 
+void limit_malloc_arenas() {
+    mallopt(M_ARENA_MAX, 2);
+}
+
 int emulator_main(int argc, char** argv) {
     return run_main(k_program, [&]() -> Result<int> {
         CLI::App app{
@@ -597,6 +602,7 @@ int emulator_main(int argc, char** argv) {
             }
         }
 
+        limit_malloc_arenas();
         // Signals are taken by sigwait() below; every thread started from here inherits the
         // block, so none of them is interrupted.
         sigset_t set;

@@ -130,7 +130,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const ServerOptions& optio
         for (const auto& [key, value] : r.headers) {
             res.set_header(key, value);
         }
-        res.set_content(r.body, r.content_type.c_str());
+        // httplib compresses a body whose type is exactly "application/json" when the client
+        // accepts it; brotli on a 12 MB status of 10,000 nodes took 8 s. Over loopback that
+        // buys nothing, so JSON goes out with its charset, which httplib leaves alone.
+        const std::string type = r.content_type == "application/json"
+                                     ? "application/json; charset=utf-8"
+                                     : r.content_type;
+        res.set_content(r.body, type.c_str());
     };
     server.Get(".*", serve);
     server.Post(".*", serve);
