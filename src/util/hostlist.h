@@ -39,6 +39,9 @@
 //   2^31 or more go wrong ("n1,n3000000000" sorts to "n[3000000000]"); we compare numbers;
 // * splitting overlaps that mix zero-padded and plain numbers ("n[11-134,73,95-320,017]")
 //   makes it free a range it still uses; we keep every host and keep ranges in sort order.
+// And where Slurm's overlap splitting would take quadratic time (a crafted list of many
+// ranges overlapping many others), we sort host by host: same hosts, prefixes in the same
+// order, ranges of mixed zero padding possibly ordered differently.
 //
 // Errors are Error{ErrorKind::k_invalid_input} with a message that quotes the input and
 // names the 1-based byte position of the problem, e.g.
@@ -139,7 +142,8 @@ class Hostlist {
     // Sort order once prefixes are ranked: prefix, single hosts first, printed length of
     // lo, lo.
     static std::tuple<std::uint32_t, bool, int, std::uint64_t> sort_key(const Range& r);
-    void split_overlaps();    // sort(), step 2
+    bool split_overlaps();    // sort(), step 2; false if it gave up (the list is untouched)
+    void sort_each_host();    // sort(), step 2 when split_overlaps() gives up
     void merge_neighbours();  // sort(), step 3
 
     std::vector<std::string> m_prefixes;  // distinct

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -322,6 +323,52 @@ TEST(Hostlist, SortKeepsEveryHostWhereSlurmLosesSome) {
     std::sort(before.begin(), before.end());
     std::sort(after.begin(), after.end());
     EXPECT_EQ(after, before);
+}
+
+// Lists crafted to make Slurm's algorithms quadratic must not make ours so. The bounds
+// are generous (both take well under a second); the quadratic versions take minutes.
+TEST(Hostlist, SortIsNotQuadraticInLongDigitRuns) {
+    // 20,000 prefixes that share a 200-digit run: strnatcmp rescans the run at each digit.
+    std::vector<std::string> names;
+    const std::string run(200, '2');
+    for (int i = 0; i < 20000; ++i) {
+        std::string tag;
+        for (int v = i; tag.size() < 4; v /= 26) {
+            tag += static_cast<char>('a' + v % 26);
+        }
+        names.push_back("n" + run + tag + "1");
+    }
+    auto list = Hostlist::from_names(names);
+    ASSERT_TRUE(list.ok());
+    const auto start = std::chrono::steady_clock::now();
+    list->sort();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    auto sorted = list->expand();
+    EXPECT_EQ(sorted.front(), "n" + run + "aaaa1");
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(sorted, names);  // same length and shape, so byte order is natural order here
+}
+
+TEST(Hostlist, SortOfManyNestedOverlapsFinishes) {
+    // Each n[1-10] would be walked past every one of the 200,000 n5 after it.
+    std::string text;
+    for (int i = 0; i < 20000; ++i) {
+        text += "n[1-10],";
+    }
+    for (int i = 0; i < 200000; ++i) {
+        text += "n5,";
+    }
+    Hostlist list = parse_ok(text);
+    const auto start = std::chrono::steady_clock::now();
+    list.sort();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_EQ(list.size(), 400000U);
+    const auto names = list.expand();
+    EXPECT_TRUE(std::is_sorted(names.begin(), names.end(), [](const auto& a, const auto& b) {
+        return natural_compare(a, b) < 0;
+    }));
+    EXPECT_EQ(std::count(names.begin(), names.end(), "n5"), 220000);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "n10"), 20000);
 }
 
 // ---- the rest of the interface ----
