@@ -61,20 +61,45 @@ bool is_separator(char c) {
     return char_class(c) == CharClass::k_separator;
 }
 
-std::string describe_char(char c);
+std::string hex_escape(char c) {
+    static constexpr std::string_view k_hex = "0123456789abcdef";
+    const auto byte = static_cast<unsigned char>(c);
+    return std::string("\\x") + k_hex[byte >> 4] + k_hex[byte & 0xf];
+}
+
+std::string describe_char(char c) {
+    static constexpr std::array<std::pair<char, std::string_view>, 3> k_names{{
+        {' ', "space"},
+        {'\t', "tab"},
+        {'\n', "newline"},
+    }};
+    for (const auto& [ch, name] : k_names) {
+        if (ch == c) {
+            return std::string(name);
+        }
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte > ' ' && byte < 0x7f) {
+        return std::string("'") + c + "'";
+    }
+    return "'" + hex_escape(c) + "'";
+}
 
 std::string name_char_problem(char c) {
     return c == ']' ? "unmatched ']'" : "invalid character " + describe_char(c);
 }
 
-// The value of a run of digits, or nothing when it exceeds Hostlist::k_max_number (more
-// than 18 digits after the leading zeros).
+// Hostlist::k_max_number is the largest number of this many digits.
+constexpr std::size_t k_max_significant_digits = 18;
+static_assert(Hostlist::k_max_number == 999'999'999'999'999'999);
+
+// The value of a run of digits, or nothing when it exceeds Hostlist::k_max_number.
 std::optional<std::uint64_t> digits_value(std::string_view digits) {
     std::size_t first = 0;
     while (first < digits.size() && digits[first] == '0') {
         ++first;
     }
-    if (digits.size() - first > 18) {
+    if (digits.size() - first > k_max_significant_digits) {
         return std::nullopt;
     }
     std::uint64_t v = 0;
@@ -108,30 +133,6 @@ bool widths_compatible(std::uint64_t a, int a_width, std::uint64_t b, int b_widt
     }
     return zero_padding(a, a_width) == zero_padding(a, b_width) ||
            zero_padding(b, b_width) == zero_padding(b, a_width);
-}
-
-std::string hex_escape(char c) {
-    static constexpr std::string_view k_hex = "0123456789abcdef";
-    const auto byte = static_cast<unsigned char>(c);
-    return std::string("\\x") + k_hex[byte >> 4] + k_hex[byte & 0xf];
-}
-
-std::string describe_char(char c) {
-    static constexpr std::array<std::pair<char, std::string_view>, 3> k_names{{
-        {' ', "space"},
-        {'\t', "tab"},
-        {'\n', "newline"},
-    }};
-    for (const auto& [ch, name] : k_names) {
-        if (ch == c) {
-            return std::string(name);
-        }
-    }
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte > ' ' && byte < 0x7f) {
-        return std::string("'") + c + "'";
-    }
-    return "'" + hex_escape(c) + "'";
 }
 
 // The text as it goes into an error message: escaped, and cut to a window around `pos`
@@ -632,7 +633,8 @@ class HostlistParser {
             ++run;
         }
         const std::size_t significant = name.size() - run;
-        if (significant > 0 && significant + static_cast<std::size_t>(extra_digits) > 18) {
+        if (significant > 0 &&
+            significant + static_cast<std::size_t>(extra_digits) > k_max_significant_digits) {
             return fail(start, "host names would end in a number larger than " +
                                    std::to_string(Hostlist::k_max_number));
         }
