@@ -5,7 +5,6 @@
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <cstdio>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -65,7 +64,11 @@ Json nested(const std::vector<KeyValue>& flat) {
 // Nested JSON object into dotted keys with scalar values (arrays are kept as JSON text).
 void flatten(const Json& j, const std::string& prefix, std::vector<KeyValue>& out) {
     for (const auto& [key, value] : j.items()) {
-        const std::string name = prefix.empty() ? key : prefix + "." + key;
+        std::string name = prefix;
+        if (!name.empty()) {
+            name += '.';
+        }
+        name += key;
         if (value.is_object()) {
             flatten(value, name, out);
         } else if (value.is_boolean()) {
@@ -99,34 +102,41 @@ Time from_tm(std::tm tm) {
 }
 
 // "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" with an optional fraction and "Z" or "+00:00".
-std::optional<Time> parse_time(const std::string& text) {
+std::optional<Time> parse_time(std::string_view text) {
+    auto number = [&](std::size_t pos, std::size_t len, int& out) {
+        if (text.size() < pos + len) {
+            return false;
+        }
+        const char* first = text.data() + pos;
+        const auto [end, ec] = std::from_chars(first, first + len, out);
+        return ec == std::errc() && end == first + len;
+    };
     std::tm tm{};
-    int consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &consumed) != 3) {
+    if (!number(0, 4, tm.tm_year) || text.size() < 10 || text[4] != '-' || text[7] != '-' ||
+        !number(5, 2, tm.tm_mon) || !number(8, 2, tm.tm_mday)) {
         return std::nullopt;
     }
-    std::string_view rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
+    std::string_view rest = text.substr(10);
     if (!rest.empty()) {
-        int more = 0;
-        if (std::sscanf(rest.data(), "T%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-                        &more) != 3) {
+        if (rest.size() < 9 || rest[0] != 'T' || rest[3] != ':' || rest[6] != ':' ||
+            !number(11, 2, tm.tm_hour) || !number(14, 2, tm.tm_min) || !number(17, 2, tm.tm_sec)) {
             return std::nullopt;
         }
-        rest.remove_prefix(static_cast<std::size_t>(more));
+        rest.remove_prefix(9);
         if (!rest.empty() && rest.front() == '.') {
             rest.remove_prefix(1);
             while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front())) != 0) {
                 rest.remove_prefix(1);
             }
         }
-        if (rest != "" && rest != "Z" && rest != "+00:00") {
+        if (!rest.empty() && rest != "Z" && rest != "+00:00") {
             return std::nullopt;
         }
     }
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31) {
+    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60) {
         return std::nullopt;
     }
     return from_tm(tm);

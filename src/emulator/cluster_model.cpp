@@ -201,6 +201,7 @@ Result<std::vector<FilterClause>> parse_filter(std::string_view filter) {
                                        [&](const FilterField& f) { return f.name == c.attribute; });
         if (!known) {
             std::vector<std::string> names;
+            names.reserve(k_filter_fields.size());
             for (const auto& f : k_filter_fields) {
                 names.emplace_back(f.name);
             }
@@ -549,6 +550,7 @@ Result<std::pair<std::size_t, std::size_t>> ClusterModel::resolve_set(const Crea
                                     [&](const auto& a) { return a.name == set.nodearray; });
     if (array == arrays.end()) {
         std::vector<std::string> names;
+        names.reserve(arrays.size());
         for (const auto& a : arrays) {
             names.push_back(a.name);
         }

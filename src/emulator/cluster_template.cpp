@@ -315,6 +315,9 @@ class Resolver {
                 collect_parameters(s, m_parameters, m_parameter_order);
             }
         }
+        if (cluster == nullptr) {
+            return make_error(ErrorKind::k_config, m_tmpl.source + ": no [cluster NAME] section");
+        }
         if (Status st = apply_overrides(overrides); !st) {
             return std::move(st).error();
         }
