@@ -3,24 +3,17 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
 #include "util/files.h"
 #include "util/spelling.h"
+#include "util/text.h"
 
 namespace cb {
 
 namespace {
 
 using Json = nlohmann::json;
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 // Reads one SKU record; `where` is "SOURCE: sku N (NAME)" for messages.
 Result<Sku> parse_sku(const Json& j, const std::string& where) {
@@ -123,7 +116,7 @@ Result<SkuCatalog> SkuCatalog::parse(std::string_view json_text, std::string_vie
         if (!sku) {
             return std::move(sku).error();
         }
-        if (!seen.insert(lower(sku->name)).second) {
+        if (!seen.insert(to_lower(sku->name)).second) {
             return make_error(ErrorKind::k_config, where + ": listed twice");
         }
         skus.push_back(std::move(*sku));
@@ -140,9 +133,9 @@ Result<SkuCatalog> SkuCatalog::load(const std::string& path) {
 }
 
 const Sku* SkuCatalog::find(std::string_view name) const {
-    const std::string key = lower(name);
+    const std::string key = to_lower(name);
     const auto it = std::find_if(m_skus.begin(), m_skus.end(),
-                                 [&](const Sku& s) { return lower(s.name) == key; });
+                                 [&](const Sku& s) { return to_lower(s.name) == key; });
     return it == m_skus.end() ? nullptr : &*it;
 }
 

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.h"
+
 namespace cb::emulator {
 
 namespace {
@@ -25,17 +27,6 @@ constexpr std::int64_t k_no_limit_count = 100'000;
 // Operations kept for GET /operations and GET nodes?operation=; older ones are forgotten.
 constexpr std::size_t k_operations_kept = 10'000;
 constexpr std::chrono::seconds k_destroy_retry{1};
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && lower(a) == lower(b);
-}
 
 Error invalid(std::string message) {
     return make_error(ErrorKind::k_usage, std::move(message));
@@ -286,7 +277,7 @@ struct ClusterModel::Tally {
             family_cores[array.region + "/" + sku.family] += sku.vcpus;
             regional_cores[array.region] += sku.vcpus;
         }
-        sku_vms[lower(sku.name)] += 1;
+        sku_vms[to_lower(sku.name)] += 1;
     }
 };
 
@@ -500,9 +491,9 @@ std::string ClusterModel::quota_problem(const Tally& t, std::size_t array_index,
             return exceeded("Total Regional Cores", regional_limit, regional_usage);
         }
     }
-    const auto cap = m_options.faults.capacity.find(lower(sku.name));
+    const auto cap = m_options.faults.capacity.find(to_lower(sku.name));
     if (cap != m_options.faults.capacity.end() &&
-        used(t.sku_vms, lower(sku.name)) + 1 > cap->second) {
+        used(t.sku_vms, to_lower(sku.name)) + 1 > cap->second) {
         m_fault_counts[static_cast<std::size_t>(FaultKind::k_capacity)] += 1;
         state.last_capacity_failure = now;
         return fmt::format(
@@ -1240,9 +1231,9 @@ ClusterStatus ClusterModel::status(Time now) const {
             }
             available = std::min(available, (family_limit - family_used) / v);
             available = std::min(available, (regional_limit - regional_used) / v);
-            if (const auto cap = m_options.faults.capacity.find(lower(sku.name));
+            if (const auto cap = m_options.faults.capacity.find(to_lower(sku.name));
                 cap != m_options.faults.capacity.end()) {
-                available = std::min(available, cap->second - used(t.sku_vms, lower(sku.name)));
+                available = std::min(available, cap->second - used(t.sku_vms, to_lower(sku.name)));
             }
             bucket.available_count = std::max<std::int64_t>(0, available);
             bucket.available_core_count = bucket.available_count * v;

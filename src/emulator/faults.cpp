@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.h"
+
 namespace cb::emulator {
 
 namespace {
@@ -19,13 +21,6 @@ constexpr std::array<std::string_view, k_fault_kind_count> k_kind_names{
 
 Error usage(std::string message) {
     return make_error(ErrorKind::k_usage, std::move(message));
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 Result<double> parse_rate(std::string_view text) {
@@ -74,7 +69,7 @@ Status set_limit(std::string_view value, std::map<std::string, std::int64_t>& ma
     }
     std::string name(value.substr(0, colon));
     if (lower_case) {
-        name = lower(name);
+        name = to_lower(name);
     }
     const std::string_view n = value.substr(colon + 1);
     if (n == "-1" || n == "none") {

@@ -8,22 +8,11 @@
 
 #include <fmt/format.h>
 
+#include "util/text.h"
+
 namespace cb::emulator {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 bool all_digits(std::string_view s) {
     if (s.empty()) {
@@ -306,12 +295,7 @@ class Evaluator {
 }  // namespace
 
 TemplateValue parse_literal(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-        text.remove_suffix(1);
-    }
+    text = trim(text);
     if (auto quoted = unquote(text)) {
         return *quoted;
     }

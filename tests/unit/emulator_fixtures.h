@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -16,6 +18,23 @@
 #include "emulator/vm_backend.h"
 
 namespace cb::emulator::testing {
+
+// A directory for one test, removed with its contents afterwards.
+class TempDir {
+  public:
+    TempDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "emu-test.XXXXXX").string();
+        EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
+        m_path = pattern;
+    }
+    ~TempDir() { std::filesystem::remove_all(m_path); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return m_path; }
+
+  private:
+    std::string m_path;
+};
 
 inline std::string source_path(const std::string& relative) {
     return std::string(CB_SOURCE_DIR) + "/" + relative;

@@ -9,25 +9,12 @@
 
 #include "emulator/http_server.h"
 #include "emulator/tls_cert.h"
+#include "unit/emulator_fixtures.h"
 
 namespace cb::emulator {
 namespace {
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "emu-tls.XXXXXX").string();
-        EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-        m_path = pattern;
-    }
-    ~TempDir() { std::filesystem::remove_all(m_path); }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return m_path; }
-
-  private:
-    std::string m_path;
-};
+using testing::TempDir;
 
 class TlsServer {
   public:

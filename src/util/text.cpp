@@ -1,0 +1,39 @@
+#include "util/text.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace cb {
+
+namespace {
+char lower_char(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+bool space(char c) {
+    return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+}  // namespace
+
+std::string to_lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), lower_char);
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return lower_char(x) == lower_char(y);
+           });
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && space(s.front())) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && space(s.back())) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+}  // namespace cb
