@@ -24,8 +24,10 @@ constexpr std::array<std::string_view, 5> k_action_names{"start", "shutdown", "t
 
 // A node array or cluster without MaxCount/MaxCoreCount still reports a finite maximum.
 constexpr std::int64_t k_no_limit_count = 100'000;
-// Operations kept for GET /operations and GET nodes?operation=; older ones are forgotten.
+// Operations kept for GET /operations and GET nodes?operation=; older ones (and their
+// requestIds) are forgotten once there are more, or once they name more nodes, than this.
 constexpr std::size_t k_operations_kept = 10'000;
+constexpr std::size_t k_operation_nodes_kept = 200'000;
 constexpr std::chrono::seconds k_destroy_retry{1};
 
 Error invalid(std::string message) {
@@ -352,12 +354,18 @@ bool ClusterModel::draw(double rate) {
 
 Operation& ClusterModel::new_operation(std::string action, const std::string& request_id,
                                        Time now) {
-    if (m_operation_order.size() >= k_operations_kept) {
-        const auto& oldest = m_operations.at(m_operation_order.front());
-        if (!oldest.request_id.empty()) {
-            m_operations_by_request.erase(oldest.request_id);
+    // The newest operation is complete once the next one starts: count its nodes now.
+    if (!m_operation_order.empty()) {
+        m_operation_nodes += m_operations.at(m_operation_order.back()).node_ids.size();
+    }
+    while (!m_operation_order.empty() && (m_operation_order.size() >= k_operations_kept ||
+                                          m_operation_nodes > k_operation_nodes_kept)) {
+        const auto oldest = m_operations.find(m_operation_order.front());
+        m_operation_nodes -= oldest->second.node_ids.size();
+        if (!oldest->second.request_id.empty()) {
+            m_operations_by_request.erase(oldest->second.request_id);
         }
-        m_operations.erase(m_operation_order.front());
+        m_operations.erase(oldest);
         m_operation_order.pop_front();
     }
     Operation op;

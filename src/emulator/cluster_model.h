@@ -363,6 +363,7 @@ class ClusterModel {
     std::map<std::string, Operation> m_operations;
     std::map<std::string, std::string> m_operations_by_request;
     std::deque<std::string> m_operation_order;  // oldest first
+    std::size_t m_operation_nodes = 0;          // node ids held by all but the newest
     struct UsageInterval {
         std::size_t array;
         std::size_t bucket;

@@ -360,6 +360,40 @@ TEST(EmulatorNames, OperationsListExactlyTheNodesTheyTouched) {
     EXPECT_EQ(t.nodes[1].error, "node nope not found");
 }
 
+TEST(EmulatorNames, OldOperationsAreForgottenByCountAndByNodes) {
+    Harness h({"MaxHTCExecuteNodeCount=2000", "MaxHTCExecuteCoreCount=4000"});
+    const std::string first = h.create(set_of("htc", 0), "first").operation_id;
+    for (int i = 0; i < 9'999; ++i) {
+        h.create(set_of("htc", 0));
+    }
+    auto known = [&](const std::string& id) {
+        return h.with([&](ClusterModel& m, Time) { return m.operation(id) != nullptr; });
+    };
+    EXPECT_TRUE(known(first));
+    const std::string second = h.create(set_of("htc", 0)).operation_id;  // the 10,001st
+    EXPECT_FALSE(known(first));
+    EXPECT_TRUE(known(second));
+    // The requestId of a forgotten operation can be used again.
+    EXPECT_EQ(h.create(set_of("htc", 0), "first").sets.size(), 1u);
+
+    // 200,000 node ids at most: big creates push old operations out sooner.
+    std::vector<std::string> ids;
+    for (int i = 0; i < 202; ++i) {
+        ids.push_back(h.create(set_of("htc", 1000, "n-%d")).operation_id);
+        NodeSelector all;
+        all.filter = "Template === \"htc\"";
+        const bool removed = h.with([&](ClusterModel& m, Time now) {
+            return m.manage(NodeAction::k_remove, all, "", now).ok();
+        });
+        ASSERT_TRUE(removed);
+    }
+    // Each round is two operations of 1,000 nodes (create, remove): about 100 rounds fit.
+    EXPECT_FALSE(known(ids[0]));
+    EXPECT_FALSE(known(ids[95]));
+    EXPECT_TRUE(known(ids[110]));
+    EXPECT_TRUE(known(ids.back()));
+}
+
 TEST(EmulatorNames, SelectorsByIdHostnameAddressAndFilter) {
     Harness h;
     h.create(set_of("hpc", 2));
