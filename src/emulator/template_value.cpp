@@ -76,25 +76,31 @@ bool values_equal(const TemplateValue& a, const TemplateValue& b) {
 }
 
 // A recursive-descent evaluator over the expression text. Each parse_* returns the value of
-// what it consumed; errors stop everything.
+// what it consumed; the first error is kept in m_error and makes every later step return at
+// once (so values are plain TemplateValues, not Results, until run() hands one out).
 class Evaluator {
   public:
     Evaluator(std::string_view text, const NameLookup& lookup) : m_text(text), m_lookup(lookup) {}
 
     Result<TemplateValue> run() {
-        auto value = parse_or();
-        if (!value) {
-            return value;
-        }
+        TemplateValue value = parse_or();
         skip_space();
-        if (m_pos != m_text.size()) {
-            return expression_error(
-                fmt::format("unexpected '{}' at column {}", m_text.substr(m_pos, 1), m_pos + 1));
+        if (!m_error && m_pos != m_text.size()) {
+            fail(fmt::format("unexpected '{}' at column {}", m_text.substr(m_pos, 1), m_pos + 1));
+        }
+        if (m_error) {
+            return *m_error;
         }
         return value;
     }
 
   private:
+    TemplateValue fail(std::string message) {
+        if (!m_error) {
+            m_error = expression_error(std::move(message));
+        }
+        return {};
+    }
     void skip_space() {
         while (m_pos < m_text.size() && std::isspace(static_cast<unsigned char>(m_text[m_pos]))) {
             ++m_pos;
@@ -109,34 +115,28 @@ class Evaluator {
         return false;
     }
 
-    Result<TemplateValue> parse_or() {
-        auto left = parse_and();
-        while (left && accept("||")) {
-            auto right = parse_and();
-            if (!right) {
-                return right;
-            }
-            left = TemplateValue(truthy(*left) || truthy(*right));
+    TemplateValue parse_or() {
+        TemplateValue left = parse_and();
+        while (!m_error && accept("||")) {
+            const TemplateValue right = parse_and();
+            left = truthy(left) || truthy(right);
         }
         return left;
     }
 
-    Result<TemplateValue> parse_and() {
-        auto left = parse_comparison();
-        while (left && accept("&&")) {
-            auto right = parse_comparison();
-            if (!right) {
-                return right;
-            }
-            left = TemplateValue(truthy(*left) && truthy(*right));
+    TemplateValue parse_and() {
+        TemplateValue left = parse_comparison();
+        while (!m_error && accept("&&")) {
+            const TemplateValue right = parse_comparison();
+            left = truthy(left) && truthy(right);
         }
         return left;
     }
 
-    Result<TemplateValue> parse_comparison() {
-        auto left = parse_unary();
-        if (!left) {
-            return left;
+    TemplateValue parse_comparison() {
+        const TemplateValue left = parse_unary();
+        if (m_error) {
+            return {};
         }
         // Longest operators first so "<=" is not read as "<".
         static constexpr std::array<std::string_view, 6> k_operators{
@@ -145,53 +145,43 @@ class Evaluator {
             if (!accept(op)) {
                 continue;
             }
-            auto right = parse_unary();
-            if (!right) {
-                return right;
+            const TemplateValue right = parse_unary();
+            if (m_error) {
+                return {};
             }
-            if (op == "==") {
-                return TemplateValue(values_equal(*left, *right));
+            if (op == "==" || op == "!=") {
+                return values_equal(left, right) == (op == "==");
             }
-            if (op == "!=") {
-                return TemplateValue(!values_equal(*left, *right));
-            }
-            const auto a = as_number(*left);
-            const auto b = as_number(*right);
+            const auto a = as_number(left);
+            const auto b = as_number(right);
             if (!a || !b) {
-                return expression_error(fmt::format("'{}' compares numbers, not '{}' and '{}'", op,
-                                                    to_text(*left), to_text(*right)));
+                return fail(fmt::format("'{}' compares numbers, not '{}' and '{}'", op,
+                                        to_text(left), to_text(right)));
             }
-            const bool result = op == "<"    ? *a < *b
-                                : op == "<=" ? *a <= *b
-                                : op == ">"  ? *a > *b
-                                             : *a >= *b;
-            return TemplateValue(result);
+            return op == "<" ? *a < *b : op == "<=" ? *a <= *b : op == ">" ? *a > *b : *a >= *b;
         }
         return left;
     }
 
-    Result<TemplateValue> parse_unary() {
+    TemplateValue parse_unary() {
         if (accept("!")) {
-            auto inner = parse_unary();
-            if (!inner) {
-                return inner;
-            }
-            return TemplateValue(!truthy(*inner));
+            const TemplateValue inner = parse_unary();
+            return m_error ? TemplateValue() : TemplateValue(!truthy(inner));
         }
         return parse_primary();
     }
 
-    Result<TemplateValue> parse_primary() {
+    TemplateValue parse_primary() {
         skip_space();
         if (m_pos >= m_text.size()) {
-            return expression_error("expression ends too early");
+            return fail("expression ends too early");
         }
         const char c = m_text[m_pos];
         if (c == '(') {
             ++m_pos;
-            auto inner = parse_or();
-            if (inner && !accept(")")) {
-                return expression_error(fmt::format("expected ')' at column {}", m_pos + 1));
+            TemplateValue inner = parse_or();
+            if (!m_error && !accept(")")) {
+                return fail(fmt::format("expected ')' at column {}", m_pos + 1));
             }
             return inner;
         }
@@ -220,59 +210,56 @@ class Evaluator {
             }
             return name_value(name);
         }
-        return expression_error(fmt::format("unexpected '{}' at column {}", c, m_pos + 1));
+        return fail(fmt::format("unexpected '{}' at column {}", c, m_pos + 1));
     }
 
-    Result<TemplateValue> parse_string(char quote) {
+    TemplateValue parse_string(char quote) {
         const std::size_t start = m_pos++;
         while (m_pos < m_text.size() && m_text[m_pos] != quote) {
             m_pos += m_text[m_pos] == '\\' ? 2 : 1;
         }
         if (m_pos >= m_text.size()) {
-            return expression_error(fmt::format("string at column {} is not closed", start + 1));
+            return fail(fmt::format("string at column {} is not closed", start + 1));
         }
         ++m_pos;
-        return TemplateValue(*unquote(m_text.substr(start, m_pos - start)));
+        return *unquote(m_text.substr(start, m_pos - start));
     }
 
-    Result<TemplateValue> name_value(std::string_view name) {
+    TemplateValue name_value(std::string_view name) {
         if (name == "true" || name == "false") {
-            return TemplateValue(name == "true");
+            return name == "true";
         }
         if (name == "undefined") {
-            return TemplateValue();
+            return {};
         }
         if (auto value = m_lookup(name)) {
             return *value;
         }
-        return expression_error(fmt::format("unknown parameter '{}'", name));
+        return fail(fmt::format("unknown parameter '{}'", name));
     }
 
-    Result<TemplateValue> parse_call(std::string_view function) {
+    TemplateValue parse_call(std::string_view function) {
         std::vector<TemplateValue> args;
         if (!accept(")")) {
             do {
-                auto arg = parse_or();
-                if (!arg) {
-                    return arg;
-                }
-                args.push_back(std::move(*arg));
-            } while (accept(","));
+                args.push_back(parse_or());
+            } while (!m_error && accept(","));
+            if (m_error) {
+                return {};
+            }
             if (!accept(")")) {
-                return expression_error(
-                    fmt::format("expected ')' after the arguments of {}", function));
+                return fail(fmt::format("expected ')' after the arguments of {}", function));
             }
         }
         if (function == "ifThenElse") {
             if (args.size() != 3) {
-                return expression_error(
-                    fmt::format("ifThenElse takes 3 arguments, not {}", args.size()));
+                return fail(fmt::format("ifThenElse takes 3 arguments, not {}", args.size()));
             }
             return truthy(args[0]) ? args[1] : args[2];
         }
         if (function == "StrJoin") {
             if (args.empty()) {
-                return expression_error("StrJoin needs a separator");
+                return fail("StrJoin needs a separator");
             }
             std::string out;
             for (std::size_t i = 1; i < args.size(); ++i) {
@@ -281,15 +268,16 @@ class Evaluator {
                 }
                 out += to_text(args[i]);
             }
-            return TemplateValue(out);
+            return out;
         }
-        return expression_error(fmt::format(
-            "unknown function '{}' (the emulator knows ifThenElse and StrJoin)", function));
+        return fail(fmt::format("unknown function '{}' (the emulator knows ifThenElse and StrJoin)",
+                                function));
     }
 
     std::string_view m_text;
     const NameLookup& m_lookup;
     std::size_t m_pos = 0;
+    std::optional<Error> m_error;
 };
 
 }  // namespace

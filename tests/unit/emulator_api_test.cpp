@@ -2,7 +2,10 @@
 // its JSON shape and status codes, and agreement between `status` and `nodes`.
 #include <gtest/gtest.h>
 
-#include <regex>
+#include <arpa/inet.h>
+
+#include <cctype>
+
 #include <set>
 
 #include "unit/emulator_api_fixture.h"
@@ -22,6 +25,27 @@ Json create_body(const std::string& array, int count, const std::string& format 
         set["nameFormat"] = format;
     }
     return Json{{"sets", Json::array({set})}};
+}
+
+// "2026-11-25T21:49:52.123+00:00": digits where the mask has 0, the rest as in the mask.
+bool iso_time(const std::string& text) {
+    constexpr std::string_view k_mask = "0000-00-00T00:00:00.000+00:00";
+    if (text.size() != k_mask.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool digit = std::isdigit(static_cast<unsigned char>(text[i])) != 0;
+        if (k_mask[i] == '0' ? !digit : text[i] != k_mask[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// An IPv4 address in 198.18.0.0/15.
+bool benchmark_address(const std::string& text) {
+    in_addr a{};
+    return inet_pton(AF_INET, text.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 17) == (0xC612u >> 1);
 }
 
 std::set<std::string> keys(const Json& object) {
@@ -121,8 +145,8 @@ TEST(EmulatorApi, CreateAnswers202WithAnOperationToFollow) {
     ASSERT_EQ(operation.status, 200);
     EXPECT_EQ(operation.body["action"], "create");
     EXPECT_EQ(operation.body["requestId"], "req-1");
-    EXPECT_TRUE(std::regex_match(operation.body["startTime"].get<std::string>(),
-                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00)")));
+    EXPECT_TRUE(iso_time(operation.body["startTime"].get<std::string>()))
+        << operation.body["startTime"];
 
     const auto nodes = f.get(std::string(k_base) + "/nodes?operation=" + op);
     ASSERT_EQ(nodes.status, 200);
@@ -172,8 +196,7 @@ TEST(EmulatorApi, NodesBootAndStatusAgreesWithNodes) {
     for (const auto& n : listed.body["nodes"]) {
         EXPECT_EQ(n["Status"], "Ready");
         EXPECT_EQ(n["TargetState"], "Started");
-        EXPECT_TRUE(std::regex_match(n["PrivateIp"].get<std::string>(),
-                                     std::regex(R"(198\.1[89]\.\d+\.\d+)")));
+        EXPECT_TRUE(benchmark_address(n["PrivateIp"].get<std::string>())) << n["PrivateIp"];
         EXPECT_EQ(n["Hostname"], n["Name"]);
         EXPECT_FALSE(n["InstanceId"].get<std::string>().empty());
         EXPECT_EQ(n["NodeId"].get<std::string>().size(), 36u);

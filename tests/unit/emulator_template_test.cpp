@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "emulator/cluster_template.h"
 #include "emulator/template_value.h"
@@ -291,17 +292,11 @@ TEST(EmulatorTemplateValue, LiteralsAreTyped) {
 }
 
 TEST(EmulatorTemplateValue, ExpressionsEvaluate) {
-    const NameLookup names = [](std::string_view n) -> std::optional<TemplateValue> {
-        if (n == "Size") {
-            return TemplateValue(std::int64_t{30});
-        }
-        if (n == "Prefix") {
-            return TemplateValue("Cluster Prefix");
-        }
-        if (n == "Unset") {
-            return TemplateValue();
-        }
-        return std::nullopt;
+    const std::map<std::string, TemplateValue, std::less<>> values{
+        {"Size", std::int64_t{30}}, {"Prefix", std::string("Cluster Prefix")}, {"Unset", {}}};
+    const NameLookup names = [&](std::string_view n) -> std::optional<TemplateValue> {
+        const auto it = values.find(n);
+        return it == values.end() ? std::nullopt : std::optional<TemplateValue>(it->second);
     };
     auto eval = [&](const std::string& e) {
         auto r = evaluate_expression(e, names);
