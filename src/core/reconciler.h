@@ -24,10 +24,10 @@ namespace cb {
 struct ReconcileSettings {
     std::string node_prefix;  // Slurm node names are <prefix><nodearray>-<n>
     // How long a node may wait in "creating" with no VM in the cloud before we ask again.
-    std::int64_t lost_create_grace_ms = 60 * 1000;
+    std::int64_t lost_create_grace_ms = std::int64_t{60} * 1000;
     // Per node array: how long a power-up may take before Slurm gives up (ResumeTimeout).
     std::function<std::int64_t(const std::string& nodearray)> resume_timeout_ms =
-        [](const std::string&) -> std::int64_t { return 30 * 60 * 1000; };
+        [](const std::string&) -> std::int64_t { return std::int64_t{30} * 60 * 1000; };
 };
 
 // One pass's view of the world. Maps are keyed by node name.

@@ -25,7 +25,7 @@ namespace cb {
 
 namespace {
 
-constexpr std::int64_t k_array_refresh_ms = 5 * 60 * 1000;
+constexpr std::int64_t k_array_refresh_ms = std::int64_t{5} * 60 * 1000;
 
 std::int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(

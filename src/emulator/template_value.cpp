@@ -134,7 +134,7 @@ class Evaluator {
     }
 
     TemplateValue parse_comparison() {
-        const TemplateValue left = parse_unary();
+        TemplateValue left = parse_unary();
         if (m_error) {
             return {};
         }
