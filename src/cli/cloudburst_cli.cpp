@@ -14,17 +14,11 @@ namespace {
 
 GlobalOptions g_options;
 
-// Commands from DESIGN.md that are not built yet: they exist so `--help` shows the whole
-// shape, and say honestly that they do not work.
+// Commands from DESIGN.md that are not built yet.
 std::vector<CommandSpec> planned_commands() {
     std::vector<CommandSpec> out;
-    for (const char* name :
-         {"init", "status", "limits", "cost", "keep-alive", "doctor", "users", "setup"}) {
-        out.push_back({name, "(not yet implemented)", [name](CLI::App& app) {
-                           app.allow_extras();
-                           return std::function<Result<int>()>(
-                               [name]() -> Result<int> { return not_implemented(name); });
-                       }});
+    for (const char* name : {"status", "limits", "cost", "keep-alive"}) {
+        out.push_back(planned_command(name));
     }
     return out;
 }
@@ -40,6 +34,10 @@ std::vector<CommandSpec> all_commands() {
     add(config_commands());
     add(scale_commands());
     add(node_commands());
+    add(init_commands());
+    add(doctor_commands());
+    add(users_commands());
+    add(setup_commands());
     out.push_back({"version", "print the version", [](CLI::App&) {
                        return std::function<Result<int>()>([]() -> Result<int> {
                            std::cout << "cloudburst " << CLOUDBURST_VERSION << "\n";
@@ -51,6 +49,14 @@ std::vector<CommandSpec> all_commands() {
 }
 
 }  // namespace
+
+CommandSpec planned_command(const char* name) {
+    return {name, "(not yet implemented)", [name](CLI::App& app) {
+                app.allow_extras();
+                return std::function<Result<int>()>(
+                    [name]() -> Result<int> { return not_implemented(name); });
+            }};
+}
 
 const GlobalOptions& global_options() {
     return g_options;

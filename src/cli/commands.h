@@ -36,5 +36,13 @@ std::vector<CommandSpec> hostlist_commands();
 std::vector<CommandSpec> config_commands();
 std::vector<CommandSpec> scale_commands();
 std::vector<CommandSpec> node_commands();
+std::vector<CommandSpec> init_commands();
+std::vector<CommandSpec> doctor_commands();
+std::vector<CommandSpec> users_commands();
+std::vector<CommandSpec> setup_commands();
+
+// A command that exists so `--help` shows the whole shape, and says honestly that it does
+// not work yet.
+CommandSpec planned_command(const char* name);
 
 }  // namespace cb::cli
