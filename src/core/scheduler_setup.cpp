@@ -1,0 +1,302 @@
+#include "core/scheduler_setup.h"
+
+#include <charconv>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "util/text.h"
+
+namespace cb {
+
+namespace {
+
+std::map<std::string, std::string> os_release_fields(std::string_view text) {
+    std::map<std::string, std::string> fields;
+    std::istringstream in{std::string(text)};
+    for (std::string line; std::getline(in, line);) {
+        const auto eq = line.find('=');
+        if (line.empty() || line[0] == '#' || eq == std::string::npos) {
+            continue;
+        }
+        std::string value(trim(std::string_view(line).substr(eq + 1)));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front()) {
+            value = value.substr(1, value.size() - 2);
+        }
+        fields[std::string(trim(std::string_view(line).substr(0, eq)))] = value;
+    }
+    return fields;
+}
+
+// The leading number of "22.04" or "8.9": 22, 8; -1 if there is none.
+int leading_number(std::string_view s) {
+    int n = -1;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    return ec == std::errc() && ptr != s.data() ? n : -1;
+}
+
+bool contains_word(const std::string& list, const std::string& word) {
+    std::istringstream in(list);
+    for (std::string w; in >> w;) {
+        if (w == word) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
+    std::uint32_t addr = 0;
+    int parts = 0;
+    while (parts < 4) {
+        unsigned octet = 0;
+        const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), octet);
+        if (ec != std::errc() || ptr == s.data() || octet > 255 || ptr - s.data() > 3) {
+            return std::nullopt;
+        }
+        addr = (addr << 8) | octet;
+        s.remove_prefix(static_cast<std::size_t>(ptr - s.data()));
+        ++parts;
+        if (parts < 4) {
+            if (s.empty() || s.front() != '.') {
+                return std::nullopt;
+            }
+            s.remove_prefix(1);
+        }
+    }
+    if (!s.empty()) {
+        return std::nullopt;
+    }
+    return addr;
+}
+
+}  // namespace
+
+Result<OsRelease> parse_os_release(std::string_view text) {
+    const auto f = os_release_fields(text);
+    auto get = [&f](const char* key) {
+        const auto it = f.find(key);
+        return it == f.end() ? std::string() : it->second;
+    };
+    OsRelease os;
+    os.id = get("ID");
+    os.version_id = get("VERSION_ID");
+    os.pretty_name = get("PRETTY_NAME").empty() ? os.id + " " + os.version_id : get("PRETTY_NAME");
+    const int major = leading_number(os.version_id);
+    const std::string like = get("ID_LIKE");
+    const bool rhel_like =
+        os.id == "rhel" || os.id == "almalinux" || os.id == "rocky" || contains_word(like, "rhel");
+    if (rhel_like && (major == 8 || major == 9)) {
+        os.package_manager = PackageManager::k_dnf;
+        return os;
+    }
+    if ((os.id == "debian" && major >= 12) || (os.id == "ubuntu" && major >= 22)) {
+        os.package_manager = PackageManager::k_apt;
+        return os;
+    }
+    return make_error(ErrorKind::k_config,
+                      "unsupported operating system '" + os.pretty_name +
+                          "': cloudburst setup supports AlmaLinux, Rocky Linux and RHEL 8 and 9, "
+                          "Debian 12 and Ubuntu 22.04 or later");
+}
+
+std::vector<std::string> scheduler_packages(PackageManager pm, const std::string& slurm_version) {
+    if (pm == PackageManager::k_apt) {
+        const std::string pin = slurm_version.empty() ? "" : "=" + slurm_version;
+        return {"slurmctld" + pin, "slurm-client" + pin, "munge", "nfs-kernel-server"};
+    }
+    const std::string pin = slurm_version.empty() ? "" : "-" + slurm_version;
+    return {"slurm" + pin, "slurm-slurmctld" + pin, "munge", "nfs-utils"};
+}
+
+Result<SlurmRelease> parse_slurm_release(std::string_view version_output) {
+    // "slurm 23.11.4", Debian's "slurm-wlm 22.05.8", or a package version "22.05.8-4".
+    std::string_view v = trim(version_output);
+    if (const auto space = v.rfind(' '); space != std::string_view::npos) {
+        v.remove_prefix(space + 1);
+    }
+    SlurmRelease r;
+    const auto [p1, e1] = std::from_chars(v.data(), v.data() + v.size(), r.major);
+    if (e1 == std::errc() && p1 < v.data() + v.size() && *p1 == '.') {
+        const auto [p2, e2] = std::from_chars(p1 + 1, v.data() + v.size(), r.minor);
+        if (e2 == std::errc() && r.major >= 17) {
+            return r;
+        }
+    }
+    return make_error(ErrorKind::k_slurm, "cannot read a Slurm version from '" +
+                                              std::string(trim(version_output)) +
+                                              "' (expected 'slurm 22.05.8' or similar)");
+}
+
+std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s) {
+    const bool before_23_02 = s.release.before(23, 2);
+    const bool before_23_11 = s.release.before(23, 11);
+    std::vector<SlurmConfSetting> out{
+        {"SlurmctldHost", s.controller_name + "(" + s.controller_addr + ")",
+         SettingMode::k_replace_first},
+        // On-prem nodes never suspend; cloud partitions carry their own SuspendTime.
+        {"SuspendTime", "INFINITE", SettingMode::k_replace},
+        {"ResumeTimeout", "1800", SettingMode::k_if_absent},
+        {"SuspendTimeout", "600", SettingMode::k_if_absent},
+        {"ReturnToService", "2", SettingMode::k_replace},
+        {"ResumeProgram", s.hook_dir + "/cloudburst-resume", SettingMode::k_replace},
+        {"SuspendProgram", s.hook_dir + "/cloudburst-suspend", SettingMode::k_replace},
+        {"ResumeFailProgram", s.hook_dir + "/cloudburst-resume-fail", SettingMode::k_replace},
+    };
+    std::string params = "idle_on_node_suspend,enable_configless";
+    if (before_23_11) {
+        params += ",cloud_reg_addrs";
+    }
+    out.push_back({"SlurmctldParameters", params, SettingMode::k_merge_list});
+    if (before_23_02) {
+        // Before 23.02 powered-down cloud nodes are hidden from sinfo and scontrol otherwise.
+        out.push_back({"PrivateData", "cloud", SettingMode::k_merge_list});
+    }
+    if (before_23_11) {
+        // Cloud node names do not resolve everywhere: no message fan-out through them.
+        out.push_back({"TreeWidth", "65533", SettingMode::k_replace});
+    }
+    return out;
+}
+
+std::string base_slurm_conf(const BaseSlurmConf& base) {
+    const bool apt = base.package_manager == PackageManager::k_apt;
+    const std::string state = apt ? "/var/lib/slurm/slurmctld" : "/var/spool/slurmctld";
+    const std::string log = apt ? "/var/log/slurm" : "/var/log/slurmctld";
+    std::ostringstream out;
+    out << "# slurm.conf written by `cloudburst setup scheduler`. Add your on-prem NodeName= and\n"
+        << "# PartitionName= lines below; rerunning the command keeps them.\n"
+        << "ClusterName=" << base.cluster_name << "\n"
+        << "SlurmUser=slurm\n"
+        << "AuthType=auth/munge\n"
+        << "StateSaveLocation=" << state << "\n"
+        << "SlurmdSpoolDir=/var/spool/slurmd\n"
+        << "SlurmctldPidFile=/run/slurmctld.pid\n"
+        << "SlurmdPidFile=/run/slurmd.pid\n"
+        << "SlurmctldLogFile=" << log << "/slurmctld.log\n"
+        << "SlurmdLogFile=" << (apt ? log + "/slurmd.log" : "/var/log/slurmd/slurmd.log") << "\n"
+        << "ProctrackType=proctrack/cgroup\n"
+        << "TaskPlugin=task/affinity,task/cgroup\n"
+        << "SelectType=select/cons_tres\n"
+        << "SelectTypeParameters=CR_Core_Memory\n"
+        << "SchedulerType=sched/backfill\n"
+        << "MpiDefault=none\n"
+        << "SwitchType=switch/none\n"
+        << "JobAcctGatherType=jobacct_gather/none\n"
+        << "AccountingStorageType=accounting_storage/none\n"
+        << "MaxNodeCount=10000\n";
+    return out.str();
+}
+
+Status check_export_subnet(const std::string& subnet) {
+    const auto slash = subnet.find('/');
+    auto bad = [&subnet](const std::string& why) {
+        return make_error(ErrorKind::k_usage, "--export-subnet '" + subnet + "': " + why);
+    };
+    if (subnet == "*" || subnet.find_first_of("*?") != std::string::npos) {
+        return bad(
+            "wildcards export to the world; give the subnets of the cloud nodes, "
+            "e.g. 10.1.0.0/16");
+    }
+    if (slash == std::string::npos) {
+        return bad("expected an IPv4 subnet in CIDR form, e.g. 10.1.0.0/16");
+    }
+    const auto addr = parse_ipv4(std::string_view(subnet).substr(0, slash));
+    int prefix = -1;
+    const std::string_view p = std::string_view(subnet).substr(slash + 1);
+    const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+    if (!addr || ec != std::errc() || ptr != p.data() + p.size()) {
+        return bad("expected an IPv4 subnet in CIDR form, e.g. 10.1.0.0/16");
+    }
+    if (prefix < 1 || prefix > 32) {
+        return bad("the prefix length must be 1 to 32");
+    }
+    const std::uint32_t host_mask = prefix == 32 ? 0u : (0xffffffffu >> prefix);
+    if ((*addr & host_mask) != 0) {
+        return bad("host bits are set; did you mean the network address?");
+    }
+    return ok_status();
+}
+
+std::string exports_line(const NfsExport& e) {
+    std::string line = e.path;
+    for (const auto& s : e.subnets) {
+        line += " " + s + "(" + e.options + ")";
+    }
+    return line;
+}
+
+std::string edit_exports(std::string_view text, const std::vector<NfsExport>& exports,
+                         std::vector<std::string>& changes) {
+    std::vector<std::string> lines;
+    std::istringstream in{std::string(text)};
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    std::vector<bool> drop(lines.size(), false);
+    std::vector<std::string> appended;
+    for (const auto& e : exports) {
+        const std::string wanted = exports_line(e);
+        bool seen = false;
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            std::istringstream words(lines[i]);
+            std::string first;
+            words >> first;
+            if (first != e.path) {
+                continue;
+            }
+            if (seen) {
+                drop[i] = true;
+                changes.push_back("remove duplicate export '" + lines[i] + "'");
+            } else if (lines[i] != wanted) {
+                changes.push_back("replace export '" + lines[i] + "' with '" + wanted + "'");
+                lines[i] = wanted;
+            }
+            seen = true;
+        }
+        if (!seen) {
+            appended.push_back(wanted);
+            changes.push_back("add export '" + wanted + "'");
+        }
+    }
+    std::string out;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (!drop[i]) {
+            out += lines[i] + "\n";
+        }
+    }
+    for (const auto& a : appended) {
+        out += a + "\n";
+    }
+    return out;
+}
+
+std::string node_environment_file(const NodeEnvironment& env) {
+    std::ostringstream out;
+    out << "# Written by `cloudburst setup scheduler` for the burst nodes' cluster-init\n"
+        << "# (templates/cluster-init). KEY=VALUE lines; read, never sourced.\n"
+        << "CLUSTER=" << env.cluster << "\n"
+        << "SLURMCTLD_HOST=" << env.controller_name << "\n"
+        << "SLURMCTLD_ADDR=" << env.controller_addr << "\n"
+        << "SLURM_VERSION=" << env.slurm_version << "\n"
+        << "SLURM_UID=" << env.slurm_uid << "\n"
+        << "SLURM_GID=" << env.slurm_gid << "\n"
+        << "MUNGE_UID=" << env.munge_uid << "\n"
+        << "MUNGE_GID=" << env.munge_gid << "\n";
+    return out.str();
+}
+
+std::string escaped_cluster_name(std::string_view cluster) {
+    std::string out = to_lower(cluster);
+    for (char& c : out) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        if (!ok) {
+            c = '-';
+        }
+    }
+    return out;
+}
+
+}  // namespace cb

@@ -1,0 +1,103 @@
+// The decisions of `cloudburst setup scheduler`, kept pure so they can be tested without a
+// machine to change: which operating system and package manager, which packages, which
+// slurm.conf settings for which Slurm version, which /etc/exports lines. The command
+// (cli/setup_command.cpp) reads the machine, calls these, and applies the differences.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/slurm_conf_edit.h"
+#include "util/result.h"
+
+namespace cb {
+
+enum class PackageManager { k_apt, k_dnf };
+
+struct OsRelease {
+    std::string id;          // "debian", "ubuntu", "almalinux", "rhel", "rocky"
+    std::string version_id;  // "12", "22.04", "8.9"
+    std::string pretty_name;
+    PackageManager package_manager = PackageManager::k_apt;
+};
+
+// Parses /etc/os-release. Errors (k_config): "unsupported operating system 'NAME': cloudburst
+// setup supports AlmaLinux, Rocky Linux and RHEL 8 and 9, Debian 12 and Ubuntu 22.04 or
+// later".
+Result<OsRelease> parse_os_release(std::string_view text);
+
+// The distribution packages the scheduler needs: Slurm's controller and clients, munge and
+// an NFS server. `slurm_version` (may be empty) pins the Slurm packages: "pkg=VER" for apt,
+// "pkg-VER" for dnf.
+std::vector<std::string> scheduler_packages(PackageManager pm, const std::string& slurm_version);
+
+// Slurm's release as major and minor ("slurm 22.05.8" -> 22, 5), from `slurmctld -V`.
+struct SlurmRelease {
+    int major = 0;
+    int minor = 0;
+    bool before(int major_, int minor_) const {
+        return major < major_ || (major == major_ && minor < minor_);
+    }
+};
+Result<SlurmRelease> parse_slurm_release(std::string_view version_output);
+
+struct SchedulerSettings {
+    std::string controller_name;  // SlurmctldHost=<name>(<addr>)
+    std::string controller_addr;
+    std::string hook_dir;      // where cloudburst-resume, -suspend, -resume-fail live
+    std::string include_path;  // the generated cloudburst.conf
+    SlurmRelease release;
+};
+
+// The global slurm.conf settings for bursting on `release` (reference: slurm-power-saving.md
+// §8): SuspendTime=INFINITE (cloud partitions get their own from `cloudburst scale`),
+// idle_on_node_suspend and enable_configless, cloud_reg_addrs and TreeWidth=65533 before
+// 23.11, PrivateData=cloud on 22.05, ReturnToService=2, the hooks, SlurmctldHost with an
+// address cloud nodes can reach without DNS.
+std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s);
+
+struct BaseSlurmConf {
+    std::string cluster_name;
+    PackageManager package_manager = PackageManager::k_apt;  // decides the state/log paths
+};
+
+// A complete slurm.conf for a scheduler that has none yet (no nodes; the site adds its own,
+// `cloudburst scale` adds the cloud ones). edit_slurm_conf() then adds the bursting settings.
+std::string base_slurm_conf(const BaseSlurmConf& base);
+
+// Checks an IPv4 subnet in CIDR form ("10.1.0.0/16"); refuses "*", host names, /0 and
+// addresses with host bits set. Errors (k_usage) say what is wrong.
+Status check_export_subnet(const std::string& subnet);
+
+struct NfsExport {
+    std::string path;                  // "/sched"
+    std::vector<std::string> subnets;  // checked with check_export_subnet
+    std::string options;               // "rw,sync,no_root_squash,no_subtree_check"
+};
+
+// One /etc/exports line per export: an existing line for the same path is replaced (so a
+// world export becomes a subnet export), later duplicates are dropped, missing ones are
+// appended; other lines are kept. `changes` gets one sentence per change.
+std::string edit_exports(std::string_view text, const std::vector<NfsExport>& exports,
+                         std::vector<std::string>& changes);
+
+// The line edit_exports() writes for `e`.
+std::string exports_line(const NfsExport& e);
+
+// The file a burst node's cluster-init reads from /sched/<cluster>/ (KEY=VALUE lines; no
+// secrets): the controller, the Slurm version to install, the pinned IDs.
+struct NodeEnvironment {
+    std::string cluster;
+    std::string controller_name;
+    std::string controller_addr;
+    std::string slurm_version;  // the installed package version, e.g. "22.05.8-4+deb12u3"
+    unsigned slurm_uid = 0, slurm_gid = 0, munge_uid = 0, munge_gid = 0;
+};
+std::string node_environment_file(const NodeEnvironment& env);
+
+// CycleCloud's escaping of a cluster name for its /sched directory: lower case, anything
+// but [a-z0-9-] becomes '-'.
+std::string escaped_cluster_name(std::string_view cluster);
+
+}  // namespace cb
