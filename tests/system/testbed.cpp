@@ -1,9 +1,13 @@
 #include "testbed.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -213,6 +217,173 @@ void Testbed::print_logs() const {
         if (entry.is_regular_file() && entry.path().extension() == ".log") {
             print_tail(entry.path(), 30);
         }
+    }
+}
+
+}  // namespace cb::system_test
+
+// ---- Helpers for the failure, security and soak tests (issue 5) ----------------------------
+
+namespace cb::system_test {
+
+namespace {
+
+Command emulator_command(const Testbed& testbed, std::vector<std::string> args) {
+    std::vector<std::string> argv{std::string(CB_BINARY_DIR) + "/cyclecloud-emulator"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const auto& [flag, var] : std::vector<std::pair<std::string, std::string>>{
+             {"--url", "CB_TESTBED_EMULATOR_URL"},
+             {"--credentials", "CB_TESTBED_EMULATOR_CREDENTIALS"},
+             {"--ca", "CB_TESTBED_EMULATOR_CA"}}) {
+        if (!testbed.env(var).empty()) {
+            argv.push_back(flag);
+            argv.push_back(testbed.env(var));
+        }
+    }
+    return {argv, minimal_environment(), {}, std::chrono::seconds(20)};
+}
+
+bool socket_accepts(const std::string& path) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof addr.sun_path) {
+        return false;
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+nlohmann::json emulator_status(const Testbed& testbed) {
+    auto out = run_command(emulator_command(testbed, {"status"}));
+    if (!out || !out->ok()) {
+        return nlohmann::json::object();
+    }
+    auto status = nlohmann::json::parse(out->out, nullptr, false);
+    return status.is_object() ? status : nlohmann::json::object();
+}
+
+Status emulator_fault(const Testbed& testbed, const std::vector<std::string>& specs) {
+    std::vector<std::string> args{"fault"};
+    args.insert(args.end(), specs.begin(), specs.end());
+    auto out = run_command(emulator_command(testbed, args));
+    if (!out) {
+        return out.error();
+    }
+    if (!out->ok()) {
+        return make_error(ErrorKind::k_io, "cyclecloud-emulator fault failed: " + out->err);
+    }
+    return ok_status();
+}
+
+long emulator_api_calls(const nlohmann::json& status, const std::string& endpoint_part) {
+    long n = 0;
+    if (!status.contains("apiCalls") || !status["apiCalls"].is_object()) {
+        return 0;
+    }
+    for (const auto& [endpoint, count] : status["apiCalls"].items()) {
+        if (endpoint.find("/_emulator/") == std::string::npos &&
+            endpoint.find(endpoint_part) != std::string::npos && count.is_number()) {
+            n += count.get<long>();
+        }
+    }
+    return n;
+}
+
+pid_t daemon_pid(const Testbed& testbed) {
+    auto text = read_file(testbed.dir() + "/run/cloudburstd.pid", 64);
+    return text ? static_cast<pid_t>(std::atol(text->c_str())) : -1;
+}
+
+Status start_daemon(const Testbed& testbed) {
+    SpawnOptions o;
+    o.argv = {std::string(CB_BINARY_DIR) + "/cloudburstd", "--config",
+              testbed.dir() + "/etc/cloudburst.toml"};
+    o.env = minimal_environment();
+    o.env.push_back("SLURM_CONF=" + testbed.slurm_conf());
+    o.stdout_path = testbed.dir() + "/log/cloudburstd.out";
+    auto child = ChildProcess::spawn(o);
+    if (!child) {
+        return child.error();
+    }
+    const pid_t pid = child->pid();
+    if (auto st =
+            write_file_atomic(testbed.dir() + "/run/cloudburstd.pid", std::to_string(pid) + "\n");
+        !st) {
+        return st;
+    }
+    child->release();  // `down` stops it by its pid file, as the one testbed.sh started
+    const std::string sock = testbed.dir() + "/cloudburst/cloudburstd.sock";
+    if (!wait_until(std::chrono::seconds(30),
+                    [&] {
+                        int status = 0;
+                        if (::waitpid(pid, &status, WNOHANG) == pid) {
+                            return true;  // exited: reported below
+                        }
+                        return socket_accepts(sock);
+                    }) ||
+        !process_alive(pid)) {
+        return make_error(ErrorKind::k_io, "cloudburstd (pid " + std::to_string(pid) +
+                                               ") did not start listening on " + sock + " (see " +
+                                               testbed.dir() + "/log/cloudburstd.out)");
+    }
+    return ok_status();
+}
+
+std::string cyclecloud_password(const Testbed& testbed) {
+    auto text = read_file(testbed.dir() + "/etc/cloudburst.password", 4096);
+    if (!text) {
+        return "";
+    }
+    std::string password = *text;
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+        password.pop_back();
+    }
+    return password;
+}
+
+std::vector<std::string> files_containing(const Testbed& testbed, const std::string& secret) {
+    std::vector<std::string> found;
+    if (secret.empty()) {
+        return found;
+    }
+    const std::filesystem::path log_dir = testbed.dir() + "/log";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(testbed.dir(), ec)) {
+        if (!entry.is_regular_file(ec)) {
+            continue;
+        }
+        const auto& path = entry.path();
+        const std::string name = path.filename().string();
+        const std::string ext = path.extension().string();
+        const bool in_log_dir = path.string().rfind(log_dir.string() + "/", 0) == 0;
+        const bool journal = name.rfind("state.db", 0) == 0;
+        if (!in_log_dir && ext != ".log" && ext != ".out" && !journal) {
+            continue;
+        }
+        auto text = read_file(path.string(), std::size_t{256} << 20);
+        if (text && text->find(secret) != std::string::npos) {
+            found.push_back(path.string());
+        }
+    }
+    return found;
+}
+
+void expect_no_secret_in_logs(const Testbed& testbed) {
+    const std::string password = cyclecloud_password(testbed);
+    ASSERT_FALSE(password.empty())
+        << "no password in " << testbed.dir() << "/etc/cloudburst.password";
+    // The check must be able to fail: it reads the files the daemon and emulator write.
+    ASSERT_TRUE(std::filesystem::exists(testbed.dir() + "/log/cloudburstd.log"));
+    for (const auto& file : files_containing(testbed, password)) {
+        ADD_FAILURE() << "the CycleCloud password appears in " << file;
     }
 }
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "util/process.h"
 #include "util/result.h"
 
@@ -68,5 +70,42 @@ class Testbed {
     std::map<std::string, std::string> m_env;
     bool m_up = false;
 };
+
+}  // namespace cb::system_test
+
+// ---- Helpers for the failure, security and soak tests (issue 5) ----------------------------
+
+namespace cb::system_test {
+
+// The emulator's own status (`cyclecloud-emulator status`: API calls per endpoint, answers per
+// code, faults injected by class, nodes by status); an empty object if it does not answer.
+nlohmann::json emulator_status(const Testbed& testbed);
+
+// Sets emulator faults at run time (`cyclecloud-emulator fault KIND=VALUE ...`).
+Status emulator_fault(const Testbed& testbed, const std::vector<std::string>& specs);
+
+// CycleCloud API calls in an emulator status whose endpoint ("POST /clusters/{cluster}/nodes/
+// create") contains `endpoint_part`; the emulator's own /_emulator endpoints never count.
+long emulator_api_calls(const nlohmann::json& status, const std::string& endpoint_part = "");
+
+// cloudburstd's pid from DIR/run/cloudburstd.pid, or -1.
+pid_t daemon_pid(const Testbed& testbed);
+
+// Starts cloudburstd again as testbed.sh did (same config, log and pid file, so `down` stops
+// it) and waits until its control socket accepts connections (a socket left by a killed
+// daemon refuses them).
+Status start_daemon(const Testbed& testbed);
+
+// The CycleCloud password the testbed gave cloudburstd (DIR/etc/cloudburst.password).
+std::string cyclecloud_password(const Testbed& testbed);
+
+// Files of the testbed that contain `secret`: every file under DIR/log, every *.log and *.out
+// elsewhere in DIR, and cloudburstd's journal (state.db and its WAL), whose events carry
+// error messages.
+std::vector<std::string> files_containing(const Testbed& testbed, const std::string& secret);
+
+// Adds a test failure for each such file containing the CycleCloud password. Call it before
+// the testbed goes down (its logs are removed with it).
+void expect_no_secret_in_logs(const Testbed& testbed);
 
 }  // namespace cb::system_test
