@@ -1,0 +1,118 @@
+#!/bin/bash
+# cloudburst cluster-init for burst nodes. CycleCloud runs it as root at every boot
+# (converge_on_boot), after mounting /sched and /shared; it is safe to rerun.
+#
+#  1. reads /sched/<cluster>/cloudburst-node.env, written by `cloudburst setup scheduler`
+#     (controller address, Slurm package version, pinned UIDs/GIDs);
+#  2. creates the slurm and munge accounts with those IDs (and stops if they exist with
+#     other IDs: files they own would not match the scheduler's);
+#  3. installs slurmd and munge of the scheduler's Slurm version;
+#  4. copies the munge key from /sched, sets the host name to the node name;
+#  5. starts slurmd configless (`--conf-server`) through cloudburst-node-start, which runs
+#     the health check and only then becomes `slurmd -b -N <node name>`.
+#
+# Reference it from the cluster template (templates/slurm-headless.txt) as
+#   [[[cluster-init cloudburst:execute:0.1.0]]]
+# after `cyclecloud project upload` of templates/cluster-init/cloudburst.
+set -euo pipefail
+
+jetpack=/opt/cycle/jetpack/bin/jetpack
+spec_files=${CYCLECLOUD_SPEC_PATH:-$(dirname "$0")/..}/files
+bin_dir=/opt/cloudburst/bin
+
+log() { echo "cloudburst cluster-init: $*"; }
+die() {
+  echo "cloudburst cluster-init: error: $*" >&2
+  exit 1
+}
+
+node=$("$jetpack" config cyclecloud.node.name)
+cluster=$("$jetpack" config cyclecloud.cluster.name)
+node=${node,,}
+escaped=$(printf '%s' "${cluster,,}" | sed 's/[^a-z0-9-]/-/g')
+sched=/sched/$escaped
+env_file=$sched/cloudburst-node.env
+[ -r "$env_file" ] || die "$env_file is missing: is /sched mounted from the scheduler, and did \`cloudburst setup scheduler --cluster $cluster\` run there?"
+
+# KEY=VALUE lines, read, never sourced.
+setting() {
+  local v
+  v=$(sed -n "s/^$1=//p" "$env_file" | tail -n 1)
+  [ -n "$v" ] || die "$env_file has no $1"
+  printf '%s' "$v"
+}
+ctld_addr=$(setting SLURMCTLD_ADDR)
+slurm_version=$(setting SLURM_VERSION)
+
+pin_account() { # name uid gid
+  local name=$1 uid=$2 gid=$3
+  if getent group "$name" >/dev/null; then
+    [ "$(getent group "$name" | cut -d: -f3)" = "$gid" ] ||
+      die "group $name exists with GID $(getent group "$name" | cut -d: -f3), the scheduler uses $gid"
+  else
+    groupadd --system --gid "$gid" "$name"
+  fi
+  if getent passwd "$name" >/dev/null; then
+    [ "$(id -u "$name")" = "$uid" ] || die "user $name exists with UID $(id -u "$name"), the scheduler uses $uid"
+  else
+    useradd --system --uid "$uid" --gid "$gid" --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "$name"
+  fi
+}
+pin_account munge "$(setting MUNGE_UID)" "$(setting MUNGE_GID)"
+pin_account slurm "$(setting SLURM_UID)" "$(setting SLURM_GID)"
+
+# shellcheck source=/dev/null
+. /etc/os-release
+case "${ID} ${ID_LIKE:-}" in
+  *debian* | *ubuntu*)
+    if ! dpkg-query -W -f='${Version}' slurmd 2>/dev/null | grep -qxF "$slurm_version"; then
+      log "installing slurmd $slurm_version and munge"
+      apt-get update -q
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        "slurmd=$slurm_version" "slurm-client=$slurm_version" munge ||
+        die "slurmd $slurm_version is not available here: use the scheduler's OS image for the burst nodes"
+    fi
+    defaults=/etc/default/slurmd
+    ;;
+  *rhel* | *almalinux* | *rocky* | *fedora*)
+    if ! rpm -q "slurm-slurmd-$slurm_version" >/dev/null 2>&1; then
+      log "installing slurm-slurmd $slurm_version and munge"
+      rpm -q epel-release >/dev/null 2>&1 || dnf install -y epel-release
+      dnf install -y "slurm-$slurm_version" "slurm-slurmd-$slurm_version" munge ||
+        die "slurm-slurmd $slurm_version is not available here: use the scheduler's OS image for the burst nodes"
+    fi
+    defaults=/etc/sysconfig/slurmd
+    ;;
+  *) die "unsupported operating system ${PRETTY_NAME:-$ID}" ;;
+esac
+
+install -d -m 0700 -o munge -g munge /etc/munge
+if ! cmp -s "$sched/munge.key" /etc/munge/munge.key; then
+  install -m 0400 -o munge -g munge "$sched/munge.key" /etc/munge/munge.key
+fi
+systemctl enable munge
+systemctl restart munge
+
+if [ "$(hostname)" != "$node" ]; then
+  log "host name $(hostname) -> $node"
+  hostnamectl set-hostname "$node"
+fi
+
+install -d -m 0755 "$bin_dir" /etc/systemd/system/slurmd.service.d
+install -m 0755 "$spec_files/cloudburst-node-start" "$bin_dir/cloudburst-node-start"
+# Configless: slurmd fetches slurm.conf (and its Includes) from slurmctld.
+echo "SLURMD_OPTIONS=" >"$defaults"
+cat >/etc/systemd/system/slurmd.service.d/cloudburst.conf <<UNIT
+# Written by cloudburst's cluster-init: health check first, then slurmd -b -N $node.
+[Unit]
+After=munge.service network-online.target remote-fs.target
+Wants=network-online.target
+[Service]
+ExecStart=
+ExecStart=$bin_dir/cloudburst-node-start -D -b -N $node --conf-server $ctld_addr:6817
+UNIT
+systemctl daemon-reload
+systemctl enable slurmd
+systemctl restart slurmd
+log "slurmd started as $node (configless from $ctld_addr)"

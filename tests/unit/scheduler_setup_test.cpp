@@ -1,0 +1,131 @@
+// The pure decisions of `cloudburst setup scheduler`: OS detection, packages, the bursting
+// settings per Slurm release, NFS exports.
+#include "core/scheduler_setup.h"
+
+#include <gtest/gtest.h>
+
+namespace cb {
+namespace {
+
+TEST(OsRelease, DebianAndUbuntuUseApt) {
+    auto d = parse_os_release(
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"
+        "VERSION_ID=\"12\"\n");
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(d->package_manager, PackageManager::k_apt);
+    auto u = parse_os_release("ID=ubuntu\nVERSION_ID=\"24.04\"\n");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->package_manager, PackageManager::k_apt);
+}
+
+TEST(OsRelease, AlmaRockyAndRhelUseDnf) {
+    for (const char* text :
+         {"ID=\"almalinux\"\nVERSION_ID=\"8.9\"\n", "ID=rhel\nVERSION_ID=9.4\n",
+          "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n"}) {
+        auto os = parse_os_release(text);
+        ASSERT_TRUE(os) << text;
+        EXPECT_EQ(os->package_manager, PackageManager::k_dnf) << text;
+    }
+}
+
+TEST(OsRelease, OthersAreRefusedWithTheSupportedList) {
+    auto os = parse_os_release(
+        "PRETTY_NAME=\"CentOS Linux 7 (Core)\"\nID=centos\n"
+        "ID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n");
+    ASSERT_FALSE(os);
+    EXPECT_EQ(os.error().message,
+              "unsupported operating system 'CentOS Linux 7 (Core)': cloudburst setup supports "
+              "AlmaLinux, Rocky Linux and RHEL 8 and 9, Debian 12 and Ubuntu 22.04 or later");
+    EXPECT_FALSE(parse_os_release("ID=debian\nVERSION_ID=11\n"));
+    EXPECT_FALSE(parse_os_release("ID=ubuntu\nVERSION_ID=20.04\n"));
+}
+
+TEST(SchedulerPackages, PinTheSlurmPackagesOnly) {
+    EXPECT_EQ(
+        scheduler_packages(PackageManager::k_apt, ""),
+        (std::vector<std::string>{"slurmctld", "slurm-client", "munge", "nfs-kernel-server"}));
+    EXPECT_EQ(scheduler_packages(PackageManager::k_dnf, "23.11.10-1.el9"),
+              (std::vector<std::string>{"slurm-23.11.10-1.el9", "slurm-slurmctld-23.11.10-1.el9",
+                                        "munge", "nfs-utils"}));
+}
+
+TEST(SlurmRelease, ReadsSlurmctldAndPackageVersions) {
+    for (const char* text : {"slurm-wlm 22.05.8\n", "slurm 22.05.11", "22.05.8-4+deb12u3"}) {
+        auto r = parse_slurm_release(text);
+        ASSERT_TRUE(r) << text;
+        EXPECT_EQ(r->major, 22);
+        EXPECT_EQ(r->minor, 5);
+    }
+    EXPECT_FALSE(parse_slurm_release("command not found"));
+}
+
+std::string value_of(const std::vector<SlurmConfSetting>& s, const std::string& key) {
+    for (const auto& x : s) {
+        if (x.key == key) {
+            return x.value;
+        }
+    }
+    return "(absent)";
+}
+
+TEST(BurstingSettings, FollowTheSlurmRelease) {
+    SchedulerSettings s{"sched", "10.0.0.5", "/usr/bin", "/etc/slurm/cloudburst.conf", {22, 5}};
+    const auto old = bursting_settings(s);
+    EXPECT_EQ(value_of(old, "SlurmctldHost"), "sched(10.0.0.5)");
+    EXPECT_EQ(value_of(old, "SuspendTime"), "INFINITE");
+    EXPECT_EQ(value_of(old, "ReturnToService"), "2");
+    EXPECT_EQ(value_of(old, "ResumeProgram"), "/usr/bin/cloudburst-resume");
+    EXPECT_EQ(value_of(old, "SuspendProgram"), "/usr/bin/cloudburst-suspend");
+    EXPECT_EQ(value_of(old, "ResumeFailProgram"), "/usr/bin/cloudburst-resume-fail");
+    EXPECT_EQ(value_of(old, "SlurmctldParameters"),
+              "idle_on_node_suspend,enable_configless,cloud_reg_addrs");
+    EXPECT_EQ(value_of(old, "PrivateData"), "cloud");
+    EXPECT_EQ(value_of(old, "TreeWidth"), "65533");
+    s.release = {23, 2};
+    EXPECT_EQ(value_of(bursting_settings(s), "PrivateData"), "(absent)");
+    EXPECT_EQ(value_of(bursting_settings(s), "TreeWidth"), "65533");
+    s.release = {24, 5};
+    const auto fresh = bursting_settings(s);
+    EXPECT_EQ(value_of(fresh, "SlurmctldParameters"), "idle_on_node_suspend,enable_configless");
+    EXPECT_EQ(value_of(fresh, "TreeWidth"), "(absent)");
+}
+
+TEST(ExportSubnet, OnlyRealSubnets) {
+    EXPECT_TRUE(check_export_subnet("10.1.0.0/16"));
+    EXPECT_TRUE(check_export_subnet("192.168.7.128/25"));
+    EXPECT_EQ(check_export_subnet("*").error().message,
+              "--export-subnet '*': wildcards export to the world; give the subnets of the "
+              "cloud nodes, e.g. 10.1.0.0/16");
+    EXPECT_EQ(check_export_subnet("10.1.2.0/16").error().message,
+              "--export-subnet '10.1.2.0/16': host bits are set; did you mean the network "
+              "address?");
+    EXPECT_FALSE(check_export_subnet("0.0.0.0/0"));
+    EXPECT_FALSE(check_export_subnet("example.com"));
+    EXPECT_FALSE(check_export_subnet("10.1.0.0"));
+    EXPECT_FALSE(check_export_subnet("10.1.0.0/33"));
+    EXPECT_FALSE(check_export_subnet("300.1.0.0/16"));
+}
+
+TEST(Exports, WorldExportsBecomeSubnetExports) {
+    const std::string before =
+        "# site exports\n/data 192.168.0.0/24(ro)\n/sched *(rw,sync,no_root_squash)\n"
+        "/sched 10.9.0.0/16(rw)\n";
+    std::vector<std::string> changes;
+    const std::vector<NfsExport> wanted{{"/sched", {"10.1.0.0/16"}, "rw,sync"},
+                                        {"/shared", {"10.1.0.0/16", "10.2.0.0/16"}, "rw"}};
+    const std::string after = edit_exports(before, wanted, changes);
+    EXPECT_EQ(after,
+              "# site exports\n/data 192.168.0.0/24(ro)\n/sched 10.1.0.0/16(rw,sync)\n"
+              "/shared 10.1.0.0/16(rw) 10.2.0.0/16(rw)\n");
+    EXPECT_EQ(changes.size(), 3u);
+    std::vector<std::string> again;
+    EXPECT_EQ(edit_exports(after, wanted, again), after);
+    EXPECT_TRUE(again.empty());
+}
+
+TEST(ClusterName, EscapedAsCycleCloudDoes) {
+    EXPECT_EQ(escaped_cluster_name("My_Cluster.1"), "my-cluster-1");
+}
+
+}  // namespace
+}  // namespace cb
