@@ -1,10 +1,303 @@
-// `cloudburst doctor`: not built yet (see the open issues).
+// `cloudburst doctor`: checks what breaks bursting, one line per check (ok, problem with how
+// to fix it, or skipped with why); exit 0 when nothing is a problem, 1 otherwise. The checks
+// themselves are pure (core/doctor_checks.h); this file gathers their input.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <netdb.h>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
+#include "cli/connection_check.h"
+#include "cli/system_facts.h"
+#include "core/config_loader.h"
+#include "core/doctor_checks.h"
+#include "util/files.h"
+#include "util/process.h"
+#include "util/text.h"
 
 namespace cb::cli {
 
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DoctorOptions {
+    bool json = false;
+    std::string slurm_conf;
+    std::string munge_key = "/etc/munge/munge.key";
+    std::string exports = "/etc/exports";
+};
+
+// Closes a file descriptor on scope exit.
+class Fd {
+  public:
+    explicit Fd(int fd) : m_fd(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+    int get() const { return m_fd; }
+
+  private:
+    int m_fd;
+};
+
+bool tcp_listening(int port) {
+    Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (s.get() < 0) {
+        return false;
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return ::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+bool unix_socket_answers(const std::string& path) {
+    Fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    if (s.get() < 0 || path.size() >= sizeof addr.sun_path) {
+        return false;
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    return ::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+std::vector<std::string> resolve(const std::string& host) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* raw = nullptr;
+    std::vector<std::string> out;
+    if (::getaddrinfo(host.c_str(), nullptr, &hints, &raw) != 0) {
+        return out;
+    }
+    for (const addrinfo* ai = raw; ai != nullptr; ai = ai->ai_next) {
+        char buf[NI_MAXHOST];
+        if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof buf, nullptr, 0,
+                          NI_NUMERICHOST) == 0) {
+            out.emplace_back(buf);
+        }
+    }
+    ::freeaddrinfo(raw);
+    return out;
+}
+
+// The munge socket slurm.conf names (AuthInfo=socket=PATH), or "" for munge's default.
+std::string munge_socket(const SlurmSettings& s) {
+    const std::string info = s.get("AuthInfo").value_or("");
+    const auto at = info.find("socket=");
+    if (at == std::string::npos) {
+        return {};
+    }
+    const auto end = info.find(',', at);
+    return info.substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
+}
+
+CheckResult check_munge(const SlurmSettings& s) {
+    const std::string socket = munge_socket(s);
+    std::vector<std::string> munge{"/usr/bin/munge", "-n"};
+    std::vector<std::string> unmunge{"/usr/bin/unmunge"};
+    if (!socket.empty()) {
+        for (auto* argv : {&munge, &unmunge}) {
+            argv->push_back("-S");
+            argv->push_back(socket);
+        }
+    }
+    if (!fs::exists(munge[0]) || !fs::exists(unmunge[0])) {
+        return check_problem("munge",
+                             "munge is not installed: apt-get install munge (or dnf "
+                             "install munge)");
+    }
+    auto cred = run_command({munge, minimal_environment(), {}, std::chrono::seconds(10)});
+    if (!cred || !cred->ok()) {
+        return check_problem("munge",
+                             "`munge -n` failed (" +
+                                 (cred ? std::string(trim(cred->err)) : cred.error().describe()) +
+                                 "): start munged (systemctl enable --now munge)");
+    }
+    auto back = run_command({unmunge, minimal_environment(), cred->out, std::chrono::seconds(10)});
+    if (!back || !back->ok()) {
+        return check_problem("munge",
+                             "`munge -n | unmunge` failed (" +
+                                 (back ? std::string(trim(back->err)) : back.error().describe()) +
+                                 "): check munged's log and the key");
+    }
+    return check_ok("munge", "`munge -n | unmunge` works");
+}
+
+// The Date header of an unauthenticated request to CycleCloud, from the curl program (the
+// REST client does not hand out headers); nullopt if there is none.
+std::optional<std::string> cyclecloud_date(const Config& config) {
+    const std::string curl = "/usr/bin/curl";
+    if (!fs::exists(curl)) {
+        return std::nullopt;
+    }
+    std::vector<std::string> argv{curl, "-sS", "-o", "/dev/null", "-D", "-", "--max-time", "10"};
+    if (!config.cyclecloud.ca_bundle.empty()) {
+        argv.push_back("--cacert");
+        argv.push_back(config.cyclecloud.ca_bundle);
+    }
+    if (!config.cyclecloud.verify_tls) {
+        argv.push_back("--insecure");
+    }
+    argv.push_back(config.cyclecloud.url + "/");
+    auto r = run_command({argv, minimal_environment(), {}, std::chrono::seconds(15)});
+    if (!r || !r->ok()) {
+        return std::nullopt;
+    }
+    std::string_view rest = r->out;
+    while (!rest.empty()) {
+        const auto nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        if (line.size() > 5 && iequals(line.substr(0, 5), "date:")) {
+            return std::string(trim(line.substr(5)));
+        }
+    }
+    return std::nullopt;
+}
+
+CheckResult check_daemon(const Config& config) {
+    if (fs::is_directory("/run/systemd/system")) {
+        auto r = run_command({{"/usr/bin/systemctl", "is-active", "--quiet", "cloudburstd"},
+                              minimal_environment(),
+                              {},
+                              std::chrono::seconds(10)});
+        if (r && r->ok()) {
+            return check_ok("cloudburstd", "the systemd unit is active");
+        }
+    }
+    if (unix_socket_answers(config.paths.socket)) {
+        return check_ok("cloudburstd", "answers on " + config.paths.socket);
+    }
+    return check_problem("cloudburstd", "not running (nothing answers on " + config.paths.socket +
+                                            "): run `cloudburst init` or `systemctl enable --now "
+                                            "cloudburstd`");
+}
+
+std::vector<CheckResult> run_checks(const DoctorOptions& o) {
+    std::vector<CheckResult> out;
+    const std::string config_path = global_options().config_path;
+    auto config = load_config(config_path, PasswordUse::k_read);
+    const Config defaults;
+    const Config& cfg = config ? *config : defaults;
+
+    const std::string slurm_conf = slurm_conf_path(o.slurm_conf, cfg.slurm.conf_dir);
+    auto read = read_slurm_settings(slurm_conf, cfg.slurm.bin_dir + "/scontrol");
+    if (read) {
+        const SlurmSettings& s = read->settings;
+        out.push_back(check_munge(s));
+        out.push_back(check_munge_key(
+            o.munge_key, stat_file(o.munge_key),
+            lookup_user("munge") ? std::optional<uid_t>(lookup_user("munge")->uid) : std::nullopt));
+        const auto slurm_user = lookup_user(s.get("SlurmUser").value_or("root"));
+        for (auto& r : check_hooks(s, stat_file, slurm_user, HookExpectation::k_any_valid)) {
+            out.push_back(std::move(r));
+        }
+        if (config) {
+            out.push_back(check_include(s, slurm_conf, cfg.slurm.generated_conf));
+        }
+        out.push_back(check_onprem_not_suspended(s));
+        out.push_back(check_resume_timeout(s));
+        out.push_back(check_suspend_timeout(s));
+        out.push_back(check_tree_width(s));
+        out.push_back(check_return_to_service(s));
+        out.push_back(check_private_data(s));
+        out.push_back(check_slurmctld_host(s, resolve));
+        out.push_back(check_slurmctld_listening(s, tcp_listening(slurmctld_port(s))));
+        out.push_back(check_slurmd_port(s));
+        out.push_back(check_srun_port_range(s));
+    } else {
+        out.push_back(check_problem("slurm.conf", read.error().describe() +
+                                                      ": give its path with --slurm-conf or "
+                                                      "SLURM_CONF"));
+    }
+
+    if (fs::exists(o.exports)) {
+        auto text = read_file(o.exports);
+        out.push_back(text ? check_nfs_exports(*text, o.exports)
+                           : check_problem("NFS exports", text.error().describe()));
+    } else {
+        out.push_back(check_skipped("NFS exports", o.exports + " does not exist: this machine "
+                                                               "exports nothing over NFS"));
+    }
+
+    if (!config) {
+        out.push_back(check_problem("config file", config.error().describe()));
+        out.push_back(check_skipped("CycleCloud", "no valid configuration"));
+        out.push_back(check_skipped("clock", "no valid configuration"));
+        return out;
+    }
+    const auto read_slurm_user = read ? read->settings.get("SlurmUser") : std::nullopt;
+    out.push_back(check_config_file(config_path, stat_file(config_path),
+                                    lookup_user(read_slurm_user.value_or(cfg.slurm.user))));
+    const ConnectionDiagnosis diagnosis = diagnose_connection(cyclecloud_options(cfg));
+    out.push_back(diagnosis.ok() ? check_ok("CycleCloud", diagnosis.message)
+                                 : check_problem("CycleCloud", diagnosis.message));
+    if (diagnosis.ok()) {
+        out.push_back(check_clock_skew(cyclecloud_date(cfg), std::chrono::system_clock::now()));
+    } else {
+        out.push_back(check_skipped("clock", "CycleCloud cannot be reached"));
+    }
+    out.push_back(check_daemon(cfg));
+    return out;
+}
+
+Result<int> run_doctor(const DoctorOptions& o) {
+    const auto results = run_checks(o);
+    if (o.json) {
+        nlohmann::json checks = nlohmann::json::array();
+        for (const auto& r : results) {
+            checks.push_back({{"name", r.name},
+                              {"outcome", std::string(to_string(r.outcome))},
+                              {"detail", r.detail}});
+        }
+        std::cout << nlohmann::json{{"ok", all_passed(results)}, {"checks", checks}}.dump(2)
+                  << "\n";
+    } else {
+        std::size_t problems = 0;
+        for (const auto& r : results) {
+            std::cout << format_check(r) << "\n";
+            problems += r.outcome == CheckOutcome::k_problem ? 1 : 0;
+        }
+        std::cout << (problems == 0 ? std::string("doctor: no problems")
+                                    : "doctor: " + std::to_string(problems) + " problem" +
+                                          (problems == 1 ? "" : "s"))
+                  << "\n";
+    }
+    return all_passed(results) ? 0 : 1;
+}
+
+}  // namespace
+
 std::vector<CommandSpec> doctor_commands() {
-    return {planned_command("doctor")};
+    return {
+        {"doctor", "check everything bursting needs; say how to fix what is wrong",
+         [](CLI::App& app) {
+             auto o = std::make_shared<DoctorOptions>();
+             app.add_flag("--json", o->json, "print the results as JSON");
+             app.add_option("--slurm-conf", o->slurm_conf,
+                            "slurm.conf (default: $SLURM_CONF, else "
+                            "<slurm.conf_dir>/slurm.conf)");
+             app.add_option("--munge-key", o->munge_key, "munge key file")->capture_default_str();
+             app.add_option("--exports", o->exports, "NFS exports file")->capture_default_str();
+             return std::function<Result<int>()>([o] { return run_doctor(*o); });
+         }}};
 }
 
 }  // namespace cb::cli

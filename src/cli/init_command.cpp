@@ -1,10 +1,516 @@
-// `cloudburst init`: not built yet (see the open issues).
+// `cloudburst init`: connects this scheduler to a CycleCloud cluster. Asks for (or takes from
+// flags and the environment) the cluster, URL, user and password; checks the connection and
+// says what is wrong; writes the config (0600, atomically); runs `cloudburst scale`; installs
+// and starts the daemon's systemd unit; checks that slurm.conf calls our hooks and includes
+// the generated file. A rerun changes only what differs and says so.
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
+#include "cli/connection_check.h"
+#include "cli/init_steps.h"
+#include "cli/system_facts.h"
+#include "core/config_loader.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/process.h"
 
 namespace cb::cli {
 
+namespace {
+
+namespace fs = std::filesystem;
+
+struct InitOptions {
+    std::string url;
+    std::string cluster;
+    std::string username;
+    std::string password_file;
+    bool password_stdin = false;
+    std::string ca_bundle;
+    std::string slurm_conf;
+    bool no_start = false;
+    bool dry_run = false;
+    bool non_interactive = false;
+};
+
+constexpr std::string_view k_new_config_header =
+    "# cloudburst configuration, written by `cloudburst init` (every key: "
+    "docs/configuration.md).\n"
+    "# It holds the CycleCloud password: keep it mode 0600, owned by root.\n";
+
+// Restores the terminal's echo when it goes out of scope.
+class EchoOff {
+  public:
+    EchoOff() {
+        if (::tcgetattr(STDIN_FILENO, &m_saved) == 0) {
+            termios quiet = m_saved;
+            quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+            m_active = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+        }
+    }
+    EchoOff(const EchoOff&) = delete;
+    EchoOff& operator=(const EchoOff&) = delete;
+    ~EchoOff() {
+        if (m_active) {
+            ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &m_saved);
+        }
+    }
+
+  private:
+    termios m_saved{};
+    bool m_active = false;
+};
+
+std::string env_value(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+}
+
+std::string strip_newlines(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+bool interactive(const InitOptions& o) {
+    return !o.non_interactive && ::isatty(STDIN_FILENO) != 0;
+}
+
+// The first of: the flag, the environment variable, the current config, an answer typed at
+// the terminal.
+Result<std::string> choose(const InitOptions& o, const std::string& flag, const char* env,
+                           const std::string& current, const char* what, const char* option) {
+    if (!flag.empty()) {
+        return flag;
+    }
+    if (std::string v = env_value(env); !v.empty()) {
+        return v;
+    }
+    if (interactive(o)) {
+        std::cerr << what << (current.empty() ? "" : " [" + current + "]") << ": " << std::flush;
+        std::string line;
+        std::getline(std::cin, line);
+        line = strip_newlines(line);
+        if (!line.empty()) {
+            return line;
+        }
+    }
+    if (!current.empty()) {
+        return current;
+    }
+    return make_error(ErrorKind::k_usage, std::string("no ") + what + ": give " + option +
+                                              " or set " + env +
+                                              " (init asks only when stdin is a terminal)");
+}
+
+Result<std::string> choose_password(const InitOptions& o, const std::string& current) {
+    if (!o.password_file.empty()) {
+        auto text = read_file(o.password_file, 4096);
+        if (!text) {
+            return text.error().with_context("reading --password-file");
+        }
+        return strip_newlines(*text);
+    }
+    if (o.password_stdin) {
+        std::string line;
+        std::getline(std::cin, line);
+        return strip_newlines(line);
+    }
+    if (std::string v = env_value("CLOUDBURST_PASSWORD"); !v.empty()) {
+        return v;
+    }
+    if (interactive(o)) {
+        std::cerr << "CycleCloud password" << (current.empty() ? "" : " [keep the current one]")
+                  << ": " << std::flush;
+        std::string line;
+        {
+            EchoOff quiet;
+            std::getline(std::cin, line);
+        }
+        std::cerr << "\n";
+        line = strip_newlines(line);
+        if (!line.empty()) {
+            return line;
+        }
+    }
+    if (!current.empty()) {
+        return current;
+    }
+    return make_error(ErrorKind::k_usage,
+                      "no CycleCloud password: give --password-file FILE or --password-stdin, "
+                      "or set CLOUDBURST_PASSWORD (never on the command line)");
+}
+
+// Writes the config if it differs (or only its mode does); prints what happened.
+Status write_config(const std::string& path, const std::string& old_text, bool existed,
+                    const TomlEditResult& edit, bool dry_run) {
+    const auto facts = stat_file(path);
+    const bool mode_ok = facts && (facts->mode & 07777) == 0600;
+    if (existed && edit.text == old_text && mode_ok) {
+        std::cout << "config " << path << ": unchanged\n";
+        return ok_status();
+    }
+    std::string what;
+    if (!existed) {
+        what = "new file, mode 0600";
+    } else if (edit.changed.empty() && edit.text == old_text) {
+        what = "mode set to 0600";
+    } else {
+        for (const auto& k : edit.changed) {
+            what += (what.empty() ? "" : ", ") + k;
+        }
+        if (!mode_ok) {
+            what += ", mode 0600";
+        }
+    }
+    if (dry_run) {
+        std::cout << "config " << path << ": would be written (" << what << "; --dry-run)\n";
+        return ok_status();
+    }
+    if (auto st = make_directories(fs::path(path).parent_path().string(), 0755); !st) {
+        return st;
+    }
+    if (auto st = write_file_atomic(path, edit.text, 0600); !st) {
+        return st;
+    }
+    // write_file_atomic's mode passes through the umask; the password needs exactly 0600.
+    if (::chmod(path.c_str(), 0600) != 0) {
+        return make_error(ErrorKind::k_io, "cannot chmod 0600 " + path);
+    }
+    std::cout << "config " << path << ": written (" << what << ")\n";
+    return ok_status();
+}
+
+// `cloudburst scale` with `config_path`, as a child, so init and scale stay one code path.
+Status run_scale(const std::string& config_path, bool dry_run) {
+    Command cmd{{program_dir() + "/cloudburst", "--config", config_path, "scale"},
+                minimal_environment(),
+                {},
+                std::chrono::minutes(2)};
+    if (dry_run) {
+        cmd.argv.push_back("--dry-run");
+    }
+    if (std::string conf = env_value("SLURM_CONF"); !conf.empty()) {
+        cmd.env.push_back("SLURM_CONF=" + conf);
+    }
+    auto r = run_command(cmd);
+    if (!r) {
+        return r.error().with_context("running cloudburst scale");
+    }
+    std::cout << r->out;
+    std::cerr << r->err;
+    if (!r->ok()) {
+        return make_error(ErrorKind::k_cloud,
+                          "cloudburst scale failed (see above); rerun "
+                          "`cloudburst scale` when it is fixed");
+    }
+    return ok_status();
+}
+
+// A private 0700 directory holding a copy of the config for `scale --dry-run`; removed on
+// destruction.
+class ScratchConfig {
+  public:
+    static Result<std::unique_ptr<ScratchConfig>> make(const std::string& text) {
+        std::string dir_template = (fs::temp_directory_path() / "cloudburst-init.XXXXXX").string();
+        if (::mkdtemp(dir_template.data()) == nullptr) {
+            return make_error(ErrorKind::k_io, "cannot create a temporary directory");
+        }
+        auto scratch = std::unique_ptr<ScratchConfig>(new ScratchConfig(dir_template));
+        if (auto st = write_file_atomic(scratch->path(), text, 0600, Durability::k_process_crash);
+            !st) {
+            return st.error();
+        }
+        return scratch;
+    }
+    ScratchConfig(const ScratchConfig&) = delete;
+    ScratchConfig& operator=(const ScratchConfig&) = delete;
+    ~ScratchConfig() {
+        std::error_code ec;
+        fs::remove_all(m_dir, ec);
+    }
+    std::string path() const { return m_dir + "/cloudburst.toml"; }
+
+  private:
+    explicit ScratchConfig(std::string dir) : m_dir(std::move(dir)) {}
+    std::string m_dir;
+};
+
+Result<CommandOutput> systemctl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"/usr/bin/systemctl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command({argv, minimal_environment(), {}, std::chrono::minutes(1)});
+}
+
+// Installs the unit and starts (or restarts after a config change) the daemon.
+Status start_daemon(const std::string& config_path, bool config_changed, const InitOptions& o) {
+    const std::string daemon = program_dir() + "/cloudburstd";
+    const std::string how = "start it with `" + daemon + " --config " + config_path + "`";
+    if (o.no_start) {
+        std::cout << "daemon: not started (--no-start); " << how << "\n";
+        return ok_status();
+    }
+    if (!fs::is_directory("/run/systemd/system")) {
+        std::cout << "daemon: skipped: systemd is not running here; " << how << "\n";
+        return ok_status();
+    }
+    const std::string unit_path = "/etc/systemd/system/cloudburstd.service";
+    const std::string unit = daemon_unit(daemon, config_path);
+    auto old = read_file(unit_path);
+    const bool unit_changed = !old || *old != unit;
+    if (o.dry_run) {
+        std::cout << "daemon: " << unit_path
+                  << (unit_changed ? ": would be written" : ": unchanged")
+                  << "; cloudburstd would be enabled and started (--dry-run)\n";
+        return ok_status();
+    }
+    if (unit_changed) {
+        if (auto st = write_file_atomic(unit_path, unit, 0644); !st) {
+            return st;
+        }
+        std::cout << "daemon: " << unit_path << ": written\n";
+        if (auto r = systemctl({"daemon-reload"}); !r || !r->ok()) {
+            return make_error(ErrorKind::k_io, "systemctl daemon-reload failed");
+        }
+    }
+    auto active = systemctl({"is-active", "--quiet", "cloudburstd"});
+    const bool was_active = active && active->ok();
+    const bool restart = was_active && (config_changed || unit_changed);
+    auto r = systemctl({restart ? "restart" : "start", "cloudburstd"});
+    if (!r || !r->ok()) {
+        return make_error(ErrorKind::k_io,
+                          "cannot start cloudburstd: " + (r ? r->err : r.error().describe()) +
+                              " (see `journalctl -u cloudburstd`)");
+    }
+    if (auto e = systemctl({"enable", "--quiet", "cloudburstd"}); !e || !e->ok()) {
+        return make_error(ErrorKind::k_io, "systemctl enable cloudburstd failed");
+    }
+    std::cout << "daemon: cloudburstd "
+              << (restart ? "restarted" : (was_active ? "running" : "enabled and started")) << "\n";
+    return ok_status();
+}
+
+// Whether slurm.conf calls our hooks and includes the generated file; prints one line each.
+bool check_slurm_conf(const std::string& slurm_conf, const Config& config) {
+    auto read = read_slurm_settings(slurm_conf, config.slurm.bin_dir + "/scontrol");
+    if (!read) {
+        std::cout << format_check(check_problem("slurm.conf", read.error().describe()));
+        std::cout << "\n";
+        return false;
+    }
+    const auto user = lookup_user(read->settings.get("SlurmUser").value_or("root"));
+    std::vector<CheckResult> results =
+        check_hooks(read->settings, stat_file, user, HookExpectation::k_cloudburst);
+    results.push_back(check_include(read->settings, slurm_conf, config.slurm.generated_conf));
+    for (const auto& r : results) {
+        std::cout << format_check(r) << "\n";
+    }
+    return all_passed(results);
+}
+
+Result<int> run_init(const InitOptions& o) {
+    const std::string config_path = global_options().config_path;
+    std::string old_text;
+    bool existed = false;
+    Config current;
+    if (auto text = read_file(config_path)) {
+        old_text = *text;
+        existed = true;
+        if (auto loaded = load_config(config_path, PasswordUse::k_read)) {
+            current = *loaded;
+        } else if (auto parsed = parse_config(old_text, config_path)) {
+            current = *parsed;
+        }
+    }
+    InitSettings s;
+    auto cluster = choose(o, o.cluster, "CLOUDBURST_CLUSTER", current.cyclecloud.cluster,
+                          "CycleCloud cluster name", "--cluster");
+    if (!cluster) {
+        return cluster.error();
+    }
+    s.cluster = *cluster;
+    auto url =
+        choose(o, o.url, "CLOUDBURST_URL", current.cyclecloud.url, "CycleCloud URL", "--url");
+    if (!url) {
+        return url.error();
+    }
+    s.url = *url;
+    while (!s.url.empty() && s.url.back() == '/') {
+        s.url.pop_back();
+    }
+    auto username = choose(o, o.username, "CLOUDBURST_USERNAME", current.cyclecloud.username,
+                           "CycleCloud user", "--username");
+    if (!username) {
+        return username.error();
+    }
+    s.username = *username;
+    auto password = choose_password(o, current.cyclecloud.password);
+    if (!password) {
+        return password.error();
+    }
+    s.password = *password;
+    log::register_secret(s.password);
+    s.ca_bundle = !o.ca_bundle.empty() ? o.ca_bundle : env_value("CLOUDBURST_CA_BUNDLE");
+    if (s.ca_bundle.empty()) {
+        s.ca_bundle = current.cyclecloud.ca_bundle;
+    }
+
+    const std::string slurm_conf = slurm_conf_path(o.slurm_conf, current.slurm.conf_dir);
+    s.conf_dir = fs::path(slurm_conf).parent_path().string();
+    if (auto text = read_file(slurm_conf)) {
+        const auto user = parse_slurm_conf(*text).get("SlurmUser");
+        s.slurm_user = user.value_or("root");
+    }
+
+    CycleCloudOptions cc;
+    cc.url = s.url;
+    cc.cluster = s.cluster;
+    cc.username = s.username;
+    cc.password = s.password;
+    cc.ca_bundle = s.ca_bundle;
+    cc.connect_timeout = current.cyclecloud.connect_timeout;
+    cc.request_timeout = current.cyclecloud.request_timeout;
+    const ConnectionDiagnosis diagnosis = diagnose_connection(cc);
+    if (!diagnosis.ok()) {
+        return make_error(ErrorKind::k_cloud, diagnosis.message);
+    }
+    std::cout << format_check(check_ok("CycleCloud", diagnosis.message)) << "\n";
+
+    const TomlEditResult edit =
+        render_init_config(existed ? std::string_view(old_text) : k_new_config_header, s);
+    auto valid = parse_config(edit.text, config_path);
+    if (!valid) {
+        return valid.error().with_context(
+            "the configuration init would write is not valid; "
+            "fix " +
+            config_path + " by hand");
+    }
+    if (auto st = write_config(config_path, old_text, existed, edit, o.dry_run); !st) {
+        return st.error();
+    }
+    const bool config_changed = !existed || edit.text != old_text;
+
+    if (o.dry_run) {
+        auto scratch = ScratchConfig::make(edit.text);
+        if (!scratch) {
+            return scratch.error();
+        }
+        if (auto st = run_scale((*scratch)->path(), true); !st) {
+            return st.error();
+        }
+    } else if (auto st = run_scale(config_path, false); !st) {
+        return st.error();
+    }
+    if (auto st = start_daemon(config_path, config_changed, o); !st) {
+        return st.error();
+    }
+    if (!check_slurm_conf(slurm_conf, *valid)) {
+        std::cout << "init: " << slurm_conf
+                  << " needs the changes above before Slurm can burst (then run "
+                     "`cloudburst doctor`)\n";
+        return 1;
+    }
+    std::cout << "init: done" << (o.dry_run ? " (--dry-run: nothing written)" : "")
+              << "; run `cloudburst doctor` to check the rest\n";
+    return 0;
+}
+
+}  // namespace
+
+TomlEditResult render_init_config(std::string_view existing, const InitSettings& s) {
+    std::vector<TomlKeyEdit> cyclecloud{
+        {"url", toml_string(s.url)},
+        {"cluster", toml_string(s.cluster)},
+        {"username", toml_string(s.username)},
+        {"password", toml_string(s.password)},
+        {"password_file", std::nullopt},
+        {"ca_bundle",
+         s.ca_bundle.empty() ? std::nullopt : std::optional<std::string>(toml_string(s.ca_bundle))},
+    };
+    TomlEditResult result = edit_toml_section(existing, "cyclecloud", cyclecloud);
+    std::vector<TomlKeyEdit> slurm;
+    if (!s.conf_dir.empty()) {
+        slurm.push_back({"conf_dir", toml_string(s.conf_dir)});
+    }
+    if (!s.slurm_user.empty()) {
+        slurm.push_back({"user", toml_string(s.slurm_user)});
+    }
+    if (!slurm.empty()) {
+        TomlEditResult more = edit_toml_section(result.text, "slurm", slurm);
+        result.text = std::move(more.text);
+        result.changed.insert(result.changed.end(), more.changed.begin(), more.changed.end());
+    }
+    return result;
+}
+
+std::string daemon_unit(const std::string& cloudburstd, const std::string& config_path) {
+    return "[Unit]\n"
+           "Description=cloudburst: burst Slurm into Azure CycleCloud\n"
+           "Documentation=file:///usr/share/doc/cloudburst/README.md\n"
+           "After=network-online.target slurmctld.service\n"
+           "Wants=network-online.target\n"
+           "\n"
+           "[Service]\n"
+           "Type=simple\n"
+           "ExecStart=" +
+           cloudburstd + " --config " + config_path +
+           "\n"
+           "# SIGTERM: the daemon finishes its pass, journals, and exits; nothing is "
+           "half-written.\n"
+           "KillMode=mixed\n"
+           "TimeoutStopSec=60\n"
+           "Restart=on-failure\n"
+           "RestartSec=5\n"
+           "RuntimeDirectory=cloudburst\n"
+           "RuntimeDirectoryMode=0755\n"
+           "StateDirectory=cloudburst\n"
+           "StateDirectoryMode=0700\n"
+           "LogsDirectory=cloudburst\n"
+           "NoNewPrivileges=yes\n"
+           "ProtectSystem=full\n"
+           "ProtectHome=yes\n"
+           "PrivateTmp=yes\n"
+           "\n"
+           "[Install]\n"
+           "WantedBy=multi-user.target\n";
+}
+
 std::vector<CommandSpec> init_commands() {
-    return {planned_command("init")};
+    return {{"init", "connect this scheduler to a CycleCloud cluster (asks, or takes flags)",
+             [](CLI::App& app) {
+                 auto o = std::make_shared<InitOptions>();
+                 app.add_option("--cluster", o->cluster,
+                                "CycleCloud cluster name (env CLOUDBURST_CLUSTER)");
+                 app.add_option("--url", o->url,
+                                "CycleCloud URL, https://HOST[:PORT] (env CLOUDBURST_URL)");
+                 app.add_option("--username", o->username,
+                                "CycleCloud user (env CLOUDBURST_USERNAME)");
+                 app.add_option("--password-file", o->password_file,
+                                "read the password from FILE (else env CLOUDBURST_PASSWORD, "
+                                "else asked without echo)");
+                 app.add_flag("--password-stdin", o->password_stdin,
+                              "read the password from the first line of stdin");
+                 app.add_option("--ca-bundle", o->ca_bundle,
+                                "CA certificate(s) for CycleCloud's TLS certificate (env "
+                                "CLOUDBURST_CA_BUNDLE; default: the system's)");
+                 app.add_option("--slurm-conf", o->slurm_conf,
+                                "slurm.conf to check (default: $SLURM_CONF, else "
+                                "<slurm.conf_dir>/slurm.conf)");
+                 app.add_flag("--no-start", o->no_start, "do not install or start the daemon");
+                 app.add_flag("--non-interactive", o->non_interactive,
+                              "never ask; fail when a value is missing");
+                 app.add_flag("-n,--dry-run", o->dry_run, "show what would change, write nothing");
+                 return std::function<Result<int>()>([o] { return run_init(*o); });
+             }}};
 }
 
 }  // namespace cb::cli

@@ -1,0 +1,320 @@
+// The pure checks of `cloudburst doctor` over slurm.conf fixtures, and their messages.
+#include "core/doctor_checks.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <map>
+
+#include "core/slurm_settings.h"
+
+namespace cb {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A burst-ready slurm.conf: two on-prem nodes never suspended, four cloud nodes.
+constexpr const char* k_good_conf = R"(# site config
+ClusterName=hpc
+SlurmctldHost=sched(10.0.0.4)
+SlurmUser=slurm
+ReturnToService=2
+PrivateData=cloud
+TreeWidth=65533
+SrunPortRange=60001-63000
+ResumeProgram=/usr/sbin/cloudburst-resume
+SuspendProgram=/usr/sbin/cloudburst-suspend
+ResumeFailProgram=/usr/sbin/cloudburst-resume-fail
+ResumeTimeout=1800
+SuspendTimeout=600
+SuspendTime=INFINITE
+Include /etc/slurm/cloudburst.conf
+NodeName=onprem[1-2] CPUs=4 State=UNKNOWN
+NodeName=DEFAULT State=CLOUD
+NodeName=hpc-[1-4] CPUs=4
+PartitionName=work Nodes=onprem[1-2],hpc-[1-4] Default=YES
+PartitionName=cloud Nodes=hpc-[1-4] SuspendTime=300
+)";
+
+SlurmSettings good() {
+    SlurmSettings s = parse_slurm_conf(k_good_conf);
+    s.version = "22.05.8";
+    return s;
+}
+
+SlurmSettings with(const std::string& extra) {
+    SlurmSettings s = parse_slurm_conf(std::string(k_good_conf) + extra);
+    s.version = "22.05.8";
+    return s;
+}
+
+TEST(SlurmSettings, ParsesGlobalsIncludesNodesAndPartitions) {
+    const SlurmSettings s = good();
+    EXPECT_EQ(s.get("resumeprogram"), "/usr/sbin/cloudburst-resume");
+    EXPECT_EQ(s.get("SLURMCTLDHOST"), "sched(10.0.0.4)");
+    ASSERT_EQ(s.includes.size(), 1u);
+    EXPECT_EQ(s.includes[0], "/etc/slurm/cloudburst.conf");
+    ASSERT_EQ(s.nodes.size(), 2u);
+    EXPECT_EQ(s.nodes[0].state, "UNKNOWN");
+    EXPECT_EQ(s.nodes[1].state, "CLOUD");  // from NodeName=DEFAULT
+    ASSERT_EQ(s.partitions.size(), 2u);
+    EXPECT_EQ(s.partitions[1].values.at("suspendtime"), "300");
+    EXPECT_FALSE(s.get("ClusterName # site config").has_value());
+}
+
+TEST(SlurmSettings, ScontrolShowConfigOverridesTheFile) {
+    SlurmSettings s = good();
+    merge_scontrol_config(
+        "Configuration data as of 2026-01-01T00:00:00\n"
+        "ResumeTimeout           = 60 sec\n"
+        "SlurmctldHost[0]        = sched(10.0.0.4)\n"
+        "SlurmctldHost[1]        = backup\n"
+        "SLURM_VERSION           = 23.11.4\n",
+        s);
+    EXPECT_EQ(s.get("ResumeTimeout"), "60 sec");
+    EXPECT_EQ(s.get("SlurmctldHost"), "sched(10.0.0.4)");
+    EXPECT_EQ(s.version, "23.11.4");
+}
+
+TEST(SlurmSettings, DurationsAndVersions) {
+    EXPECT_EQ(parse_slurm_seconds("300"), 300s);
+    EXPECT_EQ(parse_slurm_seconds("60 sec"), 60s);
+    EXPECT_EQ(parse_slurm_seconds("1:30"), 90s);
+    EXPECT_FALSE(parse_slurm_seconds("INFINITE"));
+    EXPECT_FALSE(parse_slurm_seconds("NONE"));
+    EXPECT_FALSE(parse_slurm_seconds("-1"));
+    EXPECT_FALSE(parse_slurm_seconds("soon"));
+    EXPECT_EQ(slurm_release("22.05.8"), 2205);
+    EXPECT_EQ(slurm_release("25.05.0-1"), 2505);
+    EXPECT_EQ(slurm_release(""), 0);
+}
+
+TEST(DoctorChecks, FormatsOneLinePerCheck) {
+    EXPECT_EQ(format_check(check_ok("munge", "works")), "ok       munge: works");
+    EXPECT_EQ(format_check(check_problem("clock", "off")), "problem  clock: off");
+    EXPECT_EQ(format_check(check_skipped("NFS exports", "none")), "skipped  NFS exports: none");
+    EXPECT_TRUE(all_passed({check_ok("a", ""), check_skipped("b", "")}));
+    EXPECT_FALSE(all_passed({check_ok("a", ""), check_problem("b", "")}));
+}
+
+// Files for the hook checks: root-owned, 0755.
+FileLookup files(std::map<std::string, FileFacts> table) {
+    return [table = std::move(table)](const std::string& path) -> std::optional<FileFacts> {
+        const auto it = table.find(path);
+        if (it == table.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    };
+}
+
+const std::map<std::string, FileFacts> k_hook_files{
+    {"/usr/sbin/cloudburst-resume", {S_IFREG | 0755, 0, 0}},
+    {"/usr/sbin/cloudburst-suspend", {S_IFREG | 0755, 0, 0}},
+    {"/usr/sbin/cloudburst-resume-fail", {S_IFREG | 0755, 0, 0}},
+    {"/opt/site/resume.sh", {S_IFREG | 0775, 0, 0}},
+    {"/opt/site/private", {S_IFREG | 0700, 0, 0}},
+};
+const UserIds k_slurm{"slurm", 11100, 11100};
+
+TEST(DoctorChecks, HooksThatAreOursAndExecutablePass) {
+    const auto results =
+        check_hooks(good(), files(k_hook_files), k_slurm, HookExpectation::k_cloudburst);
+    ASSERT_EQ(results.size(), 3u);
+    for (const auto& r : results) {
+        EXPECT_EQ(r.outcome, CheckOutcome::k_ok) << format_check(r);
+    }
+    EXPECT_EQ(format_check(results[0]), "ok       ResumeProgram: /usr/sbin/cloudburst-resume");
+}
+
+TEST(DoctorChecks, HookProblemsSayHowToFixThem) {
+    auto first = [](const std::string& extra, HookExpectation e = HookExpectation::k_any_valid) {
+        return format_check(check_hooks(with(extra), files(k_hook_files), k_slurm, e).front());
+    };
+    EXPECT_EQ(first("ResumeProgram=cloudburst-resume\n"),
+              "problem  ResumeProgram: cloudburst-resume is not an absolute path (slurmctld runs "
+              "it with no PATH): set ResumeProgram=/usr/bin/cloudburst-resume in slurm.conf, "
+              "then `scontrol reconfigure`");
+    EXPECT_EQ(first("ResumeProgram=/opt/site/resume.sh\n"),
+              "problem  ResumeProgram: /opt/site/resume.sh is writable by group or others (mode "
+              "0775), so slurmctld disables power saving: chmod go-w /opt/site/resume.sh");
+    EXPECT_EQ(first("ResumeProgram=/opt/site/private\n"),
+              "problem  ResumeProgram: /opt/site/private is not executable by SlurmUser slurm: "
+              "chmod 0755 /opt/site/private");
+    EXPECT_EQ(first("ResumeProgram=/opt/site/missing\n"),
+              "problem  ResumeProgram: /opt/site/missing does not exist or is not a file: "
+              "install cloudburst or set ResumeProgram=/usr/bin/cloudburst-resume in "
+              "slurm.conf, then `scontrol reconfigure`");
+    EXPECT_EQ(first("ResumeProgram=/opt/site/private\n", HookExpectation::k_cloudburst),
+              "problem  ResumeProgram: /opt/site/private is not cloudburst's hook: set "
+              "ResumeProgram=/usr/bin/cloudburst-resume in slurm.conf, then `scontrol "
+              "reconfigure`");
+    SlurmSettings none = good();
+    none.values.erase("suspendprogram");
+    EXPECT_EQ(format_check(
+                  check_hooks(none, files(k_hook_files), k_slurm, HookExpectation::k_any_valid)[1]),
+              "problem  SuspendProgram: not set: set SuspendProgram=/usr/bin/cloudburst-suspend "
+              "in slurm.conf, then `scontrol reconfigure`");
+}
+
+TEST(DoctorChecks, IncludeMayBeRelativeToSlurmConf) {
+    EXPECT_EQ(check_include(good(), "/etc/slurm/slurm.conf", "/etc/slurm/cloudburst.conf").outcome,
+              CheckOutcome::k_ok);
+    const SlurmSettings relative = parse_slurm_conf("Include cloudburst.conf\n");
+    EXPECT_EQ(
+        check_include(relative, "/etc/slurm/slurm.conf", "/etc/slurm/cloudburst.conf").outcome,
+        CheckOutcome::k_ok);
+    EXPECT_EQ(format_check(check_include(parse_slurm_conf(""), "/etc/slurm/slurm.conf",
+                                         "/etc/slurm/cloudburst.conf")),
+              "problem  Include: /etc/slurm/slurm.conf does not include "
+              "/etc/slurm/cloudburst.conf: add the line `Include /etc/slurm/cloudburst.conf` to "
+              "it, then `scontrol reconfigure`");
+}
+
+TEST(DoctorChecks, OnPremNodesMustNotBeSuspended) {
+    EXPECT_EQ(check_onprem_not_suspended(good()).outcome, CheckOutcome::k_ok);
+    const std::string msg =
+        "problem  SuspendTime: on-prem nodes onprem[1-2] would be powered down when idle: set "
+        "SuspendTime=INFINITE globally and SuspendTime on the cloud partitions only (or list "
+        "the nodes in SuspendExcNodes)";
+    EXPECT_EQ(format_check(check_onprem_not_suspended(with("SuspendTime=300\n"))), msg);
+    EXPECT_EQ(check_onprem_not_suspended(with("SuspendTime=300\nSuspendExcNodes=onprem[1-2]:1\n"))
+                  .outcome,
+              CheckOutcome::k_ok);
+    // A partition value beats the global INFINITE for the nodes in it.
+    EXPECT_EQ(format_check(check_onprem_not_suspended(
+                  with("PartitionName=local Nodes=onprem1 SuspendTime=600\n"))),
+              "problem  SuspendTime: on-prem nodes onprem1 would be powered down when idle: set "
+              "SuspendTime=INFINITE globally and SuspendTime on the cloud partitions only (or "
+              "list the nodes in SuspendExcNodes)");
+    EXPECT_EQ(
+        check_onprem_not_suspended(
+            with("PartitionName=local Nodes=onprem1 SuspendTime=600\nSuspendExcParts=local\n"))
+            .outcome,
+        CheckOutcome::k_ok);
+}
+
+TEST(DoctorChecks, TimeoutsMustCoverVmBootAndDeletion) {
+    EXPECT_EQ(format_check(check_resume_timeout(good())), "ok       ResumeTimeout: 1800 s");
+    EXPECT_EQ(format_check(check_resume_timeout(with("ResumeTimeout=60\n"))),
+              "problem  ResumeTimeout: 60 s is too short for a VM to boot and start slurmd: set "
+              "ResumeTimeout=1800 on the cloud partitions (at least 300 s)");
+    // The cloud partition's own value counts.
+    EXPECT_EQ(check_resume_timeout(
+                  with("ResumeTimeout=60\nPartitionName=work2 Nodes=hpc-1 ResumeTimeout=900\n"))
+                  .outcome,
+              CheckOutcome::k_problem);  // work and cloud still use 60
+    EXPECT_EQ(format_check(check_suspend_timeout(with("SuspendTimeout=30\n"))),
+              "problem  SuspendTimeout: 30 s is shorter than deleting a VM can take, so a node "
+              "could be resumed while its old VM still exists: set SuspendTimeout=600 (at "
+              "least 300 s)");
+    EXPECT_EQ(check_suspend_timeout(good()).outcome, CheckOutcome::k_ok);
+}
+
+TEST(DoctorChecks, VersionDependentSettings) {
+    EXPECT_EQ(check_tree_width(good()).outcome, CheckOutcome::k_ok);
+    EXPECT_EQ(format_check(check_tree_width(with("TreeWidth=2\n"))),
+              "problem  TreeWidth: 2 is less than the 6 nodes, so slurmd forwards messages to "
+              "cloud nodes by names they cannot resolve: set TreeWidth=65533");
+    SlurmSettings newer = with("TreeWidth=2\n");
+    newer.version = "23.11.1";
+    EXPECT_EQ(check_tree_width(newer).outcome, CheckOutcome::k_ok);
+
+    EXPECT_EQ(check_private_data(good()).outcome, CheckOutcome::k_ok);
+    EXPECT_EQ(format_check(check_private_data(with("PrivateData=jobs\n"))),
+              "problem  PrivateData: Slurm 22.05.8 hides powered-down cloud nodes: add "
+              "PrivateData=cloud");
+    SlurmSettings unknown = good();
+    unknown.version.clear();
+    EXPECT_EQ(check_private_data(unknown).outcome, CheckOutcome::k_skipped);
+
+    EXPECT_EQ(format_check(check_return_to_service(with("ReturnToService=1\n"))),
+              "problem  ReturnToService: 1 keeps a cloud node that registers after ResumeTimeout "
+              "DOWN for good: set ReturnToService=2");
+}
+
+TEST(DoctorChecks, SlurmctldHostMustBeReachableFromTheCloud) {
+    auto none = [](const std::string&) { return std::vector<std::string>{}; };
+    auto loopback = [](const std::string&) { return std::vector<std::string>{"127.0.1.1"}; };
+    auto lan = [](const std::string&) { return std::vector<std::string>{"10.0.0.4"}; };
+    EXPECT_EQ(format_check(check_slurmctld_host(good(), none)),
+              "ok       SlurmctldHost: sched(10.0.0.4)");
+    const SlurmSettings bare = with("SlurmctldHost=sched\n");
+    EXPECT_EQ(format_check(check_slurmctld_host(bare, none)),
+              "problem  SlurmctldHost: sched does not resolve: cloud nodes cannot find "
+              "slurmctld; set SlurmctldHost=sched(IP)");
+    EXPECT_EQ(format_check(check_slurmctld_host(bare, loopback)),
+              "problem  SlurmctldHost: sched resolves only to loopback (127.0.1.1): set "
+              "SlurmctldHost=sched(IP) with an address cloud nodes can reach");
+    EXPECT_EQ(format_check(check_slurmctld_host(bare, lan)),
+              "ok       SlurmctldHost: sched is 10.0.0.4");
+}
+
+TEST(DoctorChecks, Ports) {
+    EXPECT_EQ(slurmctld_port(good()), 6817);
+    EXPECT_EQ(slurmctld_port(with("SlurmctldPort=7000-7003\n")), 7000);
+    EXPECT_EQ(format_check(check_slurmctld_listening(good(), false)),
+              "problem  slurmctld: nothing listens on port 6817: start slurmctld (systemctl "
+              "enable --now slurmctld)");
+    EXPECT_EQ(check_slurmctld_listening(good(), true).outcome, CheckOutcome::k_ok);
+    EXPECT_EQ(check_srun_port_range(good()).outcome, CheckOutcome::k_ok);
+    EXPECT_EQ(format_check(check_srun_port_range(with("SrunPortRange=0-0\n"))),
+              "problem  SrunPortRange: not set, so srun listens on random ports cloud nodes "
+              "cannot reach through a firewall: set SrunPortRange=60001-63000 and open that "
+              "range");
+}
+
+TEST(DoctorChecks, MungeKeyAndConfigFilePermissions) {
+    const std::string key = "/etc/munge/munge.key";
+    EXPECT_EQ(check_munge_key(key, FileFacts{S_IFREG | 0400, 999, 999}, uid_t{999}).outcome,
+              CheckOutcome::k_ok);
+    EXPECT_EQ(format_check(check_munge_key(key, FileFacts{S_IFREG | 0644, 0, 0}, uid_t{999})),
+              "problem  munge key: /etc/munge/munge.key has mode 0644, readable by others: chmod "
+              "0400 /etc/munge/munge.key");
+    EXPECT_EQ(format_check(check_munge_key(key, std::nullopt, std::nullopt)),
+              "problem  munge key: /etc/munge/munge.key does not exist: create it with `mungekey "
+              "--create` and copy it to every node");
+
+    const std::string conf = "/etc/cloudburst/cloudburst.toml";
+    EXPECT_EQ(check_config_file(conf, FileFacts{S_IFREG | 0600, 11100, 0}, k_slurm).outcome,
+              CheckOutcome::k_ok);
+    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0644, 0, 0}, k_slurm)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml has mode 0644: chmod 0600 "
+              "/etc/cloudburst/cloudburst.toml");
+    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0600, 1000, 0}, k_slurm)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml is owned by uid 1000: chown "
+              "root /etc/cloudburst/cloudburst.toml");
+}
+
+TEST(DoctorChecks, NfsExportsToTheWorldAreAProblem) {
+    EXPECT_EQ(check_nfs_exports("# none\n/sched 10.0.0.0/16(rw) 10.1.0.0/16(ro)\n", "/etc/exports")
+                  .outcome,
+              CheckOutcome::k_ok);
+    EXPECT_EQ(
+        format_check(check_nfs_exports(
+            "/sched *(rw,sync,no_root_squash)\n/shared 10.0.0.0/16(rw)\n/data\n", "/etc/exports")),
+        "problem  NFS exports: /etc/exports exports /sched, /data to the world: name the "
+        "subnets instead of '*' (e.g. 10.0.0.0/16), then `exportfs -ra`");
+}
+
+TEST(DoctorChecks, ClockSkewAgainstTheHttpDate) {
+    const auto date = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+    ASSERT_TRUE(date);
+    EXPECT_EQ(std::chrono::system_clock::to_time_t(*date), 784111777);
+    EXPECT_FALSE(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"));
+    EXPECT_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 XYZ"));
+
+    const std::string header = "Sun, 06 Nov 1994 08:49:37 GMT";
+    EXPECT_EQ(format_check(check_clock_skew(header, *date + 30s)),
+              "ok       clock: within 60 s of CycleCloud's");
+    EXPECT_EQ(format_check(check_clock_skew(header, *date + 90s)),
+              "problem  clock: this machine's clock is 90 s ahead of CycleCloud's: run a time "
+              "service (chrony) on both");
+    EXPECT_EQ(format_check(check_clock_skew(header, *date - 120s)),
+              "problem  clock: this machine's clock is 120 s behind CycleCloud's: run a time "
+              "service (chrony) on both");
+    EXPECT_EQ(check_clock_skew(std::nullopt, *date).outcome, CheckOutcome::k_skipped);
+}
+
+}  // namespace
+}  // namespace cb
