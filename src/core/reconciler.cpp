@@ -1,11 +1,39 @@
 #include "core/reconciler.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace cb {
 
 namespace {
+
+constexpr std::string_view k_slurm_gave_up = "Slurm gave up waiting for this node (ResumeTimeout)";
+
+bool vm_gone(const CloudNode* vm) {
+    return vm == nullptr || vm->status == VmStatus::k_off || vm->status == VmStatus::k_deallocated;
+}
+
+bool vm_leaving(const CloudNode* vm) {
+    return vm != nullptr &&
+           (vm->status == VmStatus::k_terminating || vm->status == VmStatus::k_deallocating);
+}
+
+// A VM that costs money and is not on its way out.
+bool vm_live(const CloudNode* vm) {
+    return !vm_gone(vm) && !vm_leaving(vm);
+}
+
+bool starts_with(const std::string& text, std::string_view prefix) {
+    return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+// Reasons Slurm shows for a node that failed to come up, ours or its own.
+bool failure_reason(const std::string& reason) {
+    return starts_with(reason, "cloudburst: ") || starts_with(reason, "ResumeTimeout reached");
+}
 
 // The working state of one pass: the snapshot, the intents as steps change them, the plan.
 struct Pass {
@@ -22,6 +50,14 @@ struct Pass {
         const auto it = world.slurm.find(name);
         return it == world.slurm.end() ? nullptr : &it->second;
     }
+    // The array's health when it currently stops creates; nullptr when asking is fine.
+    const ArrayHealth* blocked(const std::string& array) const {
+        const auto it = plan.health.find(array);
+        if (it == plan.health.end() || world.now_ms >= it->second.until_ms) {
+            return nullptr;
+        }
+        return &it->second;
+    }
     void event(const std::string& node, const char* kind, std::string message) {
         plan.events.push_back({0, world.now_ms, node, kind, std::move(message)});
     }
@@ -33,19 +69,25 @@ struct Pass {
         event(n.name, "transition", std::move(why));
         plan.changed.push_back(n);
     }
+    // Gives up on a node: DOWN in Slurm with `reason` (its jobs requeue at once), powered
+    // down, its VM shut down; "failed" until the VM is gone and its array is healthy again.
+    void fail(NodeIntent& n, const std::string& reason, bool tell_slurm = true) {
+        if (tell_slurm) {
+            plan.slurm.push_back({{n.name}, "DOWN", reason, {}, {}});
+            plan.slurm.push_back({{n.name}, "POWER_DOWN", "", {}, {}});
+        }
+        if (vm_live(cloud(n.name))) {
+            plan.shutdowns.push_back(n.name);
+        }
+        n.desired = Desired::k_powered_down;
+        n.deadline_ms = 0;
+        move(n, Phase::k_failed, reason);
+    }
 };
 
-bool vm_gone(const CloudNode* vm) {
-    return vm == nullptr || vm->status == VmStatus::k_off || vm->status == VmStatus::k_deallocated;
-}
-
-bool vm_leaving(const CloudNode* vm) {
-    return vm != nullptr &&
-           (vm->status == VmStatus::k_terminating || vm->status == VmStatus::k_deallocating);
-}
-
 // Resume asked, nothing in flight: create the VM, start a deallocated one, or wait for an
-// old one that is still going away.
+// old one that is still going away. An array that is backed off fails its nodes at once
+// (capacity, quota, permanent errors) or lets them wait (throttled, transient).
 void start_requested_nodes(Pass& p) {
     std::map<std::string, CreateBatch> batches;
     for (auto& [name, n] : p.intents) {
@@ -65,15 +107,18 @@ void start_requested_nodes(Pass& p) {
         } else {
             const auto arr = p.world.arrays.find(n.nodearray);
             if (arr == p.world.arrays.end()) {
-                p.plan.slurm.push_back(
-                    {{name},
-                     "DOWN",
-                     "cloudburst: config: no CycleCloud node array '" + n.nodearray + "'",
-                     {},
-                     {}});
-                n.desired = Desired::k_powered_down;
-                p.move(n, Phase::k_idle,
-                       "CycleCloud has no node array '" + n.nodearray + "' for this node");
+                const std::string why =
+                    "cloudburst: config: no CycleCloud node array '" + n.nodearray + "'";
+                record_failure(p.plan.health, n.nodearray, ErrorKind::k_permanent, why,
+                               p.world.now_ms, p.settings);
+                p.fail(n, why);
+                continue;
+            }
+            if (const ArrayHealth* h = p.blocked(n.nodearray); h != nullptr) {
+                if (fails_nodes(h->kind)) {
+                    p.fail(n, h->reason + " (not asking again before " + clock_text(h->until_ms) +
+                                  ")");
+                }
                 continue;
             }
             auto& batch = batches[n.nodearray];
@@ -130,29 +175,67 @@ void see_registrations(Pass& p) {
     }
 }
 
-// A VM failed while we waited for it: mark the node down with CycleCloud's reason so its
-// jobs requeue now, and clean the VM up.
+// A VM failed while we waited for it or while it ran: mark the node down with CycleCloud's
+// reason so its jobs requeue now, and clean the VM up.
 void fail_broken_vms(Pass& p) {
     for (auto& [name, n] : p.intents) {
         if (n.desired != Desired::k_powered_up ||
-            (n.phase != Phase::k_creating && n.phase != Phase::k_registering)) {
+            (n.phase != Phase::k_creating && n.phase != Phase::k_registering &&
+             n.phase != Phase::k_running)) {
             continue;
         }
         const CloudNode* vm = p.cloud(name);
         if (vm == nullptr || vm->status != VmStatus::k_failed) {
             continue;
         }
-        const std::string why = "cloudburst: cloud: VM failed" +
-                                (vm->status_message.empty() ? "" : ": " + vm->status_message);
-        p.plan.slurm.push_back({{name}, "DOWN", why, {}, {}});
-        p.plan.slurm.push_back({{name}, "POWER_DOWN", "", {}, {}});
-        p.plan.shutdowns.push_back(name);
-        n.desired = Desired::k_powered_down;
-        p.move(n, Phase::k_stopping, why);
+        p.fail(n, "cloudburst: cloud: VM failed" +
+                      (vm->status_message.empty() ? "" : ": " + vm->status_message));
     }
 }
 
-// Suspend asked: shut the VM down (per its node array's policy).
+// The VM of a node that was up went away (Spot eviction, deleted by hand): its jobs requeue
+// and the node goes back to the pool once the VM is gone.
+void notice_lost_vms(Pass& p) {
+    for (auto& [name, n] : p.intents) {
+        if (n.desired != Desired::k_powered_up ||
+            (n.phase != Phase::k_registering && n.phase != Phase::k_running)) {
+            continue;
+        }
+        const CloudNode* vm = p.cloud(name);
+        if (vm_live(vm)) {
+            continue;
+        }
+        std::string reason = "cloudburst: lost: the VM ";
+        reason += vm == nullptr ? "is gone" : "is " + vm->status_text;
+        if (vm != nullptr && !vm->status_message.empty()) {
+            reason += ": " + vm->status_message;
+        }
+        p.fail(n, reason);
+    }
+}
+
+// Past the ResumeTimeout deadline and not up: Slurm has given up (and its ResumeFailProgram
+// call may be lost) or will; give up too so the VM does not run for nothing.
+void give_up_after_deadline(Pass& p) {
+    for (auto& [name, n] : p.intents) {
+        if (n.desired != Desired::k_powered_up || n.deadline_ms == 0 ||
+            (n.phase != Phase::k_requested && n.phase != Phase::k_creating &&
+             n.phase != Phase::k_registering) ||
+            p.world.now_ms < n.deadline_ms + p.settings.deadline_grace_ms) {
+            continue;
+        }
+        const SlurmNode* s = p.slurm(name);
+        const bool slurm_gave_up =
+            s != nullptr && s->state.base == "DOWN" && s->state.has("POWERED_DOWN");
+        p.fail(n,
+               "cloudburst: timeout: the node was not up by its ResumeTimeout (" +
+                   std::string(to_string(n.phase)) + ")",
+               !slurm_gave_up);
+    }
+}
+
+// Suspend asked: shut the VM down (per its node array's policy). After ResumeTimeout the
+// node failed: cleaned up the same way, then returned to the pool.
 void shut_down_unwanted(Pass& p) {
     for (auto& [name, n] : p.intents) {
         if (n.desired != Desired::k_powered_down ||
@@ -160,30 +243,179 @@ void shut_down_unwanted(Pass& p) {
              n.phase != Phase::k_registering && n.phase != Phase::k_running)) {
             continue;
         }
-        const CloudNode* vm = p.cloud(name);
-        if (!vm_gone(vm) && !vm_leaving(vm)) {
+        if (n.last_reason == k_slurm_gave_up) {
+            p.fail(n, std::string(k_slurm_gave_up), false);
+            continue;
+        }
+        if (vm_live(p.cloud(name))) {
             p.plan.shutdowns.push_back(name);
         }
         p.move(n, Phase::k_stopping, "shutting the VM down");
     }
 }
 
-// The VM is gone: reset the node's address so a reused IP never gets its traffic.
+// A shutdown that did not take (the call failed, CycleCloud lost it, deallocation failed):
+// ask again, at most every stop_retry_ms.
+void repeat_stuck_shutdowns(Pass& p) {
+    for (auto& [name, n] : p.intents) {
+        if ((n.phase != Phase::k_stopping && n.phase != Phase::k_failed) ||
+            p.world.now_ms - n.since_ms < p.settings.stop_retry_ms) {
+            continue;
+        }
+        const CloudNode* vm = p.cloud(name);
+        if (!vm_live(vm)) {
+            continue;
+        }
+        p.plan.shutdowns.push_back(name);
+        n.since_ms = p.world.now_ms;
+        p.event(name, "cloud",
+                "the VM is still " + vm->status_text + "; asking again to shut it down");
+        p.plan.changed.push_back(n);
+    }
+}
+
+// The VM is gone: reset the node's address so a reused IP never gets its traffic. A stopped
+// node is idle; a failed one stays failed until return_failed_nodes lets it go.
 void finish_stops(Pass& p) {
     NodeUpdate update;
     for (auto& [name, n] : p.intents) {
-        if (n.phase != Phase::k_stopping || !vm_gone(p.cloud(name))) {
+        if ((n.phase != Phase::k_stopping && n.phase != Phase::k_failed) ||
+            !vm_gone(p.cloud(name))) {
             continue;
+        }
+        if (n.phase == Phase::k_failed && n.private_ip.empty()) {
+            continue;  // never published, or already reset
         }
         update.names.push_back(name);
         update.node_addrs.push_back(name);
         update.node_hostnames.push_back(name);
         n.private_ip.clear();
         n.operation_id.clear();
-        p.move(n, Phase::k_idle, "VM gone; NodeAddr reset to the node name");
+        if (n.phase == Phase::k_stopping) {
+            p.move(n, Phase::k_idle, "VM gone; NodeAddr reset to the node name");
+        } else {
+            p.event(name, "slurm", "VM gone; NodeAddr reset to the node name");
+            p.plan.changed.push_back(n);
+        }
     }
     if (!update.names.empty()) {
         p.plan.slurm.push_back(std::move(update));
+    }
+}
+
+// Failed nodes go back to the powered-down pool by themselves once their VM is gone and their
+// array may be asked again; until then they are held DOWN with the reason, so Slurm places
+// jobs elsewhere. Also returns nodes Slurm left down~ after ResumeTimeout that we have no
+// record of (a lost journal, a failure before cloudburst ran).
+void return_failed_nodes(Pass& p) {
+    std::vector<std::string> to_resume;
+    for (const auto& [name, s] : p.world.slurm) {
+        auto it = p.intents.find(name);
+        NodeIntent* n = it == p.intents.end() ? nullptr : &it->second;
+        const bool ours_failed = n != nullptr && n->phase == Phase::k_failed;
+        const bool stray = (n == nullptr || n->phase == Phase::k_idle) && s.state.has("CLOUD") &&
+                           s.state.base == "DOWN" && s.state.has("POWERED_DOWN") &&
+                           failure_reason(s.reason);
+        if ((!ours_failed && !stray) || !vm_gone(p.cloud(name)) || s.state.has("POWERING_DOWN") ||
+            s.state.has("POWERING_UP") || s.state.has("POWER_UP")) {
+            continue;
+        }
+        if (!s.state.has("POWERED_DOWN")) {
+            // Still DOWN but not powered down (the POWER_DOWN was lost): ask again.
+            if (!s.state.has("POWER_DOWN")) {
+                p.plan.slurm.push_back({{name}, "POWER_DOWN", "", {}, {}});
+            }
+            continue;
+        }
+        const std::string array =
+            n != nullptr ? n->nodearray : nodearray_of(name, p.settings.node_prefix);
+        if (const ArrayHealth* h = p.blocked(array); h != nullptr && fails_nodes(h->kind)) {
+            // Hold: idle_on_node_suspend made it idle~; keep Slurm away until the backoff ends.
+            if (s.state.base != "DOWN" && ours_failed) {
+                p.plan.slurm.push_back({{name}, "DOWN", h->reason, {}, {}});
+            }
+            continue;
+        }
+        if (s.state.base == "DOWN" || s.state.has("DRAIN")) {
+            to_resume.push_back(name);
+        }
+        const std::string was = ours_failed ? n->last_reason : s.reason;
+        if (n != nullptr) {
+            p.move(*n, Phase::k_idle, "returned to the powered-down pool (was: " + was + ")");
+        } else {
+            p.event(name, "slurm", "returned to the powered-down pool (was: " + was + ")");
+        }
+    }
+    if (!to_resume.empty()) {
+        p.plan.slurm.push_back({to_resume, "RESUME", "", {}, {}});
+    }
+}
+
+// A VM that runs while Slurm has its node powered down (or does not know the node), and that
+// we are not building: an orphan (a create behind our back, a shutdown lost before we
+// journaled it) or a zombie (a Failed VM nobody cleaned). Noted first; removed when it is
+// still there after orphan_grace_ms, so nothing being built is ever torn down. The time it
+// was first seen is kept in the idle intent's deadline_ms.
+void sweep_orphans(Pass& p) {
+    for (const auto& [name, vm] : p.world.cloud) {
+        if (vm.keep_alive || vm_gone(&vm) || vm_leaving(&vm)) {
+            continue;
+        }
+        const std::string array =
+            !vm.nodearray.empty() ? vm.nodearray : nodearray_of(name, p.settings.node_prefix);
+        if (p.world.arrays.count(array) == 0) {
+            continue;  // not a node array we manage
+        }
+        const SlurmNode* s = p.slurm(name);
+        if (s != nullptr && !s->state.has("POWERED_DOWN") && !s->state.has("POWERING_DOWN")) {
+            continue;  // Slurm uses the node (someone powered it up by hand): leave it
+        }
+        auto it = p.intents.find(name);
+        if (it != p.intents.end() && it->second.phase != Phase::k_idle) {
+            continue;  // in flight or failed: other steps own it
+        }
+        if (it == p.intents.end()) {
+            NodeIntent fresh;
+            fresh.name = name;
+            fresh.nodearray = array;
+            it = p.intents.emplace(name, fresh).first;
+        }
+        NodeIntent& n = it->second;
+        if (n.deadline_ms == 0) {
+            n.deadline_ms = p.world.now_ms + p.settings.orphan_grace_ms;
+            p.move(n, Phase::k_idle,
+                   "VM " + vm.status_text + " but Slurm has the node powered down; removing it " +
+                       "after " + clock_text(n.deadline_ms) + " unless it is wanted by then");
+        } else if (p.world.now_ms >= n.deadline_ms) {
+            p.plan.shutdowns.push_back(name);
+            n.deadline_ms = 0;
+            p.move(n, Phase::k_stopping,
+                   "orphan VM (" + vm.status_text + ") removed after the grace period");
+        }
+    }
+    // An orphan that went away or got wanted: forget the mark.
+    for (auto& [name, n] : p.intents) {
+        if (n.phase == Phase::k_idle && n.desired == Desired::k_powered_down &&
+            n.deadline_ms != 0 && vm_gone(p.cloud(name))) {
+            n.deadline_ms = 0;
+            p.move(n, Phase::k_idle, "the VM noted as orphan is gone");
+        }
+    }
+}
+
+// Quota that changed (the array's available count moved) clears the block early.
+void notice_quota_changes(Pass& p) {
+    for (auto it = p.plan.health.begin(); it != p.plan.health.end();) {
+        const auto arr = p.world.arrays.find(it->first);
+        if (it->second.kind == ErrorKind::k_quota && it->second.available_at_trip >= 0 &&
+            arr != p.world.arrays.end() && !arr->second.buckets.empty() &&
+            arr->second.buckets.front().available_count != it->second.available_at_trip) {
+            p.event(it->first, "cloud",
+                    "quota of node array " + it->first + " changed; asking again");
+            it = p.plan.health.erase(it);
+        } else {
+            ++it;
+        }
     }
 }
 
@@ -206,13 +438,73 @@ struct NamedStep {
     Step run;
 };
 constexpr NamedStep k_steps[] = {
-    {"retry_lost_creates", retry_lost_creates},       {"fail_broken_vms", fail_broken_vms},
-    {"shut_down_unwanted", shut_down_unwanted},       {"finish_stops", finish_stops},
-    {"start_requested_nodes", start_requested_nodes}, {"publish_addresses", publish_addresses},
+    {"notice_quota_changes", notice_quota_changes},
+    {"retry_lost_creates", retry_lost_creates},
+    {"fail_broken_vms", fail_broken_vms},
+    {"notice_lost_vms", notice_lost_vms},
+    {"give_up_after_deadline", give_up_after_deadline},
+    {"shut_down_unwanted", shut_down_unwanted},
+    {"repeat_stuck_shutdowns", repeat_stuck_shutdowns},
+    {"finish_stops", finish_stops},
+    {"return_failed_nodes", return_failed_nodes},
+    {"sweep_orphans", sweep_orphans},
+    {"start_requested_nodes", start_requested_nodes},
+    {"publish_addresses", publish_addresses},
     {"see_registrations", see_registrations},
 };
 
+std::string region_of(const World& world, const std::string& array) {
+    const auto it = world.arrays.find(array);
+    return it == world.arrays.end() || it->second.region.empty() ? "its region" : it->second.region;
+}
+
+int available_of(const World& world, const std::string& array) {
+    const auto it = world.arrays.find(array);
+    return it == world.arrays.end() || it->second.buckets.empty()
+               ? -1
+               : it->second.buckets.front().available_count;
+}
+
 }  // namespace
+
+bool fails_nodes(ErrorKind kind) {
+    return kind != ErrorKind::k_throttled && kind != ErrorKind::k_transient;
+}
+
+ErrorKind classify_shortfall(const std::string& message) {
+    for (const char* quota : {"QuotaExceeded", "quota", "MaxCount", "MaxCoreCount",
+                              "placement group", "MaxScalesetSize"}) {
+        if (message.find(quota) != std::string::npos) {
+            return ErrorKind::k_quota;
+        }
+    }
+    return ErrorKind::k_capacity;
+}
+
+std::string clock_text(std::int64_t ms) {
+    const std::int64_t day_s = (ms / 1000) % 86400;
+    return fmt::format("{:02}:{:02}:{:02}Z", day_s / 3600, day_s / 60 % 60, day_s % 60);
+}
+
+void record_failure(std::map<std::string, ArrayHealth>& health, const std::string& array,
+                    ErrorKind kind, std::string reason, std::int64_t now_ms,
+                    const ReconcileSettings& settings, int available) {
+    ArrayHealth& h = health[array];
+    if (h.failures > 0 && h.until_ms > now_ms) {
+        return;  // more nodes of the same failed ask: one failure, one backoff
+    }
+    h.failures += 1;
+    h.kind = kind;
+    h.reason = std::move(reason);
+    h.available_at_trip = available;
+    double wait = static_cast<double>(settings.backoff_initial_ms) *
+                  std::pow(settings.backoff_factor, std::min(h.failures - 1, 30));
+    if (kind == ErrorKind::k_quota) {
+        wait = static_cast<double>(settings.backoff_max_ms);  // until the quota changes
+    }
+    h.until_ms = now_ms + static_cast<std::int64_t>(
+                              std::min(wait, static_cast<double>(settings.backoff_max_ms)));
+}
 
 std::string nodearray_of(const std::string& node, const std::string& prefix) {
     if (node.compare(0, prefix.size(), prefix) != 0) {
@@ -245,7 +537,7 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
         }
         if (kind == HookKind::k_resume) {
             if (n.desired == Desired::k_powered_up && n.phase != Phase::k_idle &&
-                n.phase != Phase::k_stopping) {
+                n.phase != Phase::k_stopping && n.phase != Phase::k_failed) {
                 continue;  // already on its way up: a repeated resume changes nothing
             }
             n.desired = Desired::k_powered_up;
@@ -253,15 +545,21 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
             n.attempts = 0;
             n.deadline_ms = now_ms + settings.resume_timeout_ms(n.nodearray);
             n.last_reason = "Slurm asked to power this node up";
+        } else if (kind == HookKind::k_resume_fail) {
+            if (n.desired == Desired::k_powered_down) {
+                continue;
+            }
+            // Slurm marked it down~ "ResumeTimeout reached": shut_down_unwanted fails it.
+            n.desired = Desired::k_powered_down;
+            n.deadline_ms = 0;
+            n.last_reason = std::string(k_slurm_gave_up);
         } else {
             if (n.desired == Desired::k_powered_down) {
                 continue;
             }
             n.desired = Desired::k_powered_down;
             n.deadline_ms = 0;
-            n.last_reason = kind == HookKind::k_suspend
-                                ? "Slurm asked to power this node down"
-                                : "Slurm gave up waiting for this node (ResumeTimeout)";
+            n.last_reason = "Slurm asked to power this node down";
         }
         n.since_ms = now_ms;
         changed.push_back(std::move(n));
@@ -271,6 +569,7 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
 
 Plan reconcile(const World& world, const ReconcileSettings& settings) {
     Pass pass{world, settings, world.intents, {}};
+    pass.plan.health = world.health;
     for (const auto& step : k_steps) {
         step.run(pass);
     }
@@ -278,7 +577,18 @@ Plan reconcile(const World& world, const ReconcileSettings& settings) {
 }
 
 void apply_create_result(Plan& out, const World& world, const CreateBatch& batch,
-                         const Result<CreateResult>& result) {
+                         const Result<CreateResult>& result, const ReconcileSettings& settings) {
+    const std::string& array = batch.nodearray;
+    if (!result) {
+        const Error& err = result.error();
+        const bool retry = !fails_nodes(err.kind);
+        const std::string reason =
+            retry ? "cloudburst: " + std::string(to_string(err.kind)) + ": " + err.describe()
+                  : "cloudburst: permanent: creating nodes in " + array + ": " + err.describe();
+        record_failure(out.health, array, retry ? err.kind : ErrorKind::k_permanent, reason,
+                       world.now_ms, settings);
+    }
+    bool any_added = false;
     for (std::size_t i = 0; i < batch.requests.size(); ++i) {
         const auto& req = batch.requests[i];
         auto it = world.intents.find(req.name);
@@ -286,8 +596,21 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
         n.name = req.name;
         n.since_ms = world.now_ms;
         if (!result) {
-            n.phase = Phase::k_requested;  // try again next pass
-            n.last_reason = "create call failed: " + result.error().describe();
+            if (fails_nodes(out.health[array].kind)) {
+                // A permanent error: the node fails now (the breaker fails the next ones).
+                n.phase = Phase::k_failed;
+                n.desired = Desired::k_powered_down;
+                n.deadline_ms = 0;
+                n.last_reason = out.health[array].reason;
+                out.slurm.push_back({{req.name}, "DOWN", n.last_reason, {}, {}});
+                out.slurm.push_back({{req.name}, "POWER_DOWN", "", {}, {}});
+            } else {
+                n.phase = Phase::k_requested;  // ask again once the array's delay is over
+                n.last_reason = "create call failed (" +
+                                std::string(to_string(result.error().kind)) +
+                                "): " + result.error().describe() + "; asking again after " +
+                                clock_text(out.health[array].until_ms);
+            }
             out.events.push_back({0, world.now_ms, req.name, "error", n.last_reason});
             out.changed.push_back(n);
             continue;
@@ -297,6 +620,7 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
         // adds 0 and says so. That VM is ours; wait for it like any other.
         const bool already_there = set.added == 0 && set.message.find("exist") != std::string::npos;
         if (set.added >= 1 || already_there) {
+            any_added = any_added || set.added >= 1;
             n.phase = Phase::k_creating;
             n.operation_id = result->operation_id;
             out.events.push_back(
@@ -305,15 +629,30 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
             out.changed.push_back(n);
             continue;
         }
-        const std::string why = "cloudburst: capacity: " + req.machine_type + " not added: " +
-                                (set.message.empty() ? "no reason given" : set.message);
+        const ErrorKind kind = classify_shortfall(set.message);
+        const std::string said = set.message.empty() ? "no reason given" : set.message;
+        const std::string why = kind == ErrorKind::k_quota
+                                    ? "cloudburst: quota: " + req.machine_type + " in " +
+                                          region_of(world, array) + ": " + said
+                                    : "cloudburst: capacity: " + req.machine_type +
+                                          " unavailable in " + region_of(world, array) + ": " +
+                                          said;
+        record_failure(out.health, array, kind, why, world.now_ms, settings,
+                       available_of(world, array));
         out.slurm.push_back({{req.name}, "DOWN", why, {}, {}});
         out.slurm.push_back({{req.name}, "POWER_DOWN", "", {}, {}});
         n.desired = Desired::k_powered_down;
-        n.phase = Phase::k_stopping;
+        n.deadline_ms = 0;
+        n.phase = Phase::k_failed;
         n.last_reason = why;
         out.events.push_back({0, world.now_ms, req.name, "error", why});
         out.changed.push_back(n);
+    }
+    if (result && any_added) {
+        const auto h = out.health.find(array);
+        if (h != out.health.end() && h->second.until_ms <= world.now_ms) {
+            out.health.erase(h);  // the probe after a backoff worked
+        }
     }
 }
 

@@ -21,10 +21,41 @@
 
 namespace cb {
 
+// Why a node array is not asked for VMs right now. Kept by the daemon in memory (a restart
+// forgets it, which costs at most one more ask) and changed only by the pure functions here.
+struct ArrayHealth {
+    ErrorKind kind = ErrorKind::k_capacity;  // capacity, quota, permanent, throttled, transient
+    std::string reason;                      // as put in Slurm: "cloudburst: capacity: ..."
+    std::int64_t until_ms = 0;               // no create call for this array before this
+    int failures = 0;                        // consecutive failures: the exponent of the backoff
+    int available_at_trip = -1;              // quota: the array's available count when it tripped
+};
+
+// True for the kinds that fail the nodes asked for (jobs requeue, Slurm picks others), as
+// opposed to throttled/transient, which only delay the ask.
+bool fails_nodes(ErrorKind kind);
+
+// CycleCloud's words for a create that added nothing -> capacity, quota (also the cluster's
+// and node array's own limits: they do not change until an admin acts) or capacity when
+// unknown.
+ErrorKind classify_shortfall(const std::string& message);
+
 struct ReconcileSettings {
     std::string node_prefix;  // Slurm node names are <prefix><nodearray>-<n>
     // How long a node may wait in "creating" with no VM in the cloud before we ask again.
     std::int64_t lost_create_grace_ms = std::int64_t{60} * 1000;
+    // A VM running for a node Slurm has powered down (or does not know) is removed after this.
+    std::int64_t orphan_grace_ms = std::int64_t{5} * 60 * 1000;
+    // A shutdown that did not take (the call failed, or the VM is still up) is repeated after
+    // this long.
+    std::int64_t stop_retry_ms = std::int64_t{60} * 1000;
+    // Past a node's ResumeTimeout deadline by this much and still not up: we give up on it
+    // ourselves (Slurm's ResumeFailProgram call may have been lost).
+    std::int64_t deadline_grace_ms = std::int64_t{60} * 1000;
+    // Array backoff after a failure: initial, times factor per further failure, at most max.
+    std::int64_t backoff_initial_ms = std::int64_t{60} * 1000;
+    std::int64_t backoff_max_ms = std::int64_t{30} * 60 * 1000;
+    double backoff_factor = 2.0;
     // Per node array: how long a power-up may take before Slurm gives up (ResumeTimeout).
     std::function<std::int64_t(const std::string& nodearray)> resume_timeout_ms =
         [](const std::string&) -> std::int64_t { return std::int64_t{30} * 60 * 1000; };
@@ -37,6 +68,7 @@ struct World {
     std::map<std::string, CloudNode> cloud;
     std::map<std::string, SlurmNode> slurm;
     std::map<std::string, NodeArray> arrays;
+    std::map<std::string, ArrayHealth> health;  // by node array; absent: healthy
 };
 
 struct CreateBatch {
@@ -51,6 +83,7 @@ struct Plan {
     std::vector<NodeUpdate> slurm;       // scontrol updates, in order
     std::vector<NodeIntent> changed;     // intents to journal (last write per node wins)
     std::vector<NodeEvent> events;
+    std::map<std::string, ArrayHealth> health;  // the health after this plan, whole
     bool empty() const {
         return creates.empty() && starts.empty() && shutdowns.empty() && slurm.empty() &&
                changed.empty();
@@ -69,9 +102,19 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
 // Runs every step once.
 Plan reconcile(const World& world, const ReconcileSettings& settings);
 
-// Feeds back the outcome of one create call: nodes not added fail with CycleCloud's message;
-// a failed call puts the batch back to "requested" so the next pass tries again.
+// Feeds back the outcome of one create call into `out` (which must start from the pass's
+// plan health): nodes not added fail with CycleCloud's message and back off their array;
+// a throttled or transient failure puts the batch back to "requested" and delays the array;
+// a permanent one (credentials, unknown array, bad request) opens the array's breaker.
 void apply_create_result(Plan& out, const World& world, const CreateBatch& batch,
-                         const Result<CreateResult>& result);
+                         const Result<CreateResult>& result, const ReconcileSettings& settings);
+
+// Records a failure of `kind` for `array` in `health` (exponential backoff, capped).
+void record_failure(std::map<std::string, ArrayHealth>& health, const std::string& array,
+                    ErrorKind kind, std::string reason, std::int64_t now_ms,
+                    const ReconcileSettings& settings, int available = -1);
+
+// "12:34:56Z" for a wall-clock time in ms (for reasons people read).
+std::string clock_text(std::int64_t ms);
 
 }  // namespace cb

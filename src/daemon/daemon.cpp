@@ -65,6 +65,10 @@ Daemon::Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journ
 
 ReconcileSettings Daemon::settings() const {
     ReconcileSettings s;
+    s.orphan_grace_ms = m_config.daemon.orphan_grace.count();
+    s.backoff_initial_ms = m_config.backoff.initial.count();
+    s.backoff_max_ms = m_config.backoff.max.count();
+    s.backoff_factor = m_config.backoff.factor;
     s.resume_timeout_ms = [this](const std::string& array) -> std::int64_t {
         return m_config.node_array(array).resume_timeout.count();
     };
@@ -145,6 +149,7 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
         m_arrays_fetched_ms = now_ms;
     }
     w.arrays = m_arrays;
+    w.health = m_health;
     auto cloud = m_cloud.nodes();
     if (!cloud) {
         return cloud.error().with_context("listing CycleCloud nodes");
@@ -164,6 +169,22 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     return w;
 }
 
+// One line when a node array is backed off or its breaker opens, and when it recovers.
+void Daemon::log_health_changes(const std::map<std::string, ArrayHealth>& next) {
+    for (const auto& [array, h] : next) {
+        const auto old = m_health.find(array);
+        if (old == m_health.end() || old->second.failures != h.failures) {
+            log::warn("node array {}: {} (failure {}; no create call before {})", array, h.reason,
+                      h.failures, clock_text(h.until_ms));
+        }
+    }
+    for (const auto& [array, h] : m_health) {
+        if (next.count(array) == 0) {
+            log::info("node array {}: healthy again", array);
+        }
+    }
+}
+
 void Daemon::execute(Plan& plan, const World& world) {
     // Journal first: if we die during a call, the next start knows what may be in flight.
     if (auto st = m_journal.save(plan.changed, plan.events); !st) {
@@ -180,6 +201,7 @@ void Daemon::execute(Plan& plan, const World& world) {
         }
     }
     Plan follow_up;
+    follow_up.health = plan.health;
     for (const auto& batch : plan.creates) {
         ++m_stats.create_calls;
         const std::string request_id =
@@ -190,8 +212,10 @@ void Daemon::execute(Plan& plan, const World& world) {
                        batch.nodearray, result.error().describe());
             ++m_stats.errors;
         }
-        apply_create_result(follow_up, world, batch, result);
+        apply_create_result(follow_up, world, batch, result, settings());
     }
+    log_health_changes(follow_up.health);
+    m_health = follow_up.health;
     if (!plan.starts.empty()) {
         ++m_stats.start_calls;
         if (auto r = m_cloud.start_nodes(plan.starts); !r) {

@@ -44,11 +44,13 @@ class Daemon {
     // True while any node is on its way up or down (the loop then polls faster).
     bool busy() const { return m_busy; }
     const DaemonStats& stats() const { return m_stats; }
+    const std::map<std::string, ArrayHealth>& health() const { return m_health; }
 
   private:
     Result<World> snapshot(std::int64_t now_ms);
     void execute(Plan& plan, const World& world);
     ReconcileSettings settings() const;
+    void log_health_changes(const std::map<std::string, ArrayHealth>& next);
 
     Config m_config;
     Cloud& m_cloud;
@@ -57,6 +59,7 @@ class Daemon {
     Spool m_spool;
     std::map<std::string, NodeArray> m_arrays;
     std::int64_t m_arrays_fetched_ms = 0;
+    std::map<std::string, ArrayHealth> m_health;  // backoff and breakers, by node array
     bool m_busy = false;
     std::map<std::string, std::string> m_reported_bad;  // spool files already logged
     DaemonStats m_stats;

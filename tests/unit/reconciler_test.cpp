@@ -13,6 +13,7 @@ World world_with_array() {
     NodeArray hpc;
     hpc.name = "hpc";
     hpc.machine_type = "Standard_F2s_v2";
+    hpc.region = "westeurope";
     w.arrays["hpc"] = hpc;
     NodeArray gpu;
     gpu.name = "gpu";
@@ -153,15 +154,17 @@ TEST(Reconciler, CreateShortfallMarksNodeDownWithCycleCloudsReason) {
     ASSERT_EQ(plan.creates.size(), 1u);
     Plan out;
     CreateResult r{"op-1", {{1, ""}, {0, "Azure has no capacity for Standard_F2s_v2"}}};
-    apply_create_result(out, w, plan.creates[0], r);
+    apply_create_result(out, w, plan.creates[0], r, {});
     ASSERT_EQ(out.changed.size(), 2u);
     EXPECT_EQ(out.changed[0].operation_id, "op-1");
     EXPECT_EQ(out.changed[1].desired, Desired::k_powered_down);
+    EXPECT_EQ(out.changed[1].phase, Phase::k_failed);
     ASSERT_EQ(out.slurm.size(), 2u);
     EXPECT_EQ(out.slurm[0].state, "DOWN");
     EXPECT_EQ(out.slurm[0].reason,
-              "cloudburst: capacity: Standard_F2s_v2 not added: Azure has no capacity for "
-              "Standard_F2s_v2");
+              "cloudburst: capacity: Standard_F2s_v2 unavailable in westeurope: Azure has no "
+              "capacity for Standard_F2s_v2");
+    EXPECT_EQ(out.slurm[1].state, "POWER_DOWN");
 }
 
 TEST(Reconciler, CreateOfANodeThatAlreadyExistsWaitsForIt) {
@@ -171,7 +174,7 @@ TEST(Reconciler, CreateOfANodeThatAlreadyExistsWaitsForIt) {
     adopt(w, plan);
     Plan out;
     apply_create_result(out, w, plan.creates[0],
-                        CreateResult{"op-2", {{0, "Node hpc-1 already exists"}}});
+                        CreateResult{"op-2", {{0, "Node hpc-1 already exists"}}}, {});
     ASSERT_EQ(out.changed.size(), 1u);
     EXPECT_EQ(out.changed[0].phase, Phase::k_creating);
     EXPECT_EQ(out.changed[0].desired, Desired::k_powered_up);
@@ -185,9 +188,12 @@ TEST(Reconciler, FailedCreateCallIsRetriedNextPass) {
     adopt(w, plan);
     Plan out;
     apply_create_result(out, w, plan.creates[0],
-                        Result<CreateResult>(make_error(ErrorKind::k_transient, "HTTP 503")));
+                        Result<CreateResult>(make_error(ErrorKind::k_transient, "HTTP 503")), {});
     adopt(w, out);
+    w.health = out.health;
     EXPECT_EQ(w.intents["hpc-1"].phase, Phase::k_requested);
+    EXPECT_TRUE(reconcile(w, {}).creates.empty()) << "asked again before the backoff ended";
+    w.now_ms = w.health["hpc"].until_ms;
     EXPECT_EQ(reconcile(w, {}).creates.size(), 1u);
 }
 
@@ -221,8 +227,9 @@ TEST(Reconciler, UnknownNodeArrayIsReportedInSlurm) {
     resume(w, {"mystery-1"});
     Plan plan = reconcile(w, {});
     EXPECT_TRUE(plan.creates.empty());
-    ASSERT_EQ(plan.slurm.size(), 1u);
+    ASSERT_EQ(plan.slurm.size(), 2u);
     EXPECT_EQ(plan.slurm[0].reason, "cloudburst: config: no CycleCloud node array 'mystery'");
+    EXPECT_EQ(plan.health.at("mystery").kind, ErrorKind::k_permanent);
 }
 
 }  // namespace

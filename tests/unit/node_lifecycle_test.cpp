@@ -1,0 +1,462 @@
+// One test per situation in docs/design/node-lifecycle.md: the reconciler's decision for each,
+// with an injected clock and plain snapshots of the cloud and Slurm (no I/O, no sleeps).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/reconciler.h"
+
+namespace cb {
+namespace {
+
+constexpr std::int64_t k_start = 1'000'000'000;
+constexpr std::int64_t k_minute = 60'000;
+
+struct Cluster {
+    World w;
+    ReconcileSettings settings;
+
+    Cluster() {
+        w.now_ms = k_start;
+        NodeArray hpc;
+        hpc.name = "hpc";
+        hpc.region = "westeurope";
+        hpc.machine_type = "Standard_HB120rs_v3";
+        Bucket b;
+        b.machine_type = hpc.machine_type;
+        b.available_count = 10;
+        hpc.buckets.push_back(b);
+        w.arrays["hpc"] = hpc;
+        settings.resume_timeout_ms = [](const std::string&) { return 10 * k_minute; };
+    }
+
+    void hook(HookKind kind, const std::vector<std::string>& names) {
+        for (auto& n : apply_hook_request(w.intents, kind, names, settings, w.now_ms)) {
+            w.intents[n.name] = n;
+        }
+    }
+    // One pass; its decisions become the next snapshot's intents and health.
+    Plan pass() {
+        Plan plan = reconcile(w, settings);
+        for (const auto& n : plan.changed) {
+            w.intents[n.name] = n;
+        }
+        w.health = plan.health;
+        return plan;
+    }
+    // The outcome of the pass's create call.
+    Plan created(const Plan& plan, const Result<CreateResult>& result) {
+        Plan out;
+        out.health = plan.health;
+        apply_create_result(out, w, plan.creates.at(0), result, settings);
+        for (const auto& n : out.changed) {
+            w.intents[n.name] = n;
+        }
+        w.health = out.health;
+        return out;
+    }
+    void vm(const std::string& name, VmStatus status, const std::string& text,
+            const std::string& ip = "") {
+        CloudNode c;
+        c.name = name;
+        c.nodearray = "hpc";
+        c.status = status;
+        c.status_text = text;
+        c.private_ip = ip;
+        w.cloud[name] = c;
+    }
+    void slurm(const std::string& name, const std::string& base, std::set<std::string> flags,
+               const std::string& reason = "") {
+        SlurmNode s;
+        s.name = name;
+        s.state.base = base;
+        s.state.flags = std::move(flags);
+        s.state.flags.insert("CLOUD");
+        s.reason = reason;
+        w.slurm[name] = s;
+    }
+    Phase phase(const std::string& name) { return w.intents.at(name).phase; }
+    void later(std::int64_t ms) { w.now_ms += ms; }
+};
+
+bool has_update(const Plan& p, const std::string& node, const std::string& state) {
+    return std::any_of(p.slurm.begin(), p.slurm.end(), [&](const NodeUpdate& u) {
+        return u.state == state && std::find(u.names.begin(), u.names.end(), node) != u.names.end();
+    });
+}
+
+std::string reason_of(const Plan& p, const std::string& node) {
+    for (const auto& u : p.slurm) {
+        if (u.state == "DOWN" && std::find(u.names.begin(), u.names.end(), node) != u.names.end()) {
+            return u.reason;
+        }
+    }
+    return "";
+}
+
+// A node that went all the way up: intent running, VM Ready, slurmd registered.
+void bring_up(Cluster& c, const std::string& name) {
+    c.hook(HookKind::k_resume, {name});
+    const Plan plan = c.pass();
+    c.created(plan, CreateResult{"op-1", {{1, ""}}});
+    c.vm(name, VmStatus::k_ready, "Ready", "198.18.0.7");
+    c.pass();
+    c.slurm(name, "ALLOCATED", {});
+    c.pass();
+    ASSERT_EQ(c.phase(name), Phase::k_running);
+}
+
+TEST(NodeLifecycle, PowerUpRequestedButNoVmYetIsAskedAgainAfterGrace) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    ASSERT_EQ(c.pass().creates.size(), 1u);  // journaled "creating"; the call never happened
+    c.later(c.settings.lost_create_grace_ms / 2);
+    EXPECT_TRUE(c.pass().creates.empty()) << "a create may still be on its way";
+    c.later(c.settings.lost_create_grace_ms);
+    const Plan again = c.pass();
+    ASSERT_EQ(again.creates.size(), 1u);
+    EXPECT_EQ(again.creates[0].requests[0].name, "hpc-1") << "the same literal name";
+}
+
+TEST(NodeLifecycle, VmFailedGoesDownWithReasonAndReturnsToThePool) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    c.created(c.pass(), CreateResult{"op-1", {{1, ""}}});
+    c.vm("hpc-1", VmStatus::k_failed, "Failed");
+    c.w.cloud["hpc-1"].status_message = "OS provisioning timed out";
+    const Plan failed = c.pass();
+    EXPECT_EQ(reason_of(failed, "hpc-1"),
+              "cloudburst: cloud: VM failed: OS provisioning timed out");
+    EXPECT_TRUE(has_update(failed, "hpc-1", "POWER_DOWN"));
+    EXPECT_EQ(failed.shutdowns, std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+    // Slurm powers it down (down~); the VM is still terminating: nothing yet.
+    c.slurm("hpc-1", "DOWN", {"POWERED_DOWN"}, "cloudburst: cloud: VM failed");
+    c.vm("hpc-1", VmStatus::k_terminating, "Terminating");
+    EXPECT_FALSE(has_update(c.pass(), "hpc-1", "RESUME"));
+    c.w.cloud.erase("hpc-1");
+    const Plan back = c.pass();
+    EXPECT_TRUE(has_update(back, "hpc-1", "RESUME"));
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_idle);
+}
+
+TEST(NodeLifecycle, VmReadyButSlurmdNeverRegistersIsGivenUpAfterTheDeadline) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    c.created(c.pass(), CreateResult{"op-1", {{1, ""}}});
+    c.vm("hpc-1", VmStatus::k_ready, "Ready", "198.18.0.7");
+    c.slurm("hpc-1", "IDLE", {"POWERING_UP", "NOT_RESPONDING"});
+    c.pass();
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_registering);
+    c.later(10 * k_minute);  // the deadline itself: Slurm's call may still come
+    EXPECT_TRUE(c.pass().shutdowns.empty());
+    c.later(c.settings.deadline_grace_ms);
+    const Plan gave_up = c.pass();
+    EXPECT_EQ(gave_up.shutdowns, std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(reason_of(gave_up, "hpc-1"),
+              "cloudburst: timeout: the node was not up by its ResumeTimeout (registering)");
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+}
+
+TEST(NodeLifecycle, ResumeTimeoutReachedNodeIsCleanedUpAndReturnsToThePool) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    c.created(c.pass(), CreateResult{"op-1", {{1, ""}}});
+    c.vm("hpc-1", VmStatus::k_ready, "Ready", "198.18.0.7");
+    c.pass();
+    // Slurm gave up: down~ "ResumeTimeout reached", then ResumeFailProgram.
+    c.slurm("hpc-1", "DOWN", {"POWERED_DOWN", "NOT_RESPONDING"}, "ResumeTimeout reached");
+    c.hook(HookKind::k_resume_fail, {"hpc-1"});
+    const Plan cleanup = c.pass();
+    EXPECT_EQ(cleanup.shutdowns, std::vector<std::string>{"hpc-1"});
+    EXPECT_FALSE(has_update(cleanup, "hpc-1", "RESUME")) << "not while the VM exists";
+    c.w.cloud.erase("hpc-1");
+    const Plan back = c.pass();
+    EXPECT_TRUE(has_update(back, "hpc-1", "RESUME"));
+    ASSERT_FALSE(back.slurm.empty());
+    EXPECT_EQ(back.slurm[0].node_addrs, std::vector<std::string>{"hpc-1"}) << "address reset";
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_idle);
+}
+
+TEST(NodeLifecycle, DownNodeLeftByResumeTimeoutWithoutAnyRecordReturnsToThePool) {
+    Cluster c;
+    c.slurm("hpc-4", "DOWN", {"POWERED_DOWN", "NOT_RESPONDING"}, "ResumeTimeout reached");
+    c.slurm("hpc-5", "DOWN", {"POWERED_DOWN"}, "disk replaced by admin");
+    const Plan plan = c.pass();
+    EXPECT_TRUE(has_update(plan, "hpc-4", "RESUME"));
+    EXPECT_FALSE(has_update(plan, "hpc-5", "RESUME")) << "an admin's DOWN is not ours to undo";
+}
+
+TEST(NodeLifecycle, CreateAddedFewerNodesThanAskedFailsTheRestAndBacksOffTheArray) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-2"});
+    const Plan plan = c.pass();
+    const std::string azure =
+        "AllocationFailed: We do not have sufficient capacity for the requested VM size";
+    c.created(plan, CreateResult{"op-1", {{1, ""}, {0, azure}}});
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_creating);
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_failed);
+    ASSERT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_capacity);
+    EXPECT_EQ(c.w.health["hpc"].until_ms, k_start + c.settings.backoff_initial_ms);
+    // Another node of the array fails at once, without a call, while the array is backed off.
+    c.hook(HookKind::k_resume, {"hpc-3"});
+    const Plan held = c.pass();
+    EXPECT_TRUE(held.creates.empty());
+    EXPECT_EQ(reason_of(held, "hpc-3"),
+              "cloudburst: capacity: Standard_HB120rs_v3 unavailable in westeurope: " + azure +
+                  " (not asking again before 13:47:40Z)");
+    // Slurm suspends the failed node (idle_on_node_suspend makes it idle~): held DOWN.
+    c.slurm("hpc-2", "IDLE", {"POWERED_DOWN"});
+    EXPECT_TRUE(has_update(c.pass(), "hpc-2", "DOWN"));
+    // After the backoff the nodes return and the next ask goes out.
+    c.later(c.settings.backoff_initial_ms);
+    c.slurm("hpc-2", "DOWN", {"POWERED_DOWN"}, "cloudburst: capacity: ...");
+    EXPECT_TRUE(has_update(c.pass(), "hpc-2", "RESUME"));
+    c.hook(HookKind::k_resume, {"hpc-2"});
+    EXPECT_EQ(c.pass().creates.size(), 1u);
+}
+
+TEST(NodeLifecycle, RepeatedCapacityFailuresBackOffExponentiallyUpToTheCap) {
+    Cluster c;
+    std::vector<std::int64_t> waits;
+    for (int i = 0; i < 8; ++i) {
+        c.hook(HookKind::k_resume, {"hpc-1"});
+        const Plan plan = c.pass();
+        ASSERT_EQ(plan.creates.size(), 1u) << "attempt " << i;
+        c.created(plan, CreateResult{"op", {{0, "AllocationFailed"}}});
+        waits.push_back(c.w.health["hpc"].until_ms - c.w.now_ms);
+        c.later(waits.back());
+        c.hook(HookKind::k_suspend, {"hpc-1"});
+        c.w.intents["hpc-1"].phase = Phase::k_idle;
+    }
+    EXPECT_EQ(waits[0], c.settings.backoff_initial_ms);
+    EXPECT_EQ(waits[1], 2 * c.settings.backoff_initial_ms);
+    EXPECT_EQ(waits[2], 4 * c.settings.backoff_initial_ms);
+    EXPECT_EQ(waits.back(), c.settings.backoff_max_ms);
+}
+
+TEST(NodeLifecycle, QuotaBelowTheRequestStopsAskingUntilTheQuotaChanges) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    c.created(c.pass(), CreateResult{"op", {{0, "QuotaExceeded: ... Total Regional Cores"}}});
+    EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_quota);
+    c.later(c.settings.backoff_initial_ms * 4);
+    c.hook(HookKind::k_resume, {"hpc-2"});
+    EXPECT_TRUE(c.pass().creates.empty()) << "same quota: no new ask";
+    c.w.arrays["hpc"].buckets[0].available_count = 40;  // the admin raised the quota
+    c.hook(HookKind::k_resume, {"hpc-3"});
+    EXPECT_EQ(c.pass().creates.size(), 1u);
+}
+
+TEST(NodeLifecycle, ThrottledIsPacedAndNeverTreatedAsCapacity) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    const Plan out =
+        c.created(c.pass(), Result<CreateResult>(make_error(ErrorKind::k_throttled, "HTTP 429")));
+    EXPECT_TRUE(out.slurm.empty()) << "no node is failed for throttling";
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_requested);
+    EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_throttled);
+    EXPECT_TRUE(c.pass().creates.empty());
+    c.later(c.settings.backoff_initial_ms);
+    EXPECT_EQ(c.pass().creates.size(), 1u);
+}
+
+TEST(NodeLifecycle, ApiDownForMinutesDelaysButFailsNodesOnlyAtTheirDeadline) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    int calls = 0;
+    for (int minute = 0; minute < 20; ++minute) {
+        const Plan plan = c.pass();
+        if (!plan.creates.empty()) {
+            ++calls;
+            c.created(plan, Result<CreateResult>(make_error(ErrorKind::k_transient, "HTTP 503")));
+        }
+        if (c.phase("hpc-1") == Phase::k_failed) {
+            break;
+        }
+        EXPECT_EQ(c.phase("hpc-1"), Phase::k_requested)
+            << "minute " << minute << ": " << c.w.intents["hpc-1"].last_reason;
+        c.later(k_minute);
+    }
+    EXPECT_LE(calls, 4) << "backoff: 1, 2, 4, 8 minutes";
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+    EXPECT_GE(c.w.now_ms, k_start + 10 * k_minute + c.settings.deadline_grace_ms);
+}
+
+TEST(NodeLifecycle, PermanentErrorOpensTheBreakerAndAProbeClosesIt) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    const Plan out = c.created(
+        c.pass(), Result<CreateResult>(make_error(
+                      ErrorKind::k_permanent, "CycleCloud refused the credentials (HTTP 401)")));
+    EXPECT_EQ(reason_of(out, "hpc-1"),
+              "cloudburst: permanent: creating nodes in hpc: CycleCloud refused the credentials "
+              "(HTTP 401)");
+    c.hook(HookKind::k_resume, {"hpc-2"});
+    const Plan open = c.pass();
+    EXPECT_TRUE(open.creates.empty());
+    EXPECT_TRUE(has_update(open, "hpc-2", "DOWN"));
+    c.later(c.settings.backoff_initial_ms);
+    c.hook(HookKind::k_resume, {"hpc-3"});
+    const Plan probe = c.pass();
+    ASSERT_EQ(probe.creates.size(), 1u);
+    c.created(probe, CreateResult{"op", {{1, ""}}});
+    EXPECT_EQ(c.w.health.count("hpc"), 0u) << "the probe worked: breaker closed";
+}
+
+TEST(NodeLifecycle, VmVanishedWhileAJobRanRequeuesAndReturnsTheNode) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.vm("hpc-1", VmStatus::k_terminating, "Terminating");
+    c.w.cloud["hpc-1"].status_message = "Evicted: Azure reclaimed the Spot VM";
+    const Plan lost = c.pass();
+    EXPECT_EQ(reason_of(lost, "hpc-1"),
+              "cloudburst: lost: the VM is Terminating: Evicted: Azure reclaimed the Spot VM");
+    EXPECT_TRUE(lost.shutdowns.empty()) << "already going";
+    c.w.cloud.erase("hpc-1");
+    c.slurm("hpc-1", "DOWN", {"POWERED_DOWN"}, "cloudburst: lost: ...");
+    const Plan back = c.pass();
+    EXPECT_TRUE(has_update(back, "hpc-1", "RESUME"));
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_idle);
+}
+
+TEST(NodeLifecycle, OrphanVmIsRemovedOnlyAfterTheGracePeriod) {
+    Cluster c;
+    c.vm("hpc-9", VmStatus::k_ready, "Ready", "198.18.0.99");  // created behind our back
+    c.slurm("hpc-9", "IDLE", {"POWERED_DOWN"});
+    EXPECT_TRUE(c.pass().shutdowns.empty());
+    c.later(c.settings.orphan_grace_ms - 1);
+    EXPECT_TRUE(c.pass().shutdowns.empty());
+    c.later(1);
+    EXPECT_EQ(c.pass().shutdowns, std::vector<std::string>{"hpc-9"});
+    EXPECT_EQ(c.phase("hpc-9"), Phase::k_stopping);
+}
+
+TEST(NodeLifecycle, OrphanThatSlurmPowersUpInTheGraceIsKept) {
+    Cluster c;
+    c.vm("hpc-9", VmStatus::k_ready, "Ready", "198.18.0.99");
+    c.slurm("hpc-9", "IDLE", {"POWERED_DOWN"});
+    c.pass();
+    c.hook(HookKind::k_resume, {"hpc-9"});
+    c.later(c.settings.orphan_grace_ms);
+    const Plan plan = c.pass();
+    EXPECT_TRUE(plan.shutdowns.empty());
+    EXPECT_TRUE(plan.creates.empty()) << "the existing VM is adopted";
+    EXPECT_EQ(c.phase("hpc-9"), Phase::k_registering);
+}
+
+TEST(NodeLifecycle, ZombieFailedVmOfAPoweredDownNodeIsRemoved) {
+    Cluster c;
+    c.vm("hpc-3", VmStatus::k_failed, "Failed");
+    c.slurm("hpc-3", "IDLE", {"POWERED_DOWN"});
+    c.pass();
+    c.later(c.settings.orphan_grace_ms);
+    EXPECT_EQ(c.pass().shutdowns, std::vector<std::string>{"hpc-3"});
+}
+
+TEST(NodeLifecycle, KeepAliveVmsAreNeverOrphans) {
+    Cluster c;
+    c.vm("hpc-2", VmStatus::k_ready, "Ready", "198.18.0.2");
+    c.w.cloud["hpc-2"].keep_alive = true;
+    c.slurm("hpc-2", "IDLE", {"POWERED_DOWN"});
+    c.pass();
+    c.later(c.settings.orphan_grace_ms * 10);
+    EXPECT_TRUE(c.pass().shutdowns.empty());
+}
+
+TEST(NodeLifecycle, VmsOfArraysWeDoNotManageAreLeftAlone) {
+    Cluster c;
+    c.vm("scheduler", VmStatus::k_ready, "Ready", "10.0.0.4");
+    c.w.cloud["scheduler"].nodearray = "";
+    c.pass();
+    c.later(c.settings.orphan_grace_ms * 10);
+    EXPECT_TRUE(c.pass().shutdowns.empty());
+}
+
+TEST(NodeLifecycle, SuspendWhileACreateIsInFlightShutsTheNewVmDown) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    c.created(c.pass(), CreateResult{"op-1", {{1, ""}}});
+    c.hook(HookKind::k_suspend, {"hpc-1"});
+    c.vm("hpc-1", VmStatus::k_acquiring, "Acquiring");
+    EXPECT_EQ(c.pass().shutdowns, std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_stopping);
+}
+
+TEST(NodeLifecycle, ResumeOfANodeWhoseOldVmIsStillTerminatingWaitsForIt) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.hook(HookKind::k_suspend, {"hpc-1"});
+    c.pass();
+    c.vm("hpc-1", VmStatus::k_terminating, "Terminating");
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    EXPECT_TRUE(c.pass().creates.empty());
+    c.w.cloud.erase("hpc-1");
+    EXPECT_EQ(c.pass().creates.size(), 1u);
+}
+
+TEST(NodeLifecycle, LateRegistrationWhileTheVmIsTornDownDoesNotRevive) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.hook(HookKind::k_suspend, {"hpc-1"});
+    c.pass();
+    c.vm("hpc-1", VmStatus::k_terminating, "Terminating");
+    c.slurm("hpc-1", "IDLE", {});  // slurmd registered just before the VM died
+    const Plan plan = c.pass();
+    EXPECT_TRUE(plan.creates.empty());
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_stopping);
+    c.w.cloud.erase("hpc-1");
+    const Plan gone = c.pass();
+    ASSERT_FALSE(gone.slurm.empty());
+    EXPECT_EQ(gone.slurm[0].node_addrs, std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_idle);
+}
+
+TEST(NodeLifecycle, ShutdownThatDidNotTakeIsAskedAgain) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.hook(HookKind::k_suspend, {"hpc-1"});
+    EXPECT_EQ(c.pass().shutdowns.size(), 1u);  // the call failed, or the daemon died
+    EXPECT_TRUE(c.pass().shutdowns.empty());
+    c.later(c.settings.stop_retry_ms);
+    EXPECT_EQ(c.pass().shutdowns, std::vector<std::string>{"hpc-1"});
+}
+
+TEST(NodeLifecycle, DaemonKilledAfterJournalingACreateDoesNotDuplicate) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    c.pass();  // "creating" journaled; the create went out, the answer was lost with the daemon
+    c.vm("hpc-1", VmStatus::k_acquiring, "Acquiring");
+    c.later(c.settings.lost_create_grace_ms * 2);
+    const Plan plan = c.pass();
+    EXPECT_TRUE(plan.creates.empty()) << "the VM exists: no second create";
+    c.vm("hpc-1", VmStatus::k_ready, "Ready", "198.18.0.3");
+    c.pass();
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_registering);
+}
+
+TEST(NodeLifecycle, SlurmctldRestartedKeepsRunningNodes) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    // A warm restart: the node briefly shows NOT_RESPONDING until slurmd re-registers.
+    c.slurm("hpc-1", "IDLE", {"NOT_RESPONDING"});
+    const Plan plan = c.pass();
+    EXPECT_TRUE(plan.shutdowns.empty());
+    EXPECT_TRUE(plan.slurm.empty());
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_running);
+}
+
+TEST(NodeLifecycle, ClassifiesCycleCloudShortfalls) {
+    EXPECT_EQ(classify_shortfall("AllocationFailed: We do not have sufficient capacity"),
+              ErrorKind::k_capacity);
+    EXPECT_EQ(classify_shortfall("QuotaExceeded: Operation could not be completed"),
+              ErrorKind::k_quota);
+    EXPECT_EQ(classify_shortfall("nodearray hpc would exceed its MaxCount of 4"),
+              ErrorKind::k_quota);
+    EXPECT_EQ(classify_shortfall("something new"), ErrorKind::k_capacity);
+    EXPECT_EQ(clock_text(k_start), "13:46:40Z");
+}
+
+}  // namespace
+}  // namespace cb
