@@ -141,6 +141,8 @@ std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s) {
         {"ResumeTimeout", "1800", SettingMode::k_if_absent},
         {"SuspendTimeout", "600", SettingMode::k_if_absent},
         {"ReturnToService", "2", SettingMode::k_replace},
+        // srun listens here for the burst nodes: a range a firewall can open.
+        {"SrunPortRange", "60001-63000", SettingMode::k_if_absent},
         {"ResumeProgram", s.hook_dir + "/cloudburst-resume", SettingMode::k_replace},
         {"SuspendProgram", s.hook_dir + "/cloudburst-suspend", SettingMode::k_replace},
         {"ResumeFailProgram", s.hook_dir + "/cloudburst-resume-fail", SettingMode::k_replace},

@@ -54,7 +54,8 @@ struct SchedulerSettings {
 // §8): SuspendTime=INFINITE (cloud partitions get their own from `cloudburst scale`),
 // idle_on_node_suspend and enable_configless, cloud_reg_addrs and TreeWidth=65533 before
 // 23.11, PrivateData=cloud on 22.05, ReturnToService=2, the hooks, SlurmctldHost with an
-// address cloud nodes can reach without DNS.
+// address cloud nodes can reach without DNS, and an SrunPortRange (unless the site has one)
+// so firewalls can let the nodes reach srun.
 std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s);
 
 struct BaseSlurmConf {

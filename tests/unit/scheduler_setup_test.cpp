@@ -81,6 +81,7 @@ TEST(BurstingSettings, FollowTheSlurmRelease) {
               "idle_on_node_suspend,enable_configless,cloud_reg_addrs");
     EXPECT_EQ(value_of(old, "PrivateData"), "cloud");
     EXPECT_EQ(value_of(old, "TreeWidth"), "65533");
+    EXPECT_EQ(value_of(old, "SrunPortRange"), "60001-63000");
     s.release = {23, 2};
     EXPECT_EQ(value_of(bursting_settings(s), "PrivateData"), "(absent)");
     EXPECT_EQ(value_of(bursting_settings(s), "TreeWidth"), "65533");

@@ -1,0 +1,343 @@
+// `cloudburst setup scheduler` and `cloudburst users sync` for real on this machine, against
+// a temporary configuration tree (never the machine's /etc/slurm, /etc/munge, /etc/exports
+// or services), and the burst nodes' cluster-init start step in the emulator's VMs.
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "fakes/temp_dir.h"
+#include "testbed.h"
+#include "util/files.h"
+
+namespace cb::system_test {
+namespace {
+
+using namespace std::chrono_literals;
+using testing_fakes::TempDir;
+
+const std::string k_cloudburst = std::string(CB_BINARY_DIR) + "/cloudburst";
+const std::string k_node_start = std::string(CB_SOURCE_DIR) +
+                                 "/templates/cluster-init/cloudburst/specs/execute/"
+                                 "cluster-init/files/cloudburst-node-start";
+
+CommandOutput cloudburst(std::vector<std::string> args) {
+    args.insert(args.begin(), k_cloudburst);
+    auto out = run_command({args, minimal_environment(), {}, 120s});
+    EXPECT_TRUE(out) << out.error().describe();
+    return out ? *out : CommandOutput{};
+}
+
+std::string read(const std::string& path) {
+    auto text = read_file(path);
+    return text ? *text : "(unreadable: " + text.error().message + ")";
+}
+
+struct stat stat_of(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+    return st;
+}
+
+class SetupScheduler : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (::geteuid() != 0) {
+            GTEST_SKIP() << "needs root (creates files owned by munge and slurm)";
+        }
+        // getpwnam's result is overwritten by the next call: copy the IDs at once.
+        const passwd* slurm = ::getpwnam("slurm");
+        if (slurm != nullptr) {
+            m_slurm = {slurm->pw_uid, slurm->pw_gid};
+        }
+        const passwd* munge = ::getpwnam("munge");
+        if (munge != nullptr) {
+            m_munge = {munge->pw_uid, munge->pw_gid};
+        }
+        if (slurm == nullptr || munge == nullptr) {
+            GTEST_SKIP() << "needs the slurm and munge accounts (scripts/install-deps.sh)";
+        }
+        m_root = m_dir.path();
+        ASSERT_TRUE(make_directories(m_root + "/etc/slurm"));
+        // A site's own slurm.conf, with nodes and partitions the builder must keep.
+        m_site =
+            "# our site\nClusterName=site\nSlurmctldHost=oldname\nSuspendTime=300\n"
+            "StateSaveLocation=" +
+            m_root + "/state\nSlurmctldLogFile=" + m_root +
+            "/log/slurmctld.log\n"
+            "NodeName=onprem[1-2] CPUs=4 State=UNKNOWN\n"
+            "PartitionName=work Nodes=onprem[1-2] Default=YES SuspendTime=60\n";
+        ASSERT_TRUE(write_file_atomic(m_root + "/etc/slurm/slurm.conf", m_site));
+        ASSERT_TRUE(write_file_atomic(m_root + "/exports", "/data 192.168.1.0/24(ro)\n" + m_root +
+                                                               "/sched *(rw,no_root_squash)\n"));
+    }
+
+    std::vector<std::string> args() const {
+        return {"setup",
+                "scheduler",
+                "--cluster",
+                "Hpc1",
+                "--export-subnet",
+                "10.1.0.0/16",
+                "--controller-name",
+                "sched",
+                "--controller-addr",
+                "10.0.0.5",
+                "--hook-dir",
+                "/usr/bin",
+                "--sysconfdir",
+                m_root + "/etc/slurm",
+                "--munge-dir",
+                m_root + "/etc/munge",
+                "--exports-file",
+                m_root + "/exports",
+                "--sched-dir",
+                m_root + "/sched",
+                "--shared-dir",
+                m_root + "/shared",
+                "--slurm-uid",
+                std::to_string(m_slurm.first),
+                "--slurm-gid",
+                std::to_string(m_slurm.second),
+                "--munge-uid",
+                std::to_string(m_munge.first),
+                "--munge-gid",
+                std::to_string(m_munge.second),
+                "--no-install",
+                "--no-start"};
+    }
+
+    TempDir m_dir{"cb-setup"};
+    std::string m_root;
+    std::string m_site;
+    std::pair<uid_t, gid_t> m_slurm, m_munge;
+};
+
+TEST_F(SetupScheduler, BuildsTheSchedulerAndASecondRunChangesNothing) {
+    const CommandOutput first = cloudburst(args());
+    ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+
+    const std::string conf = read(m_root + "/etc/slurm/slurm.conf");
+    // The site's lines are kept; keys are changed in place; the rest is appended.
+    EXPECT_NE(conf.find("NodeName=onprem[1-2] CPUs=4 State=UNKNOWN\n"), std::string::npos);
+    EXPECT_NE(conf.find("PartitionName=work Nodes=onprem[1-2] Default=YES SuspendTime=60\n"),
+              std::string::npos);
+    EXPECT_NE(conf.find("ClusterName=site\nSlurmctldHost=sched(10.0.0.5)\nSuspendTime=INFINITE\n"),
+              std::string::npos)
+        << conf;
+    for (const char* line :
+         {"\nReturnToService=2\n", "\nResumeProgram=/usr/bin/cloudburst-resume\n",
+          "\nSuspendProgram=/usr/bin/cloudburst-suspend\n",
+          "\nResumeFailProgram=/usr/bin/cloudburst-resume-fail\n", "\nTreeWidth=65533\n",
+          "\nPrivateData=cloud\n"}) {
+        EXPECT_NE(conf.find(line), std::string::npos) << line << " missing in\n" << conf;
+    }
+    EXPECT_NE(conf.find("\nInclude " + m_root + "/etc/slurm/cloudburst.conf\n"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::exists(m_root + "/etc/slurm/cloudburst.conf"));
+    EXPECT_TRUE(std::filesystem::is_directory(m_root + "/state"));
+    EXPECT_EQ(stat_of(m_root + "/state").st_uid, m_slurm.first);
+
+    EXPECT_EQ(read(m_root + "/exports"),
+              "/data 192.168.1.0/24(ro)\n" + m_root +
+                  "/sched 10.1.0.0/16(rw,sync,no_root_squash,no_subtree_check)\n" + m_root +
+                  "/shared 10.1.0.0/16(rw,sync,root_squash,no_subtree_check)\n");
+
+    const std::string key = m_root + "/etc/munge/munge.key";
+    const struct stat key_stat = stat_of(key);
+    EXPECT_EQ(key_stat.st_mode & 07777, 0400u);
+    EXPECT_EQ(key_stat.st_uid, m_munge.first);
+    EXPECT_EQ(key_stat.st_size, 1024);
+    EXPECT_EQ(read(m_root + "/sched/hpc1/munge.key"), read(key));
+    EXPECT_EQ(stat_of(m_root + "/sched/hpc1/munge.key").st_mode & 07777, 0400u);
+    const std::string env = read(m_root + "/sched/hpc1/cloudburst-node.env");
+    EXPECT_NE(env.find("\nSLURMCTLD_ADDR=10.0.0.5\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("\nSLURM_UID=" + std::to_string(m_slurm.first) + "\n"), std::string::npos);
+
+    const std::string key_before = read(key);
+    const std::string conf_before = conf;
+    const CommandOutput second = cloudburst(args());
+    ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+    EXPECT_TRUE(second.out.ends_with("\nno changes\n")) << second.out;
+    EXPECT_EQ(second.out.find("changed:"), std::string::npos) << second.out;
+    EXPECT_EQ(read(key), key_before);
+    EXPECT_EQ(read(m_root + "/etc/slurm/slurm.conf"), conf_before);
+}
+
+TEST_F(SetupScheduler, DryRunPrintsTheChangesAndMakesNone) {
+    auto a = args();
+    a.push_back("--dry-run");
+    const CommandOutput out = cloudburst(a);
+    ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+    EXPECT_NE(out.out.find("would: write munge key " + m_root + "/etc/munge/munge.key"),
+              std::string::npos)
+        << out.out;
+    EXPECT_NE(out.out.find("slurm.conf: SuspendTime=300 -> SuspendTime=INFINITE"),
+              std::string::npos);
+    EXPECT_NE(out.out.find("nothing was changed"), std::string::npos);
+    EXPECT_EQ(read(m_root + "/etc/slurm/slurm.conf"), m_site);
+    EXPECT_FALSE(std::filesystem::exists(m_root + "/etc/munge"));
+    EXPECT_FALSE(std::filesystem::exists(m_root + "/sched"));
+}
+
+TEST_F(SetupScheduler, StopsWhenAnAccountHasOtherIds) {
+    auto a = args();
+    const unsigned other = m_slurm.first + 1;
+    for (std::size_t i = 0; i + 1 < a.size(); ++i) {
+        if (a[i] == "--slurm-uid") {
+            a[i + 1] = std::to_string(other);
+        }
+    }
+    const CommandOutput out = cloudburst(a);
+    EXPECT_EQ(out.exit_code, 3);
+    EXPECT_EQ(out.err, "cloudburst: error: user 'slurm' exists with UID " +
+                           std::to_string(m_slurm.first) + ", not " + std::to_string(other) +
+                           ": cloudburst does not change existing accounts. Either pin the burst "
+                           "nodes to " +
+                           std::to_string(m_slurm.first) + " too (--slurm-uid " +
+                           std::to_string(m_slurm.first) +
+                           " here and the same in the CycleCloud cluster's slurm.user settings), "
+                           "or change the account yourself\n");
+    EXPECT_EQ(read(m_root + "/etc/slurm/slurm.conf"), m_site);
+}
+
+TEST_F(SetupScheduler, RefusesToExportToTheWorld) {
+    auto a = args();
+    a[5] = "*";
+    const CommandOutput out = cloudburst(a);
+    EXPECT_EQ(out.exit_code, 2);
+    EXPECT_EQ(out.err,
+              "cloudburst: error: --export-subnet '*': wildcards export to the world; give the "
+              "subnets of the cloud nodes, e.g. 10.1.0.0/16\n");
+}
+
+// A user and group of the test, removed (with its home) when the test ends, pass or fail.
+class TestAccount {
+  public:
+    TestAccount() : m_name("cbsetup" + std::to_string(::getpid() % 100000)) {
+        for (unsigned id = 47000; id < 60000; ++id) {
+            if (::getpwuid(id) == nullptr && ::getgrgid(id) == nullptr) {
+                m_id = id;
+                break;
+            }
+        }
+    }
+    TestAccount(const TestAccount&) = delete;
+    TestAccount& operator=(const TestAccount&) = delete;
+    ~TestAccount() {
+        (void)run_command(
+            {{"/usr/sbin/userdel", "--remove", m_name}, minimal_environment(), {}, 30s});
+        (void)run_command({{"/usr/sbin/groupdel", m_name}, minimal_environment(), {}, 30s});
+    }
+    const std::string& name() const { return m_name; }
+    unsigned id() const { return m_id; }
+
+  private:
+    std::string m_name;
+    unsigned m_id = 0;
+};
+
+TEST(UsersSync, CreatesAUserWithSharedHomeAndSshKeysOnce) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root (useradd)";
+    }
+    TempDir dir("cb-users");
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);  // the user must reach its home
+    TestAccount account;
+    ASSERT_NE(account.id(), 0u);
+    const std::string list = dir.path() + "/users.txt";
+    const std::string id = std::to_string(account.id());
+    ASSERT_TRUE(
+        write_file_atomic(list, "# test user\n" + account.name() + " " + id + " " + id + "\n"));
+    const std::string home_base = dir.path() + "/home";
+    const std::vector<std::string> sync{"users", "sync", "--file", list, "--home-base", home_base};
+
+    auto dry = sync;
+    dry.push_back("--dry-run");
+    const CommandOutput preview = cloudburst(dry);
+    EXPECT_EQ(preview.exit_code, 0) << preview.out << preview.err;
+    EXPECT_NE(preview.out.find("would: create user " + account.name()), std::string::npos)
+        << preview.out;
+    EXPECT_EQ(::getpwnam(account.name().c_str()), nullptr);
+
+    const CommandOutput first = cloudburst(sync);
+    ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+    const passwd* pw = ::getpwnam(account.name().c_str());
+    ASSERT_NE(pw, nullptr);
+    EXPECT_EQ(pw->pw_uid, account.id());
+    EXPECT_EQ(pw->pw_gid, account.id());
+    const std::string home = home_base + "/" + account.name();
+    EXPECT_EQ(std::string(pw->pw_dir), home);
+    EXPECT_EQ(stat_of(home + "/.ssh").st_mode & 07777, 0700u);
+    EXPECT_EQ(stat_of(home + "/.ssh").st_uid, account.id());
+    EXPECT_EQ(stat_of(home + "/.ssh/id_ed25519").st_mode & 07777, 0600u);
+    EXPECT_EQ(stat_of(home + "/.ssh/id_ed25519").st_uid, account.id());
+    EXPECT_EQ(stat_of(home + "/.ssh/authorized_keys").st_mode & 07777, 0600u);
+    EXPECT_EQ(stat_of(home + "/.ssh/authorized_keys").st_uid, account.id());
+    EXPECT_EQ(read(home + "/.ssh/authorized_keys"), read(home + "/.ssh/id_ed25519.pub"));
+
+    const CommandOutput second = cloudburst(sync);
+    EXPECT_EQ(second.exit_code, 0) << second.out << second.err;
+    EXPECT_EQ(second.out, "no changes\n");
+}
+
+TEST(UsersSync, ReportsAnExistingAccountWithOtherIds) {
+    if (::geteuid() != 0 || ::getpwnam("nobody") == nullptr) {
+        GTEST_SKIP() << "needs root and the nobody account";
+    }
+    TempDir dir("cb-users");
+    const std::string list = dir.path() + "/users.txt";
+    ASSERT_TRUE(write_file_atomic(list, "nobody 47999 47999\n"));
+    const CommandOutput out =
+        cloudburst({"users", "sync", "--file", list, "--home-base", dir.path() + "/home"});
+    EXPECT_EQ(out.exit_code, 1);
+    EXPECT_NE(out.out.find("mismatch: user 'nobody' exists with UID 65534, the list says 47999"),
+              std::string::npos)
+        << out.out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/home"));
+}
+
+// The start step refuses a node whose host name is not its node name (slurmd is not run).
+TEST(ClusterInit, NodeStartRefusesAHostNameThatIsNotTheNodeName) {
+    if (!std::filesystem::exists("/usr/sbin/slurmd")) {
+        GTEST_SKIP() << "needs slurmd";
+    }
+    char host[256] = {};
+    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+    auto out = run_command({{k_node_start, "-D", "-b", "-N", "not-this-host", "-f", "/dev/null"},
+                            minimal_environment(),
+                            {},
+                            30s});
+    ASSERT_TRUE(out) << out.error().describe();
+    EXPECT_EQ(out->exit_code, 1);
+    EXPECT_EQ(out->err, "cloudburst-node-start: not-this-host: host name is '" + std::string(host) +
+                            "', not the node name 'not-this-host' (cluster-init sets it; Slurm "
+                            "and srun need them equal)\n");
+}
+
+// The emulator's VMs start slurmd through the cluster-init's last step
+// (cloudburst-node-start: health check, then exec slurmd), and a burst still works.
+TEST(ClusterInit, EmulatorVmsStartSlurmdThroughTheHealthCheck) {
+    if (auto why = why_system_tests_cannot_run(); !why.empty()) {
+        GTEST_SKIP() << why;
+    }
+    auto tb = Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-2]", "--emulator-arg",
+                           "--slurmd", "--emulator-arg", k_node_start});
+    ASSERT_TRUE(tb) << tb.error().describe();
+    Command srun{{"/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/srun", "-p", "cloud", "-N1",
+                  "hostname"},
+                 minimal_environment(),
+                 {},
+                 120s};
+    srun.env.push_back("SLURM_CONF=" + (*tb)->slurm_conf());
+    auto out = run_command(srun);
+    ASSERT_TRUE(out) << out.error().describe();
+    ASSERT_TRUE(out->ok()) << out->err;
+    EXPECT_TRUE(std::regex_match(out->out, std::regex("hpc-[12]\n"))) << out->out;
+}
+
+}  // namespace
+}  // namespace cb::system_test
