@@ -189,7 +189,7 @@ TEST_F(FailureSystem, ApiDownDuringAResumeDoesNotThrashAndRecovers) {
         for (const std::string node : {"hpc-1", "hpc-2", "hpc-3", "hpc-4"}) {
             const std::string state = m_tb->node_state(node);
             if (marked_down(state)) {
-                bad_states.insert(node + " " + state);
+                bad_states.insert(std::string(node).append(": ").append(state));
             }
         }
         return false;

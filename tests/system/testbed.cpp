@@ -299,7 +299,12 @@ long emulator_api_calls(const nlohmann::json& status, const std::string& endpoin
 
 pid_t daemon_pid(const Testbed& testbed) {
     auto text = read_file(testbed.dir() + "/run/cloudburstd.pid", 64);
-    return text ? static_cast<pid_t>(std::atol(text->c_str())) : -1;
+    if (!text) {
+        return -1;
+    }
+    char* end = nullptr;
+    const long pid = std::strtol(text->c_str(), &end, 10);
+    return end != text->c_str() && pid > 0 ? static_cast<pid_t>(pid) : -1;
 }
 
 Status start_daemon(const Testbed& testbed) {
