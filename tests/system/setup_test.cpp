@@ -4,12 +4,14 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <regex>
 
+#include "core/slurm_conf_edit.h"
 #include "fakes/temp_dir.h"
 #include "testbed.h"
 #include "util/files.h"
@@ -337,6 +339,163 @@ TEST(ClusterInit, EmulatorVmsStartSlurmdThroughTheHealthCheck) {
     ASSERT_TRUE(out) << out.error().describe();
     ASSERT_TRUE(out->ok()) << out->err;
     EXPECT_TRUE(std::regex_match(out->out, std::regex("hpc-[12]\n"))) << out->out;
+}
+
+// Restarts the testbed's slurmctld (which the test's testbed started) by its pid file, as an
+// admin would after node definitions changed; `testbed.sh down` stops the new one the same way.
+void restart_slurmctld(const Testbed& tb) {
+    auto pid_text = read_file(tb.dir() + "/run/slurmctld.pid");
+    ASSERT_TRUE(pid_text);
+    const pid_t pid = static_cast<pid_t>(std::atol(pid_text->c_str()));
+    ASSERT_GT(pid, 1);
+    ASSERT_EQ(::kill(pid, SIGTERM), 0);
+    ASSERT_TRUE(wait_until(30s, [&] { return !process_alive(pid); }));
+    auto started = run_command(
+        {{"/usr/sbin/slurmctld", "-f", tb.slurm_conf()}, minimal_environment(), {}, 30s});
+    ASSERT_TRUE(started && started->ok()) << (started ? started->err : started.error().describe());
+    ASSERT_TRUE(wait_until(30s, [&] { return bool(tb.slurm({"/usr/bin/scontrol", "ping"})); }));
+}
+
+// Issue 6's "done when", on this machine: the builder edits a running scheduler's slurm.conf
+// (the testbed's, as a site's own), `cloudburst init` connects it to the emulator, users sync
+// creates a user, that user's `srun hostname` bursts a node and prints its name, and
+// `cloudburst doctor` finds nothing wrong.
+TEST(EndToEnd, FromBuilderToSrunAsASyncedUserAndACleanDoctor) {
+    if (auto why = why_system_tests_cannot_run(); !why.empty()) {
+        GTEST_SKIP() << why;
+    }
+    const passwd* slurm = ::getpwnam("slurm");
+    const std::pair<uid_t, gid_t> slurm_ids =
+        slurm != nullptr ? std::pair{slurm->pw_uid, slurm->pw_gid} : std::pair{0u, 0u};
+    const passwd* munge = ::getpwnam("munge");
+    const std::pair<uid_t, gid_t> munge_ids =
+        munge != nullptr ? std::pair{munge->pw_uid, munge->pw_gid} : std::pair{0u, 0u};
+    if (slurm_ids.first == 0 || munge_ids.first == 0) {
+        GTEST_SKIP() << "needs the slurm and munge accounts";
+    }
+    auto up = Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-2]", "--resume-timeout", "1800",
+                           "--suspend-timeout", "600"});
+    ASSERT_TRUE(up) << up.error().describe();
+    const std::unique_ptr<Testbed> tb = std::move(*up);
+    const std::string dir = tb->dir();
+    auto conf_text = read_file(tb->slurm_conf());
+    ASSERT_TRUE(conf_text);
+    // SlurmctldHost=NAME(ADDR): the builder keeps the controller the testbed chose.
+    const std::string host = slurm_conf_value(*conf_text, "SlurmctldHost");
+    const auto open = host.find('(');
+    ASSERT_NE(open, std::string::npos) << host;
+    const std::string name = host.substr(0, open);
+    const std::string addr = host.substr(open + 1, host.size() - open - 2);
+    // A site's slurm.conf defines its own nodes, not the cloud ones: those come from
+    // `cloudburst scale` (run by init) through the Include the builder adds.
+    std::string site;
+    for (const auto& line : lines_of(*conf_text)) {
+        const bool cloud_line = line.starts_with("NodeName=hpc-") ||
+                                line.starts_with("PartitionName=work ") ||
+                                line.starts_with("PartitionName=cloud ");
+        if (!cloud_line) {
+            site += line + "\n";
+        }
+    }
+    ASSERT_TRUE(write_file_atomic(tb->slurm_conf(), site));
+    TempDir shared("cb-e2e");
+    ASSERT_EQ(::chmod(shared.path().c_str(), 0755), 0);
+
+    // 1. The builder, against the testbed's configuration directory.
+    const CommandOutput built = cloudburst({"setup",
+                                            "scheduler",
+                                            "--cluster",
+                                            tb->env("CB_TESTBED_EMULATOR_CLUSTER"),
+                                            "--export-subnet",
+                                            "198.18.0.0/15",
+                                            "--controller-name",
+                                            name,
+                                            "--controller-addr",
+                                            addr,
+                                            "--hook-dir",
+                                            CB_BINARY_DIR,
+                                            "--sysconfdir",
+                                            dir + "/etc",
+                                            "--munge-dir",
+                                            dir + "/setup-munge",
+                                            "--exports-file",
+                                            dir + "/exports",
+                                            "--sched-dir",
+                                            shared.path() + "/sched",
+                                            "--shared-dir",
+                                            shared.path() + "/shared",
+                                            "--slurm-uid",
+                                            std::to_string(slurm_ids.first),
+                                            "--slurm-gid",
+                                            std::to_string(slurm_ids.second),
+                                            "--munge-uid",
+                                            std::to_string(munge_ids.first),
+                                            "--munge-gid",
+                                            std::to_string(munge_ids.second),
+                                            "--no-install",
+                                            "--no-start"});
+    ASSERT_EQ(built.exit_code, 0) << built.out << built.err;
+
+    // 2. init, non-interactively, from the testbed's daemon settings.
+    const std::string config = dir + "/init/cloudburst.toml";
+    ASSERT_TRUE(make_directories(dir + "/init"));
+    auto base = read_file(dir + "/etc/cloudburst.toml");
+    ASSERT_TRUE(base);
+    ASSERT_TRUE(write_file_atomic(config, *base, 0600));
+    Command init{
+        {k_cloudburst, "--config", config, "init", "--non-interactive", "--url",
+         tb->env("CB_TESTBED_EMULATOR_URL"), "--cluster", tb->env("CB_TESTBED_EMULATOR_CLUSTER"),
+         "--username", tb->env("CB_TESTBED_EMULATOR_USER"), "--ca-bundle",
+         tb->env("CB_TESTBED_EMULATOR_CA"), "--password-file", dir + "/etc/cloudburst.password",
+         "--no-start"},
+        minimal_environment(),
+        {},
+        120s};
+    init.env.push_back("SLURM_CONF=" + tb->slurm_conf());
+    auto inited = run_command(init);
+    ASSERT_TRUE(inited) << inited.error().describe();
+    ASSERT_EQ(inited->exit_code, 0) << inited->out << inited->err;
+    // The node definitions changed: slurmctld must restart (a reconfigure refuses that).
+    restart_slurmctld(*tb);
+    auto generated = read_file(dir + "/etc/cloudburst.conf");
+    ASSERT_TRUE(generated);
+    // The hpc node array's partition (GPU sizes would need GPUs in the namespace VMs).
+    ASSERT_NE(generated->find("\nPartitionName=hpc "), std::string::npos) << *generated;
+    const std::string partition = "hpc";
+
+    // 3. A user from a list file, removed again whatever happens.
+    TestAccount account;
+    ASSERT_NE(account.id(), 0u);
+    const std::string id = std::to_string(account.id());
+    const std::string list = shared.path() + "/users.txt";
+    ASSERT_TRUE(write_file_atomic(list, account.name() + " " + id + " " + id + "\n"));
+    const CommandOutput synced = cloudburst(
+        {"users", "sync", "--file", list, "--home-base", shared.path() + "/shared/home"});
+    ASSERT_EQ(synced.exit_code, 0) << synced.out << synced.err;
+
+    // 4. As that user, srun bursts a node and prints its name.
+    Command srun{{"/usr/sbin/runuser", "-u", account.name(), "--", "/usr/bin/srun", "-p", partition,
+                  "-N1", "hostname"},
+                 minimal_environment(),
+                 {},
+                 120s};
+    srun.env.push_back("SLURM_CONF=" + tb->slurm_conf());
+    auto out = run_command(srun);
+    ASSERT_TRUE(out) << out.error().describe();
+    ASSERT_TRUE(out->ok()) << out->err;
+    EXPECT_TRUE(std::regex_match(out->out, std::regex("hpc-[0-9]+\n"))) << out->out;
+
+    // 5. doctor: no problems, with the builder's exports.
+    Command doctor{{k_cloudburst, "--config", config, "doctor", "--munge-key",
+                    dir + "/munge/munge.key", "--exports", dir + "/exports"},
+                   minimal_environment(),
+                   {},
+                   120s};
+    doctor.env.push_back("SLURM_CONF=" + tb->slurm_conf());
+    auto report = run_command(doctor);
+    ASSERT_TRUE(report) << report.error().describe();
+    EXPECT_EQ(report->exit_code, 0) << report->out << report->err;
+    EXPECT_NE(report->out.find("doctor: no problems\n"), std::string::npos) << report->out;
 }
 
 }  // namespace
