@@ -189,8 +189,8 @@ while [ $SECONDS -lt $end ]; do
   if [ $SECONDS -ge $next_toggle ]; then
     case $((toggle % 4)) in
       0) fault capacity=Standard_F2s_v2:1 ;;
-      1) fault capacity=Standard_F2s_v2:-1 quota=standardDSv5Family:2 evict=1 ;;
-      2) fault quota=standardDSv5Family:1000000 evict=1 ;;
+      1) fault capacity=Standard_F2s_v2:-1 quota=spot:2 evict=1 ;; # htc is Spot: spot quota
+      2) fault quota=spot:1000000 evict=1 ;;
       3) fault evict=1 ;;
     esac
     toggle=$((toggle + 1))
@@ -216,7 +216,8 @@ done
 
 fault clear=all
 note "faults cleared; $submitted jobs submitted; waiting for the queue to drain"
-drain_deadline=$((SECONDS + 2 * resume_timeout + 240))
+# A job requeued late waits for its begin time (Slurm delays requeued jobs) and a new boot.
+drain_deadline=$((SECONDS + 2 * resume_timeout + 420))
 while [ "$(queued)" -gt 0 ] && [ $SECONDS -lt $drain_deadline ]; do
   watch_nodes
   sleep 2
