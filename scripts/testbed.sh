@@ -28,6 +28,8 @@
 #   --resume-timeout S         ResumeTimeout (default 60)
 #   --suspend-time S           SuspendTime of the cloud partition (default 300)
 #   --suspend-timeout S        SuspendTimeout (default 10)
+#   --cred-expire S            AuthInfo cred_expire: also how long a requeued job waits
+#                              before it may start again (Slurm's default: 120)
 #   --cloud-reg-addrs          let slurmctld take NodeAddr from the registration
 #                              (default: off; whoever resumes nodes sets NodeAddr)
 #   --extra-conf FILE          appended to slurm.conf
@@ -231,7 +233,7 @@ SlurmdPort=6818
 SlurmUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket
+AuthInfo=socket=$dir/munge/munge.socket${cred_expire:+,cred_expire=$cred_expire}
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool/%n
 SlurmctldPidFile=$dir/run/slurmctld.pid
@@ -411,6 +413,7 @@ EOF
 }
 
 up() {
+  local cred_expire=""
   local cloud_nodes='cloud[1-4]' onprem=0 resume_timeout=60 suspend_time=300 suspend_timeout=10
   local cloud_reg_addrs=0 extra_conf="" with_emulator=0 build=$here/build
   local with_cloudburst=0 cloudburst_conf=""
@@ -427,6 +430,7 @@ up() {
       --resume-timeout) resume_timeout=$2; shift ;;
       --suspend-time) suspend_time=$2; shift ;;
       --suspend-timeout) suspend_timeout=$2; shift ;;
+      --cred-expire) cred_expire=$2; shift ;;
       --cloud-reg-addrs) cloud_reg_addrs=1 ;;
       --extra-conf) extra_conf=$(realpath "$2"); shift ;;
       --emulator) with_emulator=1 ;;

@@ -341,7 +341,7 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "How long a VM may run while Slurm does not know its node or has powered "
                     "it down, before the daemon shuts it down.",
      .access = field<&Config::daemon, &DaemonConfig::orphan_grace>(),
-     .limits = {ms(1min), ms(24h)}},
+     .limits = {ms(10s), ms(24h)}},
     {.section = "daemon",
      .key = "log_level",
      .type = ValueType::k_choice,
