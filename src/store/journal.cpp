@@ -48,20 +48,25 @@ Error db_error(sqlite3* db, const std::string& what) {
                       what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
 
-// A prepared statement, finalized on scope exit.
+// A prepared statement, finalized on scope exit. Bound text is not copied: it must outlive
+// the next step() (every caller binds values that live across the call).
 class Stmt {
   public:
-    Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr); }
+    Stmt() = default;
+    Stmt(sqlite3* db, const char* sql, unsigned flags = 0) {
+        sqlite3_prepare_v3(db, sql, -1, flags, &m_stmt, nullptr);
+    }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
-    ~Stmt() { sqlite3_finalize(m_stmt); }
-    bool ok() const { return m_stmt != nullptr; }
-    Stmt& bind(int i, const std::string& v) {
-        sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    Stmt(Stmt&& o) noexcept : m_stmt(o.m_stmt) { o.m_stmt = nullptr; }
+    Stmt& operator=(Stmt&& o) noexcept {
+        std::swap(m_stmt, o.m_stmt);
         return *this;
     }
+    ~Stmt() { sqlite3_finalize(m_stmt); }
+    bool ok() const { return m_stmt != nullptr; }
     Stmt& bind(int i, std::string_view v) {
-        sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;
     }
     Stmt& bind(int i, std::int64_t v) {
@@ -69,15 +74,42 @@ class Stmt {
         return *this;
     }
     int step() { return sqlite3_step(m_stmt); }
+    // Makes a cached statement ready for its next use.
+    void reset() {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
     std::string text(int col) const {
         const auto* p = sqlite3_column_text(m_stmt, col);
-        return p != nullptr ? reinterpret_cast<const char*>(p) : std::string();
+        if (p == nullptr) {
+            return {};
+        }
+        return {reinterpret_cast<const char*>(p),
+                static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))};
     }
     std::int64_t int64(int col) const { return sqlite3_column_int64(m_stmt, col); }
 
   private:
     sqlite3_stmt* m_stmt = nullptr;
 };
+
+// Insert, or update only when a column differs: a pass that journals an intent it did not
+// change writes no page and no WAL frame.
+constexpr const char* k_put_intent =
+    "INSERT INTO intents (name, nodearray, desired, phase, since_ms, deadline_ms, operation_id, "
+    "private_ip, last_reason, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT(name) DO UPDATE SET nodearray = excluded.nodearray, desired = "
+    "excluded.desired, phase = excluded.phase, since_ms = excluded.since_ms, deadline_ms = "
+    "excluded.deadline_ms, operation_id = excluded.operation_id, private_ip = "
+    "excluded.private_ip, last_reason = excluded.last_reason, attempts = excluded.attempts "
+    "WHERE nodearray IS NOT excluded.nodearray OR desired IS NOT excluded.desired OR phase IS "
+    "NOT excluded.phase OR since_ms IS NOT excluded.since_ms OR deadline_ms IS NOT "
+    "excluded.deadline_ms OR operation_id IS NOT excluded.operation_id OR private_ip IS NOT "
+    "excluded.private_ip OR last_reason IS NOT excluded.last_reason OR attempts IS NOT "
+    "excluded.attempts";
+
+constexpr const char* k_put_event =
+    "INSERT INTO events (at_ms, node, kind, message) VALUES (?1, ?2, ?3, ?4)";
 
 constexpr const char* k_select_intents =
     "SELECT name, nodearray, desired, phase, since_ms, deadline_ms, operation_id, private_ip, "
@@ -102,7 +134,14 @@ NodeIntent intent_from_row(const Stmt& s) {
 
 struct Journal::Db {
     sqlite3* db = nullptr;
-    ~Db() { sqlite3_close_v2(db); }
+    // Prepared once, reused by every save (preparing per row was most of a big save's time).
+    Stmt put_intent_stmt;
+    Stmt put_event_stmt;
+    ~Db() {
+        put_intent_stmt = Stmt();
+        put_event_stmt = Stmt();
+        sqlite3_close_v2(db);
+    }
 
     Status exec(const char* sql) const {
         char* msg = nullptr;
@@ -110,6 +149,15 @@ struct Journal::Db {
             std::string text = msg != nullptr ? msg : "unknown error";
             sqlite3_free(msg);
             return make_error(ErrorKind::k_io, "journal: " + text);
+        }
+        return ok_status();
+    }
+
+    Status prepare() {
+        put_intent_stmt = Stmt(db, k_put_intent, SQLITE_PREPARE_PERSISTENT);
+        put_event_stmt = Stmt(db, k_put_event, SQLITE_PREPARE_PERSISTENT);
+        if (!put_intent_stmt.ok() || !put_event_stmt.ok()) {
+            return db_error(db, "journal: preparing statements");
         }
         return ok_status();
     }
@@ -127,31 +175,26 @@ struct Journal::Db {
         return exec("COMMIT");
     }
 
-    Status put_intent(const NodeIntent& n) const {
-        Stmt s(db,
-               "INSERT OR REPLACE INTO intents (name, nodearray, desired, phase, since_ms, "
-               "deadline_ms, operation_id, private_ip, last_reason, attempts) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-        if (!s.ok()) {
-            return db_error(db, "journal: preparing intent update");
-        }
+    Status put_intent(const NodeIntent& n) {
+        Stmt& s = put_intent_stmt;
         s.bind(1, n.name).bind(2, n.nodearray).bind(3, to_string(n.desired));
         s.bind(4, to_string(n.phase)).bind(5, n.since_ms).bind(6, n.deadline_ms);
         s.bind(7, n.operation_id).bind(8, n.private_ip).bind(9, n.last_reason);
         s.bind(10, n.attempts);
-        if (s.step() != SQLITE_DONE) {
+        const int rc = s.step();
+        s.reset();
+        if (rc != SQLITE_DONE) {
             return db_error(db, "journal: saving node " + n.name);
         }
         return ok_status();
     }
 
-    Status put_event(const JournalEvent& e) const {
-        Stmt s(db, "INSERT INTO events (at_ms, node, kind, message) VALUES (?1, ?2, ?3, ?4)");
-        if (!s.ok()) {
-            return db_error(db, "journal: preparing event");
-        }
+    Status put_event(const JournalEvent& e) {
+        Stmt& s = put_event_stmt;
         s.bind(1, e.at_ms).bind(2, e.node).bind(3, e.kind).bind(4, e.message);
-        if (s.step() != SQLITE_DONE) {
+        const int rc = s.step();
+        s.reset();
+        if (rc != SQLITE_DONE) {
             return db_error(db, "journal: saving event");
         }
         return ok_status();
@@ -175,6 +218,9 @@ Result<Journal> Journal::open(const std::string& path) {
     if (auto st = db->exec(k_schema); !st) {
         return st.error().with_context("opening journal " + path);
     }
+    if (auto st = db->prepare(); !st) {
+        return st.error().with_context("opening journal " + path);
+    }
     return Journal(std::move(db), path);
 }
 
@@ -192,17 +238,18 @@ Result<std::int64_t> Journal::record_request(const HookRequest& request,
             return db_error(m_db->db, "journal: saving request");
         }
         id = sqlite3_last_insert_rowid(m_db->db);
+        JournalEvent event{0, now_ms, "", "request",
+                           "Slurm asked to " +
+                               std::string(request.kind == HookKind::k_resume    ? "power up"
+                                           : request.kind == HookKind::k_suspend ? "power down"
+                                                                                 : "give up on") +
+                               " this node (request " + std::to_string(id) + ")"};
         for (const auto& n : changed) {
             if (auto put = m_db->put_intent(n); !put) {
                 return put;
             }
-            const std::string msg =
-                "Slurm asked to " +
-                std::string(request.kind == HookKind::k_resume    ? "power up"
-                            : request.kind == HookKind::k_suspend ? "power down"
-                                                                  : "give up on") +
-                " this node (request " + std::to_string(id) + ")";
-            if (auto ev = m_db->put_event({0, now_ms, n.name, "request", msg}); !ev) {
+            event.node = n.name;
+            if (auto ev = m_db->put_event(event); !ev) {
                 return ev;
             }
         }
@@ -241,6 +288,9 @@ std::optional<NodeIntent> Journal::intent(const std::string& node) const {
 
 Status Journal::save(const std::vector<NodeIntent>& intents,
                      const std::vector<JournalEvent>& events) {
+    if (intents.empty() && events.empty()) {
+        return ok_status();  // a quiet pass: no transaction, no fsync
+    }
     return m_db->transaction([&]() -> Status {
         for (const auto& n : intents) {
             if (auto st = m_db->put_intent(n); !st) {
