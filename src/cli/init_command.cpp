@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <array>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -46,26 +48,47 @@ constexpr std::string_view k_new_config_header =
     "docs/configuration.md).\n"
     "# It holds the CycleCloud password: keep it mode 0600, owned by root.\n";
 
-// Restores the terminal's echo when it goes out of scope.
+// The terminal settings to restore if Ctrl-C arrives while echo is off.
+termios g_saved_terminal{};
+
+extern "C" void restore_terminal_and_die(int sig) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_terminal);  // async-signal-safe
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+// Turns the terminal's echo off while it lives (also restored on SIGINT, SIGTERM, SIGHUP).
 class EchoOff {
   public:
     EchoOff() {
-        if (::tcgetattr(STDIN_FILENO, &m_saved) == 0) {
-            termios quiet = m_saved;
-            quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-            m_active = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+        if (::tcgetattr(STDIN_FILENO, &g_saved_terminal) != 0) {
+            return;
         }
+        for (std::size_t i = 0; i < k_signals.size(); ++i) {
+            m_old_handlers[i] = ::signal(k_signals[i], restore_terminal_and_die);
+        }
+        m_handlers_set = true;
+        termios quiet = g_saved_terminal;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        m_active = ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
     }
     EchoOff(const EchoOff&) = delete;
     EchoOff& operator=(const EchoOff&) = delete;
     ~EchoOff() {
         if (m_active) {
-            ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &m_saved);
+            ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_terminal);
+        }
+        if (m_handlers_set) {
+            for (std::size_t i = 0; i < k_signals.size(); ++i) {
+                ::signal(k_signals[i], m_old_handlers[i]);
+            }
         }
     }
 
   private:
-    termios m_saved{};
+    static constexpr std::array<int, 3> k_signals{SIGINT, SIGTERM, SIGHUP};
+    std::array<sighandler_t, 3> m_old_handlers{};
+    bool m_handlers_set = false;
     bool m_active = false;
 };
 

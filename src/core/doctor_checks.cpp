@@ -130,71 +130,73 @@ bool all_passed(const std::vector<CheckResult>& results) {
                         [](const CheckResult& r) { return r.outcome == CheckOutcome::k_problem; });
 }
 
+namespace {
+
+struct Hook {
+    const char* key;
+    const char* ours;
+};
+
+CheckResult check_hook(const Hook& hook, const SlurmSettings& settings, const FileLookup& files,
+                       const std::optional<UserIds>& slurm_user, HookExpectation expectation) {
+    const std::string fix_set = std::string("set ") + hook.key + "=/usr/bin/" + hook.ours +
+                                " in slurm.conf, then `scontrol reconfigure`";
+    const auto value = settings.get(hook.key);
+    if (!value || value->empty() || iequals(*value, "(null)")) {
+        return check_problem(hook.key, "not set: " + fix_set);
+    }
+    const std::string& path = *value;
+    if (path.front() != '/') {
+        return check_problem(hook.key, path +
+                                           " is not an absolute path (slurmctld runs it with "
+                                           "no PATH): " +
+                                           fix_set);
+    }
+    if (expectation == HookExpectation::k_cloudburst &&
+        std::filesystem::path(path).filename() != hook.ours) {
+        return check_problem(hook.key, path + " is not cloudburst's hook: " + fix_set);
+    }
+    const auto facts = files(path);
+    if (!facts || !S_ISREG(facts->mode)) {
+        return check_problem(hook.key, path + " does not exist or is not a file: " +
+                                           "install cloudburst or " + fix_set);
+    }
+    if ((facts->mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return check_problem(
+            hook.key, path + " is writable by group or others (mode " + octal_mode(facts->mode) +
+                          "), so slurmctld disables power saving: chmod go-w " + path);
+    }
+    if (!slurm_user) {
+        return check_problem(hook.key,
+                             "SlurmUser does not exist on this machine: create it or "
+                             "fix SlurmUser in slurm.conf");
+    }
+    mode_t bit = S_IXOTH;
+    if (slurm_user->uid == 0) {
+        bit = S_IXUSR | S_IXGRP | S_IXOTH;
+    } else if (facts->uid == slurm_user->uid) {
+        bit = S_IXUSR;
+    } else if (facts->gid == slurm_user->gid) {
+        bit = S_IXGRP;
+    }
+    if ((facts->mode & bit) == 0) {
+        return check_problem(hook.key, path + " is not executable by SlurmUser " +
+                                           slurm_user->name + ": chmod 0755 " + path);
+    }
+    return check_ok(hook.key, path);
+}
+
+}  // namespace
+
 std::vector<CheckResult> check_hooks(const SlurmSettings& settings, const FileLookup& files,
                                      const std::optional<UserIds>& slurm_user,
                                      HookExpectation expectation) {
-    struct Hook {
-        const char* key;
-        const char* ours;
-    };
     constexpr Hook k_hooks[] = {{"ResumeProgram", "cloudburst-resume"},
                                 {"SuspendProgram", "cloudburst-suspend"},
                                 {"ResumeFailProgram", "cloudburst-resume-fail"}};
     std::vector<CheckResult> out;
     for (const auto& hook : k_hooks) {
-        const std::string fix_set = std::string("set ") + hook.key + "=/usr/bin/" + hook.ours +
-                                    " in slurm.conf, then `scontrol reconfigure`";
-        const auto value = settings.get(hook.key);
-        if (!value || value->empty() || iequals(*value, "(null)")) {
-            out.push_back(check_problem(hook.key, "not set: " + fix_set));
-            continue;
-        }
-        const std::string& path = *value;
-        if (path.front() != '/') {
-            out.push_back(check_problem(hook.key, path +
-                                                      " is not an absolute path (slurmctld "
-                                                      "runs it with no PATH): " +
-                                                      fix_set));
-            continue;
-        }
-        if (expectation == HookExpectation::k_cloudburst &&
-            std::filesystem::path(path).filename() != hook.ours) {
-            out.push_back(check_problem(hook.key, path + " is not cloudburst's hook: " + fix_set));
-            continue;
-        }
-        const auto facts = files(path);
-        if (!facts || !S_ISREG(facts->mode)) {
-            out.push_back(check_problem(hook.key, path + " does not exist or is not a file: " +
-                                                      "install cloudburst or " + fix_set));
-            continue;
-        }
-        if ((facts->mode & (S_IWGRP | S_IWOTH)) != 0) {
-            out.push_back(check_problem(
-                hook.key, path + " is writable by group or others (mode " +
-                              octal_mode(facts->mode) +
-                              "), so slurmctld disables power saving: chmod go-w " + path));
-            continue;
-        }
-        if (!slurm_user) {
-            out.push_back(check_problem(hook.key,
-                                        "SlurmUser does not exist on this machine: "
-                                        "create it or fix SlurmUser in slurm.conf"));
-            continue;
-        }
-        mode_t bit = S_IXOTH;
-        if (slurm_user->uid == 0) {
-            bit = S_IXUSR | S_IXGRP | S_IXOTH;
-        } else if (facts->uid == slurm_user->uid) {
-            bit = S_IXUSR;
-        } else if (facts->gid == slurm_user->gid) {
-            bit = S_IXGRP;
-        }
-        if ((facts->mode & bit) == 0) {
-            out.push_back(check_problem(hook.key, path + " is not executable by SlurmUser " +
-                                                      slurm_user->name + ": chmod 0755 " + path));
-            continue;
-        }
-        out.push_back(check_ok(hook.key, path));
+        out.push_back(check_hook(hook, settings, files, slurm_user, expectation));
     }
     return out;
 }
@@ -204,14 +206,16 @@ CheckResult check_include(const SlurmSettings& settings, const std::string& slur
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(slurm_conf).parent_path();
     const fs::path want = fs::path(generated_conf).lexically_normal();
-    for (const auto& inc : settings.includes) {
-        fs::path p(inc);
-        if (p.is_relative()) {
-            p = dir / p;
-        }
-        if (p.lexically_normal() == want) {
-            return check_ok("Include", slurm_conf + " includes " + generated_conf);
-        }
+    const bool included =
+        std::any_of(settings.includes.begin(), settings.includes.end(), [&](const auto& inc) {
+            fs::path p(inc);
+            if (p.is_relative()) {
+                p = dir / p;
+            }
+            return p.lexically_normal() == want;
+        });
+    if (included) {
+        return check_ok("Include", slurm_conf + " includes " + generated_conf);
     }
     return check_problem("Include", slurm_conf + " does not include " + generated_conf +
                                         ": add the line `Include " + generated_conf +
@@ -397,10 +401,11 @@ CheckResult check_slurmctld_host(const SlurmSettings& settings, const Resolver& 
                                                   "slurmctld; set SlurmctldHost=" +
                                                   host + "(IP)");
     }
-    for (const auto& a : addresses) {
-        if (a.rfind("127.", 0) != 0 && a != "::1") {
-            return check_ok("SlurmctldHost", host + " is " + a);
-        }
+    const auto usable = std::find_if(addresses.begin(), addresses.end(), [](const auto& a) {
+        return a.rfind("127.", 0) != 0 && a != "::1";
+    });
+    if (usable != addresses.end()) {
+        return check_ok("SlurmctldHost", host + " is " + *usable);
     }
     return check_problem("SlurmctldHost", host + " resolves only to loopback (" +
                                               addresses.front() + "): set SlurmctldHost=" + host +
@@ -504,7 +509,10 @@ CheckResult check_nfs_exports(std::string_view text, const std::string& path) {
     if (!world.empty()) {
         std::string list;
         for (const auto& w : world) {
-            list += (list.empty() ? "" : ", ") + w;
+            if (!list.empty()) {
+                list += ", ";
+            }
+            list += w;
         }
         return check_problem("NFS exports", path + " exports " + list +
                                                 " to the world: name the subnets instead of "
