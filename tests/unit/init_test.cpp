@@ -1,11 +1,15 @@
 // The text-only parts of `cloudburst init`: editing cloudburst.toml in place, the systemd
 // unit, and the connection messages.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/connection_check.h"
 #include "cli/init_steps.h"
 #include "core/config_edit.h"
 #include "core/config_loader.h"
+#include "unit/emulator_api_fixture.h"
 #include "util/files.h"
 
 namespace cb {
@@ -150,6 +154,52 @@ TEST(ConnectionCheck, MessagesSayWhatIsWrongAndWhatToDo) {
               "name (it is case-sensitive) or import the cluster first");
     EXPECT_EQ(cli::connection_message(ConnectionProblem::k_none, t),
               "connected to cluster 'hpc1' at https://cc.example.com:8443 as 'cloudburst'");
+}
+
+CycleCloudOptions options_for(const std::string& url, const std::string& cluster,
+                              const std::string& password) {
+    CycleCloudOptions o;
+    o.url = url;
+    o.cluster = cluster;
+    o.username = "user";
+    o.password = password;
+    o.connect_timeout = std::chrono::seconds(5);
+    o.request_timeout = std::chrono::seconds(10);
+    return o;
+}
+
+// Each failing step against a real (loopback, plain HTTP) emulator API.
+TEST(ConnectionCheck, DiagnosesCredentialsAndClusterAgainstTheEmulator) {
+    emulator::testing::ApiFixture api;
+    const auto good = cli::diagnose_connection(options_for(api.url(), "burst1", "secret"));
+    EXPECT_TRUE(good.ok()) << good.message;
+    EXPECT_EQ(good.message, "connected to cluster 'burst1' at " + api.url() + " as 'user'");
+
+    const auto wrong = cli::diagnose_connection(options_for(api.url(), "burst1", "not-it-42"));
+    EXPECT_EQ(wrong.problem, ConnectionProblem::k_credentials) << wrong.message;
+
+    const auto unknown = cli::diagnose_connection(options_for(api.url(), "nope", "secret"));
+    EXPECT_EQ(unknown.problem, ConnectionProblem::k_unknown_cluster) << unknown.message;
+}
+
+TEST(ConnectionCheck, DiagnosesARefusedPort) {
+    // Bound but not listening: connections to it are refused while we hold it.
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const std::string port = std::to_string(ntohs(addr.sin_port));
+    const auto refused =
+        cli::diagnose_connection(options_for("http://127.0.0.1:" + port, "burst1", "secret"));
+    ::close(fd);
+    EXPECT_EQ(refused.problem, ConnectionProblem::k_refused);
+    EXPECT_EQ(refused.message, "connection to 127.0.0.1 port " + port +
+                                   " refused: nothing listens there; check the port in the URL "
+                                   "and that CycleCloud is running");
 }
 
 }  // namespace
