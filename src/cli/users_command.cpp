@@ -124,7 +124,7 @@ Status ensure_ssh(SystemChanges& changes, const std::string& name) {
             return s;
         }
     }
-    auto pub = read_file(key + ".pub", 64 * 1024);
+    auto pub = read_file(key + ".pub", std::size_t{64} * 1024);
     if (!pub) {
         // A dry run: the key does not exist yet.
         return changes.other("authorize " + name + "'s key in " + ssh + "/authorized_keys",
@@ -142,7 +142,7 @@ Result<int> run_users_sync(const UsersOptions& o) {
     if (o.home_base.empty() || o.home_base.front() != '/') {
         return make_error(ErrorKind::k_usage, "--home-base must be absolute");
     }
-    auto text = read_file(o.file, 4 << 20);
+    auto text = read_file(o.file, std::size_t{4} << 20);
     if (!text) {
         return text.error();
     }

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <optional>
+#include <utility>
 
 #include "util/text.h"
 
@@ -149,9 +150,15 @@ SlurmConfEdit edit_slurm_conf(std::string_view text, const std::vector<SlurmConf
                 new_value = merged_list(old_value, s.value);
             }
             if (new_value != old_value) {
-                line = line.substr(0, span->value_begin) + new_value + line.substr(span->value_end);
-                edit.changes.push_back(span->key + "=" + old_value + " -> " + span->key + "=" +
-                                       new_value);
+                std::string edited = line.substr(0, span->value_begin);
+                edited += new_value;
+                edited += line.substr(span->value_end);
+                line = std::move(edited);
+                std::string change = span->key;
+                change += "=" + old_value;
+                change += " -> " + span->key;
+                change += "=" + new_value;
+                edit.changes.push_back(std::move(change));
             }
         }
         if (!seen) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 #include <sstream>
+#include <utility>
 
 namespace cb {
 
@@ -178,8 +179,10 @@ Result<UsersList> parse_users_file(std::string_view text, const std::string& sou
                 std::any_of(list.groups.begin(), list.groups.begin() + listed_groups,
                             [&g](const ListedGroup& lg) { return lg.name == g; });
             if (!defined) {
-                return p.error("group '" + g + "' is not defined (add a line 'group " + g +
-                               " GID')");
+                std::string what = "group '" + g;
+                what += "' is not defined (add a line 'group " + g;
+                what += " GID')";
+                return p.error(what);
             }
         }
     }
@@ -245,9 +248,11 @@ UsersPlan plan_users(const UsersList& list, const AccountLookup& existing,
                     std::find(eg->second->members.begin(), eg->second->members.end(), u.name) !=
                         eg->second->members.end();
                 if (!member) {
-                    plan.mismatches.push_back("user '" + u.name + "' is not in group '" + g +
-                                              "' (add it yourself: usermod -a -G " + g + " " +
-                                              u.name + ")");
+                    std::string what = "user '" + u.name;
+                    what += "' is not in group '" + g;
+                    what += "' (add it yourself: usermod -a -G " + g;
+                    what += " " + u.name + ")";
+                    plan.mismatches.push_back(std::move(what));
                 }
             }
             if (ok) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 
@@ -160,13 +161,12 @@ TEST_F(SetupScheduler, BuildsTheSchedulerAndASecondRunChangesNothing) {
     EXPECT_NE(env.find("\nSLURM_UID=" + std::to_string(m_slurm.first) + "\n"), std::string::npos);
 
     const std::string key_before = read(key);
-    const std::string conf_before = conf;
     const CommandOutput second = cloudburst(args());
     ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
     EXPECT_TRUE(second.out.ends_with("\nno changes\n")) << second.out;
     EXPECT_EQ(second.out.find("changed:"), std::string::npos) << second.out;
     EXPECT_EQ(read(key), key_before);
-    EXPECT_EQ(read(m_root + "/etc/slurm/slurm.conf"), conf_before);
+    EXPECT_EQ(read(m_root + "/etc/slurm/slurm.conf"), conf);
 }
 
 TEST_F(SetupScheduler, DryRunPrintsTheChangesAndMakesNone) {
@@ -346,7 +346,7 @@ TEST(ClusterInit, EmulatorVmsStartSlurmdThroughTheHealthCheck) {
 void restart_slurmctld(const Testbed& tb) {
     auto pid_text = read_file(tb.dir() + "/run/slurmctld.pid");
     ASSERT_TRUE(pid_text);
-    const pid_t pid = static_cast<pid_t>(std::atol(pid_text->c_str()));
+    const pid_t pid = static_cast<pid_t>(std::strtol(pid_text->c_str(), nullptr, 10));
     ASSERT_GT(pid, 1);
     ASSERT_EQ(::kill(pid, SIGTERM), 0);
     ASSERT_TRUE(wait_until(30s, [&] { return !process_alive(pid); }));
