@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <map>
@@ -13,7 +14,9 @@
 #include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
 #include "core/config_loader.h"
+#include "daemon/daemon.h"
 #include "store/journal.h"
+#include "util/files.h"
 #include "util/hostlist.h"
 
 namespace cb::cli {
@@ -157,9 +160,27 @@ Result<int> run_buckets(bool as_json) {
     if (!arrays) {
         return arrays.error();
     }
+    // The daemon's backoff and breakers, if it has written any.
+    json health = json::object();
+    if (auto text = read_file(health_file_path(*config), 1 << 20); text) {
+        health = json::parse(*text, nullptr, false);
+        if (!health.is_object()) {
+            health = json::object();
+        }
+    }
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto health_of = [&](const std::string& array) -> std::string {
+        if (!health.contains(array) || health[array].value("until_ms", std::int64_t{0}) <= now_ms) {
+            return "ok";
+        }
+        return "backed off until " + format_time(health[array].value("until_ms", std::int64_t{0})) +
+               ": " + health[array].value("reason", std::string());
+    };
     json out = json::array();
-    std::vector<std::vector<std::string>> rows{
-        {"NODEARRAY", "VM SIZE", "MAX", "ACTIVE", "AVAILABLE", "QUOTA HEADROOM", "VALID"}};
+    std::vector<std::vector<std::string>> rows{{"NODEARRAY", "VM SIZE", "MAX", "ACTIVE",
+                                                "AVAILABLE", "QUOTA HEADROOM", "VALID", "HEALTH"}};
     for (const auto& a : *arrays) {
         for (const auto& b : a.buckets) {
             // What quota (not the array's own limit) keeps from being used right now.
@@ -168,14 +189,15 @@ Result<int> run_buckets(bool as_json) {
             rows.push_back({a.name, b.machine_type, std::to_string(b.max_count),
                             std::to_string(b.active_count), std::to_string(b.available_count),
                             quota_short > 0 ? "short by " + std::to_string(quota_short) : "ok",
-                            b.valid ? "yes" : "no: " + b.invalid_reason});
+                            b.valid ? "yes" : "no: " + b.invalid_reason, health_of(a.name)});
             out.push_back({{"nodearray", a.name},
                            {"vm_size", b.machine_type},
                            {"max", b.max_count},
                            {"active", b.active_count},
                            {"available", b.available_count},
                            {"quota_short", quota_short},
-                           {"valid", b.valid}});
+                           {"valid", b.valid},
+                           {"health", health_of(a.name)}});
         }
     }
     if (as_json) {

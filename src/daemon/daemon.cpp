@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdlib>
@@ -169,11 +170,18 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     return w;
 }
 
-// One line when a node array is backed off or its breaker opens, and when it recovers.
+std::string health_file_path(const Config& config) {
+    return config.paths.state_db + ".health.json";
+}
+
+// One line when a node array is backed off or its breaker opens, and when it recovers; the
+// whole table goes to <state_db>.health.json for `cloudburst buckets`.
 void Daemon::log_health_changes(const std::map<std::string, ArrayHealth>& next) {
+    bool changed = next.size() != m_health.size();
     for (const auto& [array, h] : next) {
         const auto old = m_health.find(array);
         if (old == m_health.end() || old->second.failures != h.failures) {
+            changed = true;
             log::warn("node array {}: {} (failure {}; no create call before {})", array, h.reason,
                       h.failures, clock_text(h.until_ms));
         }
@@ -182,6 +190,56 @@ void Daemon::log_health_changes(const std::map<std::string, ArrayHealth>& next) 
         if (next.count(array) == 0) {
             log::info("node array {}: healthy again", array);
         }
+    }
+    if (changed) {
+        nlohmann::json table = nlohmann::json::object();
+        for (const auto& [array, h] : next) {
+            table[array] = {{"kind", std::string(to_string(h.kind))},
+                            {"reason", h.reason},
+                            {"until_ms", h.until_ms},
+                            {"failures", h.failures}};
+        }
+        if (auto st = write_file_atomic(health_file_path(m_config), table.dump(2) + "\n", 0644,
+                                        Durability::k_process_crash);
+            !st) {
+            log::warn("{}", st.error().describe());
+        }
+    }
+}
+
+// CycleCloud refuses us outright (credentials, unknown cluster): no snapshot, so no pass.
+// Nodes waiting to be created fail now with the reason in Slurm, instead of timing out
+// silently; their node arrays' breakers open.
+void Daemon::fail_waiting_nodes(const Error& error, std::int64_t now_ms) {
+    auto intents = m_journal.intents();
+    if (!intents) {
+        return;
+    }
+    const std::string reason = "cloudburst: permanent: " + error.describe();
+    Plan plan;
+    std::map<std::string, ArrayHealth> health = m_health;
+    for (auto& n : *intents) {
+        if (n.desired != Desired::k_powered_up || n.phase != Phase::k_requested) {
+            continue;
+        }
+        record_failure(health, n.nodearray, ErrorKind::k_permanent, reason, now_ms, settings());
+        plan.slurm.push_back({{n.name}, "DOWN", reason, {}, {}});
+        plan.slurm.push_back({{n.name}, "POWER_DOWN", "", {}, {}});
+        n.desired = Desired::k_powered_down;
+        n.phase = Phase::k_failed;
+        n.deadline_ms = 0;
+        n.since_ms = now_ms;
+        n.last_reason = reason;
+        plan.events.push_back({0, now_ms, n.name, "error", reason});
+        plan.changed.push_back(n);
+    }
+    log_health_changes(health);
+    m_health = std::move(health);
+    if (!plan.changed.empty()) {
+        World none;
+        none.now_ms = now_ms;
+        plan.health = m_health;
+        execute(plan, none);
     }
 }
 
@@ -247,6 +305,9 @@ Status Daemon::pass(std::int64_t now_ms) {
     auto world = snapshot(now_ms);
     if (!world) {
         ++m_stats.errors;
+        if (world.error().kind == ErrorKind::k_permanent) {
+            fail_waiting_nodes(world.error(), now_ms);
+        }
         m_busy = true;  // try again soon
         return world.error();
     }

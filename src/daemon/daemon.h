@@ -51,6 +51,7 @@ class Daemon {
     void execute(Plan& plan, const World& world);
     ReconcileSettings settings() const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
+    void fail_waiting_nodes(const Error& error, std::int64_t now_ms);
 
     Config m_config;
     Cloud& m_cloud;
@@ -64,6 +65,9 @@ class Daemon {
     std::map<std::string, std::string> m_reported_bad;  // spool files already logged
     DaemonStats m_stats;
 };
+
+// Where the daemon keeps its node-array health (backoff, breakers) for `cloudburst buckets`.
+std::string health_file_path(const Config& config);
 
 struct DaemonRunOptions {
     std::string config_path;

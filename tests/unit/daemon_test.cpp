@@ -5,6 +5,7 @@
 #include "daemon/daemon.h"
 #include "fakes/fake_cloud.h"
 #include "fakes/temp_dir.h"
+#include "util/files.h"
 
 namespace cb {
 namespace {
@@ -114,6 +115,27 @@ TEST_F(DaemonTest, BadHostlistIsJournaledAndDropped) {
     EXPECT_TRUE(m_cloud.create_calls.empty());
     EXPECT_TRUE(std::filesystem::is_empty(m_config.paths.spool_dir));
     EXPECT_EQ(*m_journal->count_requests(), 1);
+}
+
+TEST_F(DaemonTest, RefusedCredentialsFailWaitingNodesWithTheReasonInSlurm) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    spool(HookKind::k_resume, "hpc-1");
+    ASSERT_TRUE(d.intake(m_now));
+    m_cloud.fail_next = make_error(ErrorKind::k_permanent, "CycleCloud refused the credentials");
+    EXPECT_FALSE(d.pass(m_now));
+    ASSERT_GE(m_slurm.updates.size(), 2u);
+    EXPECT_EQ(m_slurm.updates[0].state, "DOWN");
+    EXPECT_EQ(m_slurm.updates[0].reason.rfind("cloudburst: permanent: ", 0), 0u)
+        << m_slurm.updates[0].reason;
+    EXPECT_NE(m_slurm.updates[0].reason.find("CycleCloud refused the credentials"),
+              std::string::npos);
+    EXPECT_EQ(m_slurm.updates[1].state, "POWER_DOWN");
+    ASSERT_EQ(d.health().count("hpc"), 1u);
+    EXPECT_EQ(d.health().at("hpc").kind, ErrorKind::k_permanent);
+    auto health = read_file(health_file_path(m_config));
+    ASSERT_TRUE(health) << health.error().describe();
+    EXPECT_NE(health->find("\"permanent\""), std::string::npos) << *health;
+    EXPECT_TRUE(m_cloud.create_calls.empty());
 }
 
 }  // namespace
