@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Time from `sbatch` to the job running on freshly burst cloud nodes, minus the emulator's
+# configured boot delay (acquire + prepare time), for jobs of 1, 8 and 32 nodes: cloudburst
+# (cloudburstd and its hooks) side by side with the simplest hand-written ResumeProgram
+# (bench/naive_resume.sh: curl per node, poll, scontrol per node; naive_suspend.sh).
+#
+#   bash bench/sbatch_to_running.sh [--build DIR] [--sizes "1 8 32"] [--reps N] [--keep DIR]
+#
+# As root. Two testbeds (scripts/testbed.sh) are up at once, identical except for the
+# power-saving programs: same slurm.conf, the emulator with the namespaces backend (each VM
+# a namespace running a real slurmd), the same timings. Runs are sequential (ours, then the
+# shell script, for each size), each on cloud nodes never used before, and the next run
+# starts only when the last one's VMs are gone again (so the suspend side is exercised too).
+# "Running" is when the job's script runs: it writes `date +%s.%N` as its first command.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=$here/build
+sizes="1 8 32"
+reps=1
+keep=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=$(realpath "$2"); shift ;;
+    --sizes) sizes=$2; shift ;;
+    --reps) reps=$2; shift ;;
+    --keep) keep=$2; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "sbatch_to_running: unknown option '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$(id -u)" = 0 ] || { echo "sbatch_to_running: run as root" >&2; exit 2; }
+for b in cloudburstd cloudburst-resume cloudburst-suspend cloudburst-resume-fail \
+  cyclecloud-emulator tests/namespace-vms; do
+  [ -x "$build/$b" ] || {
+    echo "sbatch_to_running: $build/$b is not built (cmake --build $build)" >&2
+    exit 2
+  }
+done
+
+acquire_s=1
+prepare_s=2
+boot_delay=$((acquire_s + prepare_s))
+total=0
+for n in $sizes; do total=$((total + n * reps)); done
+
+dir=${keep:-$(mktemp -d /tmp/cb-sbatch-bench.XXXXXX)}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+cleanup() {
+  local v
+  for v in ours shell; do
+    [ -e "$dir/$v/testbed.state" ] && bash "$here/scripts/testbed.sh" down "$dir/$v" >/dev/null 2>&1
+  done
+  if [ -z "$keep" ]; then rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# Identical for both: only the power-saving programs differ.
+common=(--build "$build" --cloud-nodes "hpc-[1-$total]" --resume-timeout 300
+  --suspend-time 5 --suspend-timeout 5
+  --emulator-arg --acquire-time --emulator-arg "${acquire_s}s"
+  --emulator-arg --prepare-time --emulator-arg "${prepare_s}s"
+  --emulator-arg --terminate-time --emulator-arg 1s
+  --emulator-arg -p --emulator-arg MaxHPCExecuteCoreCount=1000000)
+if [ -n "${SBATCH_BENCH_EXTRA_CONF:-}" ]; then common+=(--extra-conf "$SBATCH_BENCH_EXTRA_CONF"); fi
+
+echo "bringing up two testbeds in $dir (cloudburst, shell script)..."
+bash "$here/scripts/testbed.sh" up "$dir/ours" "${common[@]}" --cloudburst >"$dir/ours.up.log" 2>&1 ||
+  { cat "$dir/ours.up.log"; exit 1; }
+install -d "$dir/shell/naive"
+install -m 0755 "$here/bench/naive_resume.sh" "$here/bench/naive_suspend.sh" "$dir/shell/naive/"
+bash "$here/scripts/testbed.sh" up "$dir/shell" "${common[@]}" --emulator \
+  --resume-program "$dir/shell/naive/naive_resume.sh" \
+  --suspend-program "$dir/shell/naive/naive_suspend.sh" >"$dir/shell.up.log" 2>&1 ||
+  { cat "$dir/shell.up.log"; exit 1; }
+(
+  # shellcheck disable=SC1091
+  . "$dir/shell/testbed.env"
+  cat >"$dir/shell/naive/naive.conf" <<CONF
+URL='$CB_TESTBED_EMULATOR_URL'
+CLUSTER='$CB_TESTBED_EMULATOR_CLUSTER'
+CA='$CB_TESTBED_EMULATOR_CA'
+CREDENTIALS='$CB_TESTBED_EMULATOR_CREDENTIALS'
+SLURM_CONF='$SLURM_CONF'
+CONF
+)
+install -d -m 0777 "$dir/out"
+
+vms_of() { # number of VMs the emulator of testbed $1 holds
+  (
+    # shellcheck disable=SC1090
+    . "$dir/$1/testbed.env"
+    curl -sS --cacert "$CB_TESTBED_EMULATOR_CA" -u "$(head -n 1 "$CB_TESTBED_EMULATOR_CREDENTIALS")" \
+      "$CB_TESTBED_EMULATOR_URL/_emulator/status" | jq '.nodes.total'
+  )
+}
+
+# all_up HOSTLIST N: all N nodes registered (none powering up, powered down or not responding).
+all_up() {
+  [ "$(scontrol show node -o "$1" 2>/dev/null | grep -v -c -E 'State=[^ ]*(POWERING_UP|NOT_RESPONDING|POWERED_DOWN)')" = "$2" ]
+}
+
+# measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN": seconds from
+# sbatch until every node has registered, and until the job's script runs, minus the boot delay.
+measure() {
+  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes
+  out=$dir/out/$v-$n-$first
+  nodes="hpc-[$first-$((first + n - 1))]"
+  (
+    # shellcheck disable=SC1090
+    . "$dir/$v/testbed.env"
+    t0=$(date +%s.%N)
+    job=$(sbatch --parsable -p cloud -N "$n" -w "$nodes" -o /dev/null \
+      --wrap "date +%s.%N >$out.tmp && mv $out.tmp $out")
+    deadline=$((SECONDS + 300))
+    until [ -s "$out" ] || all_up "$nodes" "$n"; do
+      [ $SECONDS -lt $deadline ] || { echo "nodes $nodes ($v) not up in 300 s" >&2; exit 1; }
+      sleep 0.1
+    done
+    t_up=$(date +%s.%N)
+    until [ -s "$out" ]; do
+      [ $SECONDS -lt $deadline ] || { echo "job $job ($v, $n nodes) did not run in 300 s" >&2; exit 1; }
+      sleep 0.05
+    done
+    t1=$(cat "$out")
+    echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
+    echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f\n'
+    # Wait for the job to end and its VMs to be gone before the next run.
+    deadline=$((SECONDS + 180))
+    while [ -n "$(squeue -h -j "$job" 2>/dev/null)" ] || [ "$(vms_of "$v")" != 0 ]; do
+      [ $SECONDS -lt $deadline ] || { echo "the VMs of job $job ($v) were not deleted in 180 s" >&2; exit 1; }
+      sleep 0.5
+    done
+  )
+}
+
+declare -A ours_up ours_run shell_up shell_run
+first=1
+for ((r = 1; r <= reps; r++)); do
+  for n in $sizes; do
+    read -r ou orun <<<"$(measure ours "$n" "$first")"
+    read -r su srun <<<"$(measure shell "$n" "$first")"
+    ours_up[$n]+="$ou "
+    ours_run[$n]+="$orun "
+    shell_up[$n]+="$su "
+    shell_run[$n]+="$srun "
+    echo "  run $r, $n node(s): nodes up: cloudburst ${ou}s, shell script ${su}s;" \
+      "job running: cloudburst ${orun}s, shell script ${srun}s" >&2
+    first=$((first + n))
+  done
+done
+
+median() {
+  tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g |
+    awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+cat <<TEXT
+
+Seconds after sbatch, minus the emulator's boot delay (${acquire_s}s acquire + ${prepare_s}s prepare),
+median of $reps run(s). "nodes up": every node of the job has registered with slurmctld (what
+the ResumeProgram controls). "job running": the job's script runs; Slurm 22.05 releases a job
+whose nodes were powered up only at its periodic check (every 30 s), which adds 0-30 s to both.
+TEXT
+printf '%6s  %14s  %14s  %14s  %14s\n' nodes "up: ours" "up: shell" "running: ours" "running: shell"
+for n in $sizes; do
+  printf '%6s  %13ss  %13ss  %13ss  %13ss\n' "$n" "$(median "${ours_up[$n]}")" \
+    "$(median "${shell_up[$n]}")" "$(median "${ours_run[$n]}")" "$(median "${shell_run[$n]}")"
+done
