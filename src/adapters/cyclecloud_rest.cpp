@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "util/log.h"
+#include "util/token_bucket.h"
 
 namespace cb {
 
@@ -266,6 +267,19 @@ struct CycleCloudRest::Impl {
     std::mutex mutex;  // one call at a time on the shared handle
     CloudCallStats stats;
     std::mt19937 rng{std::random_device{}()};
+    TokenBucket reads{250, 25};  // set from options by the constructor
+    TokenBucket writes{200, 10};
+
+    // Waits for a token of the request's kind (see CycleCloudOptions::read_bucket).
+    void pace(const char* method) {
+        TokenBucket& bucket = std::string_view(method) == "GET" ? reads : writes;
+        const auto wait = bucket.take(TokenBucket::Clock::now());
+        if (wait.count() > 0) {
+            ++stats.paced;
+            log::debug("cyclecloud: pacing a {} for {} ms", method, wait.count());
+            sleep_for(wait);
+        }
+    }
 
     void sleep_for(std::chrono::milliseconds d) const {
         if (options.sleep) {
@@ -377,6 +391,7 @@ struct CycleCloudRest::Impl {
         std::lock_guard lock(mutex);
         std::chrono::milliseconds backoff = options.backoff_initial;
         for (int attempt = 1;; ++attempt) {
+            pace(method);
             auto resp = exchange(method, path, body);
             std::optional<Error> err;
             std::chrono::milliseconds wait = backoff;
@@ -448,6 +463,10 @@ CycleCloudRest::CycleCloudRest(CycleCloudOptions options) : m_impl(std::make_uni
         options.url.pop_back();
     }
     m_impl->options = std::move(options);
+    m_impl->reads =
+        TokenBucket(m_impl->options.read_bucket.first, m_impl->options.read_bucket.second);
+    m_impl->writes =
+        TokenBucket(m_impl->options.write_bucket.first, m_impl->options.write_bucket.second);
     m_impl->curl = curl_easy_init();
     log::register_secret(m_impl->options.password);
     if (!m_impl->options.verify_tls) {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "ports/cloud.h"
 
@@ -34,6 +35,10 @@ struct CycleCloudOptions {
     std::chrono::milliseconds backoff_initial{250};
     std::chrono::milliseconds backoff_max{5000};
     std::chrono::milliseconds retry_after_max{60000};  // cap on a server's Retry-After
+    // Our own pacing, shaped like Azure Resource Manager's per-subscription token buckets:
+    // {burst, refill per second} for reads (GET) and for writes and deletes (POST).
+    std::pair<double, double> read_bucket{250, 25};
+    std::pair<double, double> write_bucket{200, 10};
     // Injected so tests do not sleep; defaults to std::this_thread::sleep_for.
     std::function<void(std::chrono::milliseconds)> sleep;
 };
@@ -43,6 +48,7 @@ struct CloudCallStats {
     long requests = 0;  // HTTP requests sent, retries included
     long retries = 0;
     long throttled = 0;
+    long paced = 0;  // requests we held back to stay inside the token buckets
 };
 
 class CycleCloudRest final : public Cloud {

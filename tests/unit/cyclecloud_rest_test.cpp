@@ -92,6 +92,25 @@ TEST(CycleCloudRest, ParsesStatusAndSendsBasicAuthToEscapedClusterPath) {
     EXPECT_TRUE(sleeps.empty());
 }
 
+TEST(CycleCloudRest, PacesRequestsToItsTokenBuckets) {
+    FakeServer fake;
+    fake.server().Get(R"(/clusters/(.*)/status)",
+                      [&](const httplib::Request&, httplib::Response& res) {
+                          res.set_content(k_status, "application/json");
+                      });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.read_bucket = {2, 1};  // two at once, then one per second
+    CycleCloudRest cloud(o);
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(cloud.node_arrays());
+    }
+    ASSERT_EQ(sleeps.size(), 1u) << "the third read waits for its token";
+    EXPECT_GT(sleeps[0], 500);
+    EXPECT_LE(sleeps[0], 1000);
+    EXPECT_EQ(cloud.stats().paced, 1);
+}
+
 TEST(CycleCloudRest, CreateSendsLiteralNamesOneSetEachWithRequestId) {
     FakeServer fake;
     std::string body;
