@@ -481,6 +481,7 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     }
 
     Daemon daemon(*config, cloud, slurm, *journal);
+    daemon.trust_spool_owners({0, slurm_uid});
     log::info("cloudburstd {} started: cluster '{}' at {}, journal {}", CLOUDBURST_VERSION,
               config->cyclecloud.cluster, config->cyclecloud.url, config->paths.state_db);
     const auto poll_fast = std::chrono::milliseconds(1000);

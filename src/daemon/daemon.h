@@ -45,6 +45,8 @@ class Daemon {
     bool busy() const { return m_busy; }
     const DaemonStats& stats() const { return m_stats; }
     const std::map<std::string, ArrayHealth>& health() const { return m_health; }
+    // Spool files owned by anyone else are refused (see Spool::trust_only).
+    void trust_spool_owners(std::vector<uid_t> owners) { m_spool.trust_only(std::move(owners)); }
 
   private:
     Result<World> snapshot(std::int64_t now_ms);

@@ -1,6 +1,7 @@
 #include "store/spool.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,6 +60,20 @@ Result<Spool::Listing> Spool::pending() const {
     Listing out;
     for (const auto& name : names) {
         std::string path = m_dir + "/" + name;
+        if (!m_trusted.empty()) {
+            struct stat st {};
+            if (::lstat(path.c_str(), &st) != 0) {
+                continue;  // taken by someone else between listing and reading
+            }
+            if (!S_ISREG(st.st_mode) ||
+                std::find(m_trusted.begin(), m_trusted.end(), st.st_uid) == m_trusted.end()) {
+                out.bad.emplace_back(
+                    path, make_error(ErrorKind::k_invalid_input,
+                                     "not a regular file owned by root or SlurmUser (owner uid " +
+                                         std::to_string(st.st_uid) + "); not carried out"));
+                continue;
+            }
+        }
         auto text = read_file(path, 4u << 20);
         if (!text) {
             if (text.error().message.find("No such file") != std::string::npos) {

@@ -4,6 +4,8 @@
 // (temporary files, strays) is ignored by readers.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -37,8 +39,13 @@ class Spool {
 
     const std::string& dir() const { return m_dir; }
 
+    // When set, pending() carries out only regular files owned by one of these users (root
+    // and SlurmUser): a file planted by anyone else is reported in `bad` and left alone.
+    void trust_only(std::vector<uid_t> owners) { m_trusted = std::move(owners); }
+
   private:
     std::string m_dir;
+    std::vector<uid_t> m_trusted;  // empty: any owner
 };
 
 }  // namespace cb

@@ -206,12 +206,9 @@ TEST_F(SecuritySystem, ControlSocketAndSpoolRefuseOtherUsers) {
     EXPECT_EQ(m_tb->node_state("hpc-1"), "IDLE+CLOUD+POWERED_DOWN");
 }
 
-// DISABLED: fails today. Spool::pending() (src/store/spool.cpp) reads every *.req file
-// whatever its owner, so a request file that another user managed to place in the spool
-// (for example while the directory was still world-writable, before cloudburstd first
-// tightened it to 0700) is carried out. The daemon should skip (and log) files not owned by
-// root or SlurmUser. Run with --gtest_also_run_disabled_tests.
-TEST_F(SecuritySystem, DISABLED_SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
+// A request file another user managed to place in the spool (say while the directory was
+// still world-writable, before cloudburstd first tightened it to 0700) is not carried out.
+TEST_F(SecuritySystem, SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
     HookRequest planted;
     planted.kind = HookKind::k_resume;
     planted.hostlist = "hpc-1";
@@ -229,7 +226,8 @@ TEST_F(SecuritySystem, DISABLED_SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
     ours.pid = 2;
     auto our_path = Spool(spool_dir()).submit(ours);
     ASSERT_TRUE(our_path) << our_path.error().describe();
-    ASSERT_TRUE(poke_daemon(socket_path()));
+    ASSERT_TRUE(wait_until(20s, [&] { return static_cast<bool>(poke_daemon(socket_path())); }))
+        << "the daemon's socket does not answer";
     ASSERT_TRUE(wait_until(30s, [&] { return !std::filesystem::exists(*our_path); }))
         << "the daemon did not take root's request";
 

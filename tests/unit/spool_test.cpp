@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include "fakes/temp_dir.h"
 
 #include <cstdlib>
@@ -73,6 +75,22 @@ TEST_F(SpoolTest, ListsInArrivalOrderAndSkipsStrays) {
     auto again = spool.pending();
     ASSERT_TRUE(again);
     EXPECT_EQ(again->entries.size(), 1u);
+}
+
+TEST_F(SpoolTest, TrustsOnlyFilesOfTheGivenOwners) {
+    Spool spool(m_dir);
+    ASSERT_TRUE(spool.submit({HookKind::k_resume, "n1", "", 1000, 1}));
+    const uid_t me = ::getuid();
+    spool.trust_only({me});
+    auto mine = spool.pending();
+    ASSERT_TRUE(mine);
+    EXPECT_EQ(mine->entries.size(), 1u);
+    spool.trust_only({me + 1});
+    auto theirs = spool.pending();
+    ASSERT_TRUE(theirs);
+    EXPECT_TRUE(theirs->entries.empty());
+    ASSERT_EQ(theirs->bad.size(), 1u);
+    EXPECT_NE(theirs->bad[0].second.message.find("not carried out"), std::string::npos);
 }
 
 TEST_F(SpoolTest, MissingDirectoryIsAnIoError) {
