@@ -46,6 +46,7 @@ for n in $sizes; do total=$((total + n * reps)); done
 
 dir=${keep:-$(mktemp -d /tmp/cb-sbatch-bench.XXXXXX)}
 mkdir -p "$dir"
+chmod 0755 "$dir" # munged wants every directory above its socket searchable by all
 dir=$(cd "$dir" && pwd)
 cleanup() {
   local v
