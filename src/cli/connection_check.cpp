@@ -1,4 +1,5 @@
 #include "cli/connection_check.h"
+#include "util/unique_fd.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,36 +19,21 @@ struct AddrInfoFree {
 };
 using AddrInfoPtr = std::unique_ptr<addrinfo, AddrInfoFree>;
 
-class Socket {
-  public:
-    explicit Socket(int fd) : m_fd(fd) {}
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    ~Socket() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    int fd() const { return m_fd; }
-
-  private:
-    int m_fd;
-};
-
 // 0 when a TCP connection to `ai` succeeds within `timeout_ms`, else the errno (ETIMEDOUT
 // for no answer).
 int try_connect(const addrinfo& ai, int timeout_ms) {
-    Socket s(::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol));
-    if (s.fd() < 0) {
+    UniqueFd s(
+        ::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol));
+    if (s.get() < 0) {
         return errno;
     }
-    if (::connect(s.fd(), ai.ai_addr, ai.ai_addrlen) == 0) {
+    if (::connect(s.get(), ai.ai_addr, ai.ai_addrlen) == 0) {
         return 0;
     }
     if (errno != EINPROGRESS) {
         return errno;
     }
-    pollfd p{s.fd(), POLLOUT, 0};
+    pollfd p{s.get(), POLLOUT, 0};
     const int n = ::poll(&p, 1, timeout_ms);
     if (n == 0) {
         return ETIMEDOUT;
@@ -57,7 +43,7 @@ int try_connect(const addrinfo& ai, int timeout_ms) {
     }
     int err = 0;
     socklen_t len = sizeof err;
-    if (::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
         return errno;
     }
     return err;

@@ -24,6 +24,7 @@
 #include "util/files.h"
 #include "util/process.h"
 #include "util/text.h"
+#include "util/unique_fd.h"
 
 namespace cb::cli {
 
@@ -38,25 +39,8 @@ struct DoctorOptions {
     std::string exports = "/etc/exports";
 };
 
-// Closes a file descriptor on scope exit.
-class Fd {
-  public:
-    explicit Fd(int fd) : m_fd(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    int get() const { return m_fd; }
-
-  private:
-    int m_fd;
-};
-
 bool tcp_listening(int port) {
-    Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (s.get() < 0) {
         return false;
     }
@@ -68,7 +52,7 @@ bool tcp_listening(int port) {
 }
 
 bool unix_socket_answers(const std::string& path) {
-    Fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     if (s.get() < 0 || path.size() >= sizeof addr.sun_path) {
         return false;

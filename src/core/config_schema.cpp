@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/config_edit.h"
 #include "util/spelling.h"
 
 namespace cb {
@@ -931,41 +932,7 @@ std::string format_duration(Duration duration) {
 
 // ---------------------------------------------------------------- TOML text
 
-namespace {
-std::string toml_string(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-                    static constexpr char k_hex[] = "0123456789ABCDEF";
-                    out += "\\u00";
-                    out += k_hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-                    out += k_hex[static_cast<unsigned char>(c) & 0xf];
-                } else {
-                    out += c;
-                }
-        }
-    }
-    out += '"';
-    return out;
-}
-}  // namespace
+namespace {}  // namespace
 
 std::string toml_literal(const ConfigValue& value) {
     struct Visitor {

@@ -25,6 +25,7 @@
 #include "util/files.h"
 #include "util/log.h"
 #include "util/process.h"
+#include "util/unique_fd.h"
 
 namespace cb::emulator {
 
@@ -124,23 +125,6 @@ Result<Plan> make_plan(const NamespaceBackendOptions& options) {
     }
     return plan;
 }
-
-// Owns a file descriptor.
-class UniqueFd {
-  public:
-    explicit UniqueFd(int fd) : m_fd(fd) {}
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    ~UniqueFd() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    int get() const { return m_fd; }
-
-  private:
-    int m_fd;
-};
 
 // What a pid file holds, "PID STARTTIME\n": the start time (field 22 of /proc/PID/stat,
 // clock ticks after boot) names one process for good, since PIDs are reused but a (pid,

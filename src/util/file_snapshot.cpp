@@ -1,4 +1,5 @@
 #include "util/file_snapshot.h"
+#include "util/unique_fd.h"
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -17,28 +18,11 @@ Error io_error(const std::string& what, const std::string& path, int err) {
     return make_error(ErrorKind::k_io, what + " " + path + ": " + std::strerror(err));
 }
 
-// Closes the descriptor on every return path.
-class Descriptor {
-  public:
-    explicit Descriptor(int fd) : m_fd(fd) {}
-    Descriptor(const Descriptor&) = delete;
-    Descriptor& operator=(const Descriptor&) = delete;
-    ~Descriptor() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    int get() const { return m_fd; }
-
-  private:
-    int m_fd;
-};
-
 }  // namespace
 
 Result<FileSnapshot> read_file_snapshot(const std::string& path, std::size_t max_bytes) {
     // O_NONBLOCK: opening a FIFO named by mistake must not hang; it is refused below.
-    const Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) {
         return io_error("cannot open", path, errno);
     }
