@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "adapters/cyclecloud_node_list.h"
 #include "util/log.h"
 #include "util/token_bucket.h"
 
@@ -496,7 +497,7 @@ Result<std::vector<CloudNode>> CycleCloudRest::nodes() {
     if (!text) {
         return text.error();
     }
-    return parse_node_list(*text);
+    return parse_node_list_streaming(*text);
 }
 
 Result<CreateResult> CycleCloudRest::create_nodes(const std::vector<CreateRequest>& requests,
@@ -556,7 +557,7 @@ Result<std::vector<CloudNode>> CycleCloudRest::operation_nodes(const std::string
     if (!text) {
         return text.error();
     }
-    return parse_node_list(*text);
+    return parse_node_list_streaming(*text);
 }
 
 Status CycleCloudRest::check_connection() {

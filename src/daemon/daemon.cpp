@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -494,6 +495,7 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
         if (auto st = daemon.pass(now); !st) {
             log::error("pass: {}", st.error().describe());
         }
+        ::malloc_trim(0);  // a pass over 10,000 nodes frees tens of MB: give them back
         const auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)
                                         : config->daemon.sync_period;
         pollfd fds[2] = {{socket->fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}};
