@@ -54,7 +54,7 @@ class NodeListReader {
     bool key(json::string_t& k) {
         if (m_depth == 1) {
             m_top_key = std::move(k);
-        } else if (m_depth == 3 && m_in_nodes) {
+        } else if (m_depth == 3 && m_in_record) {
             m_field = std::move(k);
         }
         return true;
@@ -68,7 +68,8 @@ class NodeListReader {
         } else if (m_depth == 2 && m_in_nodes) {
             nodes.emplace_back();
             m_field.clear();
-        } else if (m_depth == 3 && m_in_nodes) {
+            m_in_record = true;
+        } else if (m_depth == 3 && m_in_record) {
             assign(std::string(), false);  // a nested value of a field we may read
         }
         ++m_depth;
@@ -76,7 +77,8 @@ class NodeListReader {
     }
     bool end_object() {
         --m_depth;
-        if (m_depth == 2 && m_in_nodes) {
+        if (m_depth == 2 && m_in_record) {
+            m_in_record = false;
             CloudNode& n = nodes.back();
             n.status = parse_vm_status(n.status_text);
             if (n.name.empty()) {
@@ -93,7 +95,7 @@ class NodeListReader {
             m_in_nodes = true;
         } else if (m_depth == 2 && m_in_nodes) {
             note(malformed("a node record is not an object"));
-        } else if (m_depth == 3 && m_in_nodes) {
+        } else if (m_depth == 3 && m_in_record) {
             assign(std::string(), false);
         }
         ++m_depth;
@@ -117,7 +119,7 @@ class NodeListReader {
             has_node_list = false;
         } else if (m_depth == 2 && m_in_nodes) {
             note(malformed("a node record is not an object"));
-        } else if (m_depth == 3 && m_in_nodes) {
+        } else if (m_depth == 3 && m_in_record) {
             assign(std::move(text), truthy);
         }
         return true;
@@ -160,6 +162,7 @@ class NodeListReader {
 
     int m_depth = 0;
     bool m_in_nodes = false;
+    bool m_in_record = false;  // inside an object that is an element of "nodes"
     std::string m_top_key;
     std::string m_field;
 };

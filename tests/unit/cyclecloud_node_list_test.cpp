@@ -66,6 +66,7 @@ TEST(CycleCloudNodeListTest, RejectsWhatTheTreeParserRejects) {
     expect_same(R"({"nodes": [{"Name": "hpc-1"}, 7, {"Name": ""}]})");
     expect_same(R"({"nodes": [{"Name": "hpc-1"}, {"Status": "Ready"}]})");
     expect_same(R"({"nodes": [[{"Name": "hpc-1"}]]})");
+    expect_same(R"({"nodes": [[{"Name": "hpc-1", "C": {"x": [1]}}], {"Name": "hpc-2"}]})");
 }
 
 TEST(CycleCloudNodeListTest, ErrorsAreMalformedResponses) {
