@@ -91,7 +91,9 @@ MinJobAge=3600
 PartitionName=hpc Nodes=hpc-[1-6] SuspendTime=$suspend_time MaxTime=INFINITE State=UP
 PartitionName=htc Nodes=htc-[1-6] SuspendTime=$suspend_time MaxTime=INFINITE State=UP
 EOF
+# Appended to the testbed's [daemon] section: orphans go well within the settle period.
 cat >"$dir/soak/cloudburst-extra.toml" <<EOF
+orphan_grace = "60s"
 
 [nodearrays.htc]
 shutdown = "deallocate"
@@ -99,7 +101,7 @@ EOF
 note "bringing up the testbed in $dir (seed $seed, $minutes min)"
 bash "$here/scripts/testbed.sh" up "$dir/tb" --build "$build" --cloudburst \
   --cloud-nodes 'hpc-[1-6],htc-[1-6]' --resume-timeout "$resume_timeout" \
-  --suspend-time "$suspend_time" --suspend-timeout 10 \
+  --suspend-time "$suspend_time" --suspend-timeout 10 --cred-expire 15 \
   --extra-conf "$dir/soak/slurm-extra.conf" --cloudburst-conf "$dir/soak/cloudburst-extra.toml" \
   --emulator-arg -p --emulator-arg HTCMachineType=Standard_D2s_v5 \
   --emulator-arg -p --emulator-arg HTCUseLowPrio=true \
@@ -155,7 +157,15 @@ submit_job() {
   fi
 }
 
-queued() { squeue -h -o %i 2>/dev/null | wc -l; }
+# Jobs in the queue; a large number when squeue fails (a busy slurmctld is not an empty queue).
+queued() {
+  local out
+  if out=$(squeue -h -o %i 2>/dev/null); then
+    grep -c . <<<"$out" || true
+  else
+    echo 999999
+  fi
+}
 
 # Every cloud node's state flags, "NAME STATE" per line.
 node_states() {
@@ -224,19 +234,20 @@ while [ "$(queued)" -gt 0 ] && [ $SECONDS -lt $drain_deadline ]; do
 done
 note "queue: $(queued) job(s) left; waiting for idle nodes to power down and the cloud to follow"
 settled() {
-  local name state
+  local name state states
+  states=$(node_states)
+  [ -n "$states" ] || return 1 # scontrol failed: not known to be settled
   while read -r name state; do
     case "$state" in
-      *POWERING_UP* | *POWERING_DOWN* | *COMPLETING*) return 1 ;;
+      # Failed nodes (DOWN~) should come back to the pool by themselves: wait for that too.
       IDLE+CLOUD+POWERED_DOWN) ;;
-      *POWERED_DOWN*) ;;
       *) return 1 ;;
     esac
-  done < <(node_states)
+  done <<<"$states"
   return 0
 }
 # Suspend after SuspendTime, SuspendTimeout, then the daemon's grace periods and sweeps.
-settle_deadline=$((SECONDS + suspend_time + resume_timeout + 150))
+settle_deadline=$((SECONDS + suspend_time + resume_timeout + 300))
 while ! settled && [ $SECONDS -lt $settle_deadline ]; do
   watch_nodes
   sleep 2
