@@ -47,6 +47,7 @@ struct SlurmConfig {
         "/etc/slurm/cloudburst.conf";                    // default: <conf_dir>/cloudburst.conf
     Duration suspend_time = std::chrono::minutes(5);     // default for every node array
     Duration resume_timeout = std::chrono::minutes(30);  // default for every node array
+    std::string onprem_nodes;  // hostlist of the site's own nodes, for hybrid partitions
 };
 
 struct PathsConfig {
@@ -75,6 +76,8 @@ struct BackoffConfig {
 struct NodeArrayConfig {
     std::string name;
     std::string partition;  // default: the node array's name
+    // A partition that lists the on-prem nodes and this array's nodes together (empty: none).
+    std::string hybrid_partition;
     int weight = 100;       // Slurm Weight; on-prem nodes default to 1, so cloud nodes go last
     int dampen_memory = 5;  // percent of the VM's memory kept from Slurm's RealMemory...
     int dampen_memory_min_mb = 1024;  // ...but at least this many MB

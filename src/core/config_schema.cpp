@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/config_edit.h"
+#include "util/hostlist.h"
 #include "util/spelling.h"
 
 namespace cb {
@@ -146,6 +147,14 @@ std::string slurm_name(const ConfigValue& v) {
     return "";
 }
 
+std::string hostlist_text(const ConfigValue& v) {
+    const auto& text = std::get<std::string>(v);
+    if (auto parsed = Hostlist::parse(text); !parsed) {
+        return "must be a Slurm hostlist: " + parsed.error().message;
+    }
+    return "";
+}
+
 std::string slurm_names(const ConfigValue& v) {
     const auto& items = std::get<std::vector<std::string>>(v);
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -270,6 +279,14 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "Directory of slurm.conf.",
      .access = field<&Config::slurm, &SlurmConfig::conf_dir>()},
     {.section = "slurm",
+     .key = "onprem_nodes",
+     .type = ValueType::k_string,
+     .presence = Presence::k_optional,
+     .description = "Hostlist of the site's own nodes (defined in slurm.conf), listed with "
+                    "the cloud nodes in each hybrid partition.",
+     .access = field<&Config::slurm, &SlurmConfig::onprem_nodes>(),
+     .check = hostlist_text},
+    {.section = "slurm",
      .key = "generated_conf",
      .type = ValueType::k_path,
      .presence = Presence::k_defaulted,
@@ -376,6 +393,16 @@ const KeySpec<Config> k_config_keys[] = {
 };
 
 const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
+    {.section = "nodearrays.<name>",
+     .key = "hybrid_partition",
+     .type = ValueType::k_string,
+     .presence = Presence::k_optional,
+     .description = "A partition of the on-prem nodes (slurm.onprem_nodes) and this array's "
+                    "nodes together: jobs use the cloud only when on-prem is busy (cloud "
+                    "nodes have the higher Weight). It sets no SuspendTime, so on-prem nodes "
+                    "are never suspended.",
+     .access = array_field<&NodeArrayConfig::hybrid_partition>(),
+     .check = slurm_name},
     {.section = "nodearrays.<name>",
      .key = "partition",
      .type = ValueType::k_string,

@@ -74,6 +74,7 @@ GeneratedSlurmConf generate_slurm_conf(const std::vector<NodeArray>& arrays,
     std::map<std::string, std::vector<std::string>> partitions;
     std::map<std::string, NodeArrayConfig> partition_settings;
     std::map<std::string, bool> partition_default;
+    std::map<std::string, std::vector<std::string>> hybrids;  // hybrid partition -> cloud lists
     std::vector<NodeArray> sorted = arrays;
     std::sort(sorted.begin(), sorted.end(),
               [](const NodeArray& a, const NodeArray& b) { return a.name < b.name; });
@@ -137,6 +138,9 @@ GeneratedSlurmConf generate_slurm_conf(const std::vector<NodeArray>& arrays,
             gres << "NodeName=" << hostlist << " Name=gpu Count=" << gpus << "\n";
         }
         partitions[settings.partition].push_back(hostlist);
+        if (!settings.hybrid_partition.empty()) {
+            hybrids[settings.hybrid_partition].push_back(hostlist);
+        }
         partition_settings.emplace(settings.partition, settings);
         partition_default[settings.partition] =
             partition_default[settings.partition] || is_true(a, "slurm.default_partition");
@@ -151,6 +155,26 @@ GeneratedSlurmConf generate_slurm_conf(const std::vector<NodeArray>& arrays,
               << (partition_default[name] ? " Default=YES" : "")
               << " SuspendTime=" << seconds(suspend) << " ResumeTimeout=" << seconds(resume)
               << "\n";
+    }
+    for (const auto& [name, hostlists] : hybrids) {
+        if (partitions.count(name) != 0) {
+            out.warnings.push_back("hybrid partition '" + name +
+                                   "' is also a cloud partition; not written");
+            continue;
+        }
+        if (config.slurm.onprem_nodes.empty()) {
+            out.warnings.push_back("hybrid partition '" + name +
+                                   "' has no on-prem nodes: set slurm.onprem_nodes");
+        }
+        std::vector<std::string> members;
+        if (!config.slurm.onprem_nodes.empty()) {
+            members.push_back(config.slurm.onprem_nodes);
+        }
+        members.insert(members.end(), hostlists.begin(), hostlists.end());
+        nodes << "\n# hybrid: on-prem first, cloud nodes (higher Weight) only when on-prem is "
+                 "busy.\n# No SuspendTime here: on-prem nodes keep the global value (INFINITE), "
+                 "cloud nodes\n# their cloud partition's.\n"
+              << "PartitionName=" << name << " Nodes=" << join(members, ",") << " State=UP\n";
     }
     out.nodes_conf = nodes.str();
     if (!gres.str().empty()) {

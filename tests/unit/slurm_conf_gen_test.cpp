@@ -116,6 +116,35 @@ TEST(SlurmConfGen, UnknownSkuFallsBackToCycleCloudFiguresWithWarning) {
               "VM size Standard_Z9 is not in the SKU catalog; using CycleCloud's figures");
 }
 
+TEST(SlurmConfGen, HybridPartitionListsOnPremThenCloudWithoutSuspendTime) {
+    Config config;
+    config.slurm.onprem_nodes = "node[01-16]";
+    for (const char* name : {"hpc", "htc"}) {
+        NodeArrayConfig a;
+        a.name = name;
+        a.partition = name;
+        a.hybrid_partition = "work";
+        config.node_arrays.push_back(a);
+    }
+    auto out = generate_slurm_conf(
+        {array("hpc", "Standard_HB120rs_v3", 8), array("htc", "Standard_F2s_v2", 4)}, catalog(),
+        config);
+    EXPECT_NE(out.nodes_conf.find("PartitionName=work Nodes=node[01-16],hpc-[1-8],htc-[1-4] "
+                                  "State=UP\n"),
+              std::string::npos)
+        << out.nodes_conf;
+    EXPECT_TRUE(out.warnings.empty());
+    // The cloud partitions keep their own SuspendTime.
+    EXPECT_NE(out.nodes_conf.find("PartitionName=htc Nodes=htc-[1-4] State=UP SuspendTime=300"),
+              std::string::npos);
+
+    config.slurm.onprem_nodes.clear();
+    out = generate_slurm_conf({array("hpc", "Standard_HB120rs_v3", 8)}, catalog(), config);
+    ASSERT_EQ(out.warnings.size(), 1u);
+    EXPECT_EQ(out.warnings[0],
+              "hybrid partition 'work' has no on-prem nodes: set slurm.onprem_nodes");
+}
+
 TEST(LineDiff, ShowsRemovedAndAddedLines) {
     EXPECT_EQ(line_diff("a\nb\nc\n", "a\nb\nc\n"), "");
     EXPECT_EQ(line_diff("a\nb\nc\n", "a\nB\nc\nd\n"), "-b\n+B\n+d\n");
