@@ -367,7 +367,7 @@ start_cloudburst() {
     echo "socket = \"$dir/cloudburst/cloudburstd.sock\""
     echo
     echo "[daemon]"
-    echo "sync_period = \"5s\""
+    echo "sync_period = \"2s\""
     if [ -n "$cloudburst_conf" ]; then cat "$cloudburst_conf"; fi
   } >"$dir/etc/cloudburst.toml"
   chmod 0644 "$dir/etc/cloudburst.toml"

@@ -486,6 +486,7 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     log::info("cloudburstd {} started: cluster '{}' at {}, journal {}", CLOUDBURST_VERSION,
               config->cyclecloud.cluster, config->cyclecloud.url, config->paths.state_db);
     const auto poll_fast = std::chrono::milliseconds(1000);
+    int failed_passes = 0;  // in a row: the cloud or Slurm could not be read
     bool running = true;
     while (running && (options.stop == nullptr || !options.stop->load())) {
         const std::int64_t now = wall_ms();
@@ -494,10 +495,19 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
         }
         if (auto st = daemon.pass(now); !st) {
             log::error("pass: {}", st.error().describe());
+            ++failed_passes;
+        } else {
+            failed_passes = 0;
         }
         ::malloc_trim(0);  // a pass over 10,000 nodes frees tens of MB: give them back
-        const auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)
-                                        : config->daemon.sync_period;
+        // Busy: poll fast; while passes fail (API down), back off 1, 2, 4 s... up to
+        // sync_period, so an outage is not hammered.
+        auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)
+                                  : config->daemon.sync_period;
+        if (failed_passes > 0) {
+            wait = std::min(config->daemon.sync_period,
+                            poll_fast * (std::int64_t{1} << std::min(failed_passes - 1, 10)));
+        }
         pollfd fds[2] = {{socket->fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}};
         const int n = ::poll(fds, 2, static_cast<int>(std::min<long>(wait.count(), 1000L * 3600)));
         if (n > 0 && (fds[1].revents & POLLIN) != 0) {

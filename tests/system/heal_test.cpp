@@ -181,6 +181,28 @@ TEST_F(HealSystem, SpotEvictionDuringAJobRequeuesAndCompletes) {
         << first << ": " << node(first, "State") << " " << node(first, "Reason");
 }
 
+// The VM boots but slurmd never registers: Slurm gives up at ResumeTimeout (down~,
+// "ResumeTimeout reached") and calls the resume-fail hook; the VM is removed and the node
+// returns to the pool by itself, where the requeued job later runs once VMs work again.
+TEST_F(HealSystem, VmThatNeverRegistersIsRemovedAndTheNodeReturns) {
+    bring_up(
+        "hpc-[1-2]", "",
+        {"--resume-timeout", "15", "--emulator-arg", "--fault", "--emulator-arg", "no-slurmd=1"});
+    const std::string id = submit({"-p", "cloud", "-N1", "--wrap", "hostname"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(wait_until(
+        60s, [&] { return node("hpc-1", "Reason").rfind("ResumeTimeout reached", 0) == 0; }))
+        << "hpc-1: " << node("hpc-1", "State") << " " << node("hpc-1", "Reason");
+    ASSERT_TRUE(emulator_fault(*m_tb, {"no-slurmd=0"}));
+    // The VM goes, and the node is back in the pool.
+    ASSERT_TRUE(wait_until(60s, [&] {
+        return why("hpc-1").find("returned to the powered-down pool") != std::string::npos;
+    })) << why("hpc-1");
+    EXPECT_NE(why("hpc-1").find("ResumeTimeout"), std::string::npos) << why("hpc-1");
+    ASSERT_TRUE(wait_until(120s, [&] { return job(id, "JobState") == "COMPLETED"; }))
+        << "job " << id << ": " << job(id, "JobState") << " " << job(id, "Reason");
+}
+
 // A VM created behind cloudburst's back for a name Slurm does not know is removed after the
 // orphan grace period, and nothing else is touched.
 TEST_F(HealSystem, OrphanVmCreatedBehindOurBackIsRemovedAfterTheGrace) {
