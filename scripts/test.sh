@@ -5,7 +5,8 @@
 #   3. builds the unit tests with ASan+UBSan and runs them,
 #   4. builds the normal tree and runs every test: unit, libslurm oracle, and system tests
 #      (real munge, slurmctld, slurmd in network namespaces, the emulator), which start
-#      and stop whatever they need themselves.
+#      and stop whatever they need themselves. The chaos soak (label soak) is left out:
+#      `ctest -L soak` or tests/soak/run.sh.
 # Ends with CTest's summary of the full run. Exit status 0 only if everything passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,4 +32,4 @@ CLOUDBURST_TARGETS="unit_tests cloudburst cyclecloud-emulator" \
 echo "== full suite"
 bash scripts/build.sh "$here/build"
 cd build
-ctest --output-on-failure --timeout 900
+ctest -LE soak --output-on-failure --timeout 900
