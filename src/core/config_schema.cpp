@@ -394,16 +394,6 @@ const KeySpec<Config> k_config_keys[] = {
 
 const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
     {.section = "nodearrays.<name>",
-     .key = "hybrid_partition",
-     .type = ValueType::k_string,
-     .presence = Presence::k_optional,
-     .description = "A partition of the on-prem nodes (slurm.onprem_nodes) and this array's "
-                    "nodes together: jobs use the cloud only when on-prem is busy (cloud "
-                    "nodes have the higher Weight). It sets no SuspendTime, so on-prem nodes "
-                    "are never suspended.",
-     .access = array_field<&NodeArrayConfig::hybrid_partition>(),
-     .check = slurm_name},
-    {.section = "nodearrays.<name>",
      .key = "partition",
      .type = ValueType::k_string,
      .presence = Presence::k_defaulted,
@@ -413,6 +403,16 @@ const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
      .check = slurm_name,
      .default_note = "the node array's name",
      .derive = [](NodeArrayConfig& a, const Config&) { a.partition = a.name; }},
+    {.section = "nodearrays.<name>",
+     .key = "hybrid_partition",
+     .type = ValueType::k_string,
+     .presence = Presence::k_optional,
+     .description = "A partition of the on-prem nodes (slurm.onprem_nodes) and this array's "
+                    "nodes together: jobs use the cloud only when on-prem is busy (cloud "
+                    "nodes have the higher Weight). It sets no SuspendTime, so on-prem nodes "
+                    "are never suspended.",
+     .access = array_field<&NodeArrayConfig::hybrid_partition>(),
+     .check = slurm_name},
     {.section = "nodearrays.<name>",
      .key = "weight",
      .type = ValueType::k_integer,
