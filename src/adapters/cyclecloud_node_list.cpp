@@ -1,6 +1,5 @@
 #include "adapters/cyclecloud_node_list.h"
 
-#include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -12,22 +11,6 @@ namespace cb {
 namespace {
 
 using json = nlohmann::json;
-
-Error malformed(const std::string& what) {
-    return make_error(ErrorKind::k_transient, "malformed response from CycleCloud: " + what);
-}
-
-// A printable, bounded excerpt of a response body for error messages.
-std::string excerpt(std::string_view body) {
-    std::string out;
-    for (char c : body.substr(0, 200)) {
-        out += (std::isprint(static_cast<unsigned char>(c)) != 0) ? c : ' ';
-    }
-    if (body.size() > 200) {
-        out += "...";
-    }
-    return out;
-}
 
 // SAX handler. Depth 0 is outside the document, 1 inside the top object, 2 inside the
 // "nodes" array, 3 inside one node record; deeper values are skipped.

@@ -48,18 +48,6 @@ size_t read_header(char* data, size_t size, size_t n, void* user) {
     return size * n;
 }
 
-// A printable, bounded excerpt of a response body for error messages.
-std::string excerpt(const std::string& body) {
-    std::string out;
-    for (char c : body.substr(0, 200)) {
-        out += (std::isprint(static_cast<unsigned char>(c)) != 0) ? c : ' ';
-    }
-    if (body.size() > 200) {
-        out += "...";
-    }
-    return out;
-}
-
 std::string url_escape(const std::string& s) {
     std::string out;
     for (unsigned char c : s) {
@@ -73,10 +61,6 @@ std::string url_escape(const std::string& s) {
         }
     }
     return out;
-}
-
-Error malformed(const std::string& what) {
-    return make_error(ErrorKind::k_transient, "malformed response from CycleCloud: " + what);
 }
 
 std::string str(const json& j, const char* key) {
@@ -145,6 +129,22 @@ json parse_json(const std::string& body) {
 }
 
 }  // namespace
+
+// A printable, bounded excerpt of a response body for error messages.
+std::string excerpt(std::string_view body) {
+    std::string out;
+    for (char c : body.substr(0, 200)) {
+        out += (std::isprint(static_cast<unsigned char>(c)) != 0) ? c : ' ';
+    }
+    if (body.size() > 200) {
+        out += "...";
+    }
+    return out;
+}
+
+Error malformed(const std::string& what) {
+    return make_error(ErrorKind::k_transient, "malformed response from CycleCloud: " + what);
+}
 
 VmStatus parse_vm_status(const std::string& text) {
     static const std::map<std::string, VmStatus> k_table{

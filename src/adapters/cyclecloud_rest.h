@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "ports/cloud.h"
@@ -82,5 +83,10 @@ class CycleCloudRest final : public Cloud {
 Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body);
 Result<std::vector<CloudNode>> parse_node_list(const std::string& body);
 VmStatus parse_vm_status(const std::string& text);
+
+// For the adapter's parsers: a printable excerpt of at most 200 bytes of a response body, and
+// the k_transient "malformed response from CycleCloud: <what>" error.
+std::string excerpt(std::string_view body);
+Error malformed(const std::string& what);
 
 }  // namespace cb
