@@ -47,6 +47,9 @@ struct NodeEvent {
     std::string node;
     std::string kind;  // "request", "transition", "cloud", "slurm", "error"
     std::string message;
+    // The message without what differs per node (an address), so that the log can name many
+    // nodes in one line; empty when the message has no such part.
+    std::string summary;
 };
 
 }  // namespace cb

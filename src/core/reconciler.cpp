@@ -58,15 +58,17 @@ struct Pass {
         }
         return &it->second;
     }
-    void event(const std::string& node, const char* kind, std::string message) {
-        plan.events.push_back({0, world.now_ms, node, kind, std::move(message)});
+    void event(const std::string& node, const char* kind, std::string message,
+               std::string summary = {}) {
+        plan.events.push_back(
+            {0, world.now_ms, node, kind, std::move(message), std::move(summary)});
     }
-    // Moves a node to `phase` and records why.
-    void move(NodeIntent& n, Phase phase, std::string why) {
+    // Moves a node to `phase` and records why (`summary`: see NodeEvent).
+    void move(NodeIntent& n, Phase phase, std::string why, std::string summary = {}) {
         n.phase = phase;
         n.since_ms = world.now_ms;
         n.last_reason = why;
-        event(n.name, "transition", std::move(why));
+        event(n.name, "transition", std::move(why), std::move(summary));
         plan.changed.push_back(n);
     }
     // Gives up on a node: DOWN in Slurm with `reason` (its jobs requeue at once), powered
@@ -154,7 +156,10 @@ void publish_addresses(Pass& p) {
         n.private_ip = vm->private_ip;
         p.move(n, Phase::k_registering,
                "VM " + vm->status_text + " at " + vm->private_ip +
-                   "; set NodeAddr in Slurm, waiting for slurmd");
+                   "; set NodeAddr in Slurm, waiting for slurmd",
+               "VM " + vm->status_text +
+                   " has its address; set NodeAddr in Slurm, waiting for "
+                   "slurmd");
     }
     if (!update.names.empty()) {
         p.plan.slurm.push_back(std::move(update));
@@ -611,7 +616,7 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
                                 "): " + result.error().describe() + "; asking again after " +
                                 clock_text(out.health[array].until_ms);
             }
-            out.events.push_back({0, world.now_ms, req.name, "error", n.last_reason});
+            out.events.push_back({0, world.now_ms, req.name, "error", n.last_reason, {}});
             out.changed.push_back(n);
             continue;
         }
@@ -624,8 +629,12 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
             n.phase = Phase::k_creating;
             n.operation_id = result->operation_id;
             out.events.push_back(
-                {0, world.now_ms, req.name, "cloud",
-                 "CycleCloud accepted the create (operation " + result->operation_id + ")"});
+                {0,
+                 world.now_ms,
+                 req.name,
+                 "cloud",
+                 "CycleCloud accepted the create (operation " + result->operation_id + ")",
+                 {}});
             out.changed.push_back(n);
             continue;
         }
@@ -645,7 +654,7 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
         n.deadline_ms = 0;
         n.phase = Phase::k_failed;
         n.last_reason = why;
-        out.events.push_back({0, world.now_ms, req.name, "error", why});
+        out.events.push_back({0, world.now_ms, req.name, "error", why, {}});
         out.changed.push_back(n);
     }
     if (result && any_added) {

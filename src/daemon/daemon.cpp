@@ -40,23 +40,31 @@ bool in_flight(const NodeIntent& n) {
            n.phase == Phase::k_registering || n.phase == Phase::k_stopping;
 }
 
-// One log line per distinct message, naming its nodes as a hostlist: a resume of 10,000
-// nodes logs a few lines, not 10,000 (the journal keeps every node's own event).
-void log_events(const std::vector<NodeEvent>& events) {
-    std::map<std::string, std::vector<std::string>> by_message;
+}  // namespace
+
+std::vector<std::string> event_log_lines(const std::vector<NodeEvent>& events) {
+    constexpr std::size_t k_own_lines = 4;
+    std::map<std::string, std::vector<const NodeEvent*>> by_summary;
     for (const auto& e : events) {
-        by_message[e.message].push_back(e.node);
+        by_summary[e.summary.empty() ? e.message : e.summary].push_back(&e);
     }
+    std::map<std::string, std::vector<std::string>> by_message;
+    for (const auto& [summary, group] : by_summary) {
+        const bool own_lines = group.size() <= k_own_lines;
+        for (const NodeEvent* e : group) {
+            by_message[own_lines ? e->message : summary].push_back(e->node);
+        }
+    }
+    std::vector<std::string> lines;
     for (auto& [message, nodes] : by_message) {
         auto list = Hostlist::from_names(nodes);
         if (list) {
             list->sort();
         }
-        log::info("{}: {}", list ? list->compress() : nodes.front(), message);
+        lines.push_back((list ? list->compress() : nodes.front()) + ": " + message);
     }
+    return lines;
 }
-
-}  // namespace
 
 Daemon::Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journal)
     : m_config(std::move(config)),
@@ -129,6 +137,17 @@ Status Daemon::intake(std::int64_t now_ms) {
 Result<World> Daemon::snapshot(std::int64_t now_ms) {
     World w;
     w.now_ms = now_ms;
+    // The node list first: its response body (12 MB for 10,000 nodes) is the largest thing a
+    // pass holds, and it is freed before the rest of the snapshot is built.
+    {
+        auto cloud = m_cloud.nodes();
+        if (!cloud) {
+            return cloud.error().with_context("listing CycleCloud nodes");
+        }
+        for (auto& n : *cloud) {
+            w.cloud.emplace(n.name, std::move(n));
+        }
+    }
     auto intents = m_journal.intents();
     if (!intents) {
         return intents.error();
@@ -152,13 +171,6 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     }
     w.arrays = m_arrays;
     w.health = m_health;
-    auto cloud = m_cloud.nodes();
-    if (!cloud) {
-        return cloud.error().with_context("listing CycleCloud nodes");
-    }
-    for (auto& n : *cloud) {
-        w.cloud.emplace(n.name, std::move(n));
-    }
     auto slurm = m_scheduler.nodes();
     if (!slurm) {
         return slurm.error().with_context("reading Slurm nodes");
@@ -231,7 +243,7 @@ void Daemon::fail_waiting_nodes(const Error& error, std::int64_t now_ms) {
         n.deadline_ms = 0;
         n.since_ms = now_ms;
         n.last_reason = reason;
-        plan.events.push_back({0, now_ms, n.name, "error", reason});
+        plan.events.push_back({0, now_ms, n.name, "error", reason, {}});
         plan.changed.push_back(n);
     }
     log_health_changes(health);
@@ -251,7 +263,9 @@ void Daemon::execute(Plan& plan, const World& world) {
         ++m_stats.errors;
         return;
     }
-    log_events(plan.events);
+    for (const auto& line : event_log_lines(plan.events)) {
+        log::info("{}", line);
+    }
     for (const auto& u : plan.slurm) {
         ++m_stats.slurm_updates;
         if (auto st = m_scheduler.update_nodes(u); !st) {

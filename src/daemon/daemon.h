@@ -68,6 +68,12 @@ class Daemon {
     DaemonStats m_stats;
 };
 
+// The log lines for a pass's events: one per distinct message, naming its nodes as a hostlist,
+// so that a resume of 10,000 nodes logs a few lines, not 10,000 (the journal keeps every
+// node's own event). Messages that differ only per node (an address: NodeEvent::summary)
+// share one line without it when more than four nodes have them.
+std::vector<std::string> event_log_lines(const std::vector<NodeEvent>& events);
+
 // Where the daemon keeps its node-array health (backoff, breakers) for `cloudburst buckets`.
 std::string health_file_path(const Config& config);
 

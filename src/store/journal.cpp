@@ -238,12 +238,16 @@ Result<std::int64_t> Journal::record_request(const HookRequest& request,
             return db_error(m_db->db, "journal: saving request");
         }
         id = sqlite3_last_insert_rowid(m_db->db);
-        JournalEvent event{0, now_ms, "", "request",
+        JournalEvent event{0,
+                           now_ms,
+                           "",
+                           "request",
                            "Slurm asked to " +
                                std::string(request.kind == HookKind::k_resume    ? "power up"
                                            : request.kind == HookKind::k_suspend ? "power down"
                                                                                  : "give up on") +
-                               " this node (request " + std::to_string(id) + ")"};
+                               " this node (request " + std::to_string(id) + ")",
+                           {}};
         for (const auto& n : changed) {
             if (auto put = m_db->put_intent(n); !put) {
                 return put;
@@ -314,7 +318,7 @@ Result<std::vector<JournalEvent>> Journal::events_for(const std::string& node, i
     std::vector<JournalEvent> out;
     int rc = 0;
     while ((rc = s.step()) == SQLITE_ROW) {
-        out.push_back({s.int64(0), s.int64(1), s.text(2), s.text(3), s.text(4)});
+        out.push_back({s.int64(0), s.int64(1), s.text(2), s.text(3), s.text(4), {}});
     }
     if (rc != SQLITE_DONE) {
         return db_error(m_db->db, "journal: reading events");

@@ -55,11 +55,11 @@ TEST_F(JournalTest, SaveReplacesIntentAndAppendsEventsInOrder) {
     auto j = Journal::open(m_dir + "/state.db");
     ASSERT_TRUE(j);
     NodeIntent n = up("gpu-1");
-    ASSERT_TRUE(j->save({n}, {{0, 1, "gpu-1", "transition", "first"}}));
+    ASSERT_TRUE(j->save({n}, {{0, 1, "gpu-1", "transition", "first", {}}}));
     n.phase = Phase::k_creating;
     n.operation_id = "op-9";
-    ASSERT_TRUE(
-        j->save({n}, {{0, 2, "gpu-1", "transition", "second"}, {0, 3, "gpu-1", "cloud", "third"}}));
+    ASSERT_TRUE(j->save(
+        {n}, {{0, 2, "gpu-1", "transition", "second", {}}, {0, 3, "gpu-1", "cloud", "third", {}}}));
     auto got = j->intent("gpu-1");
     ASSERT_TRUE(got);
     EXPECT_EQ(got->phase, Phase::k_creating);

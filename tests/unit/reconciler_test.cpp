@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/reconciler.h"
+#include "daemon/daemon.h"
 
 namespace cb {
 namespace {
@@ -100,6 +101,54 @@ TEST(Reconciler, ReadyVmGetsItsAddressThenRegisters) {
     Plan registered = reconcile(w, {});
     ASSERT_EQ(registered.changed.size(), 1u);
     EXPECT_EQ(registered.changed[0].phase, Phase::k_running);
+}
+
+// The pass that publishes addresses: the journal keeps each node's address, the log names
+// many nodes in one line (without addresses) and a few nodes in their own lines (with them).
+std::vector<std::string> address_log_lines(int nodes) {
+    World w = world_with_array();
+    std::vector<std::string> names;
+    for (int i = 1; i <= nodes; ++i) {
+        names.push_back("hpc-" + std::to_string(i));
+    }
+    resume(w, names);
+    adopt(w, reconcile(w, {}));
+    for (int i = 1; i <= nodes; ++i) {
+        w.cloud[names[i - 1]] =
+            vm(names[i - 1], VmStatus::k_preparing, "198.18.0." + std::to_string(i));
+    }
+    const Plan plan = reconcile(w, {});
+    EXPECT_EQ(plan.events.size(), static_cast<std::size_t>(nodes));
+    for (const auto& e : plan.events) {
+        EXPECT_NE(e.message.find(w.cloud[e.node].private_ip), std::string::npos) << e.message;
+    }
+    return event_log_lines(plan.events);
+}
+
+TEST(EventLogLines, AddressesOfManyNodesShareOneLine) {
+    const auto lines = address_log_lines(10);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].rfind("hpc-[1-10]: VM ", 0), 0u) << lines[0];
+    EXPECT_EQ(lines[0].find("198.18."), std::string::npos) << lines[0];
+}
+
+TEST(EventLogLines, AddressesOfAFewNodesKeepTheirOwnLines) {
+    const auto lines = address_log_lines(2);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0].rfind("hpc-1: ", 0), 0u) << lines[0];
+    EXPECT_NE(lines[0].find("198.18.0.1;"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find("198.18.0.2;"), std::string::npos) << lines[1];
+}
+
+TEST(EventLogLines, SameMessageForManyNodesIsOneLine) {
+    std::vector<NodeEvent> events;
+    for (const char* node : {"hpc-3", "hpc-1", "gpu-1", "hpc-2"}) {
+        events.push_back({0, k_now, node, "transition", "asked CycleCloud", {}});
+    }
+    events.push_back({0, k_now, "hpc-9", "error", "no capacity", {}});
+    const auto lines = event_log_lines(events);
+    EXPECT_EQ(lines, (std::vector<std::string>{"gpu-1,hpc-[1-3]: asked CycleCloud",
+                                               "hpc-9: no capacity"}));
 }
 
 TEST(Reconciler, SuspendShutsDownThenResetsAddressWhenVmIsGone) {
