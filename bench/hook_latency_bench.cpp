@@ -3,7 +3,12 @@
 // runner). Reports p50/p90/p99/max for two cases: the daemon's socket absent (the request
 // waits in the spool) and a listener accepting the poke.
 //
-//   build/bench/hook_latency_bench [CALLS]     (default 1000; run as root, any directory)
+//   build/bench/hook_latency_bench [CALLS] [--compare HOOK]...
+//
+// CALLS defaults to 1000. Each --compare names another build of cloudburst-resume (say, one
+// from an older commit) measured in the same run, call for call interleaved with ours, so
+// that both see the same machine load. /bin/true is always measured too: the floor, what
+// fork+exec alone costs here.
 //
 // Target (issue #4): p99 under 10 ms.
 #include <sys/socket.h>
@@ -66,20 +71,34 @@ double run_once(const std::string& hook, const std::vector<std::string>& env) {
     return ms;
 }
 
-void report(const char* label, std::vector<double> samples) {
+void report(const std::string& label, std::vector<double> samples) {
     std::sort(samples.begin(), samples.end());
     auto pct = [&](double p) {
         return samples[std::min(samples.size() - 1, static_cast<size_t>(p * samples.size()))];
     };
-    std::printf("%-28s calls=%zu p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms\n", label,
+    std::printf("%-60s calls=%zu p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms\n", label.c_str(),
                 samples.size(), pct(0.50), pct(0.90), pct(0.99), samples.back());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int calls = argc > 1 ? std::atoi(argv[1]) : 1000;
-    const std::string hook = std::string(CB_BINARY_DIR) + "/cloudburst-resume";
+    int calls = 1000;
+    std::vector<std::pair<std::string, std::string>> hooks{
+        {"this build", std::string(CB_BINARY_DIR) + "/cloudburst-resume"}};
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--compare" && i + 1 < argc) {
+            hooks.emplace_back(argv[i + 1], argv[i + 1]);
+            ++i;
+        } else if (std::atoi(arg.c_str()) > 0) {
+            calls = std::atoi(arg.c_str());
+        } else {
+            std::fprintf(stderr, "usage: hook_latency_bench [CALLS] [--compare HOOK]...\n");
+            return 2;
+        }
+    }
+    hooks.emplace_back("floor: /bin/true (fork+exec only)", "/bin/true");
     const std::string dir = make_dir();
     const std::string spool = dir + "/spool";
     std::filesystem::create_directories(spool);
@@ -113,15 +132,23 @@ int main(int argc, char** argv) {
         }
     };
 
-    std::vector<double> no_daemon;
-    for (int i = 0; i < calls; ++i) {
-        no_daemon.push_back(run_once(hook, env));
-        if (i % 200 == 199) {
-            clear_spool();
+    // Every binary once per round, so that a burst of load hits them all alike.
+    auto measure = [&](const std::string& label) {
+        std::vector<std::vector<double>> samples(hooks.size());
+        for (int i = 0; i < calls; ++i) {
+            for (std::size_t h = 0; h < hooks.size(); ++h) {
+                samples[h].push_back(run_once(hooks[h].second, env));
+            }
+            if (i % 200 == 199) {
+                clear_spool();
+            }
         }
-    }
-    report("spool only (no daemon)", no_daemon);
-    clear_spool();
+        for (std::size_t h = 0; h < hooks.size(); ++h) {
+            report(label + ", " + hooks[h].first, samples[h]);
+        }
+        clear_spool();
+    };
+    measure("spool only (no daemon)");
 
     // A listener that accepts and drops pokes, as cloudburstd does.
     const int lfd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -142,14 +169,7 @@ int main(int argc, char** argv) {
             }
         }
     });
-    std::vector<double> with_daemon;
-    for (int i = 0; i < calls; ++i) {
-        with_daemon.push_back(run_once(hook, env));
-        if (i % 200 == 199) {
-            clear_spool();
-        }
-    }
-    report("spool + poke (daemon up)", with_daemon);
+    measure("spool + poke (daemon up)");
     stop = true;
     ::shutdown(lfd, SHUT_RDWR);
     ::close(lfd);

@@ -4,7 +4,6 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -13,8 +12,7 @@ namespace cb::log {
 
 namespace {
 std::mutex g_mutex;
-std::vector<std::string> g_secrets;  // guarded by g_mutex
-std::shared_ptr<spdlog::logger> g_logger;
+std::shared_ptr<spdlog::logger> g_logger;  // guarded by g_mutex
 
 spdlog::level::level_enum to_spdlog(Level level) {
     switch (level) {
@@ -55,28 +53,6 @@ void init(const Options& options) {
     created->flush_on(spdlog::level::info);
     std::lock_guard lock(g_mutex);
     g_logger = created;
-}
-
-void register_secret(std::string secret) {
-    if (secret.empty()) {
-        return;
-    }
-    std::lock_guard lock(g_mutex);
-    if (std::find(g_secrets.begin(), g_secrets.end(), secret) == g_secrets.end()) {
-        g_secrets.push_back(std::move(secret));
-    }
-}
-
-std::string redact(std::string_view text) {
-    std::string out(text);
-    std::lock_guard lock(g_mutex);
-    for (const auto& secret : g_secrets) {
-        for (auto pos = out.find(secret); pos != std::string::npos;
-             pos = out.find(secret, pos + 4)) {
-            out.replace(pos, secret.size(), "****");
-        }
-    }
-    return out;
 }
 
 void write(Level level, std::string_view message) {
