@@ -6,7 +6,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 name=${1:?usage: scripts/fuzz.sh NAME [SECONDS]}
 seconds=${2:-60}
-CXX=clang++ bash "$here/scripts/build.sh" "$here/build-fuzz" -DCLOUDBURST_FUZZ=ON \
+# Only the fuzz target: the programs are not linked with libFuzzer's runtime.
+CXX=clang++ CLOUDBURST_TARGETS="${name}_fuzz" bash "$here/scripts/build.sh" "$here/build-fuzz" -DCLOUDBURST_FUZZ=ON \
   -DCLOUDBURST_BENCH=OFF -DCLOUDBURST_SYSTEM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
