@@ -3,15 +3,11 @@
 // of a resume, and the CycleCloud API down for a while during one.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <iostream>
-#include <regex>
 #include <set>
 
 #include "testbed.h"
-#include "util/files.h"
 
 namespace cb::system_test {
 namespace {
@@ -50,30 +46,6 @@ class FailureSystem : public ::testing::Test {
         m_tb = std::move(*tb);
     }
 
-    std::string job_field(const std::string& id, const std::string& field) const {
-        auto out = m_tb->slurm({"/usr/bin/scontrol", "show", "job", "-o", id});
-        std::smatch m;
-        const std::regex re(" " + field + "=([^ ]+)");
-        if (out && std::regex_search(out->out, m, re)) {
-            return m[1];
-        }
-        return "";
-    }
-    std::string job_state(const std::string& id) const { return job_field(id, "JobState"); }
-
-    std::string submit(const std::vector<std::string>& args) const {
-        std::vector<std::string> argv{"/usr/bin/sbatch", "--parsable", "-o", "/dev/null"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        auto out = m_tb->slurm(argv, 30s);
-        if (!out) {
-            ADD_FAILURE() << out.error().describe();
-            return "";
-        }
-        std::string id = out->out;
-        id.erase(id.find_last_not_of(" \n") + 1);
-        return id;
-    }
-
     // `cloudburst nodes --json`: the journal's view next to Slurm's and the cloud's.
     json cloudburst_nodes() const {
         Command c{{std::string(CB_BINARY_DIR) + "/cloudburst", "nodes", "--json"},
@@ -91,8 +63,6 @@ class FailureSystem : public ::testing::Test {
         return json::parse(out->out, nullptr, false);
     }
 
-    long vms() const { return emulator_status(*m_tb)["nodes"].value("total", -1L); }
-
     // Nodes that have a VM in the cloud, by `cloudburst nodes`; each name once by construction,
     // so together with the emulator's total this says "exactly one VM per node".
     std::set<std::string> nodes_with_vms() const {
@@ -105,21 +75,6 @@ class FailureSystem : public ::testing::Test {
         return names;
     }
 
-    std::string daemon_log() const {
-        auto text = read_file(m_tb->dir() + "/log/cloudburstd.log");
-        return text ? *text : std::string();
-    }
-
-    void kill_daemon() {
-        const pid_t pid = daemon_pid(*m_tb);
-        ASSERT_GT(pid, 0);
-        ASSERT_EQ(::kill(pid, SIGKILL), 0);
-        ASSERT_TRUE(wait_until(20s, [&] {
-            ::waitpid(pid, nullptr, WNOHANG);  // ours if start_daemon made it
-            return !process_alive(pid);
-        }));
-    }
-
     std::unique_ptr<Testbed> m_tb;
 };
 
@@ -127,21 +82,22 @@ class FailureSystem : public ::testing::Test {
 // are still booting (Preparing is slowed to make the window wide).
 TEST_F(FailureSystem, DaemonKilledWhileVmsBootComesBackWithoutDuplicates) {
     bring_up({"--emulator-arg", "--prepare-time", "--emulator-arg", "6s"});
-    const std::string job = submit({"-p", "cloud", "-N2", "--wrap", "srun hostname"});
+    const std::string job =
+        m_tb->submit(RunAs::k_root, {"-p", "cloud", "-N2", "--wrap", "srun hostname"});
     ASSERT_FALSE(job.empty());
     ASSERT_TRUE(wait_until(60s, [&] {
         const json s = emulator_status(*m_tb);
         return s["nodes"].value("total", 0L) == 2 && s["nodes"]["byStatus"].value("Ready", 0L) == 0;
     })) << "no VMs being created";
-    kill_daemon();
+    auto killed = stop_daemon(*m_tb, SIGKILL);
+    ASSERT_TRUE(killed) << killed.error().describe();
     ASSERT_TRUE(start_daemon(*m_tb));
-    EXPECT_TRUE(wait_until(k_job_deadline, [&] { return job_state(job) == "COMPLETED"; }))
-        << "job state " << job_state(job);
-    EXPECT_EQ(vms(), 2);
+    EXPECT_TRUE(wait_until(k_job_deadline, [&] { return m_tb->job_state(job) == "COMPLETED"; }))
+        << "job state " << m_tb->job_state(job);
+    EXPECT_EQ(emulator_vms(*m_tb), 2);
     const auto with_vms = nodes_with_vms();
     EXPECT_EQ(with_vms.size(), 2u);
-    std::cerr << "create calls: " << emulator_api_calls(emulator_status(*m_tb), "nodes/create")
-              << "\n";
+    std::cerr << "create calls: " << emulator_create_calls(*m_tb) << "\n";
 }
 
 // Case "the daemon killed at any point", the worst moment: CycleCloud has carried out the
@@ -150,18 +106,21 @@ TEST_F(FailureSystem, DaemonKilledWhileVmsBootComesBackWithoutDuplicates) {
 TEST_F(FailureSystem, DaemonKilledWhileACreateCallIsUnansweredMakesNoDuplicate) {
     bring_up();
     ASSERT_TRUE(emulator_fault(*m_tb, {"hang=1", "hang-time=8s"}));
-    const std::string job = submit({"-p", "cloud", "-N2", "--wrap", "srun hostname"});
+    const std::string job =
+        m_tb->submit(RunAs::k_root, {"-p", "cloud", "-N2", "--wrap", "srun hostname"});
     ASSERT_FALSE(job.empty());
     // The emulator counts a call when it answers; VMs appear as soon as it carries one out.
-    ASSERT_TRUE(wait_until(90s, [&] { return vms() == 2; })) << "no VMs being created";
-    ASSERT_EQ(emulator_api_calls(emulator_status(*m_tb), "nodes/create"), 0)
+    ASSERT_TRUE(wait_until(90s, [&] { return emulator_vms(*m_tb) == 2; }))
+        << "no VMs being created";
+    ASSERT_EQ(emulator_create_calls(*m_tb), 0)
         << "the create call was already answered: the test lost its window";
-    kill_daemon();
+    auto killed = stop_daemon(*m_tb, SIGKILL);
+    ASSERT_TRUE(killed) << killed.error().describe();
     ASSERT_TRUE(emulator_fault(*m_tb, {"clear=all"}));
     ASSERT_TRUE(start_daemon(*m_tb));
-    EXPECT_TRUE(wait_until(k_job_deadline, [&] { return job_state(job) == "COMPLETED"; }))
-        << "job state " << job_state(job) << " (" << job_field(job, "Reason") << ")";
-    EXPECT_EQ(vms(), 2);
+    EXPECT_TRUE(wait_until(k_job_deadline, [&] { return m_tb->job_state(job) == "COMPLETED"; }))
+        << "job state " << m_tb->job_state(job) << " (" << m_tb->job_field(job, "Reason") << ")";
+    EXPECT_EQ(emulator_vms(*m_tb), 2);
     EXPECT_EQ(nodes_with_vms().size(), 2u);
     for (const auto& n : cloudburst_nodes()) {
         EXPECT_FALSE(marked_down(n.value("slurm_state", ""))) << n.dump();
@@ -175,10 +134,12 @@ TEST_F(FailureSystem, ApiDownDuringAResumeDoesNotThrashAndRecovers) {
     // ResumeTimeout well past the outage: this is about the daemon, not Slurm's patience.
     bring_up({"--resume-timeout", "180"});
     ASSERT_TRUE(emulator_fault(*m_tb, {"http-5xx=1"}));
-    const std::string job = submit({"-p", "cloud", "-N2", "--wrap", "srun hostname"});
+    const std::string job =
+        m_tb->submit(RunAs::k_root, {"-p", "cloud", "-N2", "--wrap", "srun hostname"});
     ASSERT_FALSE(job.empty());
-    ASSERT_TRUE(wait_until(60s, [&] { return daemon_log().find("request ") != std::string::npos; }))
-        << "the daemon journaled no request";
+    ASSERT_TRUE(wait_until(60s, [&] {
+        return daemon_log(*m_tb).find("request ") != std::string::npos;
+    })) << "the daemon journaled no request";
 
     // The outage: a fixed stretch of time, watched the whole way.
     constexpr auto k_outage = 40s;
@@ -211,11 +172,11 @@ TEST_F(FailureSystem, ApiDownDuringAResumeDoesNotThrashAndRecovers) {
     }
 
     ASSERT_TRUE(emulator_fault(*m_tb, {"clear=all"}));
-    EXPECT_TRUE(wait_until(k_job_deadline, [&] { return job_state(job) == "COMPLETED"; }))
-        << "job state " << job_state(job) << " (" << job_field(job, "Reason") << ")";
-    EXPECT_EQ(vms(), 2);
+    EXPECT_TRUE(wait_until(k_job_deadline, [&] { return m_tb->job_state(job) == "COMPLETED"; }))
+        << "job state " << m_tb->job_state(job) << " (" << m_tb->job_field(job, "Reason") << ")";
+    EXPECT_EQ(emulator_vms(*m_tb), 2);
     EXPECT_EQ(nodes_with_vms().size(), 2u);
-    EXPECT_EQ(job_field(job, "Restarts"), "0") << "the job was requeued";
+    EXPECT_EQ(m_tb->job_field(job, "Restarts"), "0") << "the job was requeued";
 }
 
 }  // namespace

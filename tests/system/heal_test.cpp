@@ -3,35 +3,15 @@
 // one failure and checks that it heals without an operator, and that Slurm shows why.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "adapters/cyclecloud_rest.h"
 #include "testbed.h"
-#include "util/files.h"
 
 namespace cb::system_test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A field of `scontrol show <what> -o ID` ("JobState", "NodeList", "Reason"...), or "".
-std::string show_field(const Testbed& tb, const std::string& what, const std::string& id,
-                       const std::string& field) {
-    auto out = tb.slurm({"/usr/bin/scontrol", "show", what, "-o", id});
-    if (!out) {
-        return "";
-    }
-    const std::string key = " " + field + "=";
-    auto at = out->out.find(key);
-    if (at == std::string::npos) {
-        return "";
-    }
-    at += key.size();
-    // Reason runs to " [user@time]"; other fields to the next space.
-    const auto end = field == "Reason" ? out->out.find(" [", at) : out->out.find(' ', at);
-    return out->out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
 
 class HealSystem : public ::testing::Test {
   protected:
@@ -45,53 +25,20 @@ class HealSystem : public ::testing::Test {
     // default makes them wait 121 s), with `cloudburst_conf` added to the [daemon] section.
     void bring_up(const std::string& cloud_nodes, const std::string& cloudburst_conf,
                   std::vector<std::string> extra = {}) {
-        m_files = std::make_unique<TempFiles>();
-        const std::string cb_extra = m_files->write("cloudburst-extra.toml", cloudburst_conf);
+        auto files = TempDir::create("cb-heal");
+        ASSERT_TRUE(files) << files.error().describe();
+        m_files.emplace(std::move(*files));
+        auto cb_extra = m_files->write("cloudburst-extra.toml", cloudburst_conf);
+        ASSERT_TRUE(cb_extra) << cb_extra.error().describe();
         std::vector<std::string> args{
             "--cloudburst", "--cloud-nodes",     cloud_nodes, "--cred-expire",
-            "15",           "--cloudburst-conf", cb_extra};
+            "15",           "--cloudburst-conf", *cb_extra};
         args.insert(args.end(), extra.begin(), extra.end());
         auto tb = Testbed::up(args);
         ASSERT_TRUE(tb) << tb.error().describe();
         m_tb = std::move(*tb);
     }
 
-    std::string submit(const std::vector<std::string>& args) const {
-        std::vector<std::string> argv{"/usr/sbin/runuser", "-u",         "nobody",    "--",
-                                      "/usr/bin/sbatch",   "--parsable", "--requeue", "-o",
-                                      "/dev/null"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        Command c{argv, minimal_environment(), {}, 30s};
-        c.env.push_back("SLURM_CONF=" + m_tb->slurm_conf());
-        auto out = run_command(c);
-        if (!out || !out->ok()) {
-            ADD_FAILURE() << "sbatch failed: " << (out ? out->err : out.error().describe());
-            return "";
-        }
-        std::string id = out->out;
-        while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) {
-            id.pop_back();
-        }
-        return id;
-    }
-
-    std::string job(const std::string& id, const std::string& field) const {
-        return show_field(*m_tb, "job", id, field);
-    }
-    std::string node(const std::string& name, const std::string& field) const {
-        return show_field(*m_tb, "node", name, field);
-    }
-    long vms_with_status(const std::string& status) const {
-        const auto s = emulator_status(*m_tb);
-        if (!s.contains("nodes") || !s["nodes"].contains("byStatus")) {
-            return 0;
-        }
-        return s["nodes"]["byStatus"].value(status, 0L);
-    }
-    long vms() const {
-        const auto s = emulator_status(*m_tb);
-        return s.contains("nodes") ? s["nodes"].value("total", -1L) : -1;
-    }
     std::string why(const std::string& name) const {
         Command c{{std::string(CB_BINARY_DIR) + "/cloudburst", "--config",
                    m_tb->dir() + "/etc/cloudburst.toml", "why", name},
@@ -102,24 +49,8 @@ class HealSystem : public ::testing::Test {
         return out ? out->out + out->err : out.error().describe();
     }
 
-    // Temporary files that outlive testbed.sh's reading of them.
-    struct TempFiles {
-        std::string dir;
-        TempFiles() {
-            char tmpl[] = "/tmp/cb-heal-XXXXXX";
-            dir = ::mkdtemp(tmpl);
-        }
-        ~TempFiles() { std::filesystem::remove_all(dir); }
-        TempFiles(const TempFiles&) = delete;
-        TempFiles& operator=(const TempFiles&) = delete;
-        std::string write(const std::string& name, const std::string& text) const {
-            const std::string path = dir + "/" + name;
-            std::ofstream(path) << text;
-            return path;
-        }
-    };
-
-    std::unique_ptr<TempFiles> m_files;
+    // Files that outlive testbed.sh's reading of them (declared first: removed last).
+    std::optional<TempDir> m_files;
     std::unique_ptr<Testbed> m_tb;
 };
 
@@ -131,23 +62,25 @@ TEST_F(HealSystem, CapacityShortfallRequeuesOnAnotherNodeArray) {
              {"--emulator-arg", "-p", "--emulator-arg", "HPCMachineType=Standard_HB120rs_v3",
               "--emulator-arg", "-p", "--emulator-arg", "MaxHPCExecuteCoreCount=1200",
               "--emulator-arg", "--fault", "--emulator-arg", "capacity=Standard_HB120rs_v3:0"});
-    const std::string id = submit({"-p", "cloud", "-N1", "--wrap", "hostname"});
+    const std::string id =
+        m_tb->submit(RunAs::k_nobody, {"--requeue", "-p", "cloud", "-N1", "--wrap", "hostname"});
     ASSERT_FALSE(id.empty());
-    ASSERT_TRUE(wait_until(
-        60s,
-        [&] {
-            return node("hpc-1", "Reason").rfind("cloudburst: capacity: Standard_HB120rs_v3", 0) ==
-                   0;
-        }))
-        << "hpc-1: " << node("hpc-1", "State") << " " << node("hpc-1", "Reason");
-    EXPECT_NE(node("hpc-1", "Reason").find("AllocationFailed"), std::string::npos);
-    ASSERT_TRUE(wait_until(150s, [&] { return job(id, "JobState") == "COMPLETED"; }))
-        << "job " << id << ": " << job(id, "JobState") << " on " << job(id, "NodeList");
-    EXPECT_EQ(job(id, "NodeList").rfind("htc-", 0), 0u) << job(id, "NodeList");
-    EXPECT_GE(std::stoi(job(id, "Restarts")), 1);
+    ASSERT_TRUE(wait_until(60s,
+                           [&] {
+                               return m_tb->node_field("hpc-1", "Reason")
+                                          .rfind("cloudburst: capacity: Standard_HB120rs_v3", 0) ==
+                                      0;
+                           }))
+        << "hpc-1: " << m_tb->node_state("hpc-1") << " " << m_tb->node_field("hpc-1", "Reason");
+    EXPECT_NE(m_tb->node_field("hpc-1", "Reason").find("AllocationFailed"), std::string::npos);
+    ASSERT_TRUE(wait_until(150s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " on " << m_tb->job_field(id, "NodeList");
+    EXPECT_EQ(m_tb->job_field(id, "NodeList").rfind("htc-", 0), 0u)
+        << m_tb->job_field(id, "NodeList");
+    EXPECT_GE(std::stoi(m_tb->job_field(id, "Restarts")), 1);
     // Still backed off: hpc-1 is held DOWN, so Slurm keeps away from it.
-    EXPECT_TRUE(wait_until(30s, [&] { return node("hpc-1", "State").rfind("DOWN", 0) == 0; }))
-        << node("hpc-1", "State");
+    EXPECT_TRUE(wait_until(30s, [&] { return m_tb->node_state("hpc-1").rfind("DOWN", 0) == 0; }))
+        << m_tb->node_state("hpc-1");
     EXPECT_NE(why("hpc-1").find("cloudburst: capacity"), std::string::npos) << why("hpc-1");
     expect_no_secret_in_logs(*m_tb);
 }
@@ -158,27 +91,28 @@ TEST_F(HealSystem, SpotEvictionDuringAJobRequeuesAndCompletes) {
     bring_up("htc-[1-2]", "");
     // First run: wait to be evicted. After the requeue: finish at once.
     const std::string id =
-        submit({"-p", "cloud", "-N1", "--wrap",
-                "if [ \"${SLURM_RESTART_COUNT:-0}\" = 0 ]; then sleep 600; fi; hostname"});
+        m_tb->submit(RunAs::k_nobody,
+                     {"--requeue", "-p", "cloud", "-N1", "--wrap",
+                      "if [ \"${SLURM_RESTART_COUNT:-0}\" = 0 ]; then sleep 600; fi; hostname"});
     ASSERT_FALSE(id.empty());
-    ASSERT_TRUE(wait_until(90s, [&] { return job(id, "JobState") == "RUNNING"; }))
-        << job(id, "JobState") << " " << job(id, "Reason");
-    const std::string first = job(id, "NodeList");
+    ASSERT_TRUE(wait_until(90s, [&] { return m_tb->job_state(id) == "RUNNING"; }))
+        << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    const std::string first = m_tb->job_field(id, "NodeList");
     ASSERT_TRUE(emulator_fault(*m_tb, {"evict=" + first}));
-    ASSERT_TRUE(wait_until(60s,
-                           [&] {
-                               return node(first, "Reason").rfind("cloudburst: lost: the VM", 0) ==
-                                          0 ||
-                                      std::stoi("0" + job(id, "Restarts")) >= 1;
-                           }))
-        << first << ": " << node(first, "State") << " " << node(first, "Reason");
-    ASSERT_TRUE(wait_until(180s, [&] { return job(id, "JobState") == "COMPLETED"; }))
-        << "job " << id << ": " << job(id, "JobState") << " " << job(id, "Reason");
-    EXPECT_GE(std::stoi(job(id, "Restarts")), 1);
+    ASSERT_TRUE(wait_until(
+        60s,
+        [&] {
+            return m_tb->node_field(first, "Reason").rfind("cloudburst: lost: the VM", 0) == 0 ||
+                   std::stoi("0" + m_tb->job_field(id, "Restarts")) >= 1;
+        }))
+        << first << ": " << m_tb->node_state(first) << " " << m_tb->node_field(first, "Reason");
+    ASSERT_TRUE(wait_until(180s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    EXPECT_GE(std::stoi(m_tb->job_field(id, "Restarts")), 1);
     EXPECT_NE(why(first).find("cloudburst: lost: the VM"), std::string::npos) << why(first);
     // The evicted node returns to the pool (idle~ or up again), never stuck down~.
-    EXPECT_TRUE(wait_until(60s, [&] { return node(first, "State").rfind("DOWN", 0) != 0; }))
-        << first << ": " << node(first, "State") << " " << node(first, "Reason");
+    EXPECT_TRUE(wait_until(60s, [&] { return m_tb->node_state(first).rfind("DOWN", 0) != 0; }))
+        << first << ": " << m_tb->node_state(first) << " " << m_tb->node_field(first, "Reason");
 }
 
 // The VM boots but slurmd never registers: Slurm gives up at ResumeTimeout (down~,
@@ -188,19 +122,21 @@ TEST_F(HealSystem, VmThatNeverRegistersIsRemovedAndTheNodeReturns) {
     bring_up(
         "hpc-[1-2]", "",
         {"--resume-timeout", "15", "--emulator-arg", "--fault", "--emulator-arg", "no-slurmd=1"});
-    const std::string id = submit({"-p", "cloud", "-N1", "--wrap", "hostname"});
+    const std::string id =
+        m_tb->submit(RunAs::k_nobody, {"--requeue", "-p", "cloud", "-N1", "--wrap", "hostname"});
     ASSERT_FALSE(id.empty());
     ASSERT_TRUE(wait_until(
-        60s, [&] { return node("hpc-1", "Reason").rfind("ResumeTimeout reached", 0) == 0; }))
-        << "hpc-1: " << node("hpc-1", "State") << " " << node("hpc-1", "Reason");
+        60s,
+        [&] { return m_tb->node_field("hpc-1", "Reason").rfind("ResumeTimeout reached", 0) == 0; }))
+        << "hpc-1: " << m_tb->node_state("hpc-1") << " " << m_tb->node_field("hpc-1", "Reason");
     ASSERT_TRUE(emulator_fault(*m_tb, {"no-slurmd=0"}));
     // The VM goes, and the node is back in the pool.
     ASSERT_TRUE(wait_until(60s, [&] {
         return why("hpc-1").find("returned to the powered-down pool") != std::string::npos;
     })) << why("hpc-1");
     EXPECT_NE(why("hpc-1").find("ResumeTimeout"), std::string::npos) << why("hpc-1");
-    ASSERT_TRUE(wait_until(120s, [&] { return job(id, "JobState") == "COMPLETED"; }))
-        << "job " << id << ": " << job(id, "JobState") << " " << job(id, "Reason");
+    ASSERT_TRUE(wait_until(120s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
 }
 
 // A VM created behind cloudburst's back for a name Slurm does not know is removed after the
@@ -220,8 +156,9 @@ TEST_F(HealSystem, OrphanVmCreatedBehindOurBackIsRemovedAfterTheGrace) {
     ASSERT_TRUE(wait_until(30s, [&] {
         return why("hpc-9").find("removing it after") != std::string::npos;
     })) << why("hpc-9");
-    EXPECT_EQ(vms(), 1) << "noted, not yet removed";
-    ASSERT_TRUE(wait_until(90s, [&] { return vms() == 0; })) << "the orphan is still there";
+    EXPECT_EQ(emulator_vms(*m_tb), 1) << "noted, not yet removed";
+    ASSERT_TRUE(wait_until(90s, [&] { return emulator_vms(*m_tb) == 0; }))
+        << "the orphan is still there";
     EXPECT_NE(why("hpc-9").find("orphan VM"), std::string::npos) << why("hpc-9");
 }
 

@@ -13,8 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <regex>
 
 #include "daemon/hook.h"
 #include "store/spool.h"
@@ -47,40 +45,12 @@ class SecuritySystem : public ::testing::Test {
         }
     }
 
-    std::string job_state(const std::string& id) const {
-        auto out = m_tb->slurm({"/usr/bin/scontrol", "show", "job", "-o", id});
-        std::smatch m;
-        static const std::regex k_state(" JobState=([A-Z_]+)");
-        if (out && std::regex_search(out->out, m, k_state)) {
-            return m[1];
-        }
-        return "";
-    }
-
-    std::string submit(const std::vector<std::string>& args) const {
-        std::vector<std::string> argv{"/usr/bin/sbatch", "--parsable", "-o", "/dev/null"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        auto out = m_tb->slurm(argv, 30s);
-        if (!out) {
-            ADD_FAILURE() << out.error().describe();
-            return "";
-        }
-        std::string id = out->out;
-        id.erase(id.find_last_not_of(" \n") + 1);
-        return id;
-    }
-
     long responses(const std::string& code) const {
         const json status = emulator_status(*m_tb);
         if (!status.contains("responses") || !status["responses"].contains(code)) {
             return 0;
         }
         return status["responses"][code].get<long>();
-    }
-
-    std::string daemon_log() const {
-        auto text = read_file(m_tb->dir() + "/log/cloudburstd.log");
-        return text ? *text : std::string();
     }
 
     std::string socket_path() const { return m_tb->dir() + "/cloudburst/cloudburstd.sock"; }
@@ -151,19 +121,21 @@ TEST_F(SecuritySystem, NoPasswordInAnyLogAfterABurstThroughServerErrorsAndBadAns
 
     // Every API call fails for a while, then half the answers are cut short, then all is well.
     ASSERT_TRUE(emulator_fault(*m_tb, {"http-5xx=1"}));
-    const std::string job = submit({"-p", "cloud", "-N2", "--wrap", "srun hostname"});
+    const std::string job =
+        m_tb->submit(RunAs::k_root, {"-p", "cloud", "-N2", "--wrap", "srun hostname"});
     ASSERT_FALSE(job.empty());
     ASSERT_TRUE(wait_until(60s, [&] { return responses("503") >= 8; }))
         << "the daemon made no calls while the API failed";
-    ASSERT_TRUE(wait_until(30s, [&] { return daemon_log().find("HTTP 503") != std::string::npos; }))
-        << "the daemon logged no error for the failed calls";
+    ASSERT_TRUE(wait_until(30s, [&] {
+        return daemon_log(*m_tb).find("HTTP 503") != std::string::npos;
+    })) << "the daemon logged no error for the failed calls";
     ASSERT_TRUE(emulator_fault(*m_tb, {"http-5xx=0", "malformed-json=0.5"}));
     const long before = emulator_api_calls(emulator_status(*m_tb));
     ASSERT_TRUE(
         wait_until(60s, [&] { return emulator_api_calls(emulator_status(*m_tb)) >= before + 6; }));
     ASSERT_TRUE(emulator_fault(*m_tb, {"clear=all"}));
-    EXPECT_TRUE(wait_until(120s, [&] { return job_state(job) == "COMPLETED"; }))
-        << "job state " << job_state(job);
+    EXPECT_TRUE(wait_until(120s, [&] { return m_tb->job_state(job) == "COMPLETED"; }))
+        << "job state " << m_tb->job_state(job);
     const json status = emulator_status(*m_tb);
     EXPECT_GE(status["faultsInjected"].value("http-5xx", 0L), 8);
     // TearDown greps every log (and the journal) for the password.
@@ -185,13 +157,8 @@ TEST_F(SecuritySystem, ControlSocketAndSpoolRefuseOtherUsers) {
     EXPECT_EQ(attempt.spool_errno, EACCES) << std::strerror(attempt.spool_errno);
 
     // The resume hook run by another user cannot hand in a request either, and says why.
-    Command hook{{"/usr/sbin/runuser", "-u", "nobody", "--",
-                  std::string(CB_BINARY_DIR) + "/cloudburst-resume", "hpc-1"},
-                 minimal_environment(),
-                 {},
-                 30s};
-    hook.env.push_back("SLURM_CONF=" + m_tb->slurm_conf());
-    auto out = run_command(hook);
+    auto out = m_tb->run_as(RunAs::k_nobody,
+                            {std::string(CB_BINARY_DIR) + "/cloudburst-resume", "hpc-1"}, 30s);
     ASSERT_TRUE(out) << out.error().describe();
     EXPECT_NE(out->exit_code, 0);
     EXPECT_NE(out->err.find("cloudburst-resume: error: "), std::string::npos) << out->err;
@@ -199,10 +166,9 @@ TEST_F(SecuritySystem, ControlSocketAndSpoolRefuseOtherUsers) {
 
     // Nothing was processed: no request in the journal or the log, no create call, no VM.
     EXPECT_TRUE(std::filesystem::is_empty(spool_dir()));
-    EXPECT_EQ(daemon_log().find("request "), std::string::npos) << daemon_log();
-    const json status = emulator_status(*m_tb);
-    EXPECT_EQ(emulator_api_calls(status, "nodes/create"), 0);
-    EXPECT_EQ(status["nodes"].value("total", -1L), 0);
+    EXPECT_EQ(daemon_log(*m_tb).find("request "), std::string::npos) << daemon_log(*m_tb);
+    EXPECT_EQ(emulator_create_calls(*m_tb), 0);
+    EXPECT_EQ(emulator_vms(*m_tb), 0);
     EXPECT_EQ(m_tb->node_state("hpc-1"), "IDLE+CLOUD+POWERED_DOWN");
 }
 
@@ -231,9 +197,9 @@ TEST_F(SecuritySystem, SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
     ASSERT_TRUE(wait_until(30s, [&] { return !std::filesystem::exists(*our_path); }))
         << "the daemon did not take root's request";
 
-    EXPECT_EQ(daemon_log().find("resume hpc-1"), std::string::npos)
+    EXPECT_EQ(daemon_log(*m_tb).find("resume hpc-1"), std::string::npos)
         << "a request file owned by nobody was journaled";
-    EXPECT_EQ(emulator_api_calls(emulator_status(*m_tb), "nodes/create"), 0);
+    EXPECT_EQ(emulator_create_calls(*m_tb), 0);
 }
 
 // The loader's rule is unit-tested (config_load_test.cpp); this is what an operator sees when
@@ -242,28 +208,27 @@ TEST(SecurityDaemon, RefusesToStartWithAPasswordInAReadableConfig) {
     if (auto why = why_system_tests_cannot_run(); !why.empty()) {
         GTEST_SKIP() << why;
     }
-    std::string dir = "/tmp/cb-sec-config.XXXXXX";
-    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-    const std::string path = dir + "/cloudburst.toml";
-    ASSERT_TRUE(write_file_atomic(path,
-                                  "[cyclecloud]\nurl = \"https://127.0.0.1:1\"\ncluster = \"c\"\n"
-                                  "username = \"u\"\npassword = \"Do-not-leak-42\"\n"
-                                  "[paths]\nstate_db = \"" +
-                                      dir + "/state.db\"\nlog_dir = \"" + dir + "/log\"\n",
-                                  0644));
-    auto out = run_command({{std::string(CB_BINARY_DIR) + "/cloudburstd", "--config", path},
+    auto tmp = TempDir::create("cb-sec-config");
+    ASSERT_TRUE(tmp) << tmp.error().describe();
+    const std::string dir = tmp->path();
+    auto path = tmp->write("cloudburst.toml",
+                           "[cyclecloud]\nurl = \"https://127.0.0.1:1\"\ncluster = \"c\"\n"
+                           "username = \"u\"\npassword = \"Do-not-leak-42\"\n"
+                           "[paths]\nstate_db = \"" +
+                               dir + "/state.db\"\nlog_dir = \"" + dir + "/log\"\n",
+                           0644);
+    ASSERT_TRUE(path) << path.error().describe();
+    auto out = run_command({{std::string(CB_BINARY_DIR) + "/cloudburstd", "--config", *path},
                             minimal_environment(),
                             {},
                             30s});
-    std::error_code ignored;
     const bool made_state = std::filesystem::exists(dir + "/state.db");
-    std::filesystem::remove_all(dir, ignored);
     ASSERT_TRUE(out) << out.error().describe();
     EXPECT_EQ(out->exit_code, 3);
-    EXPECT_EQ(out->err, "cloudburstd: error: " + path +
+    EXPECT_EQ(out->err, "cloudburstd: error: " + *path +
                             " contains a password but is mode 0644; "
                             "run: chmod 0600 " +
-                            path + "\n");
+                            *path + "\n");
     EXPECT_EQ(out->out.find("Do-not-leak-42"), std::string::npos);
     EXPECT_FALSE(made_state) << "the daemon got as far as opening its journal";
 }

@@ -1,11 +1,13 @@
 #include "testbed.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -52,6 +54,25 @@ std::map<std::string, std::string> parse_env_file(const std::string& text) {
         env[line.substr(prefix.size(), eq - prefix.size())] = value;
     }
     return env;
+}
+
+// The value of FIELD in `scontrol show WHAT -o ID`; see Testbed::node_field and job_field.
+std::string show_field(const Testbed& testbed, const std::string& what, const std::string& id,
+                       const std::string& field) {
+    auto out = testbed.slurm({"/usr/bin/scontrol", "show", what, "-o", id});
+    if (!out) {
+        return "";
+    }
+    const std::string key = " " + field + "=";
+    auto at = out->out.find(key);
+    if (at == std::string::npos) {
+        return "";
+    }
+    at += key.size();
+    // A node's Reason is free text followed by " [user@time]".
+    const auto end =
+        what == "node" && field == "Reason" ? out->out.find(" [", at) : out->out.find(' ', at);
+    return out->out.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
 void print_tail(const std::filesystem::path& file, std::size_t lines) {
@@ -192,16 +213,7 @@ Result<CommandOutput> Testbed::slurm(const std::vector<std::string>& argv,
 }
 
 std::string Testbed::node_state(const std::string& node) const {
-    auto out = slurm({"/usr/bin/scontrol", "show", "node", "-o", node});
-    if (!out) {
-        return "";
-    }
-    const auto at = out->out.find(" State=");
-    if (at == std::string::npos) {
-        return "";
-    }
-    const auto begin = at + 7;
-    return out->out.substr(begin, out->out.find(' ', begin) - begin);
+    return node_field(node, "State");
 }
 
 bool Testbed::node_up(const std::string& node) const {
@@ -209,6 +221,38 @@ bool Testbed::node_up(const std::string& node) const {
     return !state.empty() && state.find("POWERED_DOWN") == std::string::npos &&
            state.find("POWERING_UP") == std::string::npos &&
            state.find("NOT_RESPONDING") == std::string::npos;
+}
+
+std::string Testbed::node_field(const std::string& node, const std::string& field) const {
+    return show_field(*this, "node", node, field);
+}
+
+std::string Testbed::job_field(const std::string& id, const std::string& field) const {
+    return show_field(*this, "job", id, field);
+}
+
+Result<CommandOutput> Testbed::run_as(RunAs who, const std::vector<std::string>& argv,
+                                      std::chrono::milliseconds timeout) const {
+    Command command{{}, minimal_environment(), {}, timeout};
+    if (who == RunAs::k_nobody) {
+        command.argv = {"/usr/sbin/runuser", "-u", "nobody", "--"};
+    }
+    command.argv.insert(command.argv.end(), argv.begin(), argv.end());
+    command.env.push_back("SLURM_CONF=" + slurm_conf());
+    return run_command(command);
+}
+
+std::string Testbed::submit(RunAs who, const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{"/usr/bin/sbatch", "--parsable", "-o", "/dev/null"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto out = run_as(who, argv, std::chrono::seconds(30));
+    if (!out || !out->ok()) {
+        ADD_FAILURE() << "sbatch failed: " << (out ? out->err : out.error().describe());
+        return "";
+    }
+    std::string id = out->out;
+    id.erase(id.find_last_not_of(" \n") + 1);
+    return id;
 }
 
 void Testbed::print_logs() const {
@@ -222,7 +266,7 @@ void Testbed::print_logs() const {
 
 }  // namespace cb::system_test
 
-// ---- Helpers for the failure, security and soak tests (issue 5) ----------------------------
+// ---- Helpers for the burst, heal, failure, security and soak tests -------------------------
 
 namespace cb::system_test {
 
@@ -297,6 +341,15 @@ long emulator_api_calls(const nlohmann::json& status, const std::string& endpoin
     return n;
 }
 
+long emulator_vms(const Testbed& testbed) {
+    const nlohmann::json status = emulator_status(testbed);
+    return status.contains("nodes") ? status["nodes"].value("total", -1L) : -1;
+}
+
+long emulator_create_calls(const Testbed& testbed) {
+    return emulator_api_calls(emulator_status(testbed), "nodes/create");
+}
+
 pid_t daemon_pid(const Testbed& testbed) {
     auto text = read_file(testbed.dir() + "/run/cloudburstd.pid", 64);
     if (!text) {
@@ -340,6 +393,33 @@ Status start_daemon(const Testbed& testbed) {
                                                testbed.dir() + "/log/cloudburstd.out)");
     }
     return ok_status();
+}
+
+Status stop_daemon(const Testbed& testbed, int signal) {
+    const pid_t pid = daemon_pid(testbed);
+    if (pid <= 0) {
+        return make_error(ErrorKind::k_io,
+                          "no cloudburstd pid in " + testbed.dir() + "/run/cloudburstd.pid");
+    }
+    if (::kill(pid, signal) != 0) {
+        const int err = errno;
+        return make_error(ErrorKind::k_io, "kill(" + std::to_string(pid) + ", " +
+                                               std::to_string(signal) + "): " + std::strerror(err));
+    }
+    if (!wait_until(std::chrono::seconds(20), [&] {
+            ::waitpid(pid, nullptr, WNOHANG);  // ours if start_daemon made it
+            return !process_alive(pid);
+        })) {
+        return make_error(ErrorKind::k_io, "cloudburstd (pid " + std::to_string(pid) +
+                                               ") still runs 20 s after signal " +
+                                               std::to_string(signal));
+    }
+    return ok_status();
+}
+
+std::string daemon_log(const Testbed& testbed) {
+    auto text = read_file(testbed.dir() + "/log/cloudburstd.log");
+    return text ? *text : std::string();
 }
 
 std::string cyclecloud_password(const Testbed& testbed) {
@@ -390,6 +470,31 @@ void expect_no_secret_in_logs(const Testbed& testbed) {
     for (const auto& file : files_containing(testbed, password)) {
         ADD_FAILURE() << "the CycleCloud password appears in " << file;
     }
+}
+
+Result<TempDir> TempDir::create(const std::string& prefix) {
+    std::string path = "/tmp/" + prefix + ".XXXXXX";
+    if (::mkdtemp(path.data()) == nullptr) {
+        const int err = errno;
+        return make_error(ErrorKind::k_io, "cannot create " + path + ": " + std::strerror(err));
+    }
+    return TempDir(std::move(path));
+}
+
+TempDir::~TempDir() {
+    if (!m_path.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(m_path, ignored);
+    }
+}
+
+Result<std::string> TempDir::write(const std::string& name, std::string_view text,
+                                   mode_t mode) const {
+    std::string path = m_path + "/" + name;
+    if (auto st = write_file_atomic(path, text, mode, Durability::k_process_crash); !st) {
+        return st.error();
+    }
+    return path;
 }
 
 }  // namespace cb::system_test

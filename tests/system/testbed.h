@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +37,9 @@ std::vector<std::string> lines_of(const std::string& text);
 
 // Live processes whose command line contains `text` (a testbed directory, say).
 std::vector<pid_t> processes_mentioning(const std::string& text);
+
+// Who runs a command on the testbed: root (also its SlurmUser), or `nobody`, as a cluster user.
+enum class RunAs { k_root, k_nobody };
 
 class Testbed {
   public:
@@ -61,6 +66,24 @@ class Testbed {
     std::string node_state(const std::string& node) const;
     // The node answers: its state has none of POWERED_DOWN, POWERING_UP, NOT_RESPONDING.
     bool node_up(const std::string& node) const;
+    // A field of `scontrol show node -o NODE` ("State", "Reason", ...), or "" when Slurm does
+    // not answer or shows no such field. A Reason runs to its " [user@time]" stamp (it may hold
+    // spaces); any other value to the next space.
+    std::string node_field(const std::string& node, const std::string& field) const;
+    // A field of `scontrol show job -o ID` ("JobState", "NodeList", "Restarts", ...), up to the
+    // next space, or "" when Slurm does not answer or shows no such field.
+    std::string job_field(const std::string& id, const std::string& field) const;
+    // The JobState= of job `id` ("PENDING", "COMPLETED", ...), or "".
+    std::string job_state(const std::string& id) const { return job_field(id, "JobState"); }
+
+    // Runs `argv` (argv[0] an absolute path) with SLURM_CONF set, as `who`: `nobody` goes
+    // through runuser. Unlike `slurm`, a non-zero exit is not an error: read exit_code.
+    Result<CommandOutput> run_as(
+        RunAs who, const std::vector<std::string>& argv,
+        std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
+    // `sbatch --parsable -o /dev/null ARGS...` as `who`; returns the job id. When sbatch fails it
+    // adds a test failure with sbatch's error and returns "".
+    std::string submit(RunAs who, const std::vector<std::string>& args) const;
 
   private:
     explicit Testbed(std::string dir) : m_dir(std::move(dir)) {}
@@ -73,7 +96,7 @@ class Testbed {
 
 }  // namespace cb::system_test
 
-// ---- Helpers for the failure, security and soak tests (issue 5) ----------------------------
+// ---- Helpers for the burst, heal, failure, security and soak tests -------------------------
 
 namespace cb::system_test {
 
@@ -88,13 +111,27 @@ Status emulator_fault(const Testbed& testbed, const std::vector<std::string>& sp
 // create") contains `endpoint_part`; the emulator's own /_emulator endpoints never count.
 long emulator_api_calls(const nlohmann::json& status, const std::string& endpoint_part = "");
 
+// VMs the emulator holds, whatever their status; -1 if it does not answer.
+long emulator_vms(const Testbed& testbed);
+
+// Create calls the emulator has answered (`emulator_api_calls(status, "nodes/create")`).
+long emulator_create_calls(const Testbed& testbed);
+
 // cloudburstd's pid from DIR/run/cloudburstd.pid, or -1.
 pid_t daemon_pid(const Testbed& testbed);
+
+// Sends `signal` to cloudburstd (SIGTERM: an orderly stop; SIGKILL: a crash) and waits up to
+// 20 s until it is gone, reaping it if start_daemon made it our child. The error (k_io) says
+// which step failed: no pid file, kill(2), or the daemon still running.
+Status stop_daemon(const Testbed& testbed, int signal);
 
 // Starts cloudburstd again as testbed.sh did (same config, log and pid file, so `down` stops
 // it) and waits until its control socket accepts connections (a socket left by a killed
 // daemon refuses them).
 Status start_daemon(const Testbed& testbed);
+
+// cloudburstd's log (DIR/log/cloudburstd.log), or "" before it wrote one.
+std::string daemon_log(const Testbed& testbed);
 
 // The CycleCloud password the testbed gave cloudburstd (DIR/etc/cloudburst.password).
 std::string cyclecloud_password(const Testbed& testbed);
@@ -107,5 +144,28 @@ std::vector<std::string> files_containing(const Testbed& testbed, const std::str
 // Adds a test failure for each such file containing the CycleCloud password. Call it before
 // the testbed goes down (its logs are removed with it).
 void expect_no_secret_in_logs(const Testbed& testbed);
+
+// A fresh directory /tmp/PREFIX.XXXXXX for files a test hands to testbed.sh or to a program it
+// runs. The destructor removes it with everything in it.
+class TempDir {
+  public:
+    // Errors: k_io when the directory cannot be made.
+    static Result<TempDir> create(const std::string& prefix);
+
+    TempDir(TempDir&& other) noexcept : m_path(std::exchange(other.m_path, {})) {}
+    TempDir& operator=(TempDir&&) = delete;
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir();
+
+    const std::string& path() const { return m_path; }
+    // Writes DIR/NAME with `mode` (whole or not at all) and returns its path. Errors: k_io.
+    Result<std::string> write(const std::string& name, std::string_view text,
+                              mode_t mode = 0644) const;
+
+  private:
+    explicit TempDir(std::string path) : m_path(std::move(path)) {}
+    std::string m_path;
+};
 
 }  // namespace cb::system_test
