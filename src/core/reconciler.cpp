@@ -581,6 +581,13 @@ Plan reconcile(const World& world, const ReconcileSettings& settings) {
     return std::move(pass.plan);
 }
 
+Plan start_requests(const World& world, const ReconcileSettings& settings) {
+    Pass pass{world, settings, world.intents, {}};
+    pass.plan.health = world.health;
+    start_requested_nodes(pass);
+    return std::move(pass.plan);
+}
+
 void apply_create_result(Plan& out, const World& world, const CreateBatch& batch,
                          const Result<CreateResult>& result, const ReconcileSettings& settings) {
     const std::string& array = batch.nodearray;

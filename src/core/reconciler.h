@@ -102,6 +102,13 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
 // Runs every step once.
 Plan reconcile(const World& world, const ReconcileSettings& settings);
 
+// Runs only the step that asks for VMs (start_requested_nodes). The daemon runs it as soon as
+// it takes a resume request, so that a new node's create call does not wait for the next
+// pass to read the cloud and Slurm. It passes only the requested nodes that had no VM when
+// it last read the cloud; a VM made since makes CycleCloud answer "already exists", which
+// counts as created.
+Plan start_requests(const World& world, const ReconcileSettings& settings);
+
 // Feeds back the outcome of one create call into `out` (which must start from the pass's
 // plan health): nodes not added fail with CycleCloud's message and back off their array;
 // a throttled or transient failure puts the batch back to "requested" and delays the array;

@@ -107,6 +107,7 @@ Status Daemon::intake(std::int64_t now_ms) {
     for (auto& n : *current) {
         intents.emplace(n.name, std::move(n));
     }
+    std::vector<std::string> requested;  // nodes these requests asked to power up
     for (const auto& entry : listing->entries) {
         const HookRequest& req = entry.request;
         std::vector<NodeIntent> changed;
@@ -122,6 +123,9 @@ Status Daemon::intake(std::int64_t now_ms) {
             return id.error();  // keep the spool file: nothing is lost
         }
         for (auto& n : changed) {
+            if (n.desired == Desired::k_powered_up && n.phase == Phase::k_requested) {
+                requested.push_back(n.name);
+            }
             intents[n.name] = n;
         }
         ++m_stats.requests;
@@ -131,7 +135,36 @@ Status Daemon::intake(std::int64_t now_ms) {
             log::warn("{}", st.error().describe());
         }
     }
+    if (!requested.empty()) {
+        start_at_once(std::move(intents), requested, now_ms);
+    }
     return ok_status();
+}
+
+void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
+                           const std::vector<std::string>& requested, std::int64_t now_ms) {
+    if (!m_cloud_seen || m_arrays.empty()) {
+        return;  // nothing known of the cloud yet: the pass asks
+    }
+    World w;
+    w.now_ms = now_ms;
+    w.arrays = m_arrays;
+    w.health = m_health;
+    for (const auto& name : requested) {
+        const auto vm = m_vm_status.find(name);
+        const auto it = intents.find(name);
+        // A VM that was there (running, deallocated, leaving, failed) is the pass's to judge.
+        if (it != intents.end() && it->second.phase == Phase::k_requested &&
+            (vm == m_vm_status.end() || vm->second == VmStatus::k_off)) {
+            w.intents.insert(intents.extract(it));
+        }
+    }
+    if (w.intents.empty()) {
+        return;
+    }
+    Plan plan = start_requests(w, settings());
+    execute(plan, w);
+    m_busy = true;
 }
 
 Result<World> Daemon::snapshot(std::int64_t now_ms) {
@@ -144,9 +177,12 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
         if (!cloud) {
             return cloud.error().with_context("listing CycleCloud nodes");
         }
+        m_vm_status.clear();
         for (auto& n : *cloud) {
+            m_vm_status.emplace(n.name, n.status);
             w.cloud.emplace(n.name, std::move(n));
         }
+        m_cloud_seen = true;
     }
     auto intents = m_journal.intents();
     if (!intents) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 
 #include "core/config.h"
 #include "core/reconciler.h"
@@ -51,6 +52,10 @@ class Daemon {
   private:
     Result<World> snapshot(std::int64_t now_ms);
     void execute(Plan& plan, const World& world);
+    // Asks for VMs for the nodes just requested that had no VM at the last snapshot, without
+    // waiting for the next pass (see start_requests).
+    void start_at_once(std::map<std::string, NodeIntent> intents,
+                       const std::vector<std::string>& requested, std::int64_t now_ms);
     ReconcileSettings settings() const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
     void fail_waiting_nodes(const Error& error, std::int64_t now_ms);
@@ -63,6 +68,9 @@ class Daemon {
     std::map<std::string, NodeArray> m_arrays;
     std::int64_t m_arrays_fetched_ms = 0;
     std::map<std::string, ArrayHealth> m_health;  // backoff and breakers, by node array
+    // The names of the VMs the last snapshot saw, with their status; empty before the first.
+    std::unordered_map<std::string, VmStatus> m_vm_status;
+    bool m_cloud_seen = false;  // a snapshot has read the node list
     bool m_busy = false;
     std::map<std::string, std::string> m_reported_bad;  // spool files already logged
     DaemonStats m_stats;

@@ -81,6 +81,48 @@ TEST_F(DaemonTest, ResumeCreatesOnceSetsAddressAndSuspendCleansUp) {
     EXPECT_EQ(events->back().message, "VM gone; NodeAddr reset to the node name");
 }
 
+// Once a pass has read the cloud, a resume is asked of CycleCloud while the request is taken,
+// not after the next pass has read the cloud and Slurm again.
+TEST_F(DaemonTest, ResumeAfterTheFirstPassIsAskedOfTheCloudAtIntake) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);  // the periodic pass: nothing to do, but the cloud is now known
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    ASSERT_TRUE(d.intake(m_now));
+    ASSERT_EQ(m_cloud.create_calls.size(), 1u);
+    EXPECT_EQ(m_cloud.create_calls[0].size(), 2u);
+    EXPECT_TRUE(d.busy());
+    auto n = m_journal->intent("hpc-1");
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->phase, Phase::k_creating);
+    m_now += 1000;
+    step(d);  // the pass sees the VMs being made: no second create
+    EXPECT_EQ(m_cloud.create_calls.size(), 1u);
+}
+
+// A node whose VM the last pass saw (here deallocated, so it must be started, not created) is
+// left to the pass, which knows the VM's current state.
+TEST_F(DaemonTest, ResumeOfANodeWithAVmIsLeftToThePass) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    CloudNode vm;
+    vm.name = "hpc-1";
+    vm.nodearray = "hpc";
+    vm.status = VmStatus::k_deallocated;
+    vm.status_text = "Deallocated";
+    m_cloud.vms["hpc-1"] = vm;
+    step(d);
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    ASSERT_TRUE(d.intake(m_now));
+    ASSERT_EQ(m_cloud.create_calls.size(), 1u);
+    EXPECT_EQ(m_cloud.create_calls[0].size(), 1u);
+    EXPECT_EQ(m_cloud.create_calls[0][0].name, "hpc-2");
+    EXPECT_TRUE(m_cloud.start_calls.empty());
+    m_now += 1000;
+    step(d);
+    ASSERT_EQ(m_cloud.start_calls.size(), 1u);
+    EXPECT_EQ(m_cloud.start_calls[0], std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(m_cloud.create_calls.size(), 1u);
+}
+
 TEST_F(DaemonTest, RequestsWaitInTheSpoolWhileTheCloudIsDown) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
     spool(HookKind::k_resume, "hpc-1");
