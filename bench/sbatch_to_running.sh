@@ -12,6 +12,8 @@
 # shell script, for each size), each on cloud nodes never used before, and the next run
 # starts only when the last one's VMs are gone again (so the suspend side is exercised too).
 # "Running" is when the job's script runs: it writes `date +%s.%N` as its first command.
+# slurmctld logs when it runs the ResumeProgram (DebugFlags=Power), so each run also shows the
+# time from that call to every node registered: the part the ResumeProgram controls.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
@@ -65,7 +67,11 @@ common=(--build "$build" --cloud-nodes "hpc-[1-$total]" --resume-timeout 300
   --emulator-arg --prepare-time --emulator-arg "${prepare_s}s"
   --emulator-arg --terminate-time --emulator-arg 1s
   --emulator-arg -p --emulator-arg MaxHPCExecuteCoreCount=1000000)
-if [ -n "${SBATCH_BENCH_EXTRA_CONF:-}" ]; then common+=(--extra-conf "$SBATCH_BENCH_EXTRA_CONF"); fi
+# DebugFlags=Power makes slurmctld log when it runs the ResumeProgram ("waking nodes"), so
+# that the part the program controls can be told from Slurm's own scheduling delays.
+echo "DebugFlags=Power" >"$dir/extra.conf"
+if [ -n "${SBATCH_BENCH_EXTRA_CONF:-}" ]; then cat "$SBATCH_BENCH_EXTRA_CONF" >>"$dir/extra.conf"; fi
+common+=(--extra-conf "$dir/extra.conf")
 
 echo "bringing up two testbeds in $dir (cloudburst, shell script)..."
 bash "$here/scripts/testbed.sh" up "$dir/ours" "${common[@]}" --cloudburst >"$dir/ours.up.log" 2>&1 ||
@@ -103,15 +109,18 @@ all_up() {
   [ "$(scontrol show node -o "$1" 2>/dev/null | grep -v -c -E 'State=[^ ]*(POWERING_UP|NOT_RESPONDING|POWERED_DOWN)')" = "$2" ]
 }
 
-# measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN": seconds from
-# sbatch until every node has registered, and until the job's script runs, minus the boot delay.
+# measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN WAKE": seconds
+# from sbatch until every node has registered, and until the job's script runs, minus the boot
+# delay; and from slurmctld running the ResumeProgram until every node has registered, minus
+# the boot delay ("?" if slurmctld's log does not say when).
 measure() {
-  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes
+  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes log_lines wake t_wake
   out=$dir/out/$v-$n-$first
   nodes="hpc-[$first-$((first + n - 1))]"
   (
     # shellcheck disable=SC1090
     . "$dir/$v/testbed.env"
+    log_lines=$(wc -l <"$dir/$v/log/slurmctld.log")
     t0=$(date +%s.%N)
     job=$(sbatch --parsable -p cloud -N "$n" -w "$nodes" -o /dev/null \
       --wrap "date +%s.%N >$out.tmp && mv $out.tmp $out")
@@ -127,7 +136,15 @@ measure() {
     done
     t1=$(cat "$out")
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
-    echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f\n'
+    echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
+    # The first "waking nodes" line this run added: "[2026-11-26T04:44:11.012] POWER: ...".
+    wake=$(tail -n +"$((log_lines + 1))" "$dir/$v/log/slurmctld.log" |
+      sed -n -E 's/^\[([^]]+)\] .*waking nodes .*/\1/p' | head -n 1)
+    if [ -n "$wake" ] && t_wake=$(date -d "$wake" +%s.%N 2>/dev/null); then
+      echo "$t_up - $t_wake - $boot_delay" | bc -l | xargs printf '%.2f\n'
+    else
+      echo "?"
+    fi
     # Wait for the job to end and its VMs to be gone before the next run.
     deadline=$((SECONDS + 180))
     while [ -n "$(squeue -h -j "$job" 2>/dev/null)" ] || [ "$(vms_of "$v")" != 0 ]; do
@@ -137,17 +154,20 @@ measure() {
   )
 }
 
-declare -A ours_up ours_run shell_up shell_run
+declare -A ours_up ours_run shell_up shell_run ours_wake shell_wake
 first=1
 for ((r = 1; r <= reps; r++)); do
   for n in $sizes; do
-    read -r ou orun <<<"$(measure ours "$n" "$first")"
-    read -r su srun <<<"$(measure shell "$n" "$first")"
+    read -r ou orun owake <<<"$(measure ours "$n" "$first")"
+    read -r su srun swake <<<"$(measure shell "$n" "$first")"
     ours_up[$n]+="$ou "
     ours_run[$n]+="$orun "
     shell_up[$n]+="$su "
     shell_run[$n]+="$srun "
+    [ "$owake" = "?" ] || ours_wake[$n]+="$owake "
+    [ "$swake" = "?" ] || shell_wake[$n]+="$swake "
     echo "  run $r, $n node(s): nodes up: cloudburst ${ou}s, shell script ${su}s;" \
+      "from the ResumeProgram call: cloudburst ${owake}s, shell script ${swake}s;" \
       "job running: cloudburst ${orun}s, shell script ${srun}s" >&2
     first=$((first + n))
   done
@@ -155,17 +175,22 @@ done
 
 median() {
   tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g |
-    awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+    awk '{a[NR] = $1} END {if (NR == 0) {printf "?"; exit} printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 cat <<TEXT
 
-Seconds after sbatch, minus the emulator's boot delay (${acquire_s}s acquire + ${prepare_s}s prepare),
-median of $reps run(s). "nodes up": every node of the job has registered with slurmctld (what
-the ResumeProgram controls). "job running": the job's script runs; Slurm 22.05 releases a job
-whose nodes were powered up only at its periodic check (every 30 s), which adds 0-30 s to both.
+Seconds minus the emulator's boot delay (${acquire_s}s acquire + ${prepare_s}s prepare), median
+of $reps run(s). "nodes up": from sbatch until every node of the job has registered with
+slurmctld. "from resume": the same, but from the moment slurmctld ran the ResumeProgram (its
+power-save thread wakes once a second, so the time before that varies by up to 1 s for both
+alike); this is the part the ResumeProgram controls. "job running": the job's script runs;
+Slurm 22.05 releases a job whose nodes were powered up only at its periodic check (every
+30 s), which adds 0-30 s to both.
 TEXT
-printf '%6s  %14s  %14s  %14s  %14s\n' nodes "up: ours" "up: shell" "running: ours" "running: shell"
+printf '%6s  %10s  %10s  %12s  %12s  %14s  %14s\n' nodes "up: ours" "up: shell" \
+  "resume: ours" "resume: shell" "running: ours" "running: shell"
 for n in $sizes; do
-  printf '%6s  %13ss  %13ss  %13ss  %13ss\n' "$n" "$(median "${ours_up[$n]}")" \
-    "$(median "${shell_up[$n]}")" "$(median "${ours_run[$n]}")" "$(median "${shell_run[$n]}")"
+  printf '%6s  %9ss  %9ss  %11ss  %11ss  %13ss  %13ss\n' "$n" "$(median "${ours_up[$n]}")" \
+    "$(median "${shell_up[$n]}")" "$(median "${ours_wake[$n]:-}")" "$(median "${shell_wake[$n]:-}")" \
+    "$(median "${ours_run[$n]}")" "$(median "${shell_run[$n]}")"
 done
