@@ -12,8 +12,9 @@
 # shell script, for each size), each on cloud nodes never used before, and the next run
 # starts only when the last one's VMs are gone again (so the suspend side is exercised too).
 # "Running" is when the job's script runs: it writes `date +%s.%N` as its first command.
-# slurmctld logs when it runs the ResumeProgram (DebugFlags=Power), so each run also shows the
-# time from that call to every node registered: the part the ResumeProgram controls.
+# Each run also shows the time from the ResumeProgram's start (ours: the hook's start time in
+# the journal; the shell script logs it) to every node registered: the part the program
+# controls, without the up to 1 s slurmctld's power-save thread takes to run it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
@@ -67,11 +68,7 @@ common=(--build "$build" --cloud-nodes "hpc-[1-$total]" --resume-timeout 300
   --emulator-arg --prepare-time --emulator-arg "${prepare_s}s"
   --emulator-arg --terminate-time --emulator-arg 1s
   --emulator-arg -p --emulator-arg MaxHPCExecuteCoreCount=1000000)
-# DebugFlags=Power makes slurmctld log when it runs the ResumeProgram ("waking nodes"), so
-# that the part the program controls can be told from Slurm's own scheduling delays.
-echo "DebugFlags=Power" >"$dir/extra.conf"
-if [ -n "${SBATCH_BENCH_EXTRA_CONF:-}" ]; then cat "$SBATCH_BENCH_EXTRA_CONF" >>"$dir/extra.conf"; fi
-common+=(--extra-conf "$dir/extra.conf")
+if [ -n "${SBATCH_BENCH_EXTRA_CONF:-}" ]; then common+=(--extra-conf "$SBATCH_BENCH_EXTRA_CONF"); fi
 
 echo "bringing up two testbeds in $dir (cloudburst, shell script)..."
 bash "$here/scripts/testbed.sh" up "$dir/ours" "${common[@]}" --cloudburst >"$dir/ours.up.log" 2>&1 ||
@@ -111,16 +108,15 @@ all_up() {
 
 # measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN WAKE": seconds
 # from sbatch until every node has registered, and until the job's script runs, minus the boot
-# delay; and from slurmctld running the ResumeProgram until every node has registered, minus
-# the boot delay ("?" if slurmctld's log does not say when).
+# delay; and from the moment the ResumeProgram started until every node has registered, minus
+# the boot delay ("?" if it cannot be read).
 measure() {
-  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes log_lines wake t_wake
+  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes t_wake
   out=$dir/out/$v-$n-$first
   nodes="hpc-[$first-$((first + n - 1))]"
   (
     # shellcheck disable=SC1090
     . "$dir/$v/testbed.env"
-    log_lines=$(wc -l <"$dir/$v/log/slurmctld.log")
     t0=$(date +%s.%N)
     job=$(sbatch --parsable -p cloud -N "$n" -w "$nodes" -o /dev/null \
       --wrap "date +%s.%N >$out.tmp && mv $out.tmp $out")
@@ -137,10 +133,15 @@ measure() {
     t1=$(cat "$out")
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
-    # The first "waking nodes" line this run added: "[2026-11-26T04:44:11.012] POWER: ...".
-    wake=$(tail -n +"$((log_lines + 1))" "$dir/$v/log/slurmctld.log" |
-      sed -n -E 's/^\[([^]]+)\] .*waking nodes .*/\1/p' | head -n 1)
-    if [ -n "$wake" ] && t_wake=$(date -d "$wake" +%s.%N 2>/dev/null); then
+    # When the ResumeProgram started: ours journals the hook's own start time (requests.
+    # received_ms); the shell script logs `date +%s.%N` first thing ("<time> resume <hosts>").
+    if [ "$v" = ours ]; then
+      t_wake=$(sqlite3 -cmd ".timeout 5000" "$dir/ours/cloudburst/state.db" \
+        "SELECT received_ms / 1000.0 FROM requests WHERE kind = 'resume' ORDER BY id DESC LIMIT 1")
+    else
+      t_wake=$(awk '$2 == "resume" {t = $1} END {print t}' "$dir/shell/naive/naive.log")
+    fi
+    if [ -n "$t_wake" ]; then
       echo "$t_up - $t_wake - $boot_delay" | bc -l | xargs printf '%.2f\n'
     else
       echo "?"
@@ -181,9 +182,9 @@ cat <<TEXT
 
 Seconds minus the emulator's boot delay (${acquire_s}s acquire + ${prepare_s}s prepare), median
 of $reps run(s). "nodes up": from sbatch until every node of the job has registered with
-slurmctld. "from resume": the same, but from the moment slurmctld ran the ResumeProgram (its
-power-save thread wakes once a second, so the time before that varies by up to 1 s for both
-alike); this is the part the ResumeProgram controls. "job running": the job's script runs;
+slurmctld. "from resume": the same, but from the moment the ResumeProgram started
+(slurmctld's power-save thread wakes once a second, so the time before that varies by up to
+1 s for both alike); this is the part the ResumeProgram controls. "job running": the job's script runs;
 Slurm 22.05 releases a job whose nodes were powered up only at its periodic check (every
 30 s), which adds 0-30 s to both.
 TEXT
