@@ -409,6 +409,16 @@ struct CycleCloudRest::Impl {
                 err = resp.error();
             } else if (resp->status >= 200 && resp->status < 300) {
                 return std::move(resp->body);
+            } else if (resp->status == 409 && attempt > 1 && body != nullptr) {
+                // The same body was refused on a retry, after an attempt that got no answer:
+                // CycleCloud refuses a repeated requestId, so that attempt was carried out and
+                // only its answer was lost. Not a permanent error: the next pass sees the
+                // nodes it made.
+                return make_error(ErrorKind::k_transient,
+                                  std::string(method) + " " + path +
+                                      " was carried out by an attempt whose answer was lost "
+                                      "(the retry got HTTP 409: " +
+                                      excerpt(resp->body) + ")");
             } else {
                 err = http_error(method, path, *resp);
                 if (resp->status == 429) {

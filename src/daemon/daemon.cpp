@@ -146,6 +146,9 @@ void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
     if (!m_cloud_seen || m_arrays.empty()) {
         return;  // nothing known of the cloud yet: the pass asks
     }
+    // Only ever create here. An array we do not know (it may be new: the pass refreshes the
+    // list) or one with a health entry (backed off, blocked, or about to be unblocked by the
+    // pass's fresh counts) is the pass's to judge.
     World w;
     w.now_ms = now_ms;
     w.arrays = m_arrays;
@@ -155,7 +158,9 @@ void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
         const auto it = intents.find(name);
         // A VM that was there (running, deallocated, leaving, failed) is the pass's to judge.
         if (it != intents.end() && it->second.phase == Phase::k_requested &&
-            (vm == m_vm_status.end() || vm->second == VmStatus::k_off)) {
+            (vm == m_vm_status.end() || vm->second == VmStatus::k_off) &&
+            m_arrays.count(it->second.nodearray) != 0 &&
+            m_health.count(it->second.nodearray) == 0) {
             w.intents.insert(intents.extract(it));
         }
     }
@@ -313,8 +318,10 @@ void Daemon::execute(Plan& plan, const World& world) {
     follow_up.health = plan.health;
     for (const auto& batch : plan.creates) {
         ++m_stats.create_calls;
-        const std::string request_id =
-            "cloudburst-" + std::to_string(world.now_ms) + "-" + batch.nodearray;
+        // Unique per call (CycleCloud refuses a repeated requestId): the intake-time create
+        // and a pass may both ask for the same array in the same millisecond.
+        const std::string request_id = "cloudburst-" + std::to_string(world.now_ms) + "-" +
+                                       std::to_string(++m_create_seq) + "-" + batch.nodearray;
         auto result = m_cloud.create_nodes(batch.requests, request_id);
         if (!result) {
             log::error("create of {} node(s) in {} failed: {}", batch.requests.size(),

@@ -70,7 +70,8 @@ class Daemon {
     std::map<std::string, ArrayHealth> m_health;  // backoff and breakers, by node array
     // The names of the VMs the last snapshot saw, with their status; empty before the first.
     std::unordered_map<std::string, VmStatus> m_vm_status;
-    bool m_cloud_seen = false;  // a snapshot has read the node list
+    bool m_cloud_seen = false;      // a snapshot has read the node list
+    std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;
     std::map<std::string, std::string> m_reported_bad;  // spool files already logged
     DaemonStats m_stats;

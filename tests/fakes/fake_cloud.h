@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,8 @@ class FakeCloud final : public Cloud {
     std::vector<std::vector<CreateRequest>> create_calls;
     std::vector<std::vector<std::string>> start_calls;
     std::vector<std::pair<std::vector<std::string>, ShutdownMode>> shutdown_calls;
-    std::optional<Error> fail_next;  // the next call of any kind fails with this
+    std::optional<Error> fail_next;     // the next call of any kind fails with this
+    std::set<std::string> request_ids;  // of the create calls so far
     int ip_counter = 10;
 
     Result<std::vector<NodeArray>> node_arrays() override {
@@ -39,9 +41,14 @@ class FakeCloud final : public Cloud {
         return out;
     }
     Result<CreateResult> create_nodes(const std::vector<CreateRequest>& requests,
-                                      const std::string&) override {
+                                      const std::string& request_id) override {
         if (auto e = take_failure()) {
             return *e;
+        }
+        // As CycleCloud: a repeated requestId is refused (HTTP 409).
+        if (!request_id.empty() && !request_ids.insert(request_id).second) {
+            return make_error(ErrorKind::k_cloud,
+                              "HTTP 409: requestId " + request_id + " was already used");
         }
         create_calls.push_back(requests);
         CreateResult r{"op-" + std::to_string(create_calls.size()), {}};

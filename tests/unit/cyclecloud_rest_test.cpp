@@ -244,6 +244,54 @@ TEST(CycleCloudRest, SlowServerTimesOut) {
     EXPECT_EQ(nodes.error().message.rfind("no answer from " + fake.url() + " in time", 0), 0u);
 }
 
+// CycleCloud refuses a repeated requestId with 409. When the first create got no answer in
+// time but was carried out, the retry's 409 means "done, answer lost": transient (the next
+// pass sees the nodes), not a refusal that fails them.
+TEST(CycleCloudRest, CreateRetriedAfterALostAnswerIsNotARefusal) {
+    FakeServer fake;
+    std::atomic<int> calls{0};
+    fake.server().Post("/clusters/c/nodes/create", [&](const httplib::Request&,
+                                                       httplib::Response& res) {
+        if (++calls == 1) {
+            // carried out, but the answer comes too late
+            std::this_thread::sleep_for(std::chrono::milliseconds(600));
+            res.set_content(R"({"operationId":"op-1","sets":[{"added":1}]})", "application/json");
+            return;
+        }
+        res.status = 409;
+        res.set_content("requestId r-1 was already used (operation op-1)", "text/plain");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    o.request_timeout = std::chrono::milliseconds(200);
+    CycleCloudRest cloud(o);
+    auto r = cloud.create_nodes({{"hpc", "Standard_F2s_v2", "hpc-1", ""}}, "r-1");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::k_transient) << r.error().describe();
+    EXPECT_NE(r.error().message.find("carried out by an attempt whose answer was lost"),
+              std::string::npos)
+        << r.error().message;
+    EXPECT_EQ(calls.load(), 2);
+}
+
+TEST(CycleCloudRest, CreateRefusedAtTheFirstAttemptIsACloudError) {
+    FakeServer fake;
+    fake.server().Post("/clusters/c/nodes/create",
+                       [&](const httplib::Request&, httplib::Response& res) {
+                           res.status = 409;
+                           res.set_content("requestId r-1 was already used", "text/plain");
+                       });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto r = cloud.create_nodes({{"hpc", "Standard_F2s_v2", "hpc-1", ""}}, "r-1");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::k_cloud) << r.error().describe();
+    EXPECT_TRUE(sleeps.empty());
+}
+
 TEST(CycleCloudRest, UnknownClusterSaysSo) {
     FakeServer fake;
     fake.server().Get(".*",

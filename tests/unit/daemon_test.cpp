@@ -123,6 +123,46 @@ TEST_F(DaemonTest, ResumeOfANodeWithAVmIsLeftToThePass) {
     EXPECT_EQ(m_cloud.create_calls.size(), 1u);
 }
 
+// As cloudburstd's loop does it: intake and pass at the same time. hpc-1's old VM was still
+// terminating at the last read, so the intake-time create leaves it; by the pass it is gone and
+// the pass creates it, in the same array and millisecond: two create calls that CycleCloud
+// must not take for one repeated request.
+TEST_F(DaemonTest, IntakeAndPassInTheSameMillisecondBothCreate) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    CloudNode old;
+    old.name = "hpc-1";
+    old.nodearray = "hpc";
+    old.status = VmStatus::k_terminating;
+    old.status_text = "Terminating";
+    m_cloud.vms["hpc-1"] = old;
+    step(d);
+    m_cloud.vms.erase("hpc-1");
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    step(d);
+    ASSERT_EQ(m_cloud.create_calls.size(), 2u);
+    EXPECT_EQ(m_cloud.create_calls[0][0].name, "hpc-2");
+    EXPECT_EQ(m_cloud.create_calls[1][0].name, "hpc-1");
+    for (const auto& u : m_slurm.updates) {
+        EXPECT_NE(u.state, "DOWN") << u.reason;
+    }
+    EXPECT_TRUE(d.health().empty());
+}
+
+// An array with a health entry (here delayed by a failed create) is the pass's to judge: the
+// intake-time create never asks it.
+TEST_F(DaemonTest, ResumeInAnArrayThatIsBackedOffIsLeftToThePass) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);
+    spool(HookKind::k_resume, "hpc-1");
+    m_cloud.fail_next = make_error(ErrorKind::k_transient, "HTTP 503");
+    ASSERT_TRUE(d.intake(m_now));
+    ASSERT_EQ(d.health().count("hpc"), 1u);
+    const auto calls = m_cloud.create_calls.size();
+    spool(HookKind::k_resume, "hpc-2");
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_EQ(m_cloud.create_calls.size(), calls);
+}
+
 TEST_F(DaemonTest, RequestsWaitInTheSpoolWhileTheCloudIsDown) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
     spool(HookKind::k_resume, "hpc-1");
