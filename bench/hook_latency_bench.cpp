@@ -44,6 +44,7 @@ std::string make_dir() {
 
 double run_once(const std::string& hook, const std::vector<std::string>& env) {
     std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
     for (const auto& e : env) {
         envp.push_back(const_cast<char*>(e.c_str()));
     }
@@ -88,11 +89,13 @@ int main(int argc, char** argv) {
         {"this build", std::string(CB_BINARY_DIR) + "/cloudburst-resume"}};
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
+        char* end = nullptr;
+        const long number = std::strtol(arg.c_str(), &end, 10);
         if (arg == "--compare" && i + 1 < argc) {
             hooks.emplace_back(argv[i + 1], argv[i + 1]);
             ++i;
-        } else if (std::atoi(arg.c_str()) > 0) {
-            calls = std::atoi(arg.c_str());
+        } else if (*end == '\0' && number > 0 && number <= 1000000) {
+            calls = static_cast<int>(number);
         } else {
             std::fprintf(stderr, "usage: hook_latency_bench [CALLS] [--compare HOOK]...\n");
             return 2;
