@@ -67,7 +67,8 @@ common=(--build "$build" --cloud-nodes "hpc-[1-$total]" --resume-timeout 300
   --emulator-arg --acquire-time --emulator-arg "${acquire_s}s"
   --emulator-arg --prepare-time --emulator-arg "${prepare_s}s"
   --emulator-arg --terminate-time --emulator-arg 1s
-  --emulator-arg -p --emulator-arg MaxHPCExecuteCoreCount=1000000)
+  --emulator-arg -p --emulator-arg MaxHPCExecuteCoreCount=1000000
+  --emulator-arg --log-level --emulator-arg debug)
 if [ -n "${SBATCH_BENCH_EXTRA_CONF:-}" ]; then common+=(--extra-conf "$SBATCH_BENCH_EXTRA_CONF"); fi
 
 echo "bringing up two testbeds in $dir (cloudburst, shell script)..."
@@ -106,12 +107,41 @@ all_up() {
   [ "$(scontrol show node -o "$1" 2>/dev/null | grep -v -c -E 'State=[^ ]*(POWERING_UP|NOT_RESPONDING|POWERED_DOWN)')" = "$2" ]
 }
 
-# measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN WAKE": seconds
-# from sbatch until every node has registered, and until the job's script runs, minus the boot
-# delay; and from the moment the ResumeProgram started until every node has registered, minus
-# the boot delay ("?" if it cannot be read).
+# program_times VARIANT T_UP: prints "WAKE CREATE" for the run just measured (see measure).
+program_times() {
+  local v=$1 t_up=$2 t_wake t_create="" line t
+  # When the ResumeProgram started: ours journals the hook's own start time (requests.
+  # received_ms); the shell script logs `date +%s.%N` first thing ("<time> resume <hosts>").
+  if [ "$v" = ours ]; then
+    t_wake=$(sqlite3 -cmd ".timeout 5000" "$dir/ours/cloudburst/state.db" \
+      "SELECT received_ms / 1000.0 FROM requests WHERE kind = 'resume' ORDER BY id DESC LIMIT 1")
+  else
+    t_wake=$(awk '$2 == "resume" {t = $1} END {print t}' "$dir/shell/naive/naive.log")
+  fi
+  if [ -z "$t_wake" ]; then
+    echo "? ?"
+    return
+  fi
+  echo "$t_up - $t_wake - $boot_delay" | bc -l | xargs printf '%.2f '
+  # "2026-11-26T05:01:02.345 cyclecloud-emulator[12] debug POST /clusters/c/nodes/create -> 200"
+  while read -r line; do
+    t=$(date -d "${line%% *}" +%s.%N 2>/dev/null) || continue
+    if [ "$(echo "$t >= $t_wake" | bc -l)" = 1 ]; then t_create=$t; fi
+  done < <(grep -E 'POST [^ ]*/nodes/create -> 2' "$dir/$v/log/emulator.log")
+  if [ -n "$t_create" ]; then
+    echo "$t_create - $t_wake" | bc -l | xargs printf '%.3f\n'
+  else
+    echo "?"
+  fi
+}
+
+# measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN WAKE CREATE":
+# seconds from sbatch until every node has registered, and until the job's script runs, minus
+# the boot delay; from the moment the ResumeProgram started until every node has registered,
+# minus the boot delay; and from that moment until the cloud had answered the run's last
+# create call (the emulator logs each request at debug level). "?" where it cannot be read.
 measure() {
-  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes t_wake
+  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes
   out=$dir/out/$v-$n-$first
   nodes="hpc-[$first-$((first + n - 1))]"
   (
@@ -133,19 +163,7 @@ measure() {
     t1=$(cat "$out")
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
-    # When the ResumeProgram started: ours journals the hook's own start time (requests.
-    # received_ms); the shell script logs `date +%s.%N` first thing ("<time> resume <hosts>").
-    if [ "$v" = ours ]; then
-      t_wake=$(sqlite3 -cmd ".timeout 5000" "$dir/ours/cloudburst/state.db" \
-        "SELECT received_ms / 1000.0 FROM requests WHERE kind = 'resume' ORDER BY id DESC LIMIT 1")
-    else
-      t_wake=$(awk '$2 == "resume" {t = $1} END {print t}' "$dir/shell/naive/naive.log")
-    fi
-    if [ -n "$t_wake" ]; then
-      echo "$t_up - $t_wake - $boot_delay" | bc -l | xargs printf '%.2f\n'
-    else
-      echo "?"
-    fi
+    program_times "$v" "$t_up"
     # Wait for the job to end and its VMs to be gone before the next run.
     deadline=$((SECONDS + 180))
     while [ -n "$(squeue -h -j "$job" 2>/dev/null)" ] || [ "$(vms_of "$v")" != 0 ]; do
@@ -155,25 +173,32 @@ measure() {
   )
 }
 
-declare -A ours_up ours_run shell_up shell_run ours_wake shell_wake
+declare -A ours_up ours_run shell_up shell_run ours_wake shell_wake ours_create shell_create
 first=1
 for ((r = 1; r <= reps; r++)); do
   for n in $sizes; do
-    read -r ou orun owake <<<"$(measure ours "$n" "$first")"
-    read -r su srun swake <<<"$(measure shell "$n" "$first")"
+    read -r ou orun owake ocreate <<<"$(measure ours "$n" "$first")"
+    read -r su srun swake screate <<<"$(measure shell "$n" "$first")"
     ours_up[$n]+="$ou "
     ours_run[$n]+="$orun "
     shell_up[$n]+="$su "
     shell_run[$n]+="$srun "
     [ "$owake" = "?" ] || ours_wake[$n]+="$owake "
     [ "$swake" = "?" ] || shell_wake[$n]+="$swake "
+    [ "$ocreate" = "?" ] || ours_create[$n]+="$ocreate "
+    [ "$screate" = "?" ] || shell_create[$n]+="$screate "
     echo "  run $r, $n node(s): nodes up: cloudburst ${ou}s, shell script ${su}s;" \
       "from the ResumeProgram call: cloudburst ${owake}s, shell script ${swake}s;" \
+      "creates answered: cloudburst ${ocreate}s, shell script ${screate}s;" \
       "job running: cloudburst ${orun}s, shell script ${srun}s" >&2
     first=$((first + n))
   done
 done
 
+median3() { # the median with three decimals
+  tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g |
+    awk '{a[NR] = $1} END {if (NR == 0) {printf "?"; exit} printf "%.3f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
 median() {
   tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g |
     awk '{a[NR] = $1} END {if (NR == 0) {printf "?"; exit} printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
@@ -184,14 +209,18 @@ Seconds minus the emulator's boot delay (${acquire_s}s acquire + ${prepare_s}s p
 of $reps run(s). "nodes up": from sbatch until every node of the job has registered with
 slurmctld. "from resume": the same, but from the moment the ResumeProgram started
 (slurmctld's power-save thread wakes once a second, so the time before that varies by up to
-1 s for both alike); this is the part the ResumeProgram controls. "job running": the job's script runs;
-Slurm 22.05 releases a job whose nodes were powered up only at its periodic check (every
-30 s), which adds 0-30 s to both.
+1 s for both alike); this is the part the ResumeProgram controls; the nodes are polled every
+0.1 s and the emulator's lifecycle ticks every 50 ms, so it is good to about 0.1 s. "create":
+from the ResumeProgram's start until the cloud had answered its last create call (ms, from
+the emulator's log). "job running": the job's script runs; Slurm 22.05 releases a job whose
+nodes were powered up only at its periodic check (every 30 s), which adds 0-30 s to both.
 TEXT
-printf '%6s  %10s  %10s  %12s  %12s  %14s  %14s\n' nodes "up: ours" "up: shell" \
-  "resume: ours" "resume: shell" "running: ours" "running: shell"
+printf '%6s  %9s  %9s  %12s  %13s  %12s  %13s  %13s  %14s\n' nodes "up: ours" "up: shell" \
+  "resume: ours" "resume: shell" "create: ours" "create: shell" "running: ours" "running: shell"
 for n in $sizes; do
-  printf '%6s  %9ss  %9ss  %11ss  %11ss  %13ss  %13ss\n' "$n" "$(median "${ours_up[$n]}")" \
-    "$(median "${shell_up[$n]}")" "$(median "${ours_wake[$n]:-}")" "$(median "${shell_wake[$n]:-}")" \
+  printf '%6s  %8ss  %8ss  %11ss  %12ss  %11ss  %12ss  %12ss  %13ss\n' "$n" \
+    "$(median "${ours_up[$n]}")" "$(median "${shell_up[$n]}")" \
+    "$(median "${ours_wake[$n]:-}")" "$(median "${shell_wake[$n]:-}")" \
+    "$(median3 "${ours_create[$n]:-}")" "$(median3 "${shell_create[$n]:-}")" \
     "$(median "${ours_run[$n]}")" "$(median "${shell_run[$n]}")"
 done
