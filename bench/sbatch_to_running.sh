@@ -211,7 +211,7 @@ slurmctld. "from resume": the same, but from the moment the ResumeProgram starte
 (slurmctld's power-save thread wakes once a second, so the time before that varies by up to
 1 s for both alike); this is the part the ResumeProgram controls; the nodes are polled every
 0.1 s and the emulator's lifecycle ticks every 50 ms, so it is good to about 0.1 s. "create":
-from the ResumeProgram's start until the cloud had answered its last create call (ms, from
+from the ResumeProgram's start until the cloud had answered its last create call (from
 the emulator's log). "job running": the job's script runs; Slurm 22.05 releases a job whose
 nodes were powered up only at its periodic check (every 30 s), which adds 0-30 s to both.
 TEXT
