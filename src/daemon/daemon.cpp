@@ -154,12 +154,10 @@ void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
     w.arrays = m_arrays;
     w.health = m_health;
     for (const auto& name : requested) {
-        const auto vm = m_vm_status.find(name);
         const auto it = intents.find(name);
         // A VM that was there (running, deallocated, leaving, failed) is the pass's to judge.
         if (it != intents.end() && it->second.phase == Phase::k_requested &&
-            (vm == m_vm_status.end() || vm->second == VmStatus::k_off) &&
-            m_arrays.count(it->second.nodearray) != 0 &&
+            !m_vms_seen.contains(name) && m_arrays.count(it->second.nodearray) != 0 &&
             m_health.count(it->second.nodearray) == 0) {
             w.intents.insert(intents.extract(it));
         }
@@ -182,9 +180,15 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
         if (!cloud) {
             return cloud.error().with_context("listing CycleCloud nodes");
         }
-        m_vm_status.clear();
+        std::vector<std::string_view> seen;
+        seen.reserve(cloud->size());
+        for (const auto& n : *cloud) {
+            if (n.status != VmStatus::k_off) {
+                seen.push_back(n.name);
+            }
+        }
+        m_vms_seen = NameSet(std::move(seen));
         for (auto& n : *cloud) {
-            m_vm_status.emplace(n.name, n.status);
             w.cloud.emplace(n.name, std::move(n));
         }
         m_cloud_seen = true;

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <unordered_map>
 
 #include "core/config.h"
 #include "core/reconciler.h"
@@ -16,6 +15,7 @@
 #include "ports/scheduler.h"
 #include "store/journal.h"
 #include "store/spool.h"
+#include "util/name_set.h"
 
 namespace cb {
 
@@ -68,8 +68,8 @@ class Daemon {
     std::map<std::string, NodeArray> m_arrays;
     std::int64_t m_arrays_fetched_ms = 0;
     std::map<std::string, ArrayHealth> m_health;  // backoff and breakers, by node array
-    // The names of the VMs the last snapshot saw, with their status; empty before the first.
-    std::unordered_map<std::string, VmStatus> m_vm_status;
+    // The names of the VMs the last snapshot saw (any status but Off); empty before the first.
+    NameSet m_vms_seen;
     bool m_cloud_seen = false;      // a snapshot has read the node list
     std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;
