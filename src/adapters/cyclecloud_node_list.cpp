@@ -25,8 +25,8 @@ class NodeListReader {
     bool boolean(bool v) { return scalar(v ? "true" : "false", v); }
     bool number_integer(json::number_integer_t v) { return scalar(std::to_string(v), false); }
     bool number_unsigned(json::number_unsigned_t v) { return scalar(std::to_string(v), false); }
-    bool number_float(json::number_float_t /*v*/, const json::string_t& text) {
-        return scalar(text, false);
+    bool number_float(json::number_float_t v, const json::string_t& /*text*/) {
+        return scalar(json(v).dump(), false);  // as the tree prints it: 2.50 -> "2.5"
     }
     bool string(json::string_t& v) {
         const bool truthy = v == "true" || v == "True";

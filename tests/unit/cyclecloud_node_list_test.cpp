@@ -49,7 +49,9 @@ TEST(CycleCloudNodeListTest, ReadsRecordsAsTheTreeParserDoes) {
                            "Name": "not the node's name"}},
         {"Name": "gpu-2", "Status": "Failed", "StatusMessage": "AllocationFailed: no room",
          "KeepAlive": "True", "PrivateIp": null, "Extra": [{"Name": "x"}]},
-        {"Name": "htc-3", "Status": "Acquiring", "KeepAlive": "false", "NodeId": 42}
+        {"Name": "htc-3", "Status": "Acquiring", "KeepAlive": "false", "NodeId": 42},
+        {"Name": "htc-4", "NodeId": -7, "InstanceId": 18446744073709551615,
+         "StatusMessage": 2.50, "TargetState": 3e2, "Hostname": "h\u00e9-4\n", "KeepAlive": false}
     ], "operation": {"nodes": [{"Name": "ignored"}]}})");
     expect_same(R"({"operation": {}, "nodes": []})");
     expect_same(R"({"nodes": [{"Name": "a-1"}], "nodes": [{"Name": "b-1"}, {"Name": "b-2"}]})");
@@ -67,6 +69,16 @@ TEST(CycleCloudNodeListTest, RejectsWhatTheTreeParserRejects) {
     expect_same(R"({"nodes": [{"Name": "hpc-1"}, {"Status": "Ready"}]})");
     expect_same(R"({"nodes": [[{"Name": "hpc-1"}]]})");
     expect_same(R"({"nodes": [[{"Name": "hpc-1", "C": {"x": [1]}}], {"Name": "hpc-2"}]})");
+    // Garbage after the list, or deep inside a value we do not keep.
+    expect_same(R"({"nodes": [{"Name": "hpc-1"}]} x)");
+    expect_same(R"({"nodes": [{"Name": "hpc-1"}]} {})");
+    expect_same(R"({"nodes": [{"Name": "hpc-1", "Configuration": {"a": [1, tru]}}]})");
+    expect_same(R"({"nodes": [{"Name": "hpc-1", "Configuration": {"a": 1.2.3}}]})");
+    expect_same(R"({"nodes": [{"Name": "hpc-1", "Configuration": {"a": nul}}]})");
+    expect_same(R"({"nodes": [{"Name": "hpc-1", "Configuration": {"a" 1}}]})");
+    expect_same(R"({"nodes": [{"Name": "hpc-1", "KeepAlive": tru}]})");
+    expect_same(R"({"nodes": [{"Name": "hpc-1"},]})");
+    expect_same(R"({"other": {"a": [1, 2}, "nodes": []})");
 }
 
 TEST(CycleCloudNodeListTest, ErrorsAreMalformedResponses) {
