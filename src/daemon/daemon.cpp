@@ -143,8 +143,10 @@ Status Daemon::intake(std::int64_t now_ms) {
 
 void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
                            const std::vector<std::string>& requested, std::int64_t now_ms) {
-    if (!m_cloud_seen || m_arrays.empty()) {
-        return;  // nothing known of the cloud yet: the pass asks
+    if (!m_cloud_ok || m_arrays.empty()) {
+        // Nothing known of the cloud yet, or the last pass could not read it (an outage: a
+        // create now would only fail and back the array off): the pass asks when it can.
+        return;
     }
     // Only ever create here. An array we do not know (it may be new: the pass refreshes the
     // list) or one with a health entry (backed off, blocked, or about to be unblocked by the
@@ -191,7 +193,6 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
         for (auto& n : *cloud) {
             w.cloud.emplace(n.name, std::move(n));
         }
-        m_cloud_seen = true;
     }
     auto intents = m_journal.intents();
     if (!intents) {
@@ -364,6 +365,7 @@ void Daemon::execute(Plan& plan, const World& world) {
 
 Status Daemon::pass(std::int64_t now_ms) {
     ++m_stats.passes;
+    m_cloud_ok = false;  // until this pass's snapshot has read the cloud
     auto world = snapshot(now_ms);
     if (!world) {
         ++m_stats.errors;
@@ -373,6 +375,7 @@ Status Daemon::pass(std::int64_t now_ms) {
         m_busy = true;  // try again soon
         return world.error();
     }
+    m_cloud_ok = true;
     Plan plan = reconcile(*world, settings());
     execute(plan, *world);
     m_busy = false;

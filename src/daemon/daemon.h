@@ -70,7 +70,7 @@ class Daemon {
     std::map<std::string, ArrayHealth> m_health;  // backoff and breakers, by node array
     // The names of the VMs the last snapshot saw (any status but Off); empty before the first.
     NameSet m_vms_seen;
-    bool m_cloud_seen = false;      // a snapshot has read the node list
+    bool m_cloud_ok = false;        // the last pass's snapshot read the node list
     std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;
     std::map<std::string, std::string> m_reported_bad;  // spool files already logged

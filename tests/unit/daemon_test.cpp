@@ -163,6 +163,22 @@ TEST_F(DaemonTest, ResumeInAnArrayThatIsBackedOffIsLeftToThePass) {
     EXPECT_EQ(m_cloud.create_calls.size(), calls);
 }
 
+// While the cloud cannot be read (the last pass failed), a resume is not asked at intake:
+// the create would only fail too and back the array off. The next good pass asks.
+TEST_F(DaemonTest, ResumeDuringAnOutageWaitsForAPassThatReadsTheCloud) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);  // the cloud is known
+    m_cloud.fail_next = make_error(ErrorKind::k_transient, "HTTP 503");
+    EXPECT_FALSE(d.pass(m_now));
+    spool(HookKind::k_resume, "hpc-1");
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_TRUE(m_cloud.create_calls.empty());
+    EXPECT_TRUE(d.health().empty());
+    m_now += 1000;
+    step(d);
+    EXPECT_EQ(m_cloud.create_calls.size(), 1u);
+}
+
 TEST_F(DaemonTest, RequestsWaitInTheSpoolWhileTheCloudIsDown) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
     spool(HookKind::k_resume, "hpc-1");
