@@ -34,6 +34,15 @@ class DaemonTest : public testing::Test {
     void spool(HookKind kind, const std::string& hosts) {
         ASSERT_TRUE(Spool(m_config.paths.spool_dir).submit({kind, hosts, "", m_now, 1}));
     }
+    // A VM of node array hpc that the cloud reports with `status`.
+    void add_vm(const std::string& name, VmStatus status, const std::string& status_text) {
+        CloudNode vm;
+        vm.name = name;
+        vm.nodearray = "hpc";
+        vm.status = status;
+        vm.status_text = status_text;
+        m_cloud.vms[name] = vm;
+    }
     void step(Daemon& d) {
         ASSERT_TRUE(d.intake(m_now));
         auto st = d.pass(m_now);
@@ -103,12 +112,7 @@ TEST_F(DaemonTest, ResumeAfterTheFirstPassIsAskedOfTheCloudAtIntake) {
 // left to the pass, which knows the VM's current state.
 TEST_F(DaemonTest, ResumeOfANodeWithAVmIsLeftToThePass) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
-    CloudNode vm;
-    vm.name = "hpc-1";
-    vm.nodearray = "hpc";
-    vm.status = VmStatus::k_deallocated;
-    vm.status_text = "Deallocated";
-    m_cloud.vms["hpc-1"] = vm;
+    add_vm("hpc-1", VmStatus::k_deallocated, "Deallocated");
     step(d);
     spool(HookKind::k_resume, "hpc-[1-2]");
     ASSERT_TRUE(d.intake(m_now));
@@ -129,12 +133,7 @@ TEST_F(DaemonTest, ResumeOfANodeWithAVmIsLeftToThePass) {
 // must not take for one repeated request.
 TEST_F(DaemonTest, IntakeAndPassInTheSameMillisecondBothCreate) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
-    CloudNode old;
-    old.name = "hpc-1";
-    old.nodearray = "hpc";
-    old.status = VmStatus::k_terminating;
-    old.status_text = "Terminating";
-    m_cloud.vms["hpc-1"] = old;
+    add_vm("hpc-1", VmStatus::k_terminating, "Terminating");
     step(d);
     m_cloud.vms.erase("hpc-1");
     spool(HookKind::k_resume, "hpc-[1-2]");
