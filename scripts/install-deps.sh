@@ -10,7 +10,7 @@ packages=(
   clang clang-format clang-tidy libclang-rt-14-dev
   # libraries
   libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
-  libfmt-dev libsqlite3-dev libcpp-httplib-dev libssl-dev
+  libfmt-dev libsqlite3-dev libcpp-httplib-dev libssl-dev libsimdjson-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libslurm-dev
   # the real Slurm and munge the system tests, demo and benchmarks run

@@ -1,8 +1,13 @@
 #include "adapters/cyclecloud_node_list.h"
 
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "adapters/cyclecloud_rest.h"
 
@@ -152,7 +157,7 @@ class NodeListReader {
 
 }  // namespace
 
-Result<std::vector<CloudNode>> parse_node_list_streaming(std::string_view body) {
+Result<std::vector<CloudNode>> parse_node_list_general(std::string_view body) {
     NodeListReader reader;
     const bool parsed = json::sax_parse(body.begin(), body.end(), &reader,
                                         json::input_format_t::json, /*strict=*/true);
@@ -166,6 +171,429 @@ Result<std::vector<CloudNode>> parse_node_list_streaming(std::string_view body) 
         return *reader.record_error;
     }
     return std::move(reader.nodes);
+}
+
+namespace {
+
+// ---- The fast path ----
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+using simdjson::SUCCESS;
+
+constexpr std::size_t k_none = std::string_view::npos;
+
+bool is_space(char c) {
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+std::size_t skip_space(std::string_view s, std::size_t i) {
+    while (i < s.size() && is_space(s[i])) {
+        ++i;
+    }
+    return i;
+}
+
+// The index of the quote that closes the string opening at `open`, or k_none: the next quote
+// not escaped, that is, after an even number of backslashes.
+std::size_t string_end(std::string_view s, std::size_t open) {
+    std::size_t i = open + 1;
+    for (;;) {
+        const void* quote = std::memchr(s.data() + i, '"', s.size() - i);
+        if (quote == nullptr) {
+            return k_none;
+        }
+        const auto at = static_cast<std::size_t>(static_cast<const char*>(quote) - s.data());
+        std::size_t backslashes = 0;
+        while (at - backslashes > open + 1 && s[at - backslashes - 1] == '\\') {
+            ++backslashes;
+        }
+        if (backslashes % 2 == 0) {
+            return at;
+        }
+        i = at + 1;
+    }
+}
+
+// Just past the value that starts at `i`, or k_none. Only strings and nesting are tracked
+// ('{' and '[' alike): what is inside is validated by simdjson afterwards.
+std::size_t value_end(std::string_view s, std::size_t i) {
+    if (i >= s.size()) {
+        return k_none;
+    }
+    if (s[i] == '"') {
+        const std::size_t close = string_end(s, i);
+        return close == k_none ? k_none : close + 1;
+    }
+    if (s[i] != '{' && s[i] != '[') {  // a number or a literal: up to the next delimiter
+        while (i < s.size() && !is_space(s[i]) && s[i] != ',' && s[i] != '}' && s[i] != ']') {
+            ++i;
+        }
+        return i;
+    }
+    std::size_t depth = 0;
+    for (; i < s.size(); ++i) {
+        switch (s[i]) {
+            case '"':
+                i = string_end(s, i);
+                if (i == k_none) {
+                    return k_none;
+                }
+                break;
+            case '{':
+            case '[':
+                ++depth;
+                break;
+            case '}':
+            case ']':
+                if (--depth == 0) {
+                    return i + 1;
+                }
+                break;
+            default:
+                break;
+        }
+    }
+    return k_none;
+}
+
+// Where the records are: the span of the "nodes" list and of each element in it.
+struct Layout {
+    std::size_t list_open = 0;                                 // '['
+    std::size_t list_close = 0;                                // ']'
+    std::vector<std::pair<std::size_t, std::size_t>> records;  // [begin, end) of each object
+};
+
+// The elements of the list that opens at `open`; false if one is not an object or the list
+// is not a plain comma-separated sequence.
+bool find_records(std::string_view s, std::size_t open, Layout& out) {
+    out.list_open = open;
+    std::size_t i = skip_space(s, open + 1);
+    if (i < s.size() && s[i] == ']') {
+        out.list_close = i;
+        return true;
+    }
+    for (;;) {
+        if (i >= s.size() || s[i] != '{') {
+            return false;
+        }
+        const std::size_t end = value_end(s, i);
+        if (end == k_none) {
+            return false;
+        }
+        out.records.emplace_back(i, end);
+        i = skip_space(s, end);
+        if (i < s.size() && s[i] == ']') {
+            out.list_close = i;
+            return true;
+        }
+        if (i >= s.size() || s[i] != ',') {
+            return false;
+        }
+        i = skip_space(s, i + 1);
+    }
+}
+
+// The top-level members are walked by their raw text: exactly one key spelled "nodes", whose
+// value is a list. (A key escaped into "nodes" is caught when the rest is validated.)
+std::optional<Layout> find_layout(std::string_view s) {
+    std::size_t i = skip_space(s, 0);
+    if (i >= s.size() || s[i] != '{') {
+        return std::nullopt;
+    }
+    std::optional<Layout> found;
+    i = skip_space(s, i + 1);
+    if (i < s.size() && s[i] == '}') {
+        return std::nullopt;
+    }
+    for (;;) {
+        if (i >= s.size() || s[i] != '"') {
+            return std::nullopt;
+        }
+        const std::size_t key_end = value_end(s, i);
+        if (key_end == k_none) {
+            return std::nullopt;
+        }
+        const bool is_nodes = s.substr(i, key_end - i) == "\"nodes\"";
+        i = skip_space(s, key_end);
+        if (i >= s.size() || s[i] != ':') {
+            return std::nullopt;
+        }
+        i = skip_space(s, i + 1);
+        if (is_nodes) {
+            Layout layout;
+            if (found || i >= s.size() || s[i] != '[' || !find_records(s, i, layout)) {
+                return std::nullopt;
+            }
+            found = std::move(layout);
+            i = found->list_close + 1;
+        } else if (i = value_end(s, i); i == k_none) {
+            return std::nullopt;
+        }
+        i = skip_space(s, i);
+        if (i < s.size() && s[i] == '}') {
+            // Nothing may follow. (simdjson 3.0 does not check that a document ends after
+            // its object; within the list, a record's span ends where its object does.)
+            return skip_space(s, i + 1) == s.size() ? std::move(found) : std::nullopt;
+        }
+        if (i >= s.size() || s[i] != ',') {
+            return std::nullopt;
+        }
+        i = skip_space(s, i + 1);
+    }
+}
+
+// On demand, simdjson checks only what is read: walk the whole value so that every part of
+// it is validated.
+error_code check(od::value v);
+
+error_code check_fields(od::object o) {
+    for (auto field : o) {
+        std::string_view key;
+        if (error_code e = field.unescaped_key().get(key)) {
+            return e;
+        }
+        if (error_code e = check(field.value())) {
+            return e;
+        }
+    }
+    return SUCCESS;
+}
+
+error_code check(od::value v) {
+    od::json_type type{};
+    if (error_code e = v.type().get(type)) {
+        return e;
+    }
+    switch (type) {
+        case od::json_type::object: {
+            od::object o;
+            if (error_code e = v.get_object().get(o)) {
+                return e;
+            }
+            return check_fields(o);
+        }
+        case od::json_type::array: {
+            od::array a;
+            if (error_code e = v.get_array().get(a)) {
+                return e;
+            }
+            for (auto element : a) {
+                od::value item;
+                if (error_code e = element.get(item)) {
+                    return e;
+                }
+                if (error_code e = check(item)) {
+                    return e;
+                }
+            }
+            return SUCCESS;
+        }
+        case od::json_type::string: {
+            std::string_view text;
+            return v.get_string().get(text);
+        }
+        case od::json_type::number: {
+            od::number n;
+            return v.get_number().get(n);
+        }
+        case od::json_type::boolean: {
+            bool b = false;
+            return v.get_bool().get(b);
+        }
+        case od::json_type::null: {
+            bool is_null = false;
+            if (error_code e = v.is_null().get(is_null)) {
+                return e;
+            }
+            return is_null ? SUCCESS : simdjson::INCORRECT_TYPE;
+        }
+    }
+    return simdjson::INCORRECT_TYPE;
+}
+
+// The field of CloudNode a record's key is read into; nullptr for keys we do not keep.
+std::string* field_of(CloudNode& n, std::string_view key) {
+    if (key == "Name") {
+        return &n.name;
+    }
+    if (key == "NodeId") {
+        return &n.node_id;
+    }
+    if (key == "Template") {
+        return &n.nodearray;
+    }
+    if (key == "MachineType") {
+        return &n.machine_type;
+    }
+    if (key == "Status") {
+        return &n.status_text;
+    }
+    if (key == "TargetState") {
+        return &n.target_state;
+    }
+    if (key == "PrivateIp") {
+        return &n.private_ip;
+    }
+    if (key == "Hostname") {
+        return &n.hostname;
+    }
+    if (key == "InstanceId") {
+        return &n.instance_id;
+    }
+    if (key == "StatusMessage") {
+        return &n.status_message;
+    }
+    return nullptr;
+}
+
+class FastReader {
+  public:
+    explicit FastReader(std::string_view body) : m_body(body) {}
+
+    // nullopt: leave the document to the general reader.
+    std::optional<Result<std::vector<CloudNode>>> read() {
+        auto layout = find_layout(m_body);
+        if (!layout || !rest_is_valid(*layout)) {
+            return std::nullopt;
+        }
+        std::vector<CloudNode> nodes;
+        nodes.reserve(layout->records.size());
+        std::optional<Error> first_error;
+        for (const auto& [begin, end] : layout->records) {
+            if (!read_record(begin, end, nodes.emplace_back())) {
+                return std::nullopt;
+            }
+            if (nodes.back().name.empty() && !first_error) {
+                first_error = malformed("a node record has no Name");
+            }
+        }
+        if (first_error) {
+            return Result<std::vector<CloudNode>>(*first_error);
+        }
+        return Result<std::vector<CloudNode>>(std::move(nodes));
+    }
+
+  private:
+    // simdjson reads up to SIMDJSON_PADDING bytes past the text: a part far enough from the
+    // end of the body is parsed where it is, the others from a padded copy.
+    simdjson::simdjson_result<od::document> iterate(std::string_view text) {
+        const auto offset = static_cast<std::size_t>(text.data() - m_body.data());
+        if (m_body.size() - offset >= text.size() + simdjson::SIMDJSON_PADDING) {
+            return m_parser.iterate(text.data(), text.size(), m_body.size() - offset);
+        }
+        m_copy.assign(text);
+        m_copy.append(simdjson::SIMDJSON_PADDING, ' ');
+        return m_parser.iterate(m_copy.data(), text.size(), m_copy.size());
+    }
+
+    // The document without the list (replaced by []) must be valid JSON, with one member
+    // "nodes" (that list) once its keys are unescaped.
+    bool rest_is_valid(const Layout& layout) {
+        std::string rest;
+        rest.reserve(m_body.size() - (layout.list_close - layout.list_open) + 2);
+        rest.append(m_body.substr(0, layout.list_open + 1));
+        rest.append(m_body.substr(layout.list_close));
+        rest.append(simdjson::SIMDJSON_PADDING, ' ');
+        od::document doc;
+        if (m_parser.iterate(rest.data(), rest.size() - simdjson::SIMDJSON_PADDING, rest.size())
+                .get(doc)) {
+            return false;
+        }
+        od::object top;
+        if (doc.get_object().get(top)) {
+            return false;
+        }
+        int lists = 0;
+        for (auto field : top) {
+            std::string_view key;
+            if (field.unescaped_key().get(key) || check(field.value())) {
+                return false;
+            }
+            lists += key == "nodes" ? 1 : 0;
+        }
+        return lists == 1;
+    }
+
+    // One record into `n`; false if it is not valid JSON or has a value we leave to the
+    // general reader (a number, object or list where a field we read belongs).
+    bool read_record(std::size_t begin, std::size_t end, CloudNode& n) {
+        od::document doc;
+        if (iterate(m_body.substr(begin, end - begin)).get(doc)) {
+            return false;
+        }
+        od::object record;
+        if (doc.get_object().get(record)) {
+            return false;
+        }
+        for (auto field : record) {
+            std::string_view key;
+            od::value value;
+            if (field.unescaped_key().get(key) || field.value().get(value)) {
+                return false;
+            }
+            std::string* text = field_of(n, key);
+            if (text == nullptr && key != "KeepAlive") {
+                if (check(value)) {
+                    return false;
+                }
+                continue;
+            }
+            od::json_type type{};
+            if (value.type().get(type)) {
+                return false;
+            }
+            std::string_view str;
+            bool flag = false;
+            bool is_null = false;
+            std::string read;
+            if (type == od::json_type::string) {
+                if (value.get_string().get(str)) {
+                    return false;
+                }
+                read.assign(str);
+                flag = str == "true" || str == "True";
+            } else if (type == od::json_type::boolean) {
+                if (value.get_bool().get(flag)) {
+                    return false;
+                }
+                read = flag ? "true" : "false";
+            } else if (type == od::json_type::null) {
+                if (value.is_null().get(is_null) || !is_null) {
+                    return false;
+                }
+            } else {
+                return false;
+            }
+            if (text != nullptr) {
+                *text = std::move(read);
+            } else {
+                n.keep_alive = flag;
+            }
+        }
+        n.status = parse_vm_status(n.status_text);
+        return true;
+    }
+
+    std::string_view m_body;
+    od::parser m_parser;
+    std::string m_copy;
+};
+
+}  // namespace
+
+std::optional<Result<std::vector<CloudNode>>> parse_node_list_fast(std::string_view body) {
+    return FastReader(body).read();
+}
+
+Result<std::vector<CloudNode>> parse_node_list_streaming(std::string_view body) {
+    if (std::getenv("CB_GENERAL") != nullptr) {
+        return parse_node_list_general(body);
+    }
+    if (auto fast = parse_node_list_fast(body)) {
+        return std::move(*fast);
+    }
+    return parse_node_list_general(body);
 }
 
 }  // namespace cb
