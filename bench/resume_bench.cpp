@@ -8,10 +8,14 @@
 // FakeScheduler (N cloud nodes in memory, reported apart), so what is measured is the daemon's own
 // work plus CycleCloud round trips.
 //
-//   build/bench/resume_bench [N...]     (default: 1000 10000)
+//   build/bench/resume_bench [--passes K] [N...]     (default: 5 steady passes; 1000 10000)
 //
-// Last, the node list the daemon reads every pass is parsed in a fresh process by the tree
-// parser the client used before and by the streaming reader (adapters/cyclecloud_node_list.h).
+// The steady pass is run K times: its CPU time is reported as the median, with the fastest
+// and slowest, and the peak RSS is the highest over all K.
+//
+// Last, the node list the daemon reads every pass is parsed in a fresh process each by the tree
+// parser the client used first, by the SAX reader it used next, and as the daemon reads it now
+// (the fast path: adapters/cyclecloud_node_list.h).
 //
 // Targets (issue #4): 1,000 nodes under 1 s with one create call per node array; a sync pass
 // over 10,000 nodes under 200 ms CPU; RSS under 50 MB.
@@ -19,6 +23,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +31,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <httplib.h>
 
@@ -78,16 +84,24 @@ int parse_only(const std::string& mode, const std::string& file) {
     if (!body) {
         return 1;
     }
+    cb::configure_heap();  // as cloudburstd does
+    {
+        std::ofstream clear("/proc/self/clear_refs");  // the peak from here on, not the read's
+        clear << "5";
+    }
     const long rss0 = rss_kb("VmHWM:");
     const double cpu0 = cpu_ms();
-    auto nodes = mode == "tree" ? cb::parse_node_list(*body) : cb::parse_node_list_streaming(*body);
+    auto nodes = mode == "tree"      ? cb::parse_node_list(*body)
+                 : mode == "general" ? cb::parse_node_list_general(*body)
+                                     : cb::parse_node_list_streaming(*body);
     std::printf("%.0f %.1f %zu\n", cpu_ms() - cpu0,
                 static_cast<double>(rss_kb("VmHWM:") - rss0) / 1024.0, nodes ? nodes->size() : 0);
     return nodes ? 0 : 1;
 }
 
-// The node list, as every pass reads it: CPU time and peak RSS growth of the tree parser the
-// client uses (parse_node_list) and of the streaming reader (parse_node_list_streaming).
+// The node list, as every pass reads it: CPU time and peak RSS growth of the tree parser
+// (parse_node_list), the SAX reader (parse_node_list_general) and what the client uses
+// (parse_node_list_streaming: the fast path).
 void compare_node_list_parsers(const cb::CycleCloudConfig& cc, const std::string& dir) {
     httplib::Client http(cc.url);
     http.set_basic_auth(cc.username, cc.password);
@@ -102,16 +116,13 @@ void compare_node_list_parsers(const cb::CycleCloudConfig& cc, const std::string
     if (::readlink("/proc/self/exe", self, sizeof self - 1) <= 0) {
         return;
     }
-    for (const char* mode : {"tree", "streaming"}) {
-        const std::string cmd =
-            std::string(self) + " --parse " + std::string(mode) + " " + dir + "/nodes.json";
-        std::FILE* p = ::popen(cmd.c_str(), "r");
-        char line[128] = {0};
-        const bool got = p != nullptr && std::fgets(line, sizeof line, p) != nullptr;
-        if (p != nullptr) {
-            ::pclose(p);
-        }
-        std::istringstream fields(got ? line : "");
+    for (const std::string mode : {"tree", "general", "streaming"}) {
+        cb::Command cmd;
+        cmd.argv = {self, "--parse", mode, dir + "/nodes.json"};
+        cmd.timeout = std::chrono::minutes(2);
+        const auto out = cb::run_command(cmd);
+        const bool got = out && out->ok();
+        std::istringstream fields(got ? out->out : "");
         double ms = 0;
         double mb = 0;
         std::size_t count = 0;
@@ -119,12 +130,16 @@ void compare_node_list_parsers(const cb::CycleCloudConfig& cc, const std::string
             std::printf(
                 "  node list (%.1f MB, %zu nodes) parsed %-20s %4.0f ms CPU, peak RSS +%.1f MB\n",
                 static_cast<double>(res->body.size()) / 1e6, count,
-                mode == std::string("tree") ? "as a tree (before):" : "streaming:", ms, mb);
+                mode == "tree"      ? "as a JSON tree:"
+                : mode == "general" ? "by the SAX reader:"
+                                    : "as the daemon does:",
+                ms, mb);
         }
     }
 }
 
-int run(int n) {
+int run(int n, int steady_passes) {
+    cb::configure_heap();  // as cloudburstd does
     // The bench's own memory before any work (its code and libraries; cloudburstd has its own).
     ::malloc_trim(0);
     const long baseline_kb = rss_kb("VmRSS:");
@@ -266,18 +281,25 @@ int run(int n) {
         clear << "5";
     }
     // Steady state, the periodic sync: every node running, nothing to do.
-    const auto [sync_cpu, sync_wall] = measure(now_ms + 3000);
+    std::vector<std::pair<double, double>> steady;
+    for (int i = 0; i < steady_passes; ++i) {
+        steady.push_back(measure(now_ms + 3000 + 1000 * i));
+        ::malloc_trim(0);
+    }
+    std::sort(steady.begin(), steady.end());
+    const auto [sync_cpu, sync_wall] = steady[steady.size() / 2];
     const double peak_mb = rss_kb("VmHWM:") / 1024.0;
     ::malloc_trim(0);
     const double between_mb = rss_kb("VmRSS:") / 1024.0;
     std::printf(
         "nodes=%d  resume: %.0f ms, %ld HTTP calls, %ld create calls (4 node arrays)\n"
         "  pass publishing %d addresses: %.0f ms CPU, %.0f ms wall\n"
-        "  steady sync pass: %.0f ms CPU, %.0f ms wall\n"
+        "  steady sync pass (median of %zu): %.0f ms CPU (%.0f to %.0f), %.0f ms wall\n"
         "  RSS: peak during the steady pass %.1f MB, between passes %.1f MB; of which the fake "
         "Slurm %.1f MB and the bench before any work %.1f MB\n",
-        n, resume_ms, calls, creates, n, addr_cpu, addr_wall, sync_cpu, sync_wall, peak_mb,
-        between_mb, fake_slurm_kb / 1024.0, baseline_kb / 1024.0);
+        n, resume_ms, calls, creates, n, addr_cpu, addr_wall, steady.size(), sync_cpu,
+        steady.front().first, steady.back().first, sync_wall, peak_mb, between_mb,
+        fake_slurm_kb / 1024.0, baseline_kb / 1024.0);
     compare_node_list_parsers(config.cyclecloud, dir);
     child->stop();
     return 0;
@@ -290,14 +312,19 @@ int main(int argc, char** argv) {
         return parse_only(argv[2], argv[3]);
     }
     std::vector<int> sizes;
+    int steady_passes = 5;
     for (int i = 1; i < argc; ++i) {
-        sizes.push_back(static_cast<int>(std::strtol(argv[i], nullptr, 10)));
+        if (std::string(argv[i]) == "--passes" && i + 1 < argc) {
+            steady_passes = std::max(1, static_cast<int>(std::strtol(argv[++i], nullptr, 10)));
+        } else {
+            sizes.push_back(static_cast<int>(std::strtol(argv[i], nullptr, 10)));
+        }
     }
     if (sizes.empty()) {
         sizes = {1000, 10000};
     }
     for (int n : sizes) {
-        if (run(n) != 0) {
+        if (run(n, steady_passes) != 0) {
             return 1;
         }
     }

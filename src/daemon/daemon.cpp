@@ -502,7 +502,13 @@ std::string parent_of(const std::string& path) {
 
 }  // namespace
 
+void configure_heap() {
+    // Setting the threshold at all also turns off glibc's dynamic adjustment of it.
+    ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 Result<int> run_daemon(const DaemonRunOptions& options) {
+    configure_heap();
     auto config = load_config(options.config_path, PasswordUse::k_read);
     if (!config) {
         return config.error();
