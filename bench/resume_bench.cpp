@@ -314,10 +314,21 @@ int main(int argc, char** argv) {
     std::vector<int> sizes;
     int steady_passes = 5;
     for (int i = 1; i < argc; ++i) {
-        if (std::string(argv[i]) == "--passes" && i + 1 < argc) {
-            steady_passes = std::max(1, static_cast<int>(std::strtol(argv[++i], nullptr, 10)));
+        const bool is_passes = std::string(argv[i]) == "--passes";
+        if (is_passes && ++i == argc) {
+            std::fprintf(stderr, "usage: resume_bench [--passes K] [N...]\n");
+            return 2;
+        }
+        char* end = nullptr;
+        const long value = std::strtol(argv[i], &end, 10);
+        if (end == argv[i] || *end != '\0' || value < 1 || value > 1000000) {
+            std::fprintf(stderr, "resume_bench: '%s' is not a count from 1 to 1000000\n", argv[i]);
+            return 2;
+        }
+        if (is_passes) {
+            steady_passes = static_cast<int>(value);
         } else {
-            sizes.push_back(static_cast<int>(std::strtol(argv[i], nullptr, 10)));
+            sizes.push_back(static_cast<int>(value));
         }
     }
     if (sizes.empty()) {

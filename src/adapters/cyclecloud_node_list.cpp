@@ -2,7 +2,7 @@
 
 #include <simdjson.h>
 
-#include <cstdlib>
+#include <atomic>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "adapters/cyclecloud_rest.h"
+#include "util/log.h"
 
 namespace cb {
 
@@ -343,24 +344,32 @@ std::optional<Layout> find_layout(std::string_view s) {
     }
 }
 
-// On demand, simdjson checks only what is read: walk the whole value so that every part of
-// it is validated.
-error_code check(od::value v);
+// The nesting check() walks, by recursion: a deeper value (CycleCloud's go a few levels
+// deep) is left to the general reader, which keeps its stack on the heap. simdjson 3.0's
+// on-demand API does not enforce a depth limit of its own.
+constexpr int k_max_depth = 128;
 
-error_code check_fields(od::object o) {
+// On demand, simdjson checks only what is read: walk the whole value so that every part of
+// it is validated. `depth`: the containers around v.
+error_code check(od::value v, int depth);
+
+error_code check_fields(od::object o, int depth) {
     for (auto field : o) {
         std::string_view key;
         if (error_code e = field.unescaped_key().get(key)) {
             return e;
         }
-        if (error_code e = check(field.value())) {
+        if (error_code e = check(field.value(), depth)) {
             return e;
         }
     }
     return SUCCESS;
 }
 
-error_code check(od::value v) {
+error_code check(od::value v, int depth) {
+    if (depth >= k_max_depth) {
+        return simdjson::DEPTH_ERROR;
+    }
     od::json_type type{};
     if (error_code e = v.type().get(type)) {
         return e;
@@ -371,7 +380,7 @@ error_code check(od::value v) {
             if (error_code e = v.get_object().get(o)) {
                 return e;
             }
-            return check_fields(o);
+            return check_fields(o, depth + 1);
         }
         case od::json_type::array: {
             od::array a;
@@ -383,7 +392,7 @@ error_code check(od::value v) {
                 if (error_code e = element.get(item)) {
                     return e;
                 }
-                if (error_code e = check(item)) {
+                if (error_code e = check(item, depth + 1)) {
                     return e;
                 }
             }
@@ -507,7 +516,7 @@ class FastReader {
         int lists = 0;
         for (auto field : top) {
             std::string_view key;
-            if (field.unescaped_key().get(key) || check(field.value())) {
+            if (field.unescaped_key().get(key) || check(field.value(), 1)) {
                 return false;
             }
             lists += key == "nodes" ? 1 : 0;
@@ -534,7 +543,7 @@ class FastReader {
             }
             std::string* text = field_of(n, key);
             if (text == nullptr && key != "KeepAlive") {
-                if (check(value)) {
+                if (check(value, 1)) {
                     return false;
                 }
                 continue;
@@ -587,13 +596,21 @@ std::optional<Result<std::vector<CloudNode>>> parse_node_list_fast(std::string_v
 }
 
 Result<std::vector<CloudNode>> parse_node_list_streaming(std::string_view body) {
-    if (std::getenv("CB_GENERAL") != nullptr) {
-        return parse_node_list_general(body);
-    }
     if (auto fast = parse_node_list_fast(body)) {
         return std::move(*fast);
     }
-    return parse_node_list_general(body);
+    auto general = parse_node_list_general(body);
+    // A list the general reader takes but the fast path does not will come every pass, at
+    // several times the cost: say so once.
+    static std::atomic<bool> said{false};
+    if (general && !said.exchange(true)) {
+        log::info(
+            "cyclecloud: the node list has a value the fast reader leaves to the general one "
+            "(a number, object or list in a field such as NodeId, or nesting deeper than {}); "
+            "each sync pass takes longer",
+            k_max_depth);
+    }
+    return general;
 }
 
 }  // namespace cb

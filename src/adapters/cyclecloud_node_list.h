@@ -13,7 +13,8 @@
 //
 // Same records and same error messages as parse_node_list, with one difference: a field we
 // read (Name, Status, ...) whose value is an object or an array is read as "" (the tree parser
-// prints it as JSON text). CycleCloud never sends one.
+// prints it as JSON text; so a Name [] is "a node record has no Name" here). CycleCloud never
+// sends one.
 #pragma once
 
 #include <optional>

@@ -195,6 +195,25 @@ TEST(CycleCloudNodeListTest, InvalidJsonAnywhereIsLeftToTheGeneralReader) {
     expect_same(R"({"nodes":[{"Name":"a-1","C":)" + deep + "]}]}", Path::k_general);
 }
 
+// Valid, but nested deeper than the fast path walks (it recurses): read by the general
+// reader, whose stack is on the heap, without exhausting ours.
+TEST(CycleCloudNodeListTest, DeepNestingIsLeftToTheGeneralReader) {
+    const std::size_t levels = 300000;
+    const std::string lists = std::string(levels, '[') + std::string(levels, ']');
+    std::string objects;
+    for (std::size_t i = 0; i < levels / 10; ++i) {
+        objects += R"({"a":)";
+    }
+    objects += "1" + std::string(levels / 10, '}');
+    expect_same(R"({"nodes":[{"Name":"a-1","C":)" + lists + "}]}", Path::k_general);
+    expect_same(R"({"nodes":[{"Name":"a-1","C":)" + objects + "}]}", Path::k_general);
+    expect_same(R"({"x":)" + lists + R"(,"nodes":[{"Name":"a-1"}]})", Path::k_general);
+    // As deep as CycleCloud's own values, and some: still the fast path.
+    expect_same(
+        R"({"nodes":[{"Name":"a-1","C":)" + std::string(100, '[') + std::string(100, ']') + "}]}",
+        Path::k_fast);
+}
+
 // Random damage to a realistic list: wherever a byte is changed, inserted or removed, each
 // reader answers as the tree parser does (the fast path may leave it to the general one).
 TEST(CycleCloudNodeListTest, DamagedListsReadAsTheTreeParserReadsThem) {
