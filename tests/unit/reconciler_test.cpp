@@ -23,7 +23,7 @@ World world_with_array() {
     return w;
 }
 
-void resume(World& w, const std::vector<std::string>& names, ReconcileSettings s = {}) {
+void resume(World& w, const std::vector<std::string>& names, const ReconcileSettings& s = {}) {
     for (auto& n : apply_hook_request(w.intents, HookKind::k_resume, names, s, w.now_ms)) {
         w.intents[n.name] = n;
     }
@@ -57,7 +57,7 @@ TEST(Reconciler, ResumeMakesOneCreateCallPerNodeArrayWithLiteralNames) {
     World w = world_with_array();
     resume(w, {"hpc-1", "hpc-2", "gpu-1", "hpc-3"});
     ASSERT_EQ(w.intents.size(), 4u);
-    EXPECT_EQ(w.intents["hpc-1"].deadline_ms, k_now + 30 * 60 * 1000);
+    EXPECT_EQ(w.intents["hpc-1"].deadline_ms, k_now + 30L * 60 * 1000);
     Plan plan = reconcile(w, {});
     ASSERT_EQ(plan.creates.size(), 2u);
     const auto& hpc = plan.creates[1].nodearray == "hpc" ? plan.creates[1] : plan.creates[0];
@@ -263,9 +263,9 @@ TEST(Reconciler, CreateLostToACrashIsAskedAgainAfterGrace) {
     World w = world_with_array();
     resume(w, {"hpc-1"});
     adopt(w, reconcile(w, {}));  // journaled "creating"; the daemon died before the call
-    w.now_ms += 30 * 1000;
+    w.now_ms += 30L * 1000;
     EXPECT_TRUE(reconcile(w, {}).changed.empty());
-    w.now_ms += 31 * 1000;
+    w.now_ms += 31L * 1000;
     Plan plan = reconcile(w, {});
     ASSERT_EQ(plan.creates.size(), 1u);
     EXPECT_EQ(plan.creates[0].requests[0].name, "hpc-1");
