@@ -18,6 +18,41 @@ namespace {
 
 using json = nlohmann::json;
 
+// The field of CloudNode a record's key is read into; nullptr for keys we do not keep.
+std::string* field_of(CloudNode& n, std::string_view key) {
+    if (key == "Name") {
+        return &n.name;
+    }
+    if (key == "NodeId") {
+        return &n.node_id;
+    }
+    if (key == "Template") {
+        return &n.nodearray;
+    }
+    if (key == "MachineType") {
+        return &n.machine_type;
+    }
+    if (key == "Status") {
+        return &n.status_text;
+    }
+    if (key == "TargetState") {
+        return &n.target_state;
+    }
+    if (key == "PrivateIp") {
+        return &n.private_ip;
+    }
+    if (key == "Hostname") {
+        return &n.hostname;
+    }
+    if (key == "InstanceId") {
+        return &n.instance_id;
+    }
+    if (key == "StatusMessage") {
+        return &n.status_message;
+    }
+    return nullptr;
+}
+
 // SAX handler. Depth 0 is outside the document, 1 inside the top object, 2 inside the
 // "nodes" array, 3 inside one node record; deeper values are skipped.
 class NodeListReader {
@@ -117,28 +152,9 @@ class NodeListReader {
     // The value of the current field of the current record.
     void assign(std::string text, bool truthy) {
         CloudNode& n = nodes.back();
-        const std::string& k = m_field;
-        if (k == "Name") {
-            n.name = std::move(text);
-        } else if (k == "NodeId") {
-            n.node_id = std::move(text);
-        } else if (k == "Template") {
-            n.nodearray = std::move(text);
-        } else if (k == "MachineType") {
-            n.machine_type = std::move(text);
-        } else if (k == "Status") {
-            n.status_text = std::move(text);
-        } else if (k == "TargetState") {
-            n.target_state = std::move(text);
-        } else if (k == "PrivateIp") {
-            n.private_ip = std::move(text);
-        } else if (k == "Hostname") {
-            n.hostname = std::move(text);
-        } else if (k == "InstanceId") {
-            n.instance_id = std::move(text);
-        } else if (k == "StatusMessage") {
-            n.status_message = std::move(text);
-        } else if (k == "KeepAlive") {
+        if (std::string* field = field_of(n, m_field)) {
+            *field = std::move(text);
+        } else if (m_field == "KeepAlive") {
             n.keep_alive = truthy;
         }
     }
@@ -421,41 +437,6 @@ error_code check(od::value v, int depth) {
     return simdjson::INCORRECT_TYPE;
 }
 
-// The field of CloudNode a record's key is read into; nullptr for keys we do not keep.
-std::string* field_of(CloudNode& n, std::string_view key) {
-    if (key == "Name") {
-        return &n.name;
-    }
-    if (key == "NodeId") {
-        return &n.node_id;
-    }
-    if (key == "Template") {
-        return &n.nodearray;
-    }
-    if (key == "MachineType") {
-        return &n.machine_type;
-    }
-    if (key == "Status") {
-        return &n.status_text;
-    }
-    if (key == "TargetState") {
-        return &n.target_state;
-    }
-    if (key == "PrivateIp") {
-        return &n.private_ip;
-    }
-    if (key == "Hostname") {
-        return &n.hostname;
-    }
-    if (key == "InstanceId") {
-        return &n.instance_id;
-    }
-    if (key == "StatusMessage") {
-        return &n.status_message;
-    }
-    return nullptr;
-}
-
 class FastReader {
   public:
     explicit FastReader(std::string_view body) : m_body(body) {}
@@ -500,7 +481,8 @@ class FastReader {
     // "nodes" (that list) once its keys are unescaped.
     bool rest_is_valid(const Layout& layout) {
         std::string rest;
-        rest.reserve(m_body.size() - (layout.list_close - layout.list_open) + 2);
+        rest.reserve(m_body.size() - (layout.list_close - layout.list_open) + 1 +
+                     simdjson::SIMDJSON_PADDING);
         rest.append(m_body.substr(0, layout.list_open + 1));
         rest.append(m_body.substr(layout.list_close));
         rest.append(simdjson::SIMDJSON_PADDING, ' ');
