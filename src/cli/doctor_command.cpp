@@ -177,7 +177,7 @@ CheckResult check_daemon(const Config& config) {
 std::vector<CheckResult> run_checks(const DoctorOptions& o) {
     std::vector<CheckResult> out;
     const std::string config_path = global_options().config_path;
-    auto config = load_config(config_path, PasswordUse::k_read);
+    auto config = load_global_config(PasswordUse::k_read);
     const Config defaults;
     const Config& cfg = config ? *config : defaults;
 
@@ -230,6 +230,7 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
     const auto read_slurm_user = read ? read->settings.get("SlurmUser") : std::nullopt;
     out.push_back(check_config_file(config_path, stat_file(config_path),
                                     lookup_user(read_slurm_user.value_or(cfg.slurm.user))));
+    out.push_back(check_transport(cfg.cyclecloud));
     const ConnectionDiagnosis diagnosis = diagnose_connection(cyclecloud_options(cfg));
     out.push_back(diagnosis.ok() ? check_ok("CycleCloud", diagnosis.message)
                                  : check_problem("CycleCloud", diagnosis.message));
@@ -255,13 +256,18 @@ Result<int> run_doctor(const DoctorOptions& o) {
                   << "\n";
     } else {
         std::size_t problems = 0;
+        std::size_t warnings = 0;
         for (const auto& r : results) {
             std::cout << format_check(r) << "\n";
             problems += r.outcome == CheckOutcome::k_problem ? 1 : 0;
+            warnings += r.outcome == CheckOutcome::k_warning ? 1 : 0;
         }
         std::cout << (problems == 0 ? std::string("doctor: no problems")
                                     : "doctor: " + std::to_string(problems) + " problem" +
                                           (problems == 1 ? "" : "s"))
+                  << (warnings == 0 ? std::string()
+                                    : ", " + std::to_string(warnings) + " WARNING" +
+                                          (warnings == 1 ? "" : "S"))
                   << "\n";
     }
     return all_passed(results) ? 0 : 1;

@@ -345,14 +345,22 @@ Result<int> run_init(const InitOptions& o) {
     std::string old_text;
     bool existed = false;
     Config current;
-    if (auto text = read_file(config_path)) {
+    // init takes its defaults (the URL, paths, the password) from an existing file, so that
+    // file must pass the same trust rule as for every other command, even if it has errors.
+    if (auto text = read_trusted_config_text(config_path)) {
         old_text = *text;
         existed = true;
-        if (auto loaded = load_config(config_path, PasswordUse::k_read)) {
+        if (auto loaded = load_global_config(PasswordUse::k_read)) {
             current = *loaded;
         } else if (auto parsed = parse_config(old_text, config_path)) {
             current = *parsed;
         }
+    } else if (text.error().kind != ErrorKind::k_not_found) {
+        const auto& chosen_by = global_options().config_chosen_by;
+        return text.error().with_context(
+            "init reads its defaults from " + config_path +
+            (chosen_by.empty() ? "" : " (chosen by $" + chosen_by + ")") +
+            " and does not trust it; fix it or pass --config to use another file");
     }
     InitSettings s;
     auto cluster = choose(o, o.cluster, "CLOUDBURST_CLUSTER", current.cyclecloud.cluster,
@@ -392,6 +400,17 @@ Result<int> run_init(const InitOptions& o) {
     if (auto text = read_file(slurm_conf)) {
         const auto user = parse_slurm_conf(*text).get("SlurmUser");
         s.slurm_user = user.value_or("root");
+    }
+
+    // Before the first request, which carries the password.
+    CycleCloudConfig transport = current.cyclecloud;
+    transport.url = s.url;
+    transport.ca_bundle = s.ca_bundle;
+    if (auto refusal = cleartext_url_refusal(transport); !refusal.empty()) {
+        return make_error(ErrorKind::k_config, "the CycleCloud URL " + s.url + " " + refusal);
+    }
+    if (auto warning = check_transport(transport); warning.outcome == CheckOutcome::k_warning) {
+        std::cout << format_check(warning) << "\n";
     }
 
     CycleCloudOptions cc;

@@ -79,7 +79,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 Result<int> run_nodes(bool as_json) {
-    auto config = load_config(global_options().config_path, PasswordUse::k_read);
+    auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
         return config.error();
     }
@@ -151,7 +151,7 @@ Result<int> run_nodes(bool as_json) {
 }
 
 Result<int> run_buckets(bool as_json) {
-    auto config = load_config(global_options().config_path, PasswordUse::k_read);
+    auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
         return config.error();
     }
@@ -209,7 +209,7 @@ Result<int> run_buckets(bool as_json) {
 }
 
 Result<int> run_why(const std::string& node, int limit) {
-    auto config = load_config(global_options().config_path, PasswordUse::k_skip);
+    auto config = load_global_config(PasswordUse::k_skip);
     if (!config) {
         return config.error();
     }

@@ -54,12 +54,19 @@ effect, defaults included and the password masked. A complete example with every
 * **Durations** are strings of whole numbers with the units `h`, `m`, `s` and `ms`, largest
   first: `"15s"`, `"10m"`, `"1h30m"`, `"500ms"`.
 * **Paths** are absolute. The URL starts with `http://` or `https://` and holds no
-  credentials.
-* **Who may write the file.** It decides where the CycleCloud credentials are sent, so it
-  must be a regular file owned by root or `slurm.user` and not writable by group or others.
+  credentials. `http://` is refused unless the host is this machine (`localhost`,
+  `127.0.0.0/8`, `::1`) or `cyclecloud.allow_insecure_http = true`; `config check`, `doctor`
+  and `init` warn loudly while that or `verify_tls = false` is set.
+* **Who may write the file.** It decides which programs run as root and where the CycleCloud
+  credentials are sent, so it must be a regular file (not a symbolic link) owned by root and
+  not writable by group or others, and every directory above it must be owned by root and
+  not writable by group or others (unless sticky, as `/tmp`). A program that does not run as
+  root (the hooks) also accepts files and directories of its own user. Nothing in the file
+  widens this, and a file chosen by `$CLOUDBURST_CONFIG` or `$SLURM_CONF` must pass the same
+  rule.
 * **The password.** Set exactly one of `cyclecloud.password` and `cyclecloud.password_file`.
   A password written in this file is accepted only if the file is mode 0600 or stricter. A
-  password file must be mode 0600 or stricter and owned by root or `slurm.user`. The Slurm
+  password file must be mode 0600 or stricter and pass the same ownership rule. The Slurm
   hooks run as `slurm.user` and read this file too (never the password file), so a
   root-owned 0644 configuration with a root-owned 0600 `password_file` is the simple setup.
   cloudburst refuses other permissions with the command that fixes them.

@@ -214,7 +214,7 @@ const KeySpec<Config> k_config_keys[] = {
      .type = ValueType::k_string,
      .presence = Presence::k_required,
      .description = "That user's password, written here. Allowed only if this file is mode 0600 "
-                    "or stricter and owned by root or `slurm.user`; `password_file` is better.",
+                    "or stricter and owned by root; `password_file` is better.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::password>(),
      .check = non_empty,
      .secrecy = Secrecy::k_secret,
@@ -224,7 +224,8 @@ const KeySpec<Config> k_config_keys[] = {
      .type = ValueType::k_path,
      .presence = Presence::k_required,
      .description = "File holding that user's password (trailing newlines are ignored). It "
-                    "must be mode 0600 or stricter and owned by root or `slurm.user`.",
+                    "must be mode 0600 or stricter, owned by root, not a symbolic link, and in "
+                    "directories that only root can change.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::password_file>(),
      .alternative = "password"},
     {.section = "cyclecloud",
@@ -242,6 +243,15 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "Verify CycleCloud's certificate and host name. Turn it off only for tests: "
                     "without it the password can be intercepted.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::verify_tls>()},
+    {.section = "cyclecloud",
+     .key = "allow_insecure_http",
+     .type = ValueType::k_boolean,
+     .presence = Presence::k_defaulted,
+     .description = "Allow an http:// `url` to a host other than this machine. Without it such "
+                    "a URL is refused, because the password would cross the network in clear "
+                    "text with every request; `config check`, `doctor` and `init` warn while it "
+                    "is set. http:// to localhost, 127.0.0.0/8 or ::1 needs no permission.",
+     .access = field<&Config::cyclecloud, &CycleCloudConfig::allow_insecure_http>()},
     {.section = "cyclecloud",
      .key = "connect_timeout",
      .type = ValueType::k_duration,

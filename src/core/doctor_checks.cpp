@@ -106,6 +106,9 @@ CheckResult check_problem(std::string name, std::string detail) {
 CheckResult check_skipped(std::string name, std::string why) {
     return {std::move(name), CheckOutcome::k_skipped, std::move(why)};
 }
+CheckResult check_warning(std::string name, std::string detail) {
+    return {std::move(name), CheckOutcome::k_warning, std::move(detail)};
+}
 
 std::string_view to_string(CheckOutcome outcome) {
     switch (outcome) {
@@ -115,6 +118,8 @@ std::string_view to_string(CheckOutcome outcome) {
             return "problem";
         case CheckOutcome::k_skipped:
             return "skipped";
+        case CheckOutcome::k_warning:
+            return "WARNING";
     }
     return "?";
 }
@@ -519,6 +524,19 @@ CheckResult check_nfs_exports(std::string_view text, const std::string& path) {
                                                 "'*' (e.g. 10.0.0.0/16), then `exportfs -ra`");
     }
     return check_ok("NFS exports", path + " exports nothing to the world");
+}
+
+CheckResult check_transport(const CycleCloudConfig& cc) {
+    if (auto warning = transport_warning(cc); !warning.empty()) {
+        return check_warning("TLS", std::move(warning));
+    }
+    if (cc.url.starts_with("http://")) {
+        return check_ok("TLS", "none, but " + url_host(cc.url) +
+                                   " is this machine: the password does not leave it");
+    }
+    return check_ok("TLS", "https:// with CycleCloud's certificate verified" +
+                               (cc.ca_bundle.empty() ? std::string(" by the system's CAs")
+                                                     : " against " + cc.ca_bundle));
 }
 
 CheckResult check_config_file(const std::string& path, const std::optional<FileFacts>& facts,

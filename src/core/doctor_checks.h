@@ -13,11 +13,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
 #include "core/slurm_settings.h"
 
 namespace cb {
 
-enum class CheckOutcome { k_ok, k_problem, k_skipped };
+// k_warning: works, but a setting the operator chose puts the credentials at risk; printed
+// loudly, does not fail the run.
+enum class CheckOutcome { k_ok, k_problem, k_skipped, k_warning };
 
 struct CheckResult {
     std::string name;  // short and stable: "munge", "ResumeProgram", "clock"
@@ -28,10 +31,12 @@ struct CheckResult {
 CheckResult check_ok(std::string name, std::string detail);
 CheckResult check_problem(std::string name, std::string detail);
 CheckResult check_skipped(std::string name, std::string why);
+CheckResult check_warning(std::string name, std::string detail);
 
-// "ok       NAME: DETAIL", "problem  NAME: DETAIL", "skipped  NAME: WHY".
+// "ok       NAME: DETAIL", "problem  NAME: DETAIL", "skipped  NAME: WHY",
+// "WARNING  NAME: DETAIL".
 std::string format_check(const CheckResult& result);
-std::string_view to_string(CheckOutcome outcome);  // "ok", "problem", "skipped"
+std::string_view to_string(CheckOutcome outcome);  // "ok", "problem", "skipped", "WARNING"
 // True when no result is a problem.
 bool all_passed(const std::vector<CheckResult>& results);
 
@@ -110,6 +115,10 @@ CheckResult check_munge_key(const std::string& path, const std::optional<FileFac
 CheckResult check_nfs_exports(std::string_view text, const std::string& path);
 
 // The cloudburst config file: mode 0600 (no group or other bits), owned by root or SlurmUser.
+// "TLS": how the password travels to CycleCloud. A warning (transport_warning in config.h)
+// for an allowed http:// URL to another host or verify_tls = false, else ok.
+CheckResult check_transport(const CycleCloudConfig& cc);
+
 CheckResult check_config_file(const std::string& path, const std::optional<FileFacts>& facts,
                               const std::optional<UserIds>& slurm_user);
 

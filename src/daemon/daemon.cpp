@@ -19,6 +19,7 @@
 
 #include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
+#include "core/config_path.h"
 #include "util/files.h"
 #include "util/hostlist.h"
 #include "util/log.h"
@@ -509,7 +510,10 @@ void configure_heap() {
 
 Result<int> run_daemon(const DaemonRunOptions& options) {
     configure_heap();
-    auto config = load_config(options.config_path, PasswordUse::k_read);
+    // Before anything from the config is used: it names directories to create and chown,
+    // the socket to unlink, scontrol to run and where the password goes.
+    auto config =
+        load_chosen_config({options.config_path, options.config_chosen_by}, PasswordUse::k_read);
     if (!config) {
         return config.error();
     }

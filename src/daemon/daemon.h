@@ -96,6 +96,7 @@ void configure_heap();
 
 struct DaemonRunOptions {
     std::string config_path;
+    std::string config_chosen_by;       // the environment variable that chose config_path, if any
     std::atomic<bool>* stop = nullptr;  // set to stop the loop (tests); signals also stop it
 };
 

@@ -73,7 +73,7 @@ Result<int> hook_body(int argc, char** argv, const std::string& program) {
             // An unreadable resume file is not fatal: argv has every node to power up.
         }
     }
-    auto config = load_config(default_config_path(), PasswordUse::k_skip);
+    auto config = load_chosen_config(choose_config_path(), PasswordUse::k_skip);
     if (!config) {
         return config.error();
     }

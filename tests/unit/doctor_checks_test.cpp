@@ -286,6 +286,43 @@ TEST(DoctorChecks, MungeKeyAndConfigFilePermissions) {
               "root /etc/cloudburst/cloudburst.toml");
 }
 
+// Issue 11, finding 6: cleartext and unverified TLS pass silently. doctor said nothing about
+// either; now each is a WARNING line that says what to do (and does not fail the run: the
+// operator chose it).
+TEST(SecurityCleartext, DoctorWarnsAboutUnverifiedTlsAndAllowedHttp) {
+    CycleCloudConfig cc;
+    cc.url = "https://cc.example.com";
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "ok       TLS: https:// with CycleCloud's certificate verified by the system's CAs");
+    cc.ca_bundle = "/etc/cloudburst/ca.pem";
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "ok       TLS: https:// with CycleCloud's certificate verified against "
+              "/etc/cloudburst/ca.pem");
+    cc.ca_bundle.clear();
+    cc.verify_tls = false;
+    const CheckResult unverified = check_transport(cc);
+    EXPECT_EQ(unverified.outcome, CheckOutcome::k_warning);
+    EXPECT_EQ(format_check(unverified),
+              "WARNING  TLS: cyclecloud.verify_tls = false: CycleCloud's certificate is not "
+              "checked, so anyone on the way to cc.example.com can pose as CycleCloud and "
+              "collect the password; put CycleCloud's CA certificate in a file, set "
+              "cyclecloud.ca_bundle to it (or install it in the system's CA store) and remove "
+              "verify_tls");
+    EXPECT_TRUE(all_passed({unverified}));
+
+    cc.verify_tls = true;
+    cc.url = "http://10.0.0.4:8080";
+    cc.allow_insecure_http = true;
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "WARNING  TLS: cyclecloud.url is http:// to 10.0.0.4 "
+              "(cyclecloud.allow_insecure_http = true): the CycleCloud password crosses the "
+              "network in clear text with every request, readable by anyone on the way; switch "
+              "CycleCloud to https://, set that URL and remove allow_insecure_http");
+    cc.url = "http://127.0.0.1:8080";
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "ok       TLS: none, but 127.0.0.1 is this machine: the password does not leave it");
+}
+
 TEST(DoctorChecks, NfsExportsToTheWorldAreAProblem) {
     EXPECT_EQ(check_nfs_exports("# none\n/sched 10.0.0.0/16(rw) 10.1.0.0/16(ro)\n", "/etc/exports")
                   .outcome,
