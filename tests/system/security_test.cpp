@@ -1,9 +1,11 @@
 // Security of the burst stack (issue 5), against the real daemon, hooks, slurmctld and emulator:
 // the CycleCloud password never reaches a log, and the control socket and the spool take
-// requests only from root and SlurmUser (the testbed's SlurmUser is root).
+// requests only from root and SlurmUser (the testbed's SlurmUser is slurm, as in production,
+// and the daemon runs as it).
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -142,23 +144,28 @@ TEST_F(SecuritySystem, NoPasswordInAnyLogAfterABurstThroughServerErrorsAndBadAns
 }
 
 TEST_F(SecuritySystem, ControlSocketAndSpoolRefuseOtherUsers) {
-    // Root (the testbed's SlurmUser) may connect; the socket and spool are private.
+    // SlurmUser (the daemon's own user) and root may connect; the socket and spool are private.
+    const passwd* slurm = ::getpwnam(k_slurm_user);
+    ASSERT_NE(slurm, nullptr);
+    const uid_t slurm_uid = slurm->pw_uid;
     struct stat sock {};
     ASSERT_EQ(::stat(socket_path().c_str(), &sock), 0);
     EXPECT_EQ(sock.st_mode & 0777, 0600u);
+    EXPECT_EQ(sock.st_uid, slurm_uid);
     struct stat spool {};
     ASSERT_EQ(::stat(spool_dir().c_str(), &spool), 0);
     EXPECT_EQ(spool.st_mode & 0777, 0700u);
-    EXPECT_EQ(spool.st_uid, 0u);
+    EXPECT_EQ(spool.st_uid, slurm_uid);
 
     const NobodyAttempt attempt =
         attempt_as_nobody(socket_path(), spool_dir() + "/0000000000000001-1-0.req");
     EXPECT_EQ(attempt.connect_errno, EACCES) << std::strerror(attempt.connect_errno);
     EXPECT_EQ(attempt.spool_errno, EACCES) << std::strerror(attempt.spool_errno);
 
-    // The resume hook run by another user cannot hand in a request either, and says why.
-    auto out = m_tb->run_as(RunAs::k_nobody,
-                            {std::string(CB_BINARY_DIR) + "/cloudburst-resume", "hpc-1"}, 30s);
+    // The resume hook run by another user cannot hand in a request either, and says why (the
+    // testbed's installed copy: the build directory may be closed to other users).
+    auto out =
+        m_tb->run_as(RunAs::k_nobody, {m_tb->dir() + "/libexec/cloudburst-resume", "hpc-1"}, 30s);
     ASSERT_TRUE(out) << out.error().describe();
     EXPECT_NE(out->exit_code, 0);
     EXPECT_NE(out->err.find("cloudburst-resume: error: "), std::string::npos) << out->err;
