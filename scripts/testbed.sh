@@ -364,6 +364,12 @@ start_cloudburst() {
   install -d -o "$slurm_user" -g "$slurm_user" -m 0755 "$dir/cloudburst" "$dir/log/cloudburst"
   (umask 077 && cut -d: -f2- "$(emulator_field credentials)" | head -n 1 >"$dir/etc/cloudburst.password")
   ca=$(emulator_field ca)
+  if [ -n "$ca" ]; then
+    # The emulator keeps its CA in its private state directory; the daemon (slurm) reads a
+    # public copy, as a site installs CycleCloud's certificate.
+    install -m 0644 "$ca" "$dir/etc/cyclecloud-ca.pem"
+    ca=$dir/etc/cyclecloud-ca.pem
+  fi
   {
     echo "# Written by testbed.sh for the emulator of this testbed."
     echo "[cyclecloud]"
