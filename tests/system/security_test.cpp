@@ -191,7 +191,9 @@ TEST_F(SecuritySystem, SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
     ASSERT_TRUE(path) << path.error().describe();
     ASSERT_EQ(::chown(path->c_str(), k_nobody, k_nogroup), 0);
 
-    // A request of root's after it: once the daemon took that one, it has seen both.
+    // A request of SlurmUser's after it (as the hooks write it; the daemon, which runs as
+    // SlurmUser, cannot read a private file of root's): once the daemon took that one, it has
+    // seen both.
     HookRequest ours;
     ours.kind = HookKind::k_suspend;
     ours.hostlist = "hpc-2";
@@ -199,10 +201,13 @@ TEST_F(SecuritySystem, SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
     ours.pid = 2;
     auto our_path = Spool(spool_dir()).submit(ours);
     ASSERT_TRUE(our_path) << our_path.error().describe();
+    const passwd* slurm = ::getpwnam(k_slurm_user);
+    ASSERT_NE(slurm, nullptr);
+    ASSERT_EQ(::chown(our_path->c_str(), slurm->pw_uid, slurm->pw_gid), 0);
     ASSERT_TRUE(wait_until(20s, [&] { return static_cast<bool>(poke_daemon(socket_path())); }))
         << "the daemon's socket does not answer";
     ASSERT_TRUE(wait_until(30s, [&] { return !std::filesystem::exists(*our_path); }))
-        << "the daemon did not take root's request";
+        << "the daemon did not take SlurmUser's request";
 
     EXPECT_EQ(daemon_log(*m_tb).find("resume hpc-1"), std::string::npos)
         << "a request file owned by nobody was journaled";
