@@ -550,11 +550,55 @@ Error join(const std::vector<std::string>& problems) {
     return make_error(ErrorKind::k_config, std::move(message));
 }
 
+// The password as systemd hands it to the unit (LoadCredential=), if it does; the file's
+// checks (owner, mode, no symlink) are read_systemd_credential's.
+Result<std::optional<std::string>> read_password_credential(const ConfigFileAccess& files) {
+    const auto path = files.credential_path(std::string(k_password_credential));
+    if (!path) {
+        return std::optional<std::string>();
+    }
+    auto file = files.read_credential(*path, k_max_password_bytes);
+    if (!file) {
+        return make_error(ErrorKind::k_config, file.error().message);
+    }
+    std::string password = std::move(file->content);
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+        password.pop_back();
+    }
+    if (password.empty()) {
+        return make_error(ErrorKind::k_config, "credential " + *path +
+                                                   " is empty; write the CycleCloud password "
+                                                   "into the file its LoadCredential= names");
+    }
+    return std::optional<std::string>(std::move(password));
+}
+
 Status read_password_file(Config& config, const std::string& config_path,
                           const AllowedOwners& owners, const ConfigFileAccess& files) {
+    auto credential = read_password_credential(files);
+    if (!credential) {
+        return std::move(credential).error();
+    }
+    if (*credential) {
+        config.cyclecloud.password = std::move(**credential);
+        return ok_status();
+    }
     const std::string& path = config.cyclecloud.password_file;
     auto file = files.read(path, k_max_password_bytes);
     if (!file) {
+        const uid_t euid = files.effective_uid();
+        if (euid != 0 && file.error().message.ends_with(": Permission denied")) {
+            // The root-only file is the source systemd copies for cloudburstd, which runs as
+            // SlurmUser; read directly, it is root's alone.
+            return make_error(ErrorKind::k_config,
+                              "cannot read the password file " + path + " as uid " +
+                                  std::to_string(euid) +
+                                  " (it is root's alone): run cloudburstd under its systemd "
+                                  "unit, which hands it the password as a credential "
+                                  "(LoadCredential=" +
+                                  std::string(k_password_credential) + ":" + path +
+                                  "), or run this command as root");
+        }
         return make_error(ErrorKind::k_config, file.error().message +
                                                    " (the password file named by "
                                                    "'cyclecloud.password_file' in " +

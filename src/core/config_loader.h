@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "core/config.h"
+#include "util/credential.h"
 #include "util/file_snapshot.h"
 #include "util/result.h"
 
@@ -35,7 +36,17 @@ struct ConfigFileAccess {
     std::function<Result<FileSnapshot>(const std::string& path, std::size_t max_bytes)> read =
         read_file_snapshot;
     std::function<uid_t()> effective_uid = ::geteuid;
+    // The systemd credential NAME ($CREDENTIALS_DIRECTORY/NAME) if there is one, and how it
+    // is read (util/credential.h).
+    std::function<std::optional<std::string>(const std::string& name)> credential_path =
+        systemd_credential_path;
+    std::function<Result<FileSnapshot>(const std::string& path, std::size_t max_bytes)>
+        read_credential = read_systemd_credential;
 };
+
+// The name of the systemd credential that carries the CycleCloud password
+// (LoadCredential=cyclecloud.password:/etc/cloudburst/cyclecloud.password in the unit).
+constexpr std::string_view k_password_credential = "cyclecloud.password";
 
 // Parses configuration text; `source_name` (a path) begins every error message. Fills in all
 // defaults. Checks everything the text alone can tell, including that exactly one of
@@ -56,7 +67,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
 //    the configuration;
 //  * if it contains the password inline, it has no group or other permissions at all (0600);
 //  * with PasswordUse::k_read, cyclecloud.password_file must meet the same rules and be
-//    non-empty; its content without trailing newlines becomes cyclecloud.password.
+//    non-empty; its content without trailing newlines becomes cyclecloud.password. When
+//    systemd hands the service the credential k_password_credential ($CREDENTIALS_DIRECTORY/
+//    cyclecloud.password, read_systemd_credential's checks), that is read instead of the file;
+//    a process not running as root that may not read the file is told to run under the unit.
 // Refusals say the command that fixes them. The password is registered with
 // log::register_secret.
 Result<Config> load_config(const std::string& path, PasswordUse use = PasswordUse::k_read,

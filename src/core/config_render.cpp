@@ -70,6 +70,18 @@ effect, defaults included and the password masked. A complete example with every
   hooks run as `slurm.user` and read this file too (never the password file), so a
   root-owned 0644 configuration with a root-owned 0600 `password_file` is the simple setup.
   cloudburst refuses other permissions with the command that fixes them.
+* **The password as a systemd credential.** `cloudburstd` runs as `slurm.user`, not root, so
+  it cannot read a root-only `password_file` itself. Its unit (`cloudburstd.service`) has
+  `LoadCredential=cyclecloud.password:/etc/cloudburst/cyclecloud.password`: systemd reads the
+  file as root and hands the service a copy, `$CREDENTIALS_DIRECTORY/cyclecloud.password`,
+  owned by the service's user, mode 0400, in a directory of its own. When
+  `$CREDENTIALS_DIRECTORY` is set and holds `cyclecloud.password`, the password is read from
+  there instead of `password_file` (which must still be set). The credential is opened
+  without following a symlink and must be a regular file owned by the process's own user or
+  root and not writable by group or others; trailing newlines are ignored, an empty one is an
+  error. Started by hand as another user than root, the daemon cannot read the password file
+  and says to run it under its unit. The `cloudburst` commands that need the password run as
+  root and read `password_file`.
 )";
 
 std::string table_for(std::string_view section) {

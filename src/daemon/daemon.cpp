@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -453,7 +454,9 @@ class ControlSocket {
                               "cannot listen on " + path + ": " + std::strerror(err));
         }
         ::chmod(path.c_str(), 0600);
-        (void)!::chown(path.c_str(), slurm_uid, static_cast<gid_t>(-1));
+        if (::geteuid() == 0) {  // else it is SlurmUser's own already
+            (void)!::chown(path.c_str(), slurm_uid, static_cast<gid_t>(-1));
+        }
         return ControlSocket(fd, path, slurm_uid);
     }
     ControlSocket(ControlSocket&& o) noexcept
@@ -509,6 +512,9 @@ void configure_heap() {
 }
 
 Result<int> run_daemon(const DaemonRunOptions& options) {
+    // Before the password is read: no core dump of it, and no other process of our uid (the
+    // daemon runs as SlurmUser, as do the hooks) may ptrace us or read /proc/PID/mem.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     configure_heap();
     // Before anything from the config is used: it names directories to create and chown,
     // the socket to unlink, scontrol to run and where the password goes.
@@ -524,9 +530,12 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
         }
     }
     const auto slurm_uid = lookup_user_id(config->slurm.user).value_or(0);
-    // The hooks run as SlurmUser and write here; nobody else may.
+    // The hooks run as SlurmUser and write here; nobody else may. Run as SlurmUser (the
+    // packaged unit), the daemon made the directory itself; run as root, it hands it over.
     ::chmod(config->paths.spool_dir.c_str(), 0700);
-    (void)!::chown(config->paths.spool_dir.c_str(), slurm_uid, static_cast<gid_t>(-1));
+    if (::geteuid() == 0) {
+        (void)!::chown(config->paths.spool_dir.c_str(), slurm_uid, static_cast<gid_t>(-1));
+    }
     log::init({"cloudburstd", config->paths.log_dir + "/cloudburstd.log", config->daemon.log_level,
                true});
     auto lock = InstanceLock::take(config->paths.state_db + ".lock");

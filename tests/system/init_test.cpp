@@ -183,9 +183,9 @@ TEST_F(InitSystem, RightSettingsWriteAPrivateConfigOnceAndDoctorIsHappy) {
                              "` to it, then `scontrol reconfigure`\n"),
               std::string::npos)
         << first.out;
-    EXPECT_NE(first.out.find("ok       ResumeProgram: " + std::string(CB_BINARY_DIR) +
-                             "/cloudburst-resume\n"),
-              std::string::npos)
+    EXPECT_NE(
+        first.out.find("ok       ResumeProgram: " + m_tb->dir() + "/libexec/cloudburst-resume\n"),
+        std::string::npos)
         << first.out;
     struct stat st {};
     ASSERT_EQ(::stat(m_config.c_str(), &st), 0);
