@@ -59,10 +59,14 @@ effect, defaults included and the password masked. A complete example with every
   must be a regular file owned by root or `slurm.user` and not writable by group or others.
 * **The password.** Set exactly one of `cyclecloud.password` and `cyclecloud.password_file`.
   A password written in this file is accepted only if the file is mode 0600 or stricter. A
-  password file must be mode 0600 or stricter and owned by root or `slurm.user`. The Slurm
-  hooks run as `slurm.user` and read this file too (never the password file), so a
-  root-owned 0644 configuration with a root-owned 0600 `password_file` is the simple setup.
-  cloudburst refuses other permissions with the command that fixes them.
+  password file must be mode 0600 or stricter and owned by root. The Slurm hooks and
+  `cloudburstd` run as SlurmUser and read this file too (never the password file; the daemon
+  gets the password from systemd as a credential), so the one layout, which `cloudburst init`
+  writes and `cloudburst doctor` checks, is: this file root:root 0644 with
+  `password_file = "/etc/cloudburst/cyclecloud.password"`, and that file root:root 0600
+  (docs/design/security.md). An inline password (0600 file) is for labs only: the hooks
+  cannot read such a file. cloudburst refuses other permissions with the command that fixes
+  them.
 )";
 
 std::string table_for(std::string_view section) {
