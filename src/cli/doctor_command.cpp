@@ -228,8 +228,15 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
         return out;
     }
     const auto read_slurm_user = read ? read->settings.get("SlurmUser") : std::nullopt;
-    out.push_back(check_config_file(config_path, stat_file(config_path),
-                                    lookup_user(read_slurm_user.value_or(cfg.slurm.user))));
+    const auto slurm_user = lookup_user(read_slurm_user.value_or(cfg.slurm.user));
+    out.push_back(check_config_file(config_path, stat_file(config_path), slurm_user,
+                                    cfg.cyclecloud.password_file.empty()
+                                        ? ConfigSecret::k_inline_password
+                                        : ConfigSecret::k_none));
+    if (!cfg.cyclecloud.password_file.empty()) {
+        out.push_back(check_password_file(cfg.cyclecloud.password_file,
+                                          stat_file(cfg.cyclecloud.password_file)));
+    }
     out.push_back(check_transport(cfg.cyclecloud));
     const ConnectionDiagnosis diagnosis = diagnose_connection(cyclecloud_options(cfg));
     out.push_back(diagnosis.ok() ? check_ok("CycleCloud", diagnosis.message)

@@ -66,10 +66,13 @@ effect, defaults included and the password masked. A complete example with every
   rule.
 * **The password.** Set exactly one of `cyclecloud.password` and `cyclecloud.password_file`.
   A password written in this file is accepted only if the file is mode 0600 or stricter. A
-  password file must be mode 0600 or stricter and pass the same ownership rule. The Slurm
-  hooks run as `slurm.user` and read this file too (never the password file), so a
-  root-owned 0644 configuration with a root-owned 0600 `password_file` is the simple setup.
-  cloudburst refuses other permissions with the command that fixes them.
+  password file must be mode 0600 or stricter and owned by root. The Slurm hooks and
+  `cloudburstd` run as SlurmUser and read this file too (never the password file), so the one
+  layout, which `cloudburst init` writes and `cloudburst doctor` checks, is: this file
+  root:root 0644 with `password_file = "/etc/cloudburst/cyclecloud.password"`, and that file
+  root:root 0600 (docs/design/security.md). An inline password (0600 file) is for labs only:
+  the hooks cannot read such a file. cloudburst refuses other permissions with the command
+  that fixes them.
 * **The password as a systemd credential.** `cloudburstd` runs as `slurm.user`, not root, so
   it cannot read a root-only `password_file` itself. Its unit (`cloudburstd.service`) has
   `LoadCredential=cyclecloud.password:/etc/cloudburst/cyclecloud.password`: systemd reads the

@@ -540,20 +540,60 @@ CheckResult check_transport(const CycleCloudConfig& cc) {
 }
 
 CheckResult check_config_file(const std::string& path, const std::optional<FileFacts>& facts,
-                              const std::optional<UserIds>& slurm_user) {
+                              const std::optional<UserIds>& slurm_user, ConfigSecret secret) {
+    const char* name = "config file";
     if (!facts) {
-        return check_problem("config file", path + " does not exist: run `cloudburst init`");
+        return check_problem(name, path + " does not exist: run `cloudburst init`");
     }
-    if (facts->uid != 0 && (!slurm_user || facts->uid != slurm_user->uid)) {
-        return check_problem(
-            "config file",
-            path + " is owned by uid " + std::to_string(facts->uid) + ": chown root " + path);
+    if (facts->uid != 0) {
+        return check_problem(name, path + " is owned by uid " + std::to_string(facts->uid) +
+                                       ", not root: chown root:root " + path);
+    }
+    if ((facts->mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return check_problem(name, path + " is writable by group or others (mode " +
+                                       octal_mode(facts->mode) + "): chmod go-w " + path);
+    }
+    if (secret == ConfigSecret::k_inline_password) {
+        return check_problem(name, path +
+                                       " holds the CycleCloud password inline, so the hooks "
+                                       "(SlurmUser) may not read it: move the password to a "
+                                       "root-only file named by cyclecloud.password_file (run "
+                                       "`cloudburst init`, which does so)");
+    }
+    if (!slurm_user) {
+        return check_problem(name,
+                             "SlurmUser does not exist on this machine: create it or fix "
+                             "SlurmUser in slurm.conf");
+    }
+    mode_t bit = S_IROTH;
+    if (slurm_user->uid == 0) {
+        bit = S_IRUSR | S_IRGRP | S_IROTH;
+    } else if (facts->gid == slurm_user->gid) {
+        bit = S_IRGRP;
+    }
+    if ((facts->mode & bit) == 0) {
+        return check_problem(name, path + " (mode " + octal_mode(facts->mode) +
+                                       ") is not readable by SlurmUser " + slurm_user->name +
+                                       ", so every hook fails: chmod 0644 " + path);
+    }
+    return check_ok(name, path + " (root, mode " + octal_mode(facts->mode) + ", no secret)");
+}
+
+CheckResult check_password_file(const std::string& path, const std::optional<FileFacts>& facts) {
+    const char* name = "password file";
+    if (!facts) {
+        return check_problem(name, path + " does not exist: run `cloudburst init`");
+    }
+    if (facts->uid != 0) {
+        return check_problem(name, path + " is owned by uid " + std::to_string(facts->uid) +
+                                       ", not root: chown root:root " + path);
     }
     if ((facts->mode & 077) != 0) {
-        return check_problem(
-            "config file", path + " has mode " + octal_mode(facts->mode) + ": chmod 0600 " + path);
+        return check_problem(name, path + " has mode " + octal_mode(facts->mode) +
+                                       ", so others can read the CycleCloud password: chmod 0600 " +
+                                       path);
     }
-    return check_ok("config file", path + " (mode " + octal_mode(facts->mode) + ")");
+    return check_ok(name, path + " (root, mode " + octal_mode(facts->mode) + ")");
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {

@@ -114,13 +114,20 @@ CheckResult check_munge_key(const std::string& path, const std::optional<FileFac
 // /etc/exports text: no export to the world ("*", or no client at all).
 CheckResult check_nfs_exports(std::string_view text, const std::string& path);
 
-// The cloudburst config file: mode 0600 (no group or other bits), owned by root or SlurmUser.
 // "TLS": how the password travels to CycleCloud. A warning (transport_warning in config.h)
 // for an allowed http:// URL to another host or verify_tls = false, else ok.
 CheckResult check_transport(const CycleCloudConfig& cc);
 
+// Whether the config holds the CycleCloud password inline.
+enum class ConfigSecret { k_none, k_inline_password };
+
+// The cloudburst config file (docs/design/security.md): owned by root, not writable by group
+// or others, readable by SlurmUser (the hooks read it), and holding no secret.
 CheckResult check_config_file(const std::string& path, const std::optional<FileFacts>& facts,
-                              const std::optional<UserIds>& slurm_user);
+                              const std::optional<UserIds>& slurm_user, ConfigSecret secret);
+
+// cyclecloud.password_file: owned by root, no group or other permissions (0600 or 0400).
+CheckResult check_password_file(const std::string& path, const std::optional<FileFacts>& facts);
 
 // The HTTP Date header of CycleCloud's answer against our clock: at most k_max_clock_skew
 // apart. nullopt header: skipped.

@@ -276,14 +276,68 @@ TEST(DoctorChecks, MungeKeyAndConfigFilePermissions) {
               "--create` and copy it to every node");
 
     const std::string conf = "/etc/cloudburst/cloudburst.toml";
-    EXPECT_EQ(check_config_file(conf, FileFacts{S_IFREG | 0600, 11100, 0}, k_slurm).outcome,
-              CheckOutcome::k_ok);
-    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0644, 0, 0}, k_slurm)),
-              "problem  config file: /etc/cloudburst/cloudburst.toml has mode 0644: chmod 0600 "
+    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0644, 11100, 0}, k_slurm,
+                                             ConfigSecret::k_none)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml is owned by uid 11100, not "
+              "root: chown root:root /etc/cloudburst/cloudburst.toml");
+    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0664, 0, 0}, k_slurm,
+                                             ConfigSecret::k_none)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml is writable by group or "
+              "others (mode 0664): chmod go-w /etc/cloudburst/cloudburst.toml");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorAcceptsTheLayoutInitWrites) {
+    const std::optional<UserIds> slurm = UserIds{"slurm", 64030, 64030};
+    EXPECT_EQ(format_check(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                             FileFacts{S_IFREG | 0644, 0, 0}, slurm,
+                                             ConfigSecret::k_none)),
+              "ok       config file: /etc/cloudburst/cloudburst.toml (root, mode 0644, no secret)");
+    EXPECT_EQ(format_check(check_password_file("/etc/cloudburst/cyclecloud.password",
+                                               FileFacts{S_IFREG | 0600, 0, 0})),
+              "ok       password file: /etc/cloudburst/cyclecloud.password (root, mode 0600)");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorFlagsAnInlinePassword) {
+    const std::optional<UserIds> slurm = UserIds{"slurm", 64030, 64030};
+    // What init wrote before: root 0600 with the password inline.
+    EXPECT_EQ(format_check(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                             FileFacts{S_IFREG | 0600, 0, 0}, slurm,
+                                             ConfigSecret::k_inline_password)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml holds the CycleCloud "
+              "password inline, so the hooks (SlurmUser) may not read it: move the password to "
+              "a root-only file named by cyclecloud.password_file (run `cloudburst init`, which "
+              "does so)");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorFlagsAPasswordFileOthersCanRead) {
+    EXPECT_EQ(format_check(check_password_file("/etc/cloudburst/cyclecloud.password",
+                                               FileFacts{S_IFREG | 0644, 0, 0})),
+              "problem  password file: /etc/cloudburst/cyclecloud.password has mode 0644, so "
+              "others can read the CycleCloud password: chmod 0600 "
+              "/etc/cloudburst/cyclecloud.password");
+    EXPECT_EQ(format_check(check_password_file("/etc/cloudburst/cyclecloud.password",
+                                               FileFacts{S_IFREG | 0600, 64030, 0})),
+              "problem  password file: /etc/cloudburst/cyclecloud.password is owned by uid 64030, "
+              "not root: chown root:root /etc/cloudburst/cyclecloud.password");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorFlagsAConfigSlurmUserCannotRead) {
+    const std::optional<UserIds> slurm = UserIds{"slurm", 64030, 64030};
+    EXPECT_EQ(format_check(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                             FileFacts{S_IFREG | 0600, 0, 0}, slurm,
+                                             ConfigSecret::k_none)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml (mode 0600) is not readable "
+              "by SlurmUser slurm, so every hook fails: chmod 0644 "
               "/etc/cloudburst/cloudburst.toml");
-    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0600, 1000, 0}, k_slurm)),
-              "problem  config file: /etc/cloudburst/cloudburst.toml is owned by uid 1000: chown "
-              "root /etc/cloudburst/cloudburst.toml");
+    // Readable through SlurmUser's group is enough.
+    EXPECT_EQ(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                FileFacts{S_IFREG | 0640, 0, 64030}, slurm, ConfigSecret::k_none)
+                  .outcome,
+              CheckOutcome::k_ok);
 }
 
 // Issue 11, finding 6: cleartext and unverified TLS pass silently. doctor said nothing about
