@@ -451,6 +451,7 @@ Result<int> run_init(const InitOptions& o) {
     cc.ca_bundle = s.ca_bundle;
     cc.connect_timeout = current.cyclecloud.connect_timeout;
     cc.request_timeout = current.cyclecloud.request_timeout;
+    cc.max_response_bytes = static_cast<std::size_t>(current.cyclecloud.max_response_mb) << 20;
     const ConnectionDiagnosis diagnosis = diagnose_connection(cc);
     if (!diagnosis.ok()) {
         return make_error(ErrorKind::k_cloud, diagnosis.message);

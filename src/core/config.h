@@ -40,6 +40,8 @@ struct CycleCloudConfig {
     bool allow_insecure_http = false;
     Duration connect_timeout = std::chrono::seconds(10);
     Duration request_timeout = std::chrono::seconds(60);
+    // The largest answer taken from CycleCloud, in MiB: a 10,000-node list at 13 KB a node.
+    int max_response_mb = 128;
 };
 
 struct SlurmConfig {

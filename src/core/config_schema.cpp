@@ -266,6 +266,17 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "How long one API request may take in all.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::request_timeout>(),
      .limits = {ms(1s), ms(30min)}},
+    {.section = "cyclecloud",
+     .key = "max_response_mb",
+     .type = ValueType::k_integer,
+     .presence = Presence::k_defaulted,
+     .description = "Largest answer taken from CycleCloud, in MiB; a larger one is an error "
+                    "that names this key. The node list is the largest: about 1.2 KB a node "
+                    "from the emulator and a few KB from a real CycleCloud, so the default "
+                    "holds 10,000 nodes of 13 KB each. The daemon may hold this much in memory "
+                    "while it reads an answer.",
+     .access = field<&Config::cyclecloud, &CycleCloudConfig::max_response_mb>(),
+     .limits = {1, 2048}},
     // [slurm]
     {.section = "slurm",
      .key = "bin_dir",
