@@ -138,4 +138,18 @@ CheckResult check_clock_skew(const std::optional<std::string>& date_header,
 // An HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT"); nullopt if unreadable.
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
 
+// An exports file's name and text (/etc/exports, /etc/exports.d/*.exports).
+struct ExportsFile {
+    std::string path;
+    std::string text;
+};
+
+// `sched_dir` holds the munge key every new node installs: every line of `files` that
+// exports it, a directory above it or one below it must do so read-only with root squashed
+// (no rw, no no_root_squash, no anonuid=0), as exportfs reads the options: ro and
+// root_squash by default, then the line's "-options", then the client's, later ones
+// winning; continuation lines ("\") and comments ("#") are understood. Skipped when no line
+// exports it.
+CheckResult check_sched_export(const std::vector<ExportsFile>& files, const std::string& sched_dir);
+
 }  // namespace cb
