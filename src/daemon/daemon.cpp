@@ -92,11 +92,8 @@ Status Daemon::intake(std::int64_t now_ms) {
     if (!listing) {
         return listing.error();
     }
-    for (const auto& [path, err] : listing->bad) {
-        if (m_reported_bad.emplace(path, err.message).second) {
-            log::error("spool: ignoring {}: {} (move it away once looked at)", path,
-                       err.describe());
-        }
+    for (const auto& refused : listing->bad) {
+        refuse_spool_file(refused, now_ms);
     }
     if (listing->entries.empty()) {
         return ok_status();
@@ -141,6 +138,57 @@ Status Daemon::intake(std::int64_t now_ms) {
         start_at_once(std::move(intents), requested, now_ms);
     }
     return ok_status();
+}
+
+namespace {
+
+// A spool file's name and content are SlurmUser's to choose: no control character of theirs
+// reaches the log or the journal.
+std::string printable(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            c = '?';
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+// Never silence: the refusal goes to the log, and to the journal for `cloudburst why` (on
+// the nodes the file names, when its hostlist could be read). The file is renamed so that it
+// is refused once, and kept for the operator.
+void Daemon::refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now_ms) {
+    const std::string path = printable(refused.path);
+    const std::string reason = printable(refused.error.message);
+    auto aside = m_spool.set_aside(refused.path);
+    if (!aside && !m_reported_bad.emplace(refused.path, reason).second) {
+        return;  // logged and journaled already; it stays until an operator moves it
+    }
+    const std::string kept = aside ? "kept as " + printable(*aside) : "left in place";
+    RefusedRequest row;
+    row.at_ms = now_ms;
+    row.file = path;
+    row.kind = refused.kind;
+    row.hostlist = printable(refused.hostlist);
+    std::vector<std::string> nodes;
+    if (auto hosts = Hostlist::parse(refused.hostlist); hosts && !refused.hostlist.empty()) {
+        nodes = hosts->expand();
+    }
+    row.message =
+        "cloudburstd refused " +
+        (refused.kind.empty() ? std::string("a hook request") : "a " + refused.kind + " request") +
+        (nodes.empty() ? "" : " for this node") + ": spool file " + path + ": " + reason + " (" +
+        kept + ")";
+    row.nodes = static_cast<std::int64_t>(nodes.size());
+    ++m_stats.errors;
+    log::error("spool: refused {}{}: {} ({}; see cloudburst why)", path,
+               row.hostlist.empty() ? "" : " (" + row.kind + " " + row.hostlist + ")", reason,
+               kept);
+    if (auto st = m_journal.record_refused_request(row, nodes); !st) {
+        log::error("{}", st.error().describe());
+    }
 }
 
 void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,

@@ -35,8 +35,11 @@ class Daemon {
     Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journal);
 
     // Moves every complete spool request into the journal (then deletes its file). A request
-    // whose hostlist does not parse is journaled as an error and removed; a spool file that
-    // does not parse is left for an operator and logged once.
+    // whose hostlist does not parse is journaled as an error and removed. A spool file that is
+    // refused (not a regular file of root or SlurmUser with one link, larger than
+    // k_max_hook_request_bytes, or not a request) is logged as an error, journaled for
+    // `cloudburst why` and renamed to "<name>.refused" for an operator. Never blocks on a
+    // file (see Spool::pending).
     Status intake(std::int64_t now_ms);
 
     // One reconcile pass: snapshot the cloud and Slurm, decide, act, journal.
@@ -59,6 +62,7 @@ class Daemon {
     ReconcileSettings settings() const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
     void fail_waiting_nodes(const Error& error, std::int64_t now_ms);
+    void refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now_ms);
 
     Config m_config;
     Cloud& m_cloud;
@@ -73,7 +77,8 @@ class Daemon {
     bool m_cloud_ok = false;        // the last pass's snapshot read the node list
     std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;
-    std::map<std::string, std::string> m_reported_bad;  // spool files already logged
+    // Refused spool files that could not be renamed, already logged and journaled.
+    std::map<std::string, std::string> m_reported_bad;
     DaemonStats m_stats;
 };
 
