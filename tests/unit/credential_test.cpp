@@ -53,7 +53,7 @@ class CredentialDir {
         ConfigFileAccess files;
         files.read = [](const std::string& path, std::size_t) -> Result<FileSnapshot> {
             if (path == k_config_path) {
-                return FileSnapshot{k_config, 0644, 0};
+                return FileSnapshot{k_config, 0644, 0, {}};
             }
             return make_error(ErrorKind::k_io, "cannot open " + path + ": Permission denied");
         };
