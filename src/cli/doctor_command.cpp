@@ -19,9 +19,11 @@
 #include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
 #include "cli/connection_check.h"
+#include "cli/hook_access_probe.h"
 #include "cli/system_facts.h"
 #include "core/config_loader.h"
 #include "core/doctor_checks.h"
+#include "core/hook_access.h"
 #include "util/files.h"
 #include "util/process.h"
 #include "util/text.h"
@@ -273,6 +275,16 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
         out.push_back(check_password_file(cfg.cyclecloud.password_file,
                                           stat_file(cfg.cyclecloud.password_file)));
     }
+    const std::string slurm_user_name = read_slurm_user.value_or(cfg.slurm.user);
+    if (slurm_user) {
+        out.push_back(check_hook_access_as(*slurm_user, self_executable(),
+                                           {slurm_user->name, config_path, cfg.paths.spool_dir,
+                                            cfg.paths.socket, cfg.cyclecloud.password_file}));
+    } else {
+        out.push_back(check_problem("Hook access", "SlurmUser " + slurm_user_name +
+                                                       " does not exist on this machine: create "
+                                                       "it or fix SlurmUser in slurm.conf"));
+    }
     out.push_back(check_transport(cfg.cyclecloud));
     const ConnectionDiagnosis diagnosis = diagnose_connection(cyclecloud_options(cfg));
     out.push_back(diagnosis.ok() ? check_ok("CycleCloud", diagnosis.message)
@@ -333,6 +345,20 @@ std::vector<CommandSpec> doctor_commands() {
                             "the directory exported to the burst nodes with the munge key")
                  ->capture_default_str();
              return std::function<Result<int>()>([o] { return run_doctor(*o); });
+         }},
+        // Run by doctor as SlurmUser; hidden from --help (an empty group).
+        {"doctor-hook-access", "try, as the user running it, what the Slurm hooks need",
+         [](CLI::App& app) {
+             app.group("");
+             auto t = std::make_shared<HookAccessTarget>();
+             app.add_option("--spool-dir", t->spool_dir)->required();
+             app.add_option("--socket", t->socket);
+             app.add_option("--password-file", t->password_file);
+             return std::function<Result<int>()>([t]() -> Result<int> {
+                 t->config = global_options().config_path;
+                 std::cout << format_hook_access_report(probe_hook_access(*t));
+                 return 0;
+             });
          }}};
 }
 
