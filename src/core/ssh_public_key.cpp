@@ -21,7 +21,7 @@ constexpr std::array<std::string_view, 7> k_key_types = {
 };
 
 // Large enough for a 16384-bit RSA key (about 2.8 KB of base64).
-constexpr std::size_t k_max_line = 16 * 1024;
+constexpr std::size_t k_max_line = std::size_t{16} * 1024;
 
 Error bad_key(const std::string& what) {
     return make_error(ErrorKind::k_invalid_input, what);
