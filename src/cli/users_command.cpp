@@ -1,14 +1,11 @@
 // `cloudburst users sync --file users.txt`: the accounts a list file names, with the same
 // UIDs and GIDs as on the burst nodes, homes on the shared file system and an SSH key pair
-// each for passwordless SSH between nodes. Existing accounts that differ are reported, never
-// changed. The file format is in core/users_file.h and docs/setup.md.
-#include <fcntl.h>
+// each for passwordless SSH between nodes (cli/user_ssh.h). Existing accounts that differ are
+// reported, never changed; a user whose SSH files are wrong is reported and the others go
+// on. The file format is in core/users_file.h and docs/setup.md.
 #include <sys/stat.h>
-#include <unistd.h>
 #include <CLI/CLI.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -16,6 +13,7 @@
 #include "cli/accounts.h"
 #include "cli/commands.h"
 #include "cli/system_changes.h"
+#include "cli/user_ssh.h"
 #include "core/users_file.h"
 #include "util/files.h"
 #include "util/process.h"
@@ -33,109 +31,6 @@ struct UsersOptions {
 
 Command tool(std::vector<std::string> argv) {
     return Command{std::move(argv), minimal_environment(), {}, std::chrono::seconds(60)};
-}
-
-// A directory that belongs to `uid` and is not a symlink, opened so that what follows
-// cannot be redirected elsewhere by its owner. -1 if not so (errno set).
-int open_owned_dir(int parent, const char* name, uid_t uid) {
-    const int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st {};
-    if (fd >= 0 && (::fstat(fd, &st) != 0 || st.st_uid != uid)) {
-        ::close(fd);
-        errno = EPERM;
-        return -1;
-    }
-    return fd;
-}
-
-// Adds `public_key` to HOME/.ssh/authorized_keys unless it is there. Runs as root in a
-// directory the user owns: no symlinks or hard links are followed.
-Status authorize_key(const std::string& home, const ExistingUser& u,
-                     const std::string& public_key) {
-    const int home_fd = open_owned_dir(AT_FDCWD, home.c_str(), u.uid);
-    if (home_fd < 0) {
-        return make_error(ErrorKind::k_io, home + " is not a directory owned by " + u.name);
-    }
-    const int ssh_fd = open_owned_dir(home_fd, ".ssh", u.uid);
-    ::close(home_fd);
-    if (ssh_fd < 0) {
-        return make_error(ErrorKind::k_io, home + "/.ssh is not a directory owned by " + u.name);
-    }
-    const int fd = ::openat(ssh_fd, "authorized_keys",
-                            O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    ::close(ssh_fd);
-    if (fd < 0) {
-        return make_error(ErrorKind::k_io,
-                          "cannot open " + home + "/.ssh/authorized_keys: " + std::strerror(errno));
-    }
-    struct stat st {};
-    std::string current;
-    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-              (st.st_uid == u.uid || st.st_uid == 0) && st.st_size < (1 << 20);
-    if (ok) {
-        current.resize(static_cast<std::size_t>(st.st_size));
-        ok = ::pread(fd, current.data(), current.size(), 0) == st.st_size;
-    }
-    if (ok && current.find(public_key) == std::string::npos) {
-        const std::string line =
-            (current.empty() || current.back() == '\n' ? "" : "\n") + public_key;
-        ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-    }
-    ok = ok && ::fchown(fd, u.uid, u.gid) == 0 && ::fchmod(fd, 0600) == 0;
-    ::close(fd);
-    if (!ok) {
-        return make_error(ErrorKind::k_io, "cannot update " + home + "/.ssh/authorized_keys");
-    }
-    return ok_status();
-}
-
-// ~/.ssh with a key pair and the public key authorized, made as the user (setpriv), so the
-// user's own files can never point our writes elsewhere.
-Status ensure_ssh(SystemChanges& changes, const std::string& name) {
-    auto u = user_by_name(name);
-    if (!u) {
-        // Only in a dry run: the user is not created yet.
-        return changes.other("create an SSH key pair for " + name + " and authorize it",
-                             [] { return ok_status(); });
-    }
-    const std::string ssh = u->home + "/.ssh";
-    const std::string key = ssh + "/id_ed25519";
-    const std::vector<std::string> as_user{"/usr/bin/setpriv", "--reuid=" + std::to_string(u->uid),
-                                           "--regid=" + std::to_string(u->gid), "--init-groups"};
-    struct stat st {};
-    if (::lstat(u->home.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != u->uid) {
-        return make_error(ErrorKind::k_io, "home " + u->home + " of user " + name +
-                                               " is missing or not owned by it: create it "
-                                               "(owner " +
-                                               name + ") and rerun");
-    }
-    if (::lstat(ssh.c_str(), &st) != 0) {
-        auto argv = as_user;
-        argv.insert(argv.end(), {"/usr/bin/mkdir", "-m", "0700", ssh});
-        if (auto s = changes.run(tool(argv), "create " + ssh); !s) {
-            return s;
-        }
-    }
-    if (::lstat(key.c_str(), &st) != 0) {
-        auto argv = as_user;
-        argv.insert(argv.end(), {"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                                 name + "@cloudburst", "-f", key});
-        if (auto s = changes.run(tool(argv), "create an SSH key pair for " + name); !s) {
-            return s;
-        }
-    }
-    auto pub = read_file(key + ".pub", std::size_t{64} * 1024);
-    if (!pub) {
-        // A dry run: the key does not exist yet.
-        return changes.other("authorize " + name + "'s key in " + ssh + "/authorized_keys",
-                             [] { return ok_status(); });
-    }
-    auto authorized = read_file(ssh + "/authorized_keys", 1 << 20);
-    if (authorized && authorized->find(*pub) != std::string::npos) {
-        return ok_status();
-    }
-    return changes.other("authorize " + name + "'s key in " + ssh + "/authorized_keys",
-                         [&] { return authorize_key(u->home, *u, *pub); });
 }
 
 Result<int> run_users_sync(const UsersOptions& o) {
@@ -192,11 +87,25 @@ Result<int> run_users_sync(const UsersOptions& o) {
             return s.error();
         }
     }
+    std::vector<ExistingUser> ready;
     for (const auto& name : plan.ready_users) {
-        if (auto s = ensure_ssh(*changes, name); !s) {
-            return s.error().with_context("setting up SSH for " + name);
+        if (auto u = user_by_name(name)) {
+            ready.push_back(*u);
+            continue;
+        }
+        // Only in a dry run: the user is not created yet.
+        if (auto s = changes->other(
+                "create an SSH key pair for " + name + " and authorize it",
+                [&name] {
+                    return make_error(ErrorKind::k_io, "user " + name +
+                                                           " is not in the account database "
+                                                           "after useradd; check NSS, then rerun");
+                });
+            !s) {
+            return s.error();
         }
     }
+    const auto failed = ensure_users_ssh(*changes, ready, std::cerr);
     for (const auto& m : plan.mismatches) {
         std::cout << "mismatch: " << m << "\n";
     }
@@ -210,9 +119,16 @@ Result<int> run_users_sync(const UsersOptions& o) {
                   << o.file
                   << ": nothing was changed for them; fix them by hand (or fix the list) so "
                      "the IDs match the burst nodes, then rerun\n";
-        return 1;
     }
-    return 0;
+    if (!failed.empty()) {
+        std::string names;
+        for (const auto& name : failed) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        std::cerr << "cloudburst: SSH is not set up for " << failed.size() << " user(s) (" << names
+                  << "): fix what is reported above for them, then rerun\n";
+    }
+    return plan.mismatches.empty() && failed.empty() ? 0 : 1;
 }
 
 }  // namespace

@@ -358,8 +358,9 @@ void restart_slurmctld(const Testbed& tb) {
 
 // Issue 6's "done when", on this machine: the builder edits a running scheduler's slurm.conf
 // (the testbed's, as a site's own), `cloudburst init` connects it to the emulator, users sync
-// creates a user, that user's `srun hostname` bursts a node and prints its name, and
-// `cloudburst doctor` finds nothing wrong.
+// creates a user, a second sync after that user linked its public key to the munge key reads
+// nothing and reports the user (issue 11, finding 8), that user's `srun hostname` bursts a
+// node and prints its name, and `cloudburst doctor` finds nothing wrong.
 TEST(EndToEnd, FromBuilderToSrunAsASyncedUserAndACleanDoctor) {
     if (auto why = why_system_tests_cannot_run(); !why.empty()) {
         GTEST_SKIP() << why;
@@ -472,6 +473,52 @@ TEST(EndToEnd, FromBuilderToSrunAsASyncedUserAndACleanDoctor) {
     const CommandOutput synced = cloudburst(
         {"users", "sync", "--file", list, "--home-base", shared.path() + "/shared/home"});
     ASSERT_EQ(synced.exit_code, 0) << synced.out << synced.err;
+
+    // 3b. Issue 11, finding 8: the user links its public key to the munge key (root-only) and
+    // the operator syncs again. The key is not read; the user is reported, nothing changes.
+    const std::string home = shared.path() + "/shared/home/" + account.name();
+    const std::string munge_key = dir + "/munge/munge.key";
+    auto secret = read_file(munge_key);
+    ASSERT_TRUE(secret);
+    auto authorized_before = read_file(home + "/.ssh/authorized_keys");
+    ASSERT_TRUE(authorized_before);
+    auto planted = run_command({{"/usr/sbin/runuser", "-u", account.name(), "--", "/usr/bin/ln",
+                                 "-sf", munge_key, home + "/.ssh/id_ed25519.pub"},
+                                minimal_environment(),
+                                {},
+                                30s});
+    ASSERT_TRUE(planted && planted->ok()) << (planted ? planted->err : planted.error().describe());
+    const CommandOutput resynced = cloudburst(
+        {"users", "sync", "--file", list, "--home-base", shared.path() + "/shared/home"});
+    EXPECT_EQ(resynced.exit_code, 1) << resynced.out << resynced.err;
+    const std::string pub = home + "/.ssh/id_ed25519.pub";
+    EXPECT_EQ(resynced.err,
+              "cloudburst: user " + account.name() + ": " + pub +
+                  " is a symbolic link, which is not followed in a user's home: make it a "
+                  "regular file owned by " +
+                  account.name() + " that holds the public key of " + home +
+                  "/.ssh/id_ed25519 (as " + account.name() + ": ssh-keygen -y -f " + home +
+                  "/.ssh/id_ed25519 > " + pub +
+                  "), then rerun\ncloudburst: SSH is not set up "
+                  "for 1 user(s) (" +
+                  account.name() + "): fix what is reported above for them, then rerun\n");
+    EXPECT_EQ(resynced.out, "no changes\n");
+    EXPECT_EQ(read(home + "/.ssh/authorized_keys"), *authorized_before);
+    EXPECT_EQ(read(munge_key), *secret);
+    // The user puts its key back; the next sync finds nothing to do.
+    ASSERT_EQ(::unlink(pub.c_str()), 0);
+    auto restored = run_command({{"/usr/sbin/runuser", "-u", account.name(), "--",
+                                  "/usr/bin/ssh-keygen", "-y", "-f", home + "/.ssh/id_ed25519"},
+                                 minimal_environment(),
+                                 {},
+                                 30s});
+    ASSERT_TRUE(restored && restored->ok()) << (restored ? restored->err : "");
+    ASSERT_TRUE(write_file_atomic(pub, restored->out, 0644));
+    ASSERT_EQ(::chown(pub.c_str(), account.id(), account.id()), 0);
+    const CommandOutput clean = cloudburst(
+        {"users", "sync", "--file", list, "--home-base", shared.path() + "/shared/home"});
+    EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+    EXPECT_EQ(clean.out, "no changes\n") << clean.err;
 
     // 4. As that user, srun bursts a node and prints its name.
     Command srun{{"/usr/sbin/runuser", "-u", account.name(), "--", "/usr/bin/srun", "-p", partition,
