@@ -178,8 +178,9 @@ TEST_F(InitSystem, RightSettingsWriteAPrivateConfigOnceAndDoctorIsHappy) {
     const std::string generated = m_tb->dir() + "/etc/cloudburst.conf";
     // The testbed's slurm.conf does not include the generated file yet: init says so.
     EXPECT_EQ(first.exit_code, 1) << first.out << first.err;
-    // The testbed's config already has the layout (password_file, root 0644).
-    EXPECT_NE(first.out.find("config " + m_config + ": unchanged\n"), std::string::npos)
+    // init rewrites the testbed's config into its own layout: password_file, root 0644.
+    EXPECT_NE(first.out.find("config " + m_config + ": written, root:root, mode 0644\n"),
+              std::string::npos)
         << first.out;
     EXPECT_NE(first.out.find("problem  Include: " + m_tb->slurm_conf() + " does not include " +
                              generated + ": add the line `Include " + generated +
@@ -218,7 +219,7 @@ TEST_F(InitSystem, RightSettingsWriteAPrivateConfigOnceAndDoctorIsHappy) {
 
     // A well-formed exports file of our own, so the machine's /etc/exports does not matter.
     const std::string exports = m_tb->dir() + "/exports";
-    ASSERT_TRUE(write_file_atomic(exports, "/sched 198.18.0.0/15(rw,sync)\n"));
+    ASSERT_TRUE(write_file_atomic(exports, "/sched 198.18.0.0/15(ro,sync,root_squash)\n"));
     const std::vector<std::string> doctor{"doctor", "--munge-key", m_tb->dir() + "/munge/munge.key",
                                           "--exports", exports};
     auto report = cloudburst(doctor, m_config);
