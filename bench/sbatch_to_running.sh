@@ -83,11 +83,16 @@ bash "$here/scripts/testbed.sh" up "$dir/shell" "${common[@]}" --emulator \
 (
   # shellcheck disable=SC1091
   . "$dir/shell/testbed.env"
+  # Slurm runs the scripts as SlurmUser: the emulator's credentials in a copy of its own, as
+  # an admin would give it, and a log it may write.
+  install -o "$CB_TESTBED_SLURM_USER" -m 0400 "$CB_TESTBED_EMULATOR_CREDENTIALS" \
+    "$dir/shell/naive/credentials"
+  install -o "$CB_TESTBED_SLURM_USER" -m 0644 /dev/null "$dir/shell/naive/naive.log"
   cat >"$dir/shell/naive/naive.conf" <<CONF
 URL='$CB_TESTBED_EMULATOR_URL'
 CLUSTER='$CB_TESTBED_EMULATOR_CLUSTER'
 CA='$CB_TESTBED_EMULATOR_CA'
-CREDENTIALS='$CB_TESTBED_EMULATOR_CREDENTIALS'
+CREDENTIALS='$dir/shell/naive/credentials'
 SLURM_CONF='$SLURM_CONF'
 CONF
 )

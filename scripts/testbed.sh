@@ -7,7 +7,9 @@
 #
 # `up` starts, all inside DIR and on a bridge of its own (cbtbNNN, 198.18.NNN.0/24, with
 # 198.18.NNN.1 on the host): its own munged (own key and socket), a real slurmctld on a free
-# port with a generated slurm.conf (cloud nodes State=CLOUD, power saving on), optionally
+# port with a generated slurm.conf (SlurmUser=slurm, as in production: slurmctld, the
+# power-saving programs and cloudburstd run as the unprivileged `slurm` account; cloud nodes
+# State=CLOUD, power saving on), optionally
 # always-on "on-prem" nodes (slurmd in network namespaces, run by build/tests/namespace-vms),
 # and optionally the CycleCloud emulator with its namespaces backend. Several testbeds can
 # run at once. Everything started is recorded in DIR, and `down` removes it by those
@@ -37,10 +39,16 @@
 #                              VMs on the testbed's bridge, slurmd with this slurm.conf;
 #                              URL, cluster, CA, credentials in testbed.env)
 #   --emulator-arg ARG         extra emulator argument (repeat), e.g. --http, --timing fast
-#   --cloudburst               the whole burst stack: implies --emulator, makes
-#                              build/cloudburst-{resume,suspend,resume-fail} the power-save
-#                              programs, writes DIR/etc/cloudburst.toml (next to slurm.conf,
-#                              where the hooks look) and starts build/cloudburstd
+#   --cloudburst               the whole burst stack: implies --emulator, installs
+#                              build/cloudburst-{resume,suspend,resume-fail} into
+#                              DIR/libexec (slurm runs them from there, as from an install,
+#                              wherever the build is) as the power-save programs, writes
+#                              DIR/etc/cloudburst.toml (next to slurm.conf, where the hooks
+#                              look; root:root 0644, no secret) and the password in
+#                              DIR/etc/cloudburst.password (root:root 0600), and starts
+#                              build/cloudburstd as slurm (setpriv) with the password handed
+#                              over as systemd would (LoadCredential=): a copy owned by slurm,
+#                              0400, in DIR/credentials, named by $CREDENTIALS_DIRECTORY
 #   --cloudburst-conf FILE     appended to DIR/etc/cloudburst.toml (e.g. [nodearrays.hpc])
 #   --build DIR                build directory (default: <repo>/build)
 set -euo pipefail
@@ -129,6 +137,7 @@ down() {
     ip link del "$bridge" || note "cannot remove bridge $bridge"
   fi
   rm -f "$dir/testbed.env" "$dir/munge/munge.socket" "$dir/munge/munge.socket.lock"
+  rm -rf "$dir/credentials" # cloudburstd's copy of the password
   mv -f "$dir/testbed.state" "$dir/testbed.state.down" 2>/dev/null || true
   note "down: $dir"
 }
@@ -207,7 +216,12 @@ write_configs() {
   local onprem_nodes="" i addr port
   port=$(free_port)
   record slurmctld_port "$port"
-  install -d -m 0755 "$dir/etc" "$dir/bin" "$dir/state" "$dir/spool" "$dir/run"
+  install -d -m 0755 "$dir/etc" "$dir/bin" "$dir/spool" "$dir/run"
+  # What slurmctld writes as SlurmUser: its state, its log, and the stand-in hooks' log (the
+  # hooks run as SlurmUser too); everything else stays root's.
+  install -d -o "$slurm_user" -g "$slurm_user" -m 0700 "$dir/state"
+  install -o "$slurm_user" -g "$slurm_user" -m 0644 /dev/null "$dir/log/slurmctld.log"
+  install -o "$slurm_user" -g "$slurm_user" -m 0644 /dev/null "$dir/log/hooks.log"
   for h in resume suspend resume-fail; do write_hook "$h"; done
   : >"$dir/etc/plugstack.conf"
   # cgroups: this kind of machine mounts cgroup v1 controllers under a tmpfs at
@@ -230,7 +244,7 @@ ClusterName=tb$index
 SlurmctldHost=$(hostname -s)(198.18.$index.1)
 SlurmctldPort=$port
 SlurmdPort=6818
-SlurmUser=root
+SlurmUser=$slurm_user
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$dir/munge/munge.socket${cred_expire:+,cred_expire=$cred_expire}
@@ -339,14 +353,23 @@ start_emulator() {
   emulator_ready=$(head -n 1 "$dir/run/emulator.ready")
 }
 
-# cloudburst's config next to slurm.conf, the emulator's password in a 0600 file, and the
-# daemon (its journal, spool and socket under DIR/cloudburst, its log in DIR/log).
+# cloudburst as a package installs it (docs/configuration.md): the config next to slurm.conf,
+# root:root 0644 and without a secret; the emulator's password in a root:root 0600 file; the
+# daemon as slurm, its journal, spool and socket in DIR/cloudburst and its log in
+# DIR/log/cloudburst (both slurm's), the password handed to it as systemd's LoadCredential=
+# does (start_cloudburstd).
 start_cloudburst() {
   local daemon=$build/cloudburstd ca
   [ -x "$daemon" ] || die "$daemon is not built"
-  install -d -m 0755 "$dir/cloudburst"
+  install -d -o "$slurm_user" -g "$slurm_user" -m 0755 "$dir/cloudburst" "$dir/log/cloudburst"
   (umask 077 && cut -d: -f2- "$(emulator_field credentials)" | head -n 1 >"$dir/etc/cloudburst.password")
   ca=$(emulator_field ca)
+  if [ -n "$ca" ]; then
+    # The emulator keeps its CA in its private state directory; the daemon (slurm) reads a
+    # public copy, as a site installs CycleCloud's certificate.
+    install -m 0644 "$ca" "$dir/etc/cyclecloud-ca.pem"
+    ca=$dir/etc/cyclecloud-ca.pem
+  fi
   {
     echo "# Written by testbed.sh for the emulator of this testbed."
     echo "[cyclecloud]"
@@ -357,13 +380,13 @@ start_cloudburst() {
     if [ -n "$ca" ]; then echo "ca_bundle = \"$ca\""; fi
     echo
     echo "[slurm]"
-    echo "user = \"root\""
+    echo "user = \"$slurm_user\""
     echo "conf_dir = \"$dir/etc\""
     echo
     echo "[paths]"
     echo "spool_dir = \"$dir/cloudburst/spool\""
     echo "state_db = \"$dir/cloudburst/state.db\""
-    echo "log_dir = \"$dir/log\""
+    echo "log_dir = \"$dir/log/cloudburst\""
     echo "socket = \"$dir/cloudburst/cloudburstd.sock\""
     echo
     echo "[daemon]"
@@ -371,7 +394,23 @@ start_cloudburst() {
     if [ -n "$cloudburst_conf" ]; then cat "$cloudburst_conf"; fi
   } >"$dir/etc/cloudburst.toml"
   chmod 0644 "$dir/etc/cloudburst.toml"
-  SLURM_CONF=$dir/etc/slurm.conf setsid "$daemon" --config "$dir/etc/cloudburst.toml" \
+  start_cloudburstd
+}
+
+# Starts cloudburstd as the packaged unit does (User=slurm,
+# LoadCredential=cyclecloud.password:DIR/etc/cloudburst.password): systemd copies the
+# credential into a directory of the service's own, the file owned by the service's user and
+# mode 0400, and names the directory in $CREDENTIALS_DIRECTORY. tests/system/testbed.cpp
+# (start_daemon) and tests/soak/run.sh start it again the same way.
+start_cloudburstd() {
+  local creds=$dir/credentials
+  rm -rf "$creds"
+  install -d -o "$slurm_user" -g "$slurm_user" -m 0500 "$creds"
+  install -o "$slurm_user" -g "$slurm_user" -m 0400 "$dir/etc/cloudburst.password" \
+    "$creds/cyclecloud.password"
+  SLURM_CONF=$dir/etc/slurm.conf CREDENTIALS_DIRECTORY=$creds setsid \
+    setpriv --reuid="$slurm_user" --regid="$slurm_user" --init-groups \
+    "$build/cloudburstd" --config "$dir/etc/cloudburst.toml" \
     </dev/null >>"$dir/log/cloudburstd.out" 2>&1 &
   echo $! >"$dir/run/cloudburstd.pid"
   local pid=$!
@@ -380,6 +419,17 @@ start_cloudburst() {
     kill -0 "$pid" 2>/dev/null || die "cloudburstd failed (see $dir/log/cloudburstd.out)"
     [ $SECONDS -lt $deadline ] || die "cloudburstd not ready within 30s"
     sleep 0.1
+  done
+}
+
+# The hooks where slurmctld (as slurm) can run them whatever the build directory's path and
+# modes: a root-owned copy, as `make install` would put into libexec.
+install_hooks() {
+  local h
+  install -d -m 0755 "$dir/libexec"
+  for h in cloudburst-resume cloudburst-suspend cloudburst-resume-fail; do
+    [ -x "$build/$h" ] || die "$build/$h is not built"
+    install -m 0755 "$build/$h" "$dir/libexec/$h"
   done
 }
 
@@ -401,6 +451,7 @@ export CB_TESTBED_CLOUD_NODES='$cloud_nodes'
 export CB_TESTBED_ONPREM_NODES='$onprem_list'
 export CB_TESTBED_MUNGE_SOCKET='$dir/munge/munge.socket'
 export CB_TESTBED_HOOKS_LOG='$dir/log/hooks.log'
+export CB_TESTBED_SLURM_USER='$slurm_user'
 export CB_TESTBED_EMULATOR_URL='$(emulator_field url)'
 export CB_TESTBED_EMULATOR_CLUSTER='$(emulator_field cluster)'
 export CB_TESTBED_EMULATOR_CA='$(emulator_field ca)'
@@ -418,7 +469,7 @@ up() {
   local cloud_reg_addrs=0 extra_conf="" with_emulator=0 build=$here/build
   local with_cloudburst=0 cloudburst_conf=""
   local resume_program="" suspend_program="" resume_fail_program=""
-  local index="" bridge="" onprem_list="" emulator_ready=""
+  local index="" bridge="" onprem_list="" emulator_ready="" slurm_user=slurm
   emulator_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -447,9 +498,12 @@ up() {
   [[ "$cloud_nodes" =~ $hostlist_chars ]] || die "--cloud-nodes: not a hostlist: $cloud_nodes"
   [ "$(id -u)" = 0 ] || die "run as root (namespaces, bridges, daemons)"
   local b
-  for b in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/sbin/ip /usr/bin/scontrol; do
+  for b in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/sbin/ip /usr/bin/scontrol \
+    /usr/bin/setpriv; do
     [ -x "$b" ] || die "$b is missing: run scripts/install-deps.sh"
   done
+  id -u "$slurm_user" >/dev/null 2>&1 ||
+    die "there is no user '$slurm_user' (SlurmUser; the slurmctld package creates it)"
   if [ "$onprem" -gt 0 ] || [ "$with_emulator" = 1 ]; then
     [ -x "$build/tests/namespace-vms" ] ||
       die "$build/tests/namespace-vms is not built: cmake --build $build --target namespace-vms"
@@ -460,16 +514,18 @@ up() {
   [ ! -e "$dir/testbed.state" ] || die "$dir holds a testbed already; run: $0 down $dir"
   chmod 0755 "$dir"
   # A testbed that was up here before starts afresh (its logs are kept and appended to).
-  rm -rf "$dir/state" "$dir/spool" "$dir/run" "$dir/munge" "$dir/vms" "$dir/testbed.state.down"
+  rm -rf "$dir/state" "$dir/spool" "$dir/run" "$dir/munge" "$dir/vms" "$dir/testbed.state.down" \
+    "$dir/credentials" "$dir/libexec"
   install -d -m 0755 "$dir/log" "$dir/vms"
   : >"$dir/testbed.state"
   record build "$build"
   trap 'if [ $? -ne 0 ]; then note "up failed; cleaning up"; down; fi' EXIT
   trap 'exit 130' INT TERM HUP
   if [ "$with_cloudburst" = 1 ]; then
-    resume_program=${resume_program:-$build/cloudburst-resume}
-    suspend_program=${suspend_program:-$build/cloudburst-suspend}
-    resume_fail_program=${resume_fail_program:-$build/cloudburst-resume-fail}
+    install_hooks
+    resume_program=${resume_program:-$dir/libexec/cloudburst-resume}
+    suspend_program=${suspend_program:-$dir/libexec/cloudburst-suspend}
+    resume_fail_program=${resume_fail_program:-$dir/libexec/cloudburst-resume-fail}
   fi
   resume_program=${resume_program:-$dir/bin/resume}
   suspend_program=${suspend_program:-$dir/bin/suspend}
@@ -497,7 +553,7 @@ testbed up in $dir: bridge $bridge (198.18.$index.1/24), slurmctld on port $(rec
   cloudburst:   ${cloudburst_line:-not started}
 Use it:   . $dir/testbed.env      (sets SLURM_CONF=$dir/etc/slurm.conf)
           sinfo; scontrol show node -o
-Logs:     $dir/log/ (slurmctld.log, slurmd-NODE.log, munged.log, hooks.log)
+Logs:     $dir/log/ (slurmctld.log, slurmd-NODE.log, munged.log, hooks.log, cloudburst/)
 Stop it:  $0 down $dir
 EOF
 }

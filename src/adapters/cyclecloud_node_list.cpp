@@ -54,13 +54,15 @@ std::string* field_of(CloudNode& n, std::string_view key) {
 }
 
 // SAX handler. Depth 0 is outside the document, 1 inside the top object, 2 inside the
-// "nodes" array, 3 inside one node record; deeper values are skipped.
+// "nodes" array, 3 inside one node record; deeper values are skipped, and nesting deeper than
+// k_max_answer_depth stops the parser, as it stops the tree's (parse_node_list).
 class NodeListReader {
   public:
     std::vector<CloudNode> nodes;
     std::optional<Error> record_error;  // the first bad record; parsing goes on
     bool top_is_object = false;
     bool has_node_list = false;
+    bool too_deep = false;
 
     bool null() { return scalar(std::string(), false); }
     bool boolean(bool v) { return scalar(v ? "true" : "false", v); }
@@ -85,6 +87,10 @@ class NodeListReader {
     }
 
     bool start_object(std::size_t /*size*/) {
+        if (m_depth == k_max_answer_depth) {
+            too_deep = true;
+            return false;
+        }
         if (m_depth == 0) {
             top_is_object = true;
         } else if (m_depth == 1 && m_top_key == "nodes") {
@@ -112,6 +118,10 @@ class NodeListReader {
         return true;
     }
     bool start_array(std::size_t /*size*/) {
+        if (m_depth == k_max_answer_depth) {
+            too_deep = true;
+            return false;
+        }
         if (m_depth == 1 && m_top_key == "nodes") {
             nodes.clear();  // the last "nodes" wins, as in a JSON tree
             record_error.reset();
@@ -178,6 +188,9 @@ Result<std::vector<CloudNode>> parse_node_list_general(std::string_view body) {
     NodeListReader reader;
     const bool parsed = json::sax_parse(body.begin(), body.end(), &reader,
                                         json::input_format_t::json, /*strict=*/true);
+    if (reader.too_deep) {
+        return nested_too_deep("node list");
+    }
     if (!parsed || !reader.top_is_object) {
         return malformed("node list is not a JSON object: '" + excerpt(body) + "'");
     }
@@ -360,13 +373,10 @@ std::optional<Layout> find_layout(std::string_view s) {
     }
 }
 
-// The nesting check() walks, by recursion: a deeper value (CycleCloud's go a few levels
-// deep) is left to the general reader, which keeps its stack on the heap. simdjson 3.0's
-// on-demand API does not enforce a depth limit of its own.
-constexpr int k_max_depth = 128;
-
 // On demand, simdjson checks only what is read: walk the whole value so that every part of
-// it is validated. `depth`: the containers around v.
+// it is validated. `depth`: the containers around v in the whole document. It recurses, one
+// frame per level, up to k_max_answer_depth: a deeper value is left to the general reader,
+// which refuses it (simdjson 3.0's on-demand API does not enforce a depth limit of its own).
 error_code check(od::value v, int depth);
 
 error_code check_fields(od::object o, int depth) {
@@ -383,12 +393,13 @@ error_code check_fields(od::object o, int depth) {
 }
 
 error_code check(od::value v, int depth) {
-    if (depth >= k_max_depth) {
-        return simdjson::DEPTH_ERROR;
-    }
     od::json_type type{};
     if (error_code e = v.type().get(type)) {
         return e;
+    }
+    const bool container = type == od::json_type::object || type == od::json_type::array;
+    if (container && depth >= k_max_answer_depth) {
+        return simdjson::DEPTH_ERROR;
     }
     switch (type) {
         case od::json_type::object: {
@@ -525,7 +536,9 @@ class FastReader {
             }
             std::string* text = field_of(n, key);
             if (text == nullptr && key != "KeepAlive") {
-                if (check(value, 1)) {
+                // In the top object, in "nodes", in this record.
+                constexpr int k_record_field_depth = 3;
+                if (check(value, k_record_field_depth)) {
                     return false;
                 }
                 continue;
@@ -588,9 +601,8 @@ Result<std::vector<CloudNode>> parse_node_list_streaming(std::string_view body) 
     if (general && !said.exchange(true)) {
         log::info(
             "cyclecloud: the node list has a value the fast reader leaves to the general one "
-            "(a number, object or list in a field such as NodeId, or nesting deeper than {}); "
-            "each sync pass takes longer",
-            k_max_depth);
+            "(a number, object or list in a field such as NodeId); each sync pass takes "
+            "longer");
     }
     return general;
 }

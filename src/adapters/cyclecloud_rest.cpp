@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -28,34 +31,66 @@ std::once_flag g_curl_init;
 struct HttpResponse {
     long status = 0;
     std::string body;
-    std::optional<long> retry_after_seconds;
+    std::optional<std::chrono::seconds> retry_after;
+    std::size_t limit = 0;  // CycleCloudOptions::max_response_bytes
+    // Set when the body is over `limit`; the transfer was cut off, `body` is incomplete.
+    bool too_big = false;
+    std::optional<unsigned long long> announced;  // a Content-Length over `limit`
 };
 
+// A header's value without the spaces around it.
+std::string_view header_value(std::string_view line, std::size_t name_length) {
+    std::string_view value = line.substr(name_length);
+    const auto first = value.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    value.remove_prefix(first);
+    return value.substr(0, value.find_last_not_of(" \t\r\n") + 1);
+}
+
+// Returning less than the bytes given makes libcurl stop the transfer (CURLE_WRITE_ERROR).
 size_t write_body(char* data, size_t size, size_t n, void* user) {
-    static_cast<std::string*>(user)->append(data, size * n);
-    return size * n;
+    auto* resp = static_cast<HttpResponse*>(user);
+    const size_t bytes = size * n;
+    if (bytes > resp->limit - resp->body.size()) {
+        resp->too_big = true;
+        return 0;
+    }
+    resp->body.append(data, bytes);
+    return bytes;
 }
 
 size_t read_header(char* data, size_t size, size_t n, void* user) {
     auto* resp = static_cast<HttpResponse*>(user);
-    std::string line(data, size * n);
-    std::string lower = line;
+    const std::string_view line(data, size * n);
+    std::string lower(line.substr(0, 16));
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lower.rfind("content-length:", 0) == 0) {
+    constexpr std::string_view k_content_length = "content-length:";
+    constexpr std::string_view k_retry_after = "retry-after:";
+    if (lower.starts_with(k_content_length)) {
+        const std::string_view value = header_value(line, k_content_length.size());
+        unsigned long long length = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+        if (ec == std::errc::result_out_of_range) {
+            resp->too_big = true;  // more than 2^64 bytes
+            return 0;
+        }
+        if (ec != std::errc() || end != value.data() + value.size()) {
+            return size * n;  // not a length: no room made; write_body holds the limit
+        }
+        if (length > resp->limit) {
+            resp->too_big = true;
+            resp->announced = length;
+            return 0;
+        }
         // Room for the whole body at once: a 10,000-node list is 12 MB, and growing a string
         // to it by doubling holds up to twice that while it copies.
-        constexpr long long k_max_reserve = 256LL << 20;
-        const long long length = std::strtoll(line.c_str() + 15, nullptr, 10);
-        if (length > 0 && length <= k_max_reserve) {
-            resp->body.reserve(static_cast<std::size_t>(length));
-        }
-    } else if (lower.rfind("retry-after:", 0) == 0) {
-        try {
-            resp->retry_after_seconds = std::stol(line.substr(12));
-        } catch (const std::exception&) {
-            // An HTTP-date form: treat as "soon"; our own backoff applies.
-        }
+        resp->body.reserve(static_cast<std::size_t>(length));
+    } else if (lower.starts_with(k_retry_after)) {
+        resp->retry_after = parse_retry_after(header_value(line, k_retry_after.size()),
+                                              std::chrono::system_clock::now());
     }
     return size * n;
 }
@@ -86,13 +121,31 @@ std::string str(const json& j, const char* key) {
     return it->dump();
 }
 
+// A number of the record, or `fallback` if it is missing, not a number or out of T's range
+// (CycleCloud's counts are small; a cast of 1e300 to int would be undefined).
 template <typename T>
 T num(const json& j, const char* key, T fallback) {
     const auto it = j.find(key);
     if (it == j.end() || !it->is_number()) {
         return fallback;
     }
-    return it->get<T>();
+    if constexpr (std::is_floating_point_v<T>) {
+        return it->get<T>();
+    } else {
+        constexpr auto k_min = std::numeric_limits<T>::min();
+        constexpr auto k_max = std::numeric_limits<T>::max();
+        if (it->is_number_float()) {
+            const double d = it->get<double>();
+            const bool fits = d >= static_cast<double>(k_min) && d <= static_cast<double>(k_max);
+            return fits ? static_cast<T>(d) : fallback;
+        }
+        if (it->is_number_unsigned()) {
+            const auto u = it->get<std::uint64_t>();
+            return u <= static_cast<std::uint64_t>(k_max) ? static_cast<T>(u) : fallback;
+        }
+        const auto i = it->get<std::int64_t>();
+        return i >= k_min && i <= k_max ? static_cast<T>(i) : fallback;
+    }
 }
 
 bool boolean(const json& j, const char* key) {
@@ -107,15 +160,22 @@ bool boolean(const json& j, const char* key) {
            (it->get<std::string>() == "true" || it->get<std::string>() == "True");
 }
 
-void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
-    if (j.is_object()) {
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+// The leaves of a node array's Configuration by dotted path ("slurm.partition"): a loop with
+// its own stack, in the order a recursive walk would take (a later duplicate path wins).
+void flatten(const json& configuration, std::map<std::string, std::string>& out) {
+    std::vector<std::pair<const json*, std::string>> todo{{&configuration, std::string()}};
+    while (!todo.empty()) {
+        auto [j, prefix] = std::move(todo.back());
+        todo.pop_back();
+        if (j->is_object()) {
+            for (auto it = j->rbegin(); it != j->rend(); ++it) {
+                todo.emplace_back(&it.value(), prefix.empty() ? it.key() : prefix + "." + it.key());
+            }
+        } else if (j->is_string()) {
+            out[prefix] = j->get<std::string>();
+        } else {
+            out[prefix] = j->dump();
         }
-    } else if (j.is_string()) {
-        out[prefix] = j.get<std::string>();
-    } else {
-        out[prefix] = j.dump();
     }
 }
 
@@ -136,8 +196,65 @@ CloudNode node_from_json(const json& n) {
     return node;
 }
 
-json parse_json(const std::string& body) {
-    return json::parse(body, nullptr, false);
+// nlohmann's DOM builder behind a depth limit. nlohmann parses with a loop and a heap stack,
+// but what walks the tree afterwards (dump(), the copy constructor, ==) recurses: the limit
+// keeps that at k_max_answer_depth frames.
+class DepthLimitedTree {
+  public:
+    explicit DepthLimitedTree(json& root) : m_dom(root, /*allow_exceptions_=*/false) {}
+    bool too_deep() const { return m_too_deep; }
+
+    bool null() { return m_dom.null(); }
+    bool boolean(bool v) { return m_dom.boolean(v); }
+    bool number_integer(json::number_integer_t v) { return m_dom.number_integer(v); }
+    bool number_unsigned(json::number_unsigned_t v) { return m_dom.number_unsigned(v); }
+    bool number_float(json::number_float_t v, const json::string_t& text) {
+        return m_dom.number_float(v, text);
+    }
+    bool string(json::string_t& v) { return m_dom.string(v); }
+    bool binary(json::binary_t& v) { return m_dom.binary(v); }
+    bool key(json::string_t& k) { return m_dom.key(k); }
+    bool start_object(std::size_t size) { return deeper() && m_dom.start_object(size); }
+    bool end_object() {
+        --m_depth;
+        return m_dom.end_object();
+    }
+    bool start_array(std::size_t size) { return deeper() && m_dom.start_array(size); }
+    bool end_array() {
+        --m_depth;
+        return m_dom.end_array();
+    }
+    template <class Exception>
+    bool parse_error(std::size_t position, const std::string& last_token, const Exception& ex) {
+        return m_dom.parse_error(position, last_token, ex);
+    }
+
+  private:
+    bool deeper() {
+        if (++m_depth > k_max_answer_depth) {
+            m_too_deep = true;
+            return false;  // stops the parser
+        }
+        return true;
+    }
+
+    nlohmann::detail::json_sax_dom_parser<json> m_dom;
+    int m_depth = 0;
+    bool m_too_deep = false;
+};
+
+// The answer `body` as a JSON object; `what` names it in the error ("cluster status").
+Result<json> parse_answer(const std::string& body, const std::string& what) {
+    json root;
+    DepthLimitedTree tree(root);
+    const bool parsed = json::sax_parse(body, &tree, json::input_format_t::json, /*strict=*/true);
+    if (tree.too_deep()) {
+        return nested_too_deep(what);
+    }
+    if (!parsed || !root.is_object()) {
+        return malformed(what + " is not a JSON object: '" + excerpt(body) + "'");
+    }
+    return root;
 }
 
 }  // namespace
@@ -158,6 +275,42 @@ Error malformed(const std::string& what) {
     return make_error(ErrorKind::k_transient, "malformed response from CycleCloud: " + what);
 }
 
+Error nested_too_deep(const std::string& what) {
+    return malformed(what + " is nested deeper than " + std::to_string(k_max_answer_depth) +
+                     " levels");
+}
+
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now) {
+    if (value.empty()) {
+        return std::nullopt;
+    }
+    if (std::isdigit(static_cast<unsigned char>(value.front())) != 0) {
+        std::uint64_t seconds = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+        if (end != value.data() + value.size()) {
+            return std::nullopt;  // "12abc"
+        }
+        if (ec == std::errc::result_out_of_range ||
+            seconds > static_cast<std::uint64_t>(k_retry_after_ceiling.count())) {
+            return k_retry_after_ceiling;
+        }
+        return std::chrono::seconds(seconds);
+    }
+    // An HTTP-date starts with the day's name ("Sun, 06 Nov 1994 08:49:37 GMT").
+    if (std::isalpha(static_cast<unsigned char>(value.front())) == 0) {
+        return std::nullopt;
+    }
+    const std::string text(value);
+    const time_t when = curl_getdate(text.c_str(), nullptr);
+    if (when == -1) {
+        return std::nullopt;
+    }
+    const auto delta = std::chrono::seconds(when) -
+                       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+    return std::clamp(delta, std::chrono::seconds(0), k_retry_after_ceiling);
+}
+
 VmStatus parse_vm_status(const std::string& text) {
     static const std::map<std::string, VmStatus> k_table{
         {"Off", VmStatus::k_off},
@@ -175,10 +328,11 @@ VmStatus parse_vm_status(const std::string& text) {
 }
 
 Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body) {
-    const json j = parse_json(body);
-    if (j.is_discarded() || !j.is_object()) {
-        return malformed("cluster status is not a JSON object: '" + excerpt(body) + "'");
+    const auto parsed = parse_answer(body, "cluster status");
+    if (!parsed) {
+        return parsed.error();
     }
+    const json& j = *parsed;
     const auto arrays = j.find("nodearrays");
     if (arrays == j.end() || !arrays->is_array()) {
         return malformed("cluster status has no 'nodearrays' list");
@@ -200,7 +354,7 @@ Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body) {
                 }
                 na.interruptible = boolean(*rec, "Interruptible");
                 if (const auto cfg = rec->find("Configuration"); cfg != rec->end()) {
-                    flatten(*cfg, "", na.configuration);
+                    flatten(*cfg, na.configuration);
                 }
             }
             if (const auto buckets = a.find("buckets"); buckets != a.end() && buckets->is_array()) {
@@ -248,10 +402,11 @@ Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body) {
 }
 
 Result<std::vector<CloudNode>> parse_node_list(const std::string& body) {
-    const json j = parse_json(body);
-    if (j.is_discarded() || !j.is_object()) {
-        return malformed("node list is not a JSON object: '" + excerpt(body) + "'");
+    const auto parsed = parse_answer(body, "node list");
+    if (!parsed) {
+        return parsed.error();
     }
+    const json& j = *parsed;
     const auto nodes = j.find("nodes");
     if (nodes == j.end() || !nodes->is_array()) {
         return malformed("node list has no 'nodes' list");
@@ -270,6 +425,46 @@ Result<std::vector<CloudNode>> parse_node_list(const std::string& body) {
         }
     } catch (const json::exception& e) {
         return malformed(e.what());
+    }
+    return out;
+}
+
+Result<CreateResult> parse_create_result(const std::string& body, std::size_t request_count) {
+    const auto parsed = parse_answer(body, "create result");
+    if (!parsed) {
+        return parsed.error();
+    }
+    const json& j = *parsed;
+    CreateResult out;
+    out.operation_id = str(j, "operationId");
+    if (const auto s = j.find("sets"); s != j.end() && s->is_array()) {
+        for (const auto& set : *s) {
+            if (out.sets.size() == request_count) {
+                break;  // more answers than requests: the rest answer nothing we asked
+            }
+            out.sets.push_back({set.is_object() ? num<int>(set, "added", 0) : 0,
+                                set.is_object() ? str(set, "message") : std::string()});
+        }
+    }
+    out.sets.resize(request_count);
+    return out;
+}
+
+Result<ManagementResult> parse_management_result(const std::string& body,
+                                                 const std::string& action) {
+    const auto parsed = parse_answer(body, action + " result");
+    if (!parsed) {
+        return parsed.error();
+    }
+    const json& j = *parsed;
+    ManagementResult out;
+    out.operation_id = str(j, "operationId");
+    if (const auto nodes = j.find("nodes"); nodes != j.end() && nodes->is_array()) {
+        for (const auto& n : *nodes) {
+            if (n.is_object()) {
+                out.nodes.push_back({str(n, "name"), str(n, "status") == "OK", str(n, "error")});
+            }
+        }
     }
     return out;
 }
@@ -321,6 +516,7 @@ struct CycleCloudRest::Impl {
     Result<HttpResponse> exchange(const char* method, const std::string& path,
                                   const std::string* body) {
         HttpResponse resp;
+        resp.limit = options.max_response_bytes;
         char errbuf[CURL_ERROR_SIZE] = {0};
         const std::string url = options.url + path;
         curl_easy_reset(curl);
@@ -342,7 +538,7 @@ struct CycleCloudRest::Impl {
         }
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp.body);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
         curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, read_header);
         curl_easy_setopt(curl, CURLOPT_HEADERDATA, &resp);
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
@@ -356,7 +552,7 @@ struct CycleCloudRest::Impl {
         const CURLcode rc = curl_easy_perform(curl);
         curl_slist_free_all(headers);
         ++stats.requests;
-        if (rc != CURLE_OK) {
+        if (rc != CURLE_OK && !resp.too_big) {
             return transport_error(rc, errbuf);
         }
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
@@ -389,6 +585,19 @@ struct CycleCloudRest::Impl {
         }
     }
 
+    // An answer over max_response_bytes: a CycleCloud this large needs a larger limit, and
+    // anything else should not make us hold more than the limit in memory.
+    Error too_large(const char* method, const std::string& path, const HttpResponse& r) const {
+        const std::string limit = std::to_string(options.max_response_bytes);
+        const std::string size =
+            r.announced ? "is " + std::to_string(*r.announced) + " bytes, more than the " + limit
+                        : "is more than the " + limit + " bytes";
+        return make_error(ErrorKind::k_transient,
+                          "the answer to " + std::string(method) + " " + path + " " + size +
+                              " that cyclecloud.max_response_mb allows: raise it if "
+                              "CycleCloud's answers are really this large");
+    }
+
     Error http_error(const char* method, const std::string& path, const HttpResponse& r) const {
         const std::string what = std::string(method) + " " + path;
         const std::string status = "HTTP " + std::to_string(r.status);
@@ -402,9 +611,11 @@ struct CycleCloudRest::Impl {
                               status + " for " + what + ": " + excerpt(r.body));
         }
         if (r.status == 429) {
-            return make_error(ErrorKind::k_throttled,
-                              "CycleCloud throttled " + what + " (" + status + ", Retry-After " +
-                                  std::to_string(r.retry_after_seconds.value_or(0)) + " s)");
+            return make_error(
+                ErrorKind::k_throttled,
+                "CycleCloud throttled " + what + " (" + status + ", Retry-After " +
+                    std::to_string(r.retry_after.value_or(std::chrono::seconds(0)).count()) +
+                    " s)");
         }
         if (r.status >= 500) {
             return make_error(ErrorKind::k_transient,
@@ -425,6 +636,9 @@ struct CycleCloudRest::Impl {
             std::chrono::milliseconds wait = backoff;
             if (!resp) {
                 err = resp.error();
+            } else if (resp->too_big) {
+                // Not retried: the next attempt would be as large.
+                return too_large(method, path, *resp);
             } else if (resp->status >= 200 && resp->status < 300) {
                 return std::move(resp->body);
             } else if (resp->status == 409 && attempt > 1 && body != nullptr) {
@@ -441,10 +655,10 @@ struct CycleCloudRest::Impl {
                 err = http_error(method, path, *resp);
                 if (resp->status == 429) {
                     ++stats.throttled;
-                    if (resp->retry_after_seconds) {
-                        wait =
-                            std::min(options.retry_after_max,
-                                     std::chrono::milliseconds(*resp->retry_after_seconds * 1000));
+                    if (resp->retry_after) {
+                        // At most k_retry_after_ceiling: no overflow in milliseconds.
+                        wait = std::min(options.retry_after_max,
+                                        std::chrono::milliseconds(*resp->retry_after));
                     }
                 }
             }
@@ -476,22 +690,7 @@ struct CycleCloudRest::Impl {
         if (!text) {
             return text.error();
         }
-        const json j = parse_json(*text);
-        if (j.is_discarded() || !j.is_object()) {
-            return malformed(std::string(action) + " result is not a JSON object: '" +
-                             excerpt(*text) + "'");
-        }
-        ManagementResult out;
-        out.operation_id = str(j, "operationId");
-        if (const auto nodes = j.find("nodes"); nodes != j.end() && nodes->is_array()) {
-            for (const auto& n : *nodes) {
-                if (n.is_object()) {
-                    out.nodes.push_back(
-                        {str(n, "name"), str(n, "status") == "OK", str(n, "error")});
-                }
-            }
-        }
-        return out;
+        return parse_management_result(*text, action);
     }
 };
 
@@ -573,20 +772,7 @@ Result<CreateResult> CycleCloudRest::create_nodes(const std::vector<CreateReques
     if (!text) {
         return text.error();
     }
-    const json j = parse_json(*text);
-    if (j.is_discarded() || !j.is_object()) {
-        return malformed("create result is not a JSON object: '" + excerpt(*text) + "'");
-    }
-    CreateResult out;
-    out.operation_id = str(j, "operationId");
-    if (const auto s = j.find("sets"); s != j.end() && s->is_array()) {
-        for (const auto& set : *s) {
-            out.sets.push_back({set.is_object() ? num<int>(set, "added", 0) : 0,
-                                set.is_object() ? str(set, "message") : std::string()});
-        }
-    }
-    out.sets.resize(requests.size());
-    return out;
+    return parse_create_result(*text, requests.size());
 }
 
 Result<ManagementResult> CycleCloudRest::start_nodes(const std::vector<std::string>& names) {

@@ -12,11 +12,16 @@
 //   cluster, TLS failure), k_not_found, k_cloud (other 4xx).
 // * Node and node array records are screened (core/cloud_input.h) before they are returned:
 //   one Slurm could not take is dropped, and a warning logged once.
+// * Answers are untrusted: a body larger than `max_response_bytes` is refused while it arrives
+//   (k_transient, not retried), and every answer is read with a depth limit
+//   (k_max_answer_depth), so no code walks deeper nesting than that.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +43,9 @@ struct CycleCloudOptions {
     std::chrono::milliseconds backoff_initial{250};
     std::chrono::milliseconds backoff_max{5000};
     std::chrono::milliseconds retry_after_max{60000};  // cap on a server's Retry-After
+    // The largest answer body taken (cyclecloud.max_response_mb): a Content-Length above it is
+    // refused before any of the body is read, a body that grows past it is cut off.
+    std::size_t max_response_bytes = std::size_t{128} << 20;
     // Our own pacing, shaped like Azure Resource Manager's per-subscription token buckets:
     // {burst, refill per second} for reads (GET) and for writes and deletes (POST).
     std::pair<double, double> read_bucket{250, 25};
@@ -82,15 +90,38 @@ class CycleCloudRest final : public Cloud {
     std::unique_ptr<Impl> m_impl;
 };
 
+// The deepest nesting of objects and lists taken in an answer from CycleCloud. Its own answers
+// nest five levels at most (a node array's Configuration); a deeper one is malformed. Every
+// reader of an answer stops at this depth, so whatever walks a parsed answer (by recursion
+// or not) never goes deeper.
+constexpr int k_max_answer_depth = 128;
+
+// The longest wait a Retry-After header can ask for; a larger value counts as this.
+constexpr std::chrono::seconds k_retry_after_ceiling{3600};
+
 // Exposed for tests and fuzzing: JSON text -> records. Errors are k_transient ("malformed
-// response from CycleCloud: ...").
+// response from CycleCloud: ..."): "<what> is not a JSON object: '<excerpt>'", "<what> is
+// nested deeper than 128 levels", or a missing or wrong part.
 Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body);
 Result<std::vector<CloudNode>> parse_node_list(const std::string& body);
+// The answer to POST nodes/create; `sets` is resized to `request_count` (one per request).
+Result<CreateResult> parse_create_result(const std::string& body, std::size_t request_count);
+// The answer to POST nodes/<action> (start, shutdown, terminate, deallocate).
+Result<ManagementResult> parse_management_result(const std::string& body,
+                                                 const std::string& action);
 VmStatus parse_vm_status(const std::string& text);
 
-// For the adapter's parsers: a printable excerpt of at most 200 bytes of a response body, and
-// the k_transient "malformed response from CycleCloud: <what>" error.
+// A Retry-After header's value: delta-seconds or an HTTP-date (taken relative to `now`; a
+// date in the past is 0 s). At most k_retry_after_ceiling, however large the number;
+// std::nullopt for anything else (a negative number, garbage).
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now);
+
+// For the adapter's parsers: a printable excerpt of at most 200 bytes of a response body, the
+// k_transient "malformed response from CycleCloud: <what>" error, and that error for an
+// answer nested deeper than k_max_answer_depth ("<what> is nested deeper than 128 levels").
 std::string excerpt(std::string_view body);
 Error malformed(const std::string& what);
+Error nested_too_deep(const std::string& what);
 
 }  // namespace cb

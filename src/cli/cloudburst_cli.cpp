@@ -62,14 +62,21 @@ const GlobalOptions& global_options() {
     return g_options;
 }
 
+Result<Config> load_global_config(PasswordUse use) {
+    return load_chosen_config({g_options.config_path, g_options.config_chosen_by}, use);
+}
+
 int cloudburst_main(int argc, char** argv) {
     return run_main("cloudburst", [&]() -> Result<int> {
         CLI::App app{"cloudburst: burst a Slurm cluster into Azure through CycleCloud"};
         app.require_subcommand(1);
-        g_options.config_path = default_config_path();
-        app.add_option("-c,--config", g_options.config_path,
-                       "configuration file (default: $CLOUDBURST_CONFIG, else cloudburst.toml "
-                       "next to $SLURM_CONF, else /etc/cloudburst/cloudburst.toml)");
+        auto chosen = choose_config_path();
+        g_options.config_path = chosen.path;
+        g_options.config_chosen_by = chosen.chosen_by;
+        CLI::Option* config_option =
+            app.add_option("-c,--config", g_options.config_path,
+                           "configuration file (default: $CLOUDBURST_CONFIG, else cloudburst.toml "
+                           "next to $SLURM_CONF, else /etc/cloudburst/cloudburst.toml)");
         std::function<Result<int>()> action;
         const auto commands = all_commands();
         for (const auto& spec : commands) {
@@ -86,6 +93,9 @@ int cloudburst_main(int argc, char** argv) {
         } catch (const CLI::ParseError& e) {
             return make_error(ErrorKind::k_usage,
                               std::string(e.what()) + " (run 'cloudburst --help')");
+        }
+        if (config_option->count() > 0) {
+            g_options.config_chosen_by.clear();
         }
         if (!action) {
             return make_error(ErrorKind::k_internal, "no subcommand ran");

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+#include "core/config_loader.h"
 #include "util/result.h"
 
 namespace CLI {
@@ -24,9 +26,15 @@ struct CommandSpec {
 // Global options every subcommand can read.
 struct GlobalOptions {
     std::string config_path;  // --config, CLOUDBURST_CONFIG, else /etc/cloudburst/cloudburst.toml
+    std::string config_chosen_by;  // the environment variable that chose it, if one did
 };
 
 const GlobalOptions& global_options();
+
+// load_config of global_options().config_path: the only way a subcommand reads the
+// configuration, so every one applies the trust rule (config_loader.h) before it uses a path,
+// URL or program named there, and a refusal names the environment variable that chose the file.
+Result<Config> load_global_config(PasswordUse use);
 
 // Entry point of the `cloudburst` program.
 int cloudburst_main(int argc, char** argv);

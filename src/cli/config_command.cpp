@@ -21,7 +21,7 @@ struct ConfigSubcommand {
 
 Result<int> show() {
     const auto& path = global_options().config_path;
-    auto config = load_config(path);
+    auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
         return std::move(config).error();
     }
@@ -31,11 +31,14 @@ Result<int> show() {
 
 Result<int> check() {
     const auto& path = global_options().config_path;
-    auto config = load_config(path);
+    auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
         return std::move(config).error();
     }
     std::cout << path << ": OK\n";
+    if (auto warning = transport_warning(config->cyclecloud); !warning.empty()) {
+        std::cout << "WARNING: " << warning << "\n";
+    }
     return 0;
 }
 

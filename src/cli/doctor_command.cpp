@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <netdb.h>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -37,6 +38,7 @@ struct DoctorOptions {
     std::string slurm_conf;
     std::string munge_key = "/etc/munge/munge.key";
     std::string exports = "/etc/exports";
+    std::string sched_dir = "/sched";
 };
 
 bool tcp_listening(int port) {
@@ -156,6 +158,39 @@ std::optional<std::string> cyclecloud_date(const Config& config) {
     return std::nullopt;
 }
 
+// The exports file and the *.exports files of the exports.d directory beside it (exportfs
+// reads both), sorted by name, then checked for how they export /sched.
+CheckResult check_sched_export_files(const DoctorOptions& o) {
+    std::vector<std::string> paths;
+    if (fs::exists(o.exports)) {
+        paths.push_back(o.exports);
+    }
+    const fs::path dir = fs::path(o.exports).parent_path() / "exports.d";
+    std::error_code ec;
+    std::vector<std::string> more;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().extension() == ".exports") {
+            more.push_back(entry.path().string());
+        }
+    }
+    std::sort(more.begin(), more.end());
+    paths.insert(paths.end(), more.begin(), more.end());
+    if (paths.empty()) {
+        return check_skipped("NFS /sched", o.exports + " and " + dir.string() +
+                                               "/*.exports do not exist: this machine exports "
+                                               "nothing over NFS");
+    }
+    std::vector<ExportsFile> files;
+    for (const auto& path : paths) {
+        auto text = read_file(path);
+        if (!text) {
+            return check_problem("NFS /sched", text.error().describe());
+        }
+        files.push_back({path, std::move(*text)});
+    }
+    return check_sched_export(files, o.sched_dir);
+}
+
 CheckResult check_daemon(const Config& config) {
     if (fs::is_directory("/run/systemd/system")) {
         auto r = run_command({{"/usr/bin/systemctl", "is-active", "--quiet", "cloudburstd"},
@@ -177,7 +212,7 @@ CheckResult check_daemon(const Config& config) {
 std::vector<CheckResult> run_checks(const DoctorOptions& o) {
     std::vector<CheckResult> out;
     const std::string config_path = global_options().config_path;
-    auto config = load_config(config_path, PasswordUse::k_read);
+    auto config = load_global_config(PasswordUse::k_read);
     const Config defaults;
     const Config& cfg = config ? *config : defaults;
 
@@ -220,6 +255,7 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
         out.push_back(check_skipped("NFS exports", o.exports + " does not exist: this machine "
                                                                "exports nothing over NFS"));
     }
+    out.push_back(check_sched_export_files(o));
 
     if (!config) {
         out.push_back(check_problem("config file", config.error().describe()));
@@ -228,8 +264,16 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
         return out;
     }
     const auto read_slurm_user = read ? read->settings.get("SlurmUser") : std::nullopt;
-    out.push_back(check_config_file(config_path, stat_file(config_path),
-                                    lookup_user(read_slurm_user.value_or(cfg.slurm.user))));
+    const auto slurm_user = lookup_user(read_slurm_user.value_or(cfg.slurm.user));
+    out.push_back(check_config_file(config_path, stat_file(config_path), slurm_user,
+                                    cfg.cyclecloud.password_file.empty()
+                                        ? ConfigSecret::k_inline_password
+                                        : ConfigSecret::k_none));
+    if (!cfg.cyclecloud.password_file.empty()) {
+        out.push_back(check_password_file(cfg.cyclecloud.password_file,
+                                          stat_file(cfg.cyclecloud.password_file)));
+    }
+    out.push_back(check_transport(cfg.cyclecloud));
     const ConnectionDiagnosis diagnosis = diagnose_connection(cyclecloud_options(cfg));
     out.push_back(diagnosis.ok() ? check_ok("CycleCloud", diagnosis.message)
                                  : check_problem("CycleCloud", diagnosis.message));
@@ -255,13 +299,18 @@ Result<int> run_doctor(const DoctorOptions& o) {
                   << "\n";
     } else {
         std::size_t problems = 0;
+        std::size_t warnings = 0;
         for (const auto& r : results) {
             std::cout << format_check(r) << "\n";
             problems += r.outcome == CheckOutcome::k_problem ? 1 : 0;
+            warnings += r.outcome == CheckOutcome::k_warning ? 1 : 0;
         }
         std::cout << (problems == 0 ? std::string("doctor: no problems")
                                     : "doctor: " + std::to_string(problems) + " problem" +
                                           (problems == 1 ? "" : "s"))
+                  << (warnings == 0 ? std::string()
+                                    : ", " + std::to_string(warnings) + " WARNING" +
+                                          (warnings == 1 ? "" : "S"))
                   << "\n";
     }
     return all_passed(results) ? 0 : 1;
@@ -280,6 +329,9 @@ std::vector<CommandSpec> doctor_commands() {
                             "<slurm.conf_dir>/slurm.conf)");
              app.add_option("--munge-key", o->munge_key, "munge key file")->capture_default_str();
              app.add_option("--exports", o->exports, "NFS exports file")->capture_default_str();
+             app.add_option("--sched-dir", o->sched_dir,
+                            "the directory exported to the burst nodes with the munge key")
+                 ->capture_default_str();
              return std::function<Result<int>()>([o] { return run_doctor(*o); });
          }}};
 }

@@ -114,6 +114,22 @@ Result<int> run(const Request& request, const HostlistAction& action) {
     return 0;
 }
 
+// The arguments of a hostlist subcommand that CLI11 did not take as its own options, each
+// verbatim. Throws CLI11's own errors, so a stray option or no expression reads and exits like
+// any other usage error.
+std::vector<std::string> take_expressions(const CLI::App& sub) {
+    std::vector<std::string> expressions = sub.remaining();
+    for (const std::string& arg : expressions) {
+        if (arg.size() > 1 && arg.front() == '-') {
+            throw CLI::ExtrasError(sub.get_name(), {arg});
+        }
+    }
+    if (expressions.empty()) {
+        throw CLI::RequiredError("EXPR");
+    }
+    return expressions;
+}
+
 }  // namespace
 
 std::vector<CommandSpec> hostlist_commands() {
@@ -123,14 +139,20 @@ std::vector<CommandSpec> hostlist_commands() {
                  auto chosen = std::make_shared<const HostlistAction*>(nullptr);
                  for (const HostlistAction& action : k_actions) {
                      CLI::App* sub = app.add_subcommand(action.name, action.help);
-                     sub->add_option("EXPR", request->expressions,
-                                     "hostlist expressions such as n[1-4],gpu07; several form one "
-                                     "list; '-' reads standard input")
-                         ->required();
+                     // EXPR... is read from the subcommand's extras, not a positional option:
+                     // CLI11 splits a container option's value that is wholly in brackets
+                     // ("[1-3]" became "1-3"), and a hostlist must reach the parser verbatim.
+                     sub->allow_extras();
+                     sub->footer(
+                         "EXPR...  hostlist expressions such as n[1-4],gpu07; several form one "
+                         "list; '-' reads standard input\n");
                      sub->add_flag("--suffix", request->suffix,
                                    "accept a shared suffix after the brackets, n[1-3]-ib (Slurm "
                                    "23.11+ syntax)");
-                     sub->callback([chosen, &action]() { *chosen = &action; });
+                     sub->callback([sub, request, chosen, &action]() {
+                         request->expressions = take_expressions(*sub);
+                         *chosen = &action;
+                     });
                  }
                  return std::function<Result<int>()>([request, chosen]() -> Result<int> {
                      if (*chosen == nullptr) {

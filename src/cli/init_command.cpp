@@ -1,15 +1,22 @@
 // `cloudburst init`: connects this scheduler to a CycleCloud cluster. Asks for (or takes from
 // flags and the environment) the cluster, URL, user and password; checks the connection and
-// says what is wrong; writes the config (0600, atomically); runs `cloudburst scale`; installs
+// says what is wrong; writes the password file (root, 0600) and the config (root, 0644, no
+// secret), atomically; creates the spool for SlurmUser; runs `cloudburst scale`; installs
 // and starts the daemon's systemd unit; checks that slurm.conf calls our hooks and includes
 // the generated file. A rerun changes only what differs and says so.
+#include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -46,7 +53,8 @@ struct InitOptions {
 constexpr std::string_view k_new_config_header =
     "# cloudburst configuration, written by `cloudburst init` (every key: "
     "docs/configuration.md).\n"
-    "# It holds the CycleCloud password: keep it mode 0600, owned by root.\n";
+    "# It holds no secret (the password is in cyclecloud.password_file, root-only): keep it\n"
+    "# owned by root, mode 0644, so the hooks (SlurmUser) can read it.\n";
 
 // The terminal settings to restore if Ctrl-C arrives while echo is off.
 termios g_saved_terminal{};
@@ -173,43 +181,31 @@ Result<std::string> choose_password(const InitOptions& o, const std::string& cur
                       "or set CLOUDBURST_PASSWORD (never on the command line)");
 }
 
-// Writes the config if it differs (or only its mode does); prints what happened.
-Status write_config(const std::string& path, const std::string& old_text, bool existed,
-                    const TomlEditResult& edit, bool dry_run) {
-    const auto facts = stat_file(path);
-    const bool mode_ok = facts && (facts->mode & 07777) == 0600;
-    if (existed && edit.text == old_text && mode_ok) {
-        std::cout << "config " << path << ": unchanged\n";
-        return ok_status();
-    }
-    std::string what;
-    if (!existed) {
-        what = "new file, mode 0600";
-    } else if (edit.changed.empty() && edit.text == old_text) {
-        what = "mode set to 0600";
-    } else {
-        for (const auto& k : edit.changed) {
-            what += (what.empty() ? "" : ", ") + k;
-        }
-        if (!mode_ok) {
-            what += ", mode 0600";
-        }
-    }
+// Writes the password file, then the config (so the config never names a missing file);
+// prints one line per file.
+Status write_layout(const std::string& config_path, const std::string& config_text,
+                    const std::string& password_file, const std::string& password, bool dry_run) {
     if (dry_run) {
-        std::cout << "config " << path << ": would be written (" << what << "; --dry-run)\n";
+        std::cout << "password " << password_file << ", config " << config_path
+                  << ": would be written if they differ (--dry-run)\n";
         return ok_status();
     }
-    if (auto st = make_directories(fs::path(path).parent_path().string(), 0755); !st) {
-        return st;
+    for (const auto& dir : {fs::path(password_file).parent_path().string(),
+                            fs::path(config_path).parent_path().string()}) {
+        if (auto st = make_directories(dir, 0755); !st) {
+            return st;
+        }
     }
-    if (auto st = write_file_atomic(path, edit.text, 0600); !st) {
-        return st;
+    auto pw = write_layout_file(password_file, password + "\n", k_password_file_mode);
+    if (!pw) {
+        return pw.error();
     }
-    // write_file_atomic's mode passes through the umask; the password needs exactly 0600.
-    if (::chmod(path.c_str(), 0600) != 0) {
-        return make_error(ErrorKind::k_io, "cannot chmod 0600 " + path);
+    std::cout << "password " << password_file << ": " << *pw << "\n";
+    auto conf = write_layout_file(config_path, config_text, k_config_mode);
+    if (!conf) {
+        return conf.error();
     }
-    std::cout << "config " << path << ": written (" << what << ")\n";
+    std::cout << "config " << config_path << ": " << *conf << "\n";
     return ok_status();
 }
 
@@ -243,12 +239,23 @@ Status run_scale(const std::string& config_path, bool dry_run) {
 // destruction.
 class ScratchConfig {
   public:
-    static Result<std::unique_ptr<ScratchConfig>> make(const std::string& text) {
+    // `text` names `password_file()` as cyclecloud.password_file.
+    static Result<std::unique_ptr<ScratchConfig>> make(const InitSettings& settings,
+                                                       std::string_view existing,
+                                                       const std::string& password) {
         std::string dir_template = (fs::temp_directory_path() / "cloudburst-init.XXXXXX").string();
         if (::mkdtemp(dir_template.data()) == nullptr) {
             return make_error(ErrorKind::k_io, "cannot create a temporary directory");
         }
         auto scratch = std::unique_ptr<ScratchConfig>(new ScratchConfig(dir_template));
+        InitSettings here = settings;
+        here.password_file = scratch->password_file();
+        const std::string text = render_init_config(existing, here).text;
+        if (auto st = write_file_atomic(scratch->password_file(), password + "\n", 0600,
+                                        Durability::k_process_crash);
+            !st) {
+            return st.error();
+        }
         if (auto st = write_file_atomic(scratch->path(), text, 0600, Durability::k_process_crash);
             !st) {
             return st.error();
@@ -262,6 +269,7 @@ class ScratchConfig {
         fs::remove_all(m_dir, ec);
     }
     std::string path() const { return m_dir + "/cloudburst.toml"; }
+    std::string password_file() const { return m_dir + "/cyclecloud.password"; }
 
   private:
     explicit ScratchConfig(std::string dir) : m_dir(std::move(dir)) {}
@@ -275,7 +283,8 @@ Result<CommandOutput> systemctl(const std::vector<std::string>& args) {
 }
 
 // Installs the unit and starts (or restarts after a config change) the daemon.
-Status start_daemon(const std::string& config_path, bool config_changed, const InitOptions& o) {
+Status start_daemon(const std::string& config_path, const Config& config, bool config_changed,
+                    const InitOptions& o) {
     const std::string daemon = program_dir() + "/cloudburstd";
     const std::string how = "start it with `" + daemon + " --config " + config_path + "`";
     if (o.no_start) {
@@ -287,7 +296,26 @@ Status start_daemon(const std::string& config_path, bool config_changed, const I
         return ok_status();
     }
     const std::string unit_path = "/etc/systemd/system/cloudburstd.service";
-    const std::string unit = daemon_unit(daemon, config_path);
+    DaemonUnit spec;
+    spec.cloudburstd = daemon;
+    spec.config_path = config_path;
+    spec.user = config.slurm.user;
+    spec.password_file = config.cyclecloud.password_file;
+    spec.paths = config.paths;
+    const auto user = lookup_user(spec.user);
+    if (!user) {
+        return make_error(ErrorKind::k_config, "SlurmUser '" + spec.user +
+                                                   "' does not exist on this machine: create "
+                                                   "it or fix SlurmUser in slurm.conf");
+    }
+    if (const group* g = ::getgrgid(user->gid); g != nullptr) {
+        spec.group = g->gr_name;
+    }
+    auto unit_text = daemon_unit(spec);
+    if (!unit_text) {
+        return unit_text.error();
+    }
+    const std::string& unit = *unit_text;
     auto old = read_file(unit_path);
     const bool unit_changed = !old || *old != unit;
     if (o.dry_run) {
@@ -345,14 +373,22 @@ Result<int> run_init(const InitOptions& o) {
     std::string old_text;
     bool existed = false;
     Config current;
-    if (auto text = read_file(config_path)) {
+    // init takes its defaults (the URL, paths, the password) from an existing file, so that
+    // file must pass the same trust rule as for every other command, even if it has errors.
+    if (auto text = read_trusted_config_text(config_path)) {
         old_text = *text;
         existed = true;
-        if (auto loaded = load_config(config_path, PasswordUse::k_read)) {
+        if (auto loaded = load_global_config(PasswordUse::k_read)) {
             current = *loaded;
         } else if (auto parsed = parse_config(old_text, config_path)) {
             current = *parsed;
         }
+    } else if (text.error().kind != ErrorKind::k_not_found) {
+        const auto& chosen_by = global_options().config_chosen_by;
+        return text.error().with_context(
+            "init reads its defaults from " + config_path +
+            (chosen_by.empty() ? "" : " (chosen by $" + chosen_by + ")") +
+            " and does not trust it; fix it or pass --config to use another file");
     }
     InitSettings s;
     auto cluster = choose(o, o.cluster, "CLOUDBURST_CLUSTER", current.cyclecloud.cluster,
@@ -380,8 +416,10 @@ Result<int> run_init(const InitOptions& o) {
     if (!password) {
         return password.error();
     }
-    s.password = *password;
-    log::register_secret(s.password);
+    log::register_secret(*password);
+    s.password_file = !current.cyclecloud.password_file.empty()
+                          ? current.cyclecloud.password_file
+                          : default_password_file(config_path);
     s.ca_bundle = !o.ca_bundle.empty() ? o.ca_bundle : env_value("CLOUDBURST_CA_BUNDLE");
     if (s.ca_bundle.empty()) {
         s.ca_bundle = current.cyclecloud.ca_bundle;
@@ -394,14 +432,26 @@ Result<int> run_init(const InitOptions& o) {
         s.slurm_user = user.value_or("root");
     }
 
+    // Before the first request, which carries the password.
+    CycleCloudConfig transport = current.cyclecloud;
+    transport.url = s.url;
+    transport.ca_bundle = s.ca_bundle;
+    if (auto refusal = cleartext_url_refusal(transport); !refusal.empty()) {
+        return make_error(ErrorKind::k_config, "the CycleCloud URL " + s.url + " " + refusal);
+    }
+    if (auto warning = check_transport(transport); warning.outcome == CheckOutcome::k_warning) {
+        std::cout << format_check(warning) << "\n";
+    }
+
     CycleCloudOptions cc;
     cc.url = s.url;
     cc.cluster = s.cluster;
     cc.username = s.username;
-    cc.password = s.password;
+    cc.password = *password;
     cc.ca_bundle = s.ca_bundle;
     cc.connect_timeout = current.cyclecloud.connect_timeout;
     cc.request_timeout = current.cyclecloud.request_timeout;
+    cc.max_response_bytes = static_cast<std::size_t>(current.cyclecloud.max_response_mb) << 20;
     const ConnectionDiagnosis diagnosis = diagnose_connection(cc);
     if (!diagnosis.ok()) {
         return make_error(ErrorKind::k_cloud, diagnosis.message);
@@ -417,13 +467,30 @@ Result<int> run_init(const InitOptions& o) {
             "fix " +
             config_path + " by hand");
     }
-    if (auto st = write_config(config_path, old_text, existed, edit, o.dry_run); !st) {
+    const bool config_changed =
+        !existed || edit.text != old_text || current.cyclecloud.password != *password;
+    if (auto st = write_layout(config_path, edit.text, s.password_file, *password, o.dry_run);
+        !st) {
         return st.error();
     }
-    const bool config_changed = !existed || edit.text != old_text;
+    if (!o.dry_run) {
+        const auto user = lookup_user(valid->slurm.user);
+        if (!user) {
+            return make_error(ErrorKind::k_config,
+                              "SlurmUser '" + valid->slurm.user +
+                                  "' does not exist on this machine: create it or fix "
+                                  "SlurmUser in slurm.conf");
+        }
+        auto spool = prepare_spool(valid->paths.spool_dir, user->uid, user->gid);
+        if (!spool) {
+            return spool.error();
+        }
+        std::cout << "spool " << valid->paths.spool_dir << ": " << *spool << "\n";
+    }
 
     if (o.dry_run) {
-        auto scratch = ScratchConfig::make(edit.text);
+        auto scratch = ScratchConfig::make(
+            s, existed ? std::string_view(old_text) : k_new_config_header, *password);
         if (!scratch) {
             return scratch.error();
         }
@@ -433,7 +500,7 @@ Result<int> run_init(const InitOptions& o) {
     } else if (auto st = run_scale(config_path, false); !st) {
         return st.error();
     }
-    if (auto st = start_daemon(config_path, config_changed, o); !st) {
+    if (auto st = start_daemon(config_path, *valid, config_changed, o); !st) {
         return st.error();
     }
     if (!check_slurm_conf(slurm_conf, *valid)) {
@@ -449,13 +516,17 @@ Result<int> run_init(const InitOptions& o) {
 
 }  // namespace
 
+std::string default_password_file(const std::string& config_path) {
+    return (fs::path(config_path).parent_path() / "cyclecloud.password").string();
+}
+
 TomlEditResult render_init_config(std::string_view existing, const InitSettings& s) {
     std::vector<TomlKeyEdit> cyclecloud{
         {"url", toml_string(s.url)},
         {"cluster", toml_string(s.cluster)},
         {"username", toml_string(s.username)},
-        {"password", toml_string(s.password)},
-        {"password_file", std::nullopt},
+        {"password", std::nullopt},
+        {"password_file", toml_string(s.password_file)},
         {"ca_bundle",
          s.ca_bundle.empty() ? std::nullopt : std::optional<std::string>(toml_string(s.ca_bundle))},
     };
@@ -475,17 +546,131 @@ TomlEditResult render_init_config(std::string_view existing, const InitSettings&
     return result;
 }
 
-std::string daemon_unit(const std::string& cloudburstd, const std::string& config_path) {
+Result<std::string> write_layout_file(const std::string& path, const std::string& content,
+                                      mode_t mode) {
+    struct stat st {};
+    const bool exists = ::lstat(path.c_str(), &st) == 0;
+    const bool right_file = exists && S_ISREG(st.st_mode) && st.st_uid == 0 && st.st_gid == 0 &&
+                            (st.st_mode & 07777) == mode;
+    if (right_file) {
+        if (auto old = read_file(path, 1u << 20); old && *old == content) {
+            return std::string("unchanged");
+        }
+    }
+    if (auto w = write_file_atomic(path, content, mode); !w) {
+        return w.error();
+    }
+    // The new file is ours (root), but its group is our egid: make it root:root.
+    if (::lchown(path.c_str(), 0, 0) != 0) {
+        return make_error(ErrorKind::k_io,
+                          "cannot chown root:root " + path + ": " + std::strerror(errno));
+    }
+    char mode_text[8];
+    std::snprintf(mode_text, sizeof mode_text, "%04o", static_cast<unsigned>(mode));
+    return std::string(exists ? "written" : "new file") + ", root:root, mode " + mode_text;
+}
+
+Result<std::string> prepare_spool(const std::string& path, uid_t uid, gid_t gid) {
+    if (auto st = make_directories(fs::path(path).parent_path().string(), 0755); !st) {
+        return st.error();
+    }
+    const bool created = ::mkdir(path.c_str(), 0700) == 0;
+    if (!created && errno != EEXIST) {
+        return make_error(ErrorKind::k_io, "cannot create " + path + ": " + std::strerror(errno));
+    }
+    // O_NOFOLLOW|O_DIRECTORY: a symlink planted in its place is refused, not followed.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return make_error(ErrorKind::k_io, path + " is not a directory (" + std::strerror(errno) +
+                                               "): remove it and rerun");
+    }
+    struct stat st {};
+    const bool right = ::fstat(fd, &st) == 0 && st.st_uid == uid && st.st_gid == gid &&
+                       (st.st_mode & 07777) == 0700;
+    const bool fixed = right || (::fchown(fd, uid, gid) == 0 && ::fchmod(fd, 0700) == 0);
+    ::close(fd);
+    if (!fixed) {
+        return make_error(ErrorKind::k_io,
+                          "cannot chown/chmod " + path + ": " + std::strerror(errno));
+    }
+    if (right) {
+        return std::string("unchanged");
+    }
+    return std::string(created ? "created" : "set") + ", owner uid " + std::to_string(uid) +
+           ", mode 0700";
+}
+
+bool is_plain_user_name(std::string_view name) {
+    if (name.empty() || name.size() > 31) {
+        return false;
+    }
+    auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+    if (!word(name.front())) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(),
+                       [&](char c) { return word(c) || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+namespace {
+
+// The directive that gives the daemon `dir` (owned by the service user): a systemd-managed
+// directory when `dir` is under its prefix, else ReadWritePaths= (init creates it).
+std::string directory_lines(const std::string& dir, std::string_view prefix,
+                            std::string_view directive, std::string_view mode,
+                            std::vector<std::string>& read_write) {
+    if (dir.size() > prefix.size() && dir.compare(0, prefix.size(), prefix) == 0) {
+        const std::string rel = dir.substr(prefix.size());
+        return std::string(directive) + "=" + rel + "\n" + std::string(directive) +
+               "Mode=" + std::string(mode) + "\n";
+    }
+    read_write.push_back(dir);
+    return {};
+}
+
+std::string parent_of(const std::string& path) {
+    return fs::path(path).parent_path().string();
+}
+
+}  // namespace
+
+Result<std::string> daemon_unit(const DaemonUnit& u) {
+    for (const auto& [what, name] : {std::pair{"SlurmUser", u.user}, {"its group", u.group}}) {
+        if (!is_plain_user_name(name)) {
+            return make_error(ErrorKind::k_config,
+                              std::string(what) + " '" + name +
+                                  "' is not a plain user name ([A-Za-z_][A-Za-z0-9_-]*, at most "
+                                  "31 characters): fix SlurmUser in slurm.conf");
+        }
+    }
+    std::vector<std::string> read_write;
+    std::string dirs =
+        directory_lines(parent_of(u.paths.socket), "/run/", "RuntimeDirectory", "0750", read_write);
+    dirs += directory_lines(parent_of(u.paths.state_db), "/var/lib/", "StateDirectory", "0700",
+                            read_write);
+    dirs += directory_lines(u.paths.log_dir, "/var/log/", "LogsDirectory", "0750", read_write);
+    read_write.push_back(u.paths.spool_dir);
+    for (const auto& dir : read_write) {
+        dirs += "ReadWritePaths=" + dir + "\n";
+    }
+    std::string credential;
+    if (!u.password_file.empty()) {
+        credential =
+            "# The root-only password file, handed over as "
+            "$CREDENTIALS_DIRECTORY/cyclecloud.password.\n"
+            "LoadCredential=cyclecloud.password:" +
+            u.password_file + "\n";
+    }
     return "[Unit]\n"
            "Description=cloudburst: burst Slurm into Azure CycleCloud\n"
            "Documentation=file:///usr/share/doc/cloudburst/README.md\n"
-           "After=network-online.target slurmctld.service\n"
+           "After=network-online.target munge.service slurmctld.service\n"
            "Wants=network-online.target\n"
            "\n"
            "[Service]\n"
            "Type=simple\n"
            "ExecStart=" +
-           cloudburstd + " --config " + config_path +
+           u.cloudburstd + " --config " + u.config_path +
            "\n"
            "# SIGTERM: the daemon finishes its pass, journals, and exits; nothing is "
            "half-written.\n"
@@ -493,15 +678,37 @@ std::string daemon_unit(const std::string& cloudburstd, const std::string& confi
            "TimeoutStopSec=60\n"
            "Restart=on-failure\n"
            "RestartSec=5\n"
-           "RuntimeDirectory=cloudburst\n"
-           "RuntimeDirectoryMode=0755\n"
-           "StateDirectory=cloudburst\n"
-           "StateDirectoryMode=0700\n"
-           "LogsDirectory=cloudburst\n"
-           "NoNewPrivileges=yes\n"
-           "ProtectSystem=full\n"
+           "User=" +
+           u.user + "\nGroup=" + u.group + "\n" + credential + dirs +
+           "UMask=0077\n"
+           "ProtectSystem=strict\n"
            "ProtectHome=yes\n"
            "PrivateTmp=yes\n"
+           "PrivateDevices=yes\n"
+           "PrivateMounts=yes\n"
+           "ProtectKernelTunables=yes\n"
+           "ProtectKernelModules=yes\n"
+           "ProtectKernelLogs=yes\n"
+           "ProtectControlGroups=yes\n"
+           "ProtectClock=yes\n"
+           "ProtectHostname=yes\n"
+           "ProtectProc=invisible\n"
+           "NoNewPrivileges=yes\n"
+           "CapabilityBoundingSet=\n"
+           "AmbientCapabilities=\n"
+           "# AF_UNIX: the hooks' socket, munge (via scontrol); AF_INET*: CycleCloud, "
+           "slurmctld;\n"
+           "# AF_NETLINK: getaddrinfo's interface lookup.\n"
+           "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n"
+           "RestrictNamespaces=yes\n"
+           "RestrictRealtime=yes\n"
+           "RestrictSUIDSGID=yes\n"
+           "LockPersonality=yes\n"
+           "MemoryDenyWriteExecute=yes\n"
+           "SystemCallArchitectures=native\n"
+           "SystemCallFilter=@system-service\n"
+           "SystemCallFilter=~@privileged\n"
+           "SystemCallErrorNumber=EPERM\n"
            "\n"
            "[Install]\n"
            "WantedBy=multi-user.target\n";

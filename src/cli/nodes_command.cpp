@@ -79,7 +79,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 Result<int> run_nodes(bool as_json) {
-    auto config = load_config(global_options().config_path, PasswordUse::k_read);
+    auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
         return config.error();
     }
@@ -151,7 +151,7 @@ Result<int> run_nodes(bool as_json) {
 }
 
 Result<int> run_buckets(bool as_json) {
-    auto config = load_config(global_options().config_path, PasswordUse::k_read);
+    auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
         return config.error();
     }
@@ -209,7 +209,7 @@ Result<int> run_buckets(bool as_json) {
 }
 
 Result<int> run_why(const std::string& node, int limit) {
-    auto config = load_config(global_options().config_path, PasswordUse::k_skip);
+    auto config = load_global_config(PasswordUse::k_skip);
     if (!config) {
         return config.error();
     }
@@ -223,7 +223,12 @@ Result<int> run_why(const std::string& node, int limit) {
     if (!events) {
         return events.error();
     }
-    if (!intent && events->empty()) {
+    // Spool files the daemon could not read at all may have named this node too.
+    auto refused = journal->refusals_without_nodes(5);
+    if (!refused) {
+        return refused.error();
+    }
+    if (!intent && events->empty() && refused->empty()) {
         return make_error(ErrorKind::k_not_found,
                           "cloudburst has no history for node '" + node + "'");
     }
@@ -234,6 +239,14 @@ Result<int> run_why(const std::string& node, int limit) {
     }
     for (const auto& e : *events) {
         std::cout << "  " << format_time(e.at_ms) << "  " << e.message << "\n";
+    }
+    if (!refused->empty()) {
+        std::cout << "hook requests cloudburstd refused without reading which nodes they named "
+                     "(the latest "
+                  << refused->size() << "):\n";
+        for (const auto& r : *refused) {
+            std::cout << "  " << format_time(r.at_ms) << "  " << r.message << "\n";
+        }
     }
     return 0;
 }

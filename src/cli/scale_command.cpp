@@ -52,7 +52,7 @@ Result<bool> update_file(const std::string& path, const std::string& content, bo
 }
 
 Result<int> run_scale(const ScaleOptions& options) {
-    auto config = load_config(global_options().config_path, PasswordUse::k_read);
+    auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
         return config.error();
     }

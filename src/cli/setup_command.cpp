@@ -433,15 +433,33 @@ Status ensure_munge_key(SystemChanges& changes, const SetupOptions& o, const std
         !st) {
         return st;
     }
-    // The burst nodes' cluster-init copies it from here (root reads it over NFS).
+    // The burst nodes' cluster-init copies it from here, reading it as the pinned munge UID:
+    // /sched is exported with root squashed, so root on a node cannot read it.
     return ensure_file(changes, sched + "/munge.key", key, 0400, o.munge_uid, o.munge_gid,
                        "munge key for the burst nodes", false, Ownership::k_force);
+}
+
+// The filesystem `path` is on, from /proc/self/mountinfo (a path that does not exist yet is
+// judged by the directory that will hold it).
+ExportFilesystem filesystem_of(const std::string& path) {
+    std::error_code ec;
+    const fs::path canonical = fs::weakly_canonical(path, ec);
+    auto mountinfo = read_file("/proc/self/mountinfo");
+    return export_filesystem(mountinfo ? *mountinfo : std::string(),
+                             ec ? path : canonical.string());
 }
 
 Status ensure_exports(SystemChanges& changes, const SetupOptions& o) {
     for (const auto* dir : {&o.sched_dir, &o.shared_dir}) {
         if (auto st = ensure_directory(changes, *dir, 0755, 0, 0); !st) {
             return st;
+        }
+    }
+    const ExportFilesystem sched_fs = filesystem_of(o.sched_dir);
+    for (const auto& [dir, fs] :
+         {std::pair{o.sched_dir, sched_fs}, std::pair{o.shared_dir, filesystem_of(o.shared_dir)}}) {
+        if (const std::string w = export_filesystem_warning(dir, fs); !w.empty()) {
+            std::cerr << "cloudburst: warning: " << w << "\n";
         }
     }
     std::string text;
@@ -453,13 +471,8 @@ Status ensure_exports(SystemChanges& changes, const SetupOptions& o) {
         text = std::move(*r);
     }
     std::vector<std::string> edits;
-    // /sched holds the munge key, which root on a burst node must read: no root squashing
-    // there. Homes on /shared need no root access from the nodes.
-    const std::string edited =
-        edit_exports(text,
-                     {{o.sched_dir, o.export_subnets, "rw,sync,no_root_squash,no_subtree_check"},
-                      {o.shared_dir, o.export_subnets, "rw,sync,root_squash,no_subtree_check"}},
-                     edits);
+    const std::string edited = edit_exports(
+        text, scheduler_exports(o.sched_dir, o.shared_dir, o.export_subnets, sched_fs), edits);
     if (edited == text) {
         return ok_status();
     }

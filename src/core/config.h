@@ -35,8 +35,13 @@ struct CycleCloudConfig {
     std::string password_file;  // empty: the password is inline
     std::string ca_bundle;      // empty: the system's CA certificates
     bool verify_tls = true;
+    // Allows an http:// URL to a host other than this machine: the password then crosses the
+    // network in clear text with every request. For labs only.
+    bool allow_insecure_http = false;
     Duration connect_timeout = std::chrono::seconds(10);
     Duration request_timeout = std::chrono::seconds(60);
+    // The largest answer taken from CycleCloud, in MiB: a 10,000-node list at 13 KB a node.
+    int max_response_mb = 128;
 };
 
 struct SlurmConfig {
@@ -100,5 +105,22 @@ struct Config {
     // The settings for node array `name`: those from the file, or the defaults.
     NodeArrayConfig node_array(std::string_view name) const;
 };
+
+// The host of an http:// or https:// URL, without user, port or IPv6 brackets ("" if none).
+std::string url_host(std::string_view url);
+
+// localhost, 127.0.0.0/8 and ::1: a connection to them never leaves this machine.
+bool is_loopback_host(std::string_view host);
+
+// Why cyclecloud.url may not be used as configured, or "" if it may: an http:// URL to a host
+// other than this machine, unless allow_insecure_http is set, would send the password across
+// the network in clear text.
+std::string cleartext_url_refusal(const CycleCloudConfig& cc);
+
+// The warning to print loudly wherever the configuration is checked (`config check`,
+// `doctor`, `init`) when the password may be read or collected on the way to CycleCloud (an
+// allowed http:// URL to another host, or verify_tls = false), with what to do instead; ""
+// when there is nothing to warn about.
+std::string transport_warning(const CycleCloudConfig& cc);
 
 }  // namespace cb

@@ -3,6 +3,7 @@
 // exceptions inside.
 #include "core/config_loader.h"
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -363,6 +364,10 @@ class ConfigReader {
                            "'cyclecloud.ca_bundle' is set but 'cyclecloud.verify_tls' is "
                            "false; remove one of them");
         }
+        if (auto refusal = cleartext_url_refusal(cc); !refusal.empty()) {
+            m_problems.add(given("cyclecloud.url").value_or(Position{}),
+                           "'cyclecloud.url' " + refusal);
+        }
         const auto& backoff = m_config.backoff;
         if (backoff.initial > backoff.max) {
             const auto at =
@@ -481,16 +486,43 @@ std::string octal_mode(mode_t mode) {
     return out;
 }
 
-// Who may own a file that holds or directs the credentials.
+// Who may have written a file that holds or directs the credentials: root, and for a process
+// that is not root also its own user. Never a user named in the file itself: whoever writes
+// the file could name themselves.
 struct AllowedOwners {
-    std::string slurm_user;
-    std::optional<uid_t> slurm_uid;
+    uid_t euid = 0;
 
-    bool allows(uid_t uid) const { return uid == 0 || (slurm_uid && uid == *slurm_uid); }
+    bool allows(uid_t uid) const { return uid == 0 || uid == euid; }
     std::string describe() const {
-        return slurm_uid ? "root or " + slurm_user : "root (there is no user '" + slurm_user + "')";
+        return euid == 0 ? "root"
+                         : "root or uid " + std::to_string(euid) + " (the user running this)";
     }
 };
+
+bool writable_by_others(mode_t mode) {
+    return (mode & 022) != 0 && (mode & S_ISVTX) == 0;
+}
+
+// Whoever may change a directory on the path (or a link followed there) can swap the file.
+void check_directories(const std::string& what, const FileSnapshot& file,
+                       const AllowedOwners& owners, std::vector<std::string>& problems) {
+    for (const auto& step : file.directories) {
+        const bool link = S_ISLNK(step.mode);
+        const std::string where =
+            what + (link ? " is reached through the symbolic link " : " is in the directory ") +
+            step.path + ", which";
+        if (!owners.allows(step.owner)) {
+            problems.push_back(where + " is owned by uid " + std::to_string(step.owner) +
+                               ", not by " + owners.describe() +
+                               (link ? "; name the file by its real path"
+                                     : "; move the file to a directory that only root can "
+                                       "change, such as /etc/cloudburst"));
+        } else if (!link && writable_by_others(step.mode)) {
+            problems.push_back(where + " is writable by other users (mode " +
+                               octal_mode(step.mode & 07777) + "); run: chmod go-w " + step.path);
+        }
+    }
+}
 
 // `what` is how the file is named in the message ("/etc/x.toml", "password file /etc/pw").
 void check_permissions(const std::string& path, const std::string& what, const FileSnapshot& file,
@@ -507,6 +539,7 @@ void check_permissions(const std::string& path, const std::string& what, const F
         problems.push_back(what + " is owned by uid " + std::to_string(file.owner) + ", not by " +
                            owners.describe() + "; run: chown root " + path);
     }
+    check_directories(what, file, owners, problems);
 }
 
 Error join(const std::vector<std::string>& problems) {
@@ -517,11 +550,55 @@ Error join(const std::vector<std::string>& problems) {
     return make_error(ErrorKind::k_config, std::move(message));
 }
 
+// The password as systemd hands it to the unit (LoadCredential=), if it does; the file's
+// checks (owner, mode, no symlink) are read_systemd_credential's.
+Result<std::optional<std::string>> read_password_credential(const ConfigFileAccess& files) {
+    const auto path = files.credential_path(std::string(k_password_credential));
+    if (!path) {
+        return std::optional<std::string>();
+    }
+    auto file = files.read_credential(*path, k_max_password_bytes);
+    if (!file) {
+        return make_error(ErrorKind::k_config, file.error().message);
+    }
+    std::string password = std::move(file->content);
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+        password.pop_back();
+    }
+    if (password.empty()) {
+        return make_error(ErrorKind::k_config, "credential " + *path +
+                                                   " is empty; write the CycleCloud password "
+                                                   "into the file its LoadCredential= names");
+    }
+    return std::optional<std::string>(std::move(password));
+}
+
 Status read_password_file(Config& config, const std::string& config_path,
                           const AllowedOwners& owners, const ConfigFileAccess& files) {
+    auto credential = read_password_credential(files);
+    if (!credential) {
+        return std::move(credential).error();
+    }
+    if (*credential) {
+        config.cyclecloud.password = std::move(**credential);
+        return ok_status();
+    }
     const std::string& path = config.cyclecloud.password_file;
     auto file = files.read(path, k_max_password_bytes);
     if (!file) {
+        const uid_t euid = files.effective_uid();
+        if (euid != 0 && file.error().message.ends_with(": Permission denied")) {
+            // The root-only file is the source systemd copies for cloudburstd, which runs as
+            // SlurmUser; read directly, it is root's alone.
+            return make_error(ErrorKind::k_config,
+                              "cannot read the password file " + path + " as uid " +
+                                  std::to_string(euid) +
+                                  " (it is root's alone): run cloudburstd under its systemd "
+                                  "unit, which hands it the password as a credential "
+                                  "(LoadCredential=" +
+                                  std::string(k_password_credential) + ":" + path +
+                                  "), or run this command as root");
+        }
         return make_error(ErrorKind::k_config, file.error().message +
                                                    " (the password file named by "
                                                    "'cyclecloud.password_file' in " +
@@ -558,6 +635,22 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
     }
 }
 
+Result<std::string> read_trusted_config_text(const std::string& path,
+                                             const ConfigFileAccess& files) {
+    auto file = files.read(path, k_max_config_bytes);
+    if (!file) {
+        return make_error(file.error().kind == ErrorKind::k_not_found ? ErrorKind::k_not_found
+                                                                      : ErrorKind::k_config,
+                          file.error().message);
+    }
+    std::vector<std::string> problems;
+    check_permissions(path, path, *file, false, AllowedOwners{files.effective_uid()}, problems);
+    if (!problems.empty()) {
+        return join(problems);
+    }
+    return std::move(file->content);
+}
+
 Result<Config> load_config(const std::string& path, PasswordUse use,
                            const ConfigFileAccess& files) {
     auto file = files.read(path, k_max_config_bytes);
@@ -570,7 +663,7 @@ Result<Config> load_config(const std::string& path, PasswordUse use,
     if (!config) {
         return config;
     }
-    const AllowedOwners owners{config->slurm.user, files.user_id(config->slurm.user)};
+    const AllowedOwners owners{files.effective_uid()};
     const bool inline_password = config->cyclecloud.password_file.empty();
     std::vector<std::string> problems;
     check_permissions(path, path, *file, inline_password, owners, problems);

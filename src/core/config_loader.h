@@ -8,6 +8,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <functional>
@@ -16,6 +17,7 @@
 #include <string_view>
 
 #include "core/config.h"
+#include "util/credential.h"
 #include "util/file_snapshot.h"
 #include "util/result.h"
 
@@ -27,13 +29,24 @@ constexpr std::string_view k_default_config_path = "/etc/cloudburst/cloudburst.t
 // paths, and usually may not read the password file.
 enum class PasswordUse { k_read, k_skip };
 
-// What the loader needs from the system, so tests can fake file modes and owners without
-// being root. The defaults are the real thing.
+// What the loader needs from the system, so tests can fake file modes, owners, the directories
+// on the path and the user the process runs as, without being root. The defaults are the
+// real thing.
 struct ConfigFileAccess {
     std::function<Result<FileSnapshot>(const std::string& path, std::size_t max_bytes)> read =
         read_file_snapshot;
-    std::function<std::optional<uid_t>(const std::string& user)> user_id = lookup_user_id;
+    std::function<uid_t()> effective_uid = ::geteuid;
+    // The systemd credential NAME ($CREDENTIALS_DIRECTORY/NAME) if there is one, and how it
+    // is read (util/credential.h).
+    std::function<std::optional<std::string>(const std::string& name)> credential_path =
+        systemd_credential_path;
+    std::function<Result<FileSnapshot>(const std::string& path, std::size_t max_bytes)>
+        read_credential = read_systemd_credential;
 };
+
+// The name of the systemd credential that carries the CycleCloud password
+// (LoadCredential=cyclecloud.password:/etc/cloudburst/cyclecloud.password in the unit).
+constexpr std::string_view k_password_credential = "cyclecloud.password";
 
 // Parses configuration text; `source_name` (a path) begins every error message. Fills in all
 // defaults. Checks everything the text alone can tell, including that exactly one of
@@ -42,15 +55,33 @@ struct ConfigFileAccess {
 Result<Config> parse_config(std::string_view text, std::string_view source_name);
 
 // Reads and parses the file at `path`, then enforces who may have written it, because it
-// says where the CycleCloud credentials are sent:
-//  * it is a regular file owned by root or slurm.user (by root only if that user does not
-//    exist) and not writable by group or others;
+// says which programs run, where the CycleCloud credentials are sent and which files are
+// changed. The trust rule:
+//  * it is a regular file, opened without following a symbolic link as its last component,
+//    owned by root (or, in a process that is not root, by the process's own user) and not
+//    writable by group or others;
+//  * every directory on its path (symbolic links to directories are followed, and must be
+//    owned likewise) is owned the same way and not writable by group or others unless it has
+//    the sticky bit (as /tmp);
+//  * nothing in the file widens this: slurm.user names who runs the hooks, not who may write
+//    the configuration;
 //  * if it contains the password inline, it has no group or other permissions at all (0600);
-//  * with PasswordUse::k_read, cyclecloud.password_file must meet the same two rules and be
-//    non-empty; its content without trailing newlines becomes cyclecloud.password.
+//  * with PasswordUse::k_read, cyclecloud.password_file must meet the same rules and be
+//    non-empty; its content without trailing newlines becomes cyclecloud.password. When
+//    systemd hands the service the credential k_password_credential ($CREDENTIALS_DIRECTORY/
+//    cyclecloud.password, read_systemd_credential's checks), that is read instead of the file;
+//    a process not running as root that may not read the file is told to run under the unit.
 // Refusals say the command that fixes them. The password is registered with
 // log::register_secret.
 Result<Config> load_config(const std::string& path, PasswordUse use = PasswordUse::k_read,
                            const ConfigFileAccess& files = {});
+
+// The text of the configuration file at `path` if it passes the trust rule above (the rules
+// on the file and its directories, not those on an inline password), without parsing it: for
+// `init`, which takes its defaults from an existing file and must not take them from one it
+// cannot trust. Errors: ErrorKind::k_not_found when there is no such file, else k_config
+// naming every problem and its fix.
+Result<std::string> read_trusted_config_text(const std::string& path,
+                                             const ConfigFileAccess& files = {});
 
 }  // namespace cb

@@ -4,13 +4,11 @@
 
 #include <cstdlib>
 
-#include "core/config_loader.h"
-
 namespace cb {
 
-std::string default_config_path() {
+ConfigPathChoice choose_config_path() {
     if (const char* env = std::getenv("CLOUDBURST_CONFIG"); env != nullptr && *env) {
-        return env;
+        return {env, "CLOUDBURST_CONFIG"};
     }
     if (const char* conf = std::getenv("SLURM_CONF"); conf != nullptr && *conf) {
         std::string dir = conf;
@@ -18,10 +16,21 @@ std::string default_config_path() {
         dir = slash == std::string::npos ? "." : dir.substr(0, slash);
         std::string sibling = dir + "/cloudburst.toml";
         if (::access(sibling.c_str(), F_OK) == 0) {
-            return sibling;
+            return {sibling, "SLURM_CONF"};
         }
     }
-    return std::string(k_default_config_path);
+    return {std::string(k_default_config_path), ""};
+}
+
+Result<Config> load_chosen_config(const ConfigPathChoice& choice, PasswordUse use,
+                                  const ConfigFileAccess& files) {
+    auto config = load_config(choice.path, use, files);
+    if (config || choice.chosen_by.empty()) {
+        return config;
+    }
+    return std::move(config).error().with_context("$" + choice.chosen_by + " chose " + choice.path +
+                                                  " (unset " + choice.chosen_by +
+                                                  " or pass --config to use another file)");
 }
 
 }  // namespace cb

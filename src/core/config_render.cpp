@@ -54,15 +54,37 @@ effect, defaults included and the password masked. A complete example with every
 * **Durations** are strings of whole numbers with the units `h`, `m`, `s` and `ms`, largest
   first: `"15s"`, `"10m"`, `"1h30m"`, `"500ms"`.
 * **Paths** are absolute. The URL starts with `http://` or `https://` and holds no
-  credentials.
-* **Who may write the file.** It decides where the CycleCloud credentials are sent, so it
-  must be a regular file owned by root or `slurm.user` and not writable by group or others.
+  credentials. `http://` is refused unless the host is this machine (`localhost`,
+  `127.0.0.0/8`, `::1`) or `cyclecloud.allow_insecure_http = true`; `config check`, `doctor`
+  and `init` warn loudly while that or `verify_tls = false` is set.
+* **Who may write the file.** It decides which programs run as root and where the CycleCloud
+  credentials are sent, so it must be a regular file (not a symbolic link) owned by root and
+  not writable by group or others, and every directory above it must be owned by root and
+  not writable by group or others (unless sticky, as `/tmp`). A program that does not run as
+  root (the hooks) also accepts files and directories of its own user. Nothing in the file
+  widens this, and a file chosen by `$CLOUDBURST_CONFIG` or `$SLURM_CONF` must pass the same
+  rule.
 * **The password.** Set exactly one of `cyclecloud.password` and `cyclecloud.password_file`.
   A password written in this file is accepted only if the file is mode 0600 or stricter. A
-  password file must be mode 0600 or stricter and owned by root or `slurm.user`. The Slurm
-  hooks run as `slurm.user` and read this file too (never the password file), so a
-  root-owned 0644 configuration with a root-owned 0600 `password_file` is the simple setup.
-  cloudburst refuses other permissions with the command that fixes them.
+  password file must be mode 0600 or stricter and owned by root. The Slurm hooks and
+  `cloudburstd` run as SlurmUser and read this file too (never the password file), so the one
+  layout, which `cloudburst init` writes and `cloudburst doctor` checks, is: this file
+  root:root 0644 with `password_file = "/etc/cloudburst/cyclecloud.password"`, and that file
+  root:root 0600 (docs/design/security.md). An inline password (0600 file) is for labs only:
+  the hooks cannot read such a file. cloudburst refuses other permissions with the command
+  that fixes them.
+* **The password as a systemd credential.** `cloudburstd` runs as `slurm.user`, not root, so
+  it cannot read a root-only `password_file` itself. Its unit (`cloudburstd.service`) has
+  `LoadCredential=cyclecloud.password:/etc/cloudburst/cyclecloud.password`: systemd reads the
+  file as root and hands the service a copy, `$CREDENTIALS_DIRECTORY/cyclecloud.password`,
+  owned by the service's user, mode 0400, in a directory of its own. When
+  `$CREDENTIALS_DIRECTORY` is set and holds `cyclecloud.password`, the password is read from
+  there instead of `password_file` (which must still be set). The credential is opened
+  without following a symlink and must be a regular file owned by the process's own user or
+  root and not writable by group or others; trailing newlines are ignored, an empty one is an
+  error. Started by hand as another user than root, the daemon cannot read the password file
+  and says to run it under its unit. The `cloudburst` commands that need the password run as
+  root and read `password_file`.
 )";
 
 std::string table_for(std::string_view section) {

@@ -255,7 +255,7 @@ const KeySpec<Config> k_config_keys[] = {
      .type = ValueType::k_string,
      .presence = Presence::k_required,
      .description = "That user's password, written here. Allowed only if this file is mode 0600 "
-                    "or stricter and owned by root or `slurm.user`; `password_file` is better.",
+                    "or stricter and owned by root; `password_file` is better.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::password>(),
      .check = non_empty,
      .secrecy = Secrecy::k_secret,
@@ -265,7 +265,8 @@ const KeySpec<Config> k_config_keys[] = {
      .type = ValueType::k_path,
      .presence = Presence::k_required,
      .description = "File holding that user's password (trailing newlines are ignored). It "
-                    "must be mode 0600 or stricter and owned by root or `slurm.user`.",
+                    "must be mode 0600 or stricter, owned by root, not a symbolic link, and in "
+                    "directories that only root can change.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::password_file>(),
      .alternative = "password"},
     {.section = "cyclecloud",
@@ -284,6 +285,15 @@ const KeySpec<Config> k_config_keys[] = {
                     "without it the password can be intercepted.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::verify_tls>()},
     {.section = "cyclecloud",
+     .key = "allow_insecure_http",
+     .type = ValueType::k_boolean,
+     .presence = Presence::k_defaulted,
+     .description = "Allow an http:// `url` to a host other than this machine. Without it such "
+                    "a URL is refused, because the password would cross the network in clear "
+                    "text with every request; `config check`, `doctor` and `init` warn while it "
+                    "is set. http:// to localhost, 127.0.0.0/8 or ::1 needs no permission.",
+     .access = field<&Config::cyclecloud, &CycleCloudConfig::allow_insecure_http>()},
+    {.section = "cyclecloud",
      .key = "connect_timeout",
      .type = ValueType::k_duration,
      .presence = Presence::k_defaulted,
@@ -297,6 +307,17 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "How long one API request may take in all.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::request_timeout>(),
      .limits = {ms(1s), ms(30min)}},
+    {.section = "cyclecloud",
+     .key = "max_response_mb",
+     .type = ValueType::k_integer,
+     .presence = Presence::k_defaulted,
+     .description = "Largest answer taken from CycleCloud, in MiB; a larger one is an error "
+                    "that names this key. The node list is the largest: about 1.2 KB a node "
+                    "from the emulator and a few KB from a real CycleCloud, so the default "
+                    "holds 10,000 nodes of 13 KB each. The daemon may hold this much in memory "
+                    "while it reads an answer.",
+     .access = field<&Config::cyclecloud, &CycleCloudConfig::max_response_mb>(),
+     .limits = {1, 2048}},
     // [slurm]
     {.section = "slurm",
      .key = "bin_dir",

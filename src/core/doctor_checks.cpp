@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "util/hostlist.h"
 #include "util/text.h"
@@ -106,6 +107,9 @@ CheckResult check_problem(std::string name, std::string detail) {
 CheckResult check_skipped(std::string name, std::string why) {
     return {std::move(name), CheckOutcome::k_skipped, std::move(why)};
 }
+CheckResult check_warning(std::string name, std::string detail) {
+    return {std::move(name), CheckOutcome::k_warning, std::move(detail)};
+}
 
 std::string_view to_string(CheckOutcome outcome) {
     switch (outcome) {
@@ -115,6 +119,8 @@ std::string_view to_string(CheckOutcome outcome) {
             return "problem";
         case CheckOutcome::k_skipped:
             return "skipped";
+        case CheckOutcome::k_warning:
+            return "WARNING";
     }
     return "?";
 }
@@ -521,21 +527,74 @@ CheckResult check_nfs_exports(std::string_view text, const std::string& path) {
     return check_ok("NFS exports", path + " exports nothing to the world");
 }
 
-CheckResult check_config_file(const std::string& path, const std::optional<FileFacts>& facts,
-                              const std::optional<UserIds>& slurm_user) {
-    if (!facts) {
-        return check_problem("config file", path + " does not exist: run `cloudburst init`");
+CheckResult check_transport(const CycleCloudConfig& cc) {
+    if (auto warning = transport_warning(cc); !warning.empty()) {
+        return check_warning("TLS", std::move(warning));
     }
-    if (facts->uid != 0 && (!slurm_user || facts->uid != slurm_user->uid)) {
-        return check_problem(
-            "config file",
-            path + " is owned by uid " + std::to_string(facts->uid) + ": chown root " + path);
+    if (cc.url.starts_with("http://")) {
+        return check_ok("TLS", "none, but " + url_host(cc.url) +
+                                   " is this machine: the password does not leave it");
+    }
+    return check_ok("TLS", "https:// with CycleCloud's certificate verified" +
+                               (cc.ca_bundle.empty() ? std::string(" by the system's CAs")
+                                                     : " against " + cc.ca_bundle));
+}
+
+CheckResult check_config_file(const std::string& path, const std::optional<FileFacts>& facts,
+                              const std::optional<UserIds>& slurm_user, ConfigSecret secret) {
+    const char* name = "config file";
+    if (!facts) {
+        return check_problem(name, path + " does not exist: run `cloudburst init`");
+    }
+    if (facts->uid != 0) {
+        return check_problem(name, path + " is owned by uid " + std::to_string(facts->uid) +
+                                       ", not root: chown root:root " + path);
+    }
+    if ((facts->mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return check_problem(name, path + " is writable by group or others (mode " +
+                                       octal_mode(facts->mode) + "): chmod go-w " + path);
+    }
+    if (secret == ConfigSecret::k_inline_password) {
+        return check_problem(name, path +
+                                       " holds the CycleCloud password inline, so the hooks "
+                                       "(SlurmUser) may not read it: move the password to a "
+                                       "root-only file named by cyclecloud.password_file (run "
+                                       "`cloudburst init`, which does so)");
+    }
+    if (!slurm_user) {
+        return check_problem(name,
+                             "SlurmUser does not exist on this machine: create it or fix "
+                             "SlurmUser in slurm.conf");
+    }
+    mode_t bit = S_IROTH;
+    if (slurm_user->uid == 0) {
+        bit = S_IRUSR | S_IRGRP | S_IROTH;
+    } else if (facts->gid == slurm_user->gid) {
+        bit = S_IRGRP;
+    }
+    if ((facts->mode & bit) == 0) {
+        return check_problem(name, path + " (mode " + octal_mode(facts->mode) +
+                                       ") is not readable by SlurmUser " + slurm_user->name +
+                                       ", so every hook fails: chmod 0644 " + path);
+    }
+    return check_ok(name, path + " (root, mode " + octal_mode(facts->mode) + ", no secret)");
+}
+
+CheckResult check_password_file(const std::string& path, const std::optional<FileFacts>& facts) {
+    const char* name = "password file";
+    if (!facts) {
+        return check_problem(name, path + " does not exist: run `cloudburst init`");
+    }
+    if (facts->uid != 0) {
+        return check_problem(name, path + " is owned by uid " + std::to_string(facts->uid) +
+                                       ", not root: chown root:root " + path);
     }
     if ((facts->mode & 077) != 0) {
-        return check_problem(
-            "config file", path + " has mode " + octal_mode(facts->mode) + ": chmod 0600 " + path);
+        return check_problem(name, path + " has mode " + octal_mode(facts->mode) +
+                                       ", so others can read the CycleCloud password: chmod 0600 " +
+                                       path);
     }
-    return check_ok("config file", path + " (mode " + octal_mode(facts->mode) + ")");
+    return check_ok(name, path + " (root, mode " + octal_mode(facts->mode) + ")");
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
@@ -593,6 +652,199 @@ CheckResult check_clock_skew(const std::optional<std::string>& date_header,
                                           " CycleCloud's: run a time service (chrony) on both");
     }
     return check_ok("clock", "within " + seconds_text(k_max_clock_skew) + " of CycleCloud's");
+}
+
+namespace {
+
+// One /etc/exports entry: the exported path and its clients with their options.
+struct ExportEntry {
+    int line = 0;
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> clients;  // "10.0.0.0/24", "rw,sync"
+};
+
+std::vector<std::string_view> split_words(std::string_view text) {
+    std::vector<std::string_view> words;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
+            ++i;
+        }
+        const auto start = i;
+        if (i < text.size() && text[i] == '"') {  // a quoted path may hold spaces
+            const auto close = text.find('"', i + 1);
+            i = close == std::string_view::npos ? text.size() : close + 1;
+        }
+        while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
+            ++i;
+        }
+        if (i > start) {
+            words.push_back(text.substr(start, i - start));
+        }
+    }
+    return words;
+}
+
+std::vector<ExportEntry> parse_exports(std::string_view text) {
+    std::vector<ExportEntry> out;
+    std::string logical;
+    int line_no = 0;
+    int first_line = 0;
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const auto nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        ++line_no;
+        if (const auto hash = line.find('#'); hash != std::string_view::npos) {
+            line = line.substr(0, hash);
+        }
+        if (logical.empty()) {
+            first_line = line_no;
+        }
+        const bool continued = !trim(line).empty() && trim(line).back() == '\\';
+        line = trim(line);
+        logical += continued ? line.substr(0, line.size() - 1) : line;
+        logical += ' ';
+        if (continued && !rest.empty()) {
+            continue;
+        }
+        const std::string entry = std::exchange(logical, std::string());
+        const auto words = split_words(entry);
+        if (words.empty()) {
+            continue;
+        }
+        ExportEntry e;
+        e.line = first_line;
+        e.path = std::string(words[0]);
+        if (e.path.size() >= 2 && e.path.front() == '"' && e.path.back() == '"') {
+            e.path = e.path.substr(1, e.path.size() - 2);
+        }
+        while (e.path.size() > 1 && e.path.back() == '/') {
+            e.path.pop_back();
+        }
+        std::string defaults;
+        for (std::size_t w = 1; w < words.size(); ++w) {
+            const std::string_view word = words[w];
+            if (word.front() == '-') {
+                defaults = std::string(word.substr(1));
+                continue;
+            }
+            const auto open = word.find('(');
+            std::string options = defaults;
+            if (open != std::string_view::npos) {
+                const auto close = word.find(')', open);
+                const auto own =
+                    word.substr(open + 1, close == std::string_view::npos ? std::string_view::npos
+                                                                          : close - open - 1);
+                options += (options.empty() || own.empty() ? "" : ",") + std::string(own);
+            }
+            e.clients.emplace_back(std::string(word.substr(0, open)), options);
+        }
+        if (e.clients.empty()) {
+            e.clients.emplace_back("", defaults);  // no client: everyone, default options
+        }
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+// What makes `options` dangerous for /sched: "rw", "no_root_squash", "anonuid=0" (the
+// options in effect after exportfs's defaults and later-wins rule).
+std::vector<std::string> unsafe_sched_options(std::string_view options) {
+    bool writable = false;
+    bool root_squash = true;
+    bool all_squash = false;
+    bool anon_root = false;
+    std::size_t i = 0;
+    while (i <= options.size()) {
+        const auto comma = options.find(',', i);
+        const std::string_view o = trim(options.substr(
+            i, comma == std::string_view::npos ? std::string_view::npos : comma - i));
+        i = comma == std::string_view::npos ? options.size() + 1 : comma + 1;
+        if (o == "rw") {
+            writable = true;
+        } else if (o == "ro") {
+            writable = false;
+        } else if (o == "root_squash") {
+            root_squash = true;
+        } else if (o == "no_root_squash") {
+            root_squash = false;
+        } else if (o == "all_squash") {
+            all_squash = true;
+        } else if (o == "no_all_squash") {
+            all_squash = false;
+        } else if (o.starts_with("anonuid=")) {
+            anon_root = o == "anonuid=0";
+        }
+    }
+    std::vector<std::string> bad;
+    if (writable) {
+        bad.emplace_back("rw");
+    }
+    if (!root_squash && !all_squash) {
+        bad.emplace_back("no_root_squash");
+    } else if (anon_root) {
+        bad.emplace_back("anonuid=0");
+    }
+    return bad;
+}
+
+// `outer` is `inner` or a directory above it.
+bool path_holds(std::string_view outer, std::string_view inner) {
+    return outer == "/" || inner == outer ||
+           (inner.starts_with(outer) && inner.size() > outer.size() && inner[outer.size()] == '/');
+}
+
+std::string joined(const std::vector<std::string>& items, std::string_view separator) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : std::string(separator)) + item;
+    }
+    return out;
+}
+
+}  // namespace
+
+CheckResult check_sched_export(const std::vector<ExportsFile>& files,
+                               const std::string& sched_dir) {
+    const std::string name = "NFS /sched";
+    std::vector<std::string> problems;
+    std::vector<std::string> exporting;
+    std::vector<std::string> looked;
+    for (const auto& file : files) {
+        looked.push_back(file.path);
+        for (const auto& e : parse_exports(file.text)) {
+            if (!path_holds(e.path, sched_dir) && !path_holds(sched_dir, e.path)) {
+                continue;
+            }
+            if (std::find(exporting.begin(), exporting.end(), file.path) == exporting.end()) {
+                exporting.push_back(file.path);
+            }
+            for (const auto& [client, options] : e.clients) {
+                const auto bad = unsafe_sched_options(options);
+                if (!bad.empty()) {
+                    problems.push_back(file.path + ":" + std::to_string(e.line) + " exports " +
+                                       e.path + " to " + (client.empty() ? "everyone" : client) +
+                                       " with " + joined(bad, ","));
+                }
+            }
+        }
+    }
+    if (!problems.empty()) {
+        return check_problem(
+            name, joined(problems, "; ") + ": root on those hosts must neither write " + sched_dir +
+                      " nor be root there, or it can replace the munge key every new node "
+                      "installs and plant setuid programs; export " +
+                      sched_dir +
+                      " with ro,root_squash (rerun `cloudburst setup scheduler`), then run "
+                      "`exportfs -ra`");
+    }
+    if (exporting.empty()) {
+        return check_skipped(name, "no line of " + joined(looked, ", ") + " exports " + sched_dir);
+    }
+    return check_ok(name, sched_dir + " is exported read-only with root squashed (" +
+                              joined(exporting, ", ") + ")");
 }
 
 }  // namespace cb

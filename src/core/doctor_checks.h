@@ -13,11 +13,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
 #include "core/slurm_settings.h"
 
 namespace cb {
 
-enum class CheckOutcome { k_ok, k_problem, k_skipped };
+// k_warning: works, but a setting the operator chose puts the credentials at risk; printed
+// loudly, does not fail the run.
+enum class CheckOutcome { k_ok, k_problem, k_skipped, k_warning };
 
 struct CheckResult {
     std::string name;  // short and stable: "munge", "ResumeProgram", "clock"
@@ -28,10 +31,12 @@ struct CheckResult {
 CheckResult check_ok(std::string name, std::string detail);
 CheckResult check_problem(std::string name, std::string detail);
 CheckResult check_skipped(std::string name, std::string why);
+CheckResult check_warning(std::string name, std::string detail);
 
-// "ok       NAME: DETAIL", "problem  NAME: DETAIL", "skipped  NAME: WHY".
+// "ok       NAME: DETAIL", "problem  NAME: DETAIL", "skipped  NAME: WHY",
+// "WARNING  NAME: DETAIL".
 std::string format_check(const CheckResult& result);
-std::string_view to_string(CheckOutcome outcome);  // "ok", "problem", "skipped"
+std::string_view to_string(CheckOutcome outcome);  // "ok", "problem", "skipped", "WARNING"
 // True when no result is a problem.
 bool all_passed(const std::vector<CheckResult>& results);
 
@@ -109,9 +114,20 @@ CheckResult check_munge_key(const std::string& path, const std::optional<FileFac
 // /etc/exports text: no export to the world ("*", or no client at all).
 CheckResult check_nfs_exports(std::string_view text, const std::string& path);
 
-// The cloudburst config file: mode 0600 (no group or other bits), owned by root or SlurmUser.
+// "TLS": how the password travels to CycleCloud. A warning (transport_warning in config.h)
+// for an allowed http:// URL to another host or verify_tls = false, else ok.
+CheckResult check_transport(const CycleCloudConfig& cc);
+
+// Whether the config holds the CycleCloud password inline.
+enum class ConfigSecret { k_none, k_inline_password };
+
+// The cloudburst config file (docs/design/security.md): owned by root, not writable by group
+// or others, readable by SlurmUser (the hooks read it), and holding no secret.
 CheckResult check_config_file(const std::string& path, const std::optional<FileFacts>& facts,
-                              const std::optional<UserIds>& slurm_user);
+                              const std::optional<UserIds>& slurm_user, ConfigSecret secret);
+
+// cyclecloud.password_file: owned by root, no group or other permissions (0600 or 0400).
+CheckResult check_password_file(const std::string& path, const std::optional<FileFacts>& facts);
 
 // The HTTP Date header of CycleCloud's answer against our clock: at most k_max_clock_skew
 // apart. nullopt header: skipped.
@@ -121,5 +137,19 @@ CheckResult check_clock_skew(const std::optional<std::string>& date_header,
 
 // An HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT"); nullopt if unreadable.
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
+
+// An exports file's name and text (/etc/exports, /etc/exports.d/*.exports).
+struct ExportsFile {
+    std::string path;
+    std::string text;
+};
+
+// `sched_dir` holds the munge key every new node installs: every line of `files` that
+// exports it, a directory above it or one below it must do so read-only with root squashed
+// (no rw, no no_root_squash, no anonuid=0), as exportfs reads the options: ro and
+// root_squash by default, then the line's "-options", then the client's, later ones
+// winning; continuation lines ("\") and comments ("#") are understood. Skipped when no line
+// exports it.
+CheckResult check_sched_export(const std::vector<ExportsFile>& files, const std::string& sched_dir);
 
 }  // namespace cb

@@ -79,6 +79,13 @@ Result<std::string> serialize(const HookRequest& request) {
     out += "\npid=" + std::to_string(request.pid);
     out += "\nresume_file=" + request.resume_file;
     out += "\n";
+    if (out.size() > k_max_hook_request_bytes) {
+        return make_error(ErrorKind::k_invalid_input,
+                          "the request is " + std::to_string(out.size()) +
+                              " bytes, more than the " + std::to_string(k_max_hook_request_bytes) +
+                              " bytes cloudburstd reads; nothing was handed over: resume fewer "
+                              "nodes at once");
+    }
     return out;
 }
 

@@ -2,6 +2,7 @@
 // resume) a verbatim copy of SLURM_RESUME_FILE, which disappears when the hook exits.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,8 +27,18 @@ struct HookRequest {
     std::int64_t pid = 0;          // the hook's pid, for tracing
 };
 
+// The largest request, serialized, that a hook writes and the daemon reads: one limit for
+// both, so a request the hook spools is one the daemon accepts. Sized for the largest real
+// request: a resume of 10,000 nodes that are not contiguous (argv "hpc-[1,3,5,...]", 54 KB)
+// whose SLURM_RESUME_FILE lists 10,000 one-node jobs. Slurm writes each job as about 230
+// bytes of indented JSON plus the user's --extra and --features strings; with 1 KiB of
+// --extra and 256 bytes of features per job the file is 15.1 MB (2.3 MB without them).
+// 16 MiB holds that with room (docs/design/node-lifecycle.md, "refused hook request").
+inline constexpr std::size_t k_max_hook_request_bytes = std::size_t{16} << 20;
+
 // A small line format ("key=value\n", fixed keys, values without newlines) that the daemon
-// parses without a JSON library. serialize() rejects values containing newlines.
+// parses without a JSON library. serialize() rejects values containing newlines (k_io) and a
+// request larger than k_max_hook_request_bytes (k_invalid_input: it would not be read).
 Result<std::string> serialize(const HookRequest& request);
 // Errors (k_io: a corrupt spool file): missing or unknown keys, bad numbers, bad kind; says which
 // line.

@@ -72,6 +72,33 @@ std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
     return addr;
 }
 
+// mountinfo's octal escapes (\040 for a space, \134 for a backslash).
+std::string unescape_mountinfo(std::string_view field) {
+    std::string out;
+    for (std::size_t i = 0; i < field.size(); ++i) {
+        const auto octal = [&field](std::size_t at) {
+            return at < field.size() && field[at] >= '0' && field[at] <= '7';
+        };
+        if (field[i] == '\\' && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+            out += static_cast<char>(((field[i + 1] - '0') << 6) | ((field[i + 2] - '0') << 3) |
+                                     (field[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += field[i];
+        }
+    }
+    return out;
+}
+
+// `mount_point` is `path` or a directory above it.
+bool holds(std::string_view mount_point, std::string_view path) {
+    if (mount_point == "/") {
+        return true;
+    }
+    return path.starts_with(mount_point) &&
+           (path.size() == mount_point.size() || path[mount_point.size()] == '/');
+}
+
 }  // namespace
 
 Result<OsRelease> parse_os_release(std::string_view text) {
@@ -228,6 +255,66 @@ std::string exports_line(const NfsExport& e) {
         line += " " + s + "(" + e.options + ")";
     }
     return line;
+}
+
+bool ExportFilesystem::own() const {
+    return directory == "/";
+}
+
+ExportFilesystem export_filesystem(std::string_view mountinfo, std::string_view path) {
+    std::string mount_point = "/";
+    std::string root = "/";
+    std::istringstream in{std::string(mountinfo)};
+    for (std::string line; std::getline(in, line);) {
+        // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw": the 4th field is
+        // the directory of the filesystem mounted, the 5th where.
+        std::istringstream words(line);
+        std::string id, parent, device, fs_root, at;
+        if (!(words >> id >> parent >> device >> fs_root >> at)) {
+            continue;
+        }
+        at = unescape_mountinfo(at);
+        if (holds(at, path) && at.size() >= mount_point.size()) {
+            mount_point = at;
+            root = unescape_mountinfo(fs_root);
+        }
+    }
+    // `path` below the mount point is that much further down in the filesystem.
+    std::string directory = root;
+    if (path != mount_point) {
+        const std::string below(path.substr(mount_point == "/" ? 0 : mount_point.size()));
+        directory = root == "/" ? below : root + below;
+    }
+    return {mount_point, directory};
+}
+
+std::string export_filesystem_warning(const std::string& path, const ExportFilesystem& fs) {
+    if (fs.own()) {
+        return {};
+    }
+    const std::string what = fs.mount_point == path
+                                 ? "the directory " + fs.directory +
+                                       " of a filesystem mounted there (a bind mount or "
+                                       "a btrfs subvolume)"
+                                 : "a directory on the filesystem mounted at " + fs.mount_point;
+    return "export " + path + " is not a filesystem of its own but " + what +
+           ": a host in the export subnet that guesses NFS file handles can reach files of that "
+           "filesystem outside " +
+           path +
+           " (nfsd checks only a handle's filesystem unless the export has subtree_check, see "
+           "exports(5)). Mount a filesystem of its own at " +
+           path +
+           " (a disk, an LVM volume or a loop-mounted image), then rerun `cloudburst setup "
+           "scheduler`; until then keep the export subnet to the burst nodes alone";
+}
+
+std::vector<NfsExport> scheduler_exports(const std::string& sched_dir,
+                                         const std::string& shared_dir,
+                                         const std::vector<std::string>& subnets,
+                                         const ExportFilesystem& sched_fs) {
+    const std::string sched_subtree = sched_fs.own() ? "no_subtree_check" : "subtree_check";
+    return {{sched_dir, subnets, "ro,sync,root_squash,secure," + sched_subtree},
+            {shared_dir, subnets, "rw,sync,root_squash,secure,no_subtree_check"}};
 }
 
 std::string edit_exports(std::string_view text, const std::vector<NfsExport>& exports,

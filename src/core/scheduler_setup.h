@@ -74,7 +74,7 @@ Status check_export_subnet(const std::string& subnet);
 struct NfsExport {
     std::string path;                  // "/sched"
     std::vector<std::string> subnets;  // checked with check_export_subnet
-    std::string options;               // "rw,sync,no_root_squash,no_subtree_check"
+    std::string options;               // "ro,sync,root_squash,secure,no_subtree_check"
 };
 
 // One /etc/exports line per export: an existing line for the same path is replaced (so a
@@ -85,6 +85,41 @@ std::string edit_exports(std::string_view text, const std::vector<NfsExport>& ex
 
 // The line edit_exports() writes for `e`.
 std::string exports_line(const NfsExport& e);
+
+// Whether an export is a filesystem of its own. nfsd checks that a file handle belongs to
+// the exported filesystem, not to the exported directory (unless subtree_check), so a client
+// that guesses handles can reach every file of the filesystem the export lives on.
+struct ExportFilesystem {
+    std::string mount_point;  // the mount holding the path ("/" for a directory on /)
+    // Which directory of that filesystem the path is: "/" when the path is the mount point
+    // and the whole filesystem is mounted there, else a directory inside it (a directory
+    // below the mount point, a bind mount of a directory, a btrfs subvolume).
+    std::string directory;
+    bool own() const;  // directory == "/": the export is a filesystem of its own
+};
+
+// The filesystem of `path` (absolute and canonical: no symlinks, "." or ".."; it need not
+// exist yet), from the text of /proc/self/mountinfo: the longest mount point that is `path`
+// or a directory above it, the last one listed when mounts are stacked. Escapes in
+// mountinfo (\040 for a space) are decoded. Text with no usable line: mount point "/" with
+// the whole root filesystem mounted there.
+ExportFilesystem export_filesystem(std::string_view mountinfo, std::string_view path);
+
+// What `setup` prints (after "warning: ") for an export that is not a filesystem of its own:
+// why it matters and what to do. "" when `fs.own()`.
+std::string export_filesystem_warning(const std::string& path, const ExportFilesystem& fs);
+
+// The exports of `setup scheduler`. /sched is read-only with root squashed: it holds the
+// munge key every new node installs, which the nodes read as the pinned munge UID, so root
+// on a host in the subnet can neither replace it nor plant setuid programs. /shared (the
+// users' homes) is read-write, root squashed. Both `secure` and `sync`. /sched gets
+// subtree_check when it is not a filesystem of its own (rarely renamed, read-only: the case
+// exports(5) recommends it for), no_subtree_check otherwise; /shared always
+// no_subtree_check (homes see many renames).
+std::vector<NfsExport> scheduler_exports(const std::string& sched_dir,
+                                         const std::string& shared_dir,
+                                         const std::vector<std::string>& subnets,
+                                         const ExportFilesystem& sched_fs);
 
 // The file a burst node's cluster-init reads from /sched/<cluster>/ (KEY=VALUE lines; no
 // secrets): the controller, the Slurm version to install, the pinned IDs.

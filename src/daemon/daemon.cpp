@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 
 #include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
+#include "core/config_path.h"
 #include "util/files.h"
 #include "util/hostlist.h"
 #include "util/log.h"
@@ -114,11 +116,8 @@ Status Daemon::intake(std::int64_t now_ms) {
     if (!listing) {
         return listing.error();
     }
-    for (const auto& [path, err] : listing->bad) {
-        if (m_reported_bad.emplace(path, err.message).second) {
-            log::error("spool: ignoring {}: {} (move it away once looked at)", path,
-                       err.describe());
-        }
+    for (const auto& refused : listing->bad) {
+        refuse_spool_file(refused, now_ms);
     }
     if (listing->entries.empty()) {
         return ok_status();
@@ -163,6 +162,57 @@ Status Daemon::intake(std::int64_t now_ms) {
         start_at_once(std::move(intents), requested, now_ms);
     }
     return ok_status();
+}
+
+namespace {
+
+// A spool file's name and content are SlurmUser's to choose: no control character of theirs
+// reaches the log or the journal.
+std::string printable(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            c = '?';
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+// Never silence: the refusal goes to the log, and to the journal for `cloudburst why` (on
+// the nodes the file names, when its hostlist could be read). The file is renamed so that it
+// is refused once, and kept for the operator.
+void Daemon::refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now_ms) {
+    const std::string path = printable(refused.path);
+    const std::string reason = printable(refused.error.message);
+    auto aside = m_spool.set_aside(refused.path);
+    if (!aside && !m_reported_bad.emplace(refused.path, reason).second) {
+        return;  // logged and journaled already; it stays until an operator moves it
+    }
+    const std::string kept = aside ? "kept as " + printable(*aside) : "left in place";
+    RefusedRequest row;
+    row.at_ms = now_ms;
+    row.file = path;
+    row.kind = refused.kind;
+    row.hostlist = printable(refused.hostlist);
+    std::vector<std::string> nodes;
+    if (auto hosts = Hostlist::parse(refused.hostlist); hosts && !refused.hostlist.empty()) {
+        nodes = hosts->expand();
+    }
+    row.message =
+        "cloudburstd refused " +
+        (refused.kind.empty() ? std::string("a hook request") : "a " + refused.kind + " request") +
+        (nodes.empty() ? "" : " for this node") + ": spool file " + path + ": " + reason + " (" +
+        kept + ")";
+    row.nodes = static_cast<std::int64_t>(nodes.size());
+    ++m_stats.errors;
+    log::error("spool: refused {}{}: {} ({}; see cloudburst why)", path,
+               row.hostlist.empty() ? "" : " (" + row.kind + " " + row.hostlist + ")", reason,
+               kept);
+    if (auto st = m_journal.record_refused_request(row, nodes); !st) {
+        log::error("{}", st.error().describe());
+    }
 }
 
 void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
@@ -509,7 +559,9 @@ class ControlSocket {
                               "cannot listen on " + path + ": " + std::strerror(err));
         }
         ::chmod(path.c_str(), 0600);
-        (void)!::chown(path.c_str(), slurm_uid, static_cast<gid_t>(-1));
+        if (::geteuid() == 0) {  // else it is SlurmUser's own already
+            (void)!::chown(path.c_str(), slurm_uid, static_cast<gid_t>(-1));
+        }
         return ControlSocket(fd, path, slurm_uid);
     }
     ControlSocket(ControlSocket&& o) noexcept
@@ -565,8 +617,14 @@ void configure_heap() {
 }
 
 Result<int> run_daemon(const DaemonRunOptions& options) {
+    // Before the password is read: no core dump of it, and no other process of our uid (the
+    // daemon runs as SlurmUser, as do the hooks) may ptrace us or read /proc/PID/mem.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     configure_heap();
-    auto config = load_config(options.config_path, PasswordUse::k_read);
+    // Before anything from the config is used: it names directories to create and chown,
+    // the socket to unlink, scontrol to run and where the password goes.
+    auto config =
+        load_chosen_config({options.config_path, options.config_chosen_by}, PasswordUse::k_read);
     if (!config) {
         return config.error();
     }
@@ -577,9 +635,12 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
         }
     }
     const auto slurm_uid = lookup_user_id(config->slurm.user).value_or(0);
-    // The hooks run as SlurmUser and write here; nobody else may.
+    // The hooks run as SlurmUser and write here; nobody else may. Run as SlurmUser (the
+    // packaged unit), the daemon made the directory itself; run as root, it hands it over.
     ::chmod(config->paths.spool_dir.c_str(), 0700);
-    (void)!::chown(config->paths.spool_dir.c_str(), slurm_uid, static_cast<gid_t>(-1));
+    if (::geteuid() == 0) {
+        (void)!::chown(config->paths.spool_dir.c_str(), slurm_uid, static_cast<gid_t>(-1));
+    }
     log::init({"cloudburstd", config->paths.log_dir + "/cloudburstd.log", config->daemon.log_level,
                true});
     auto lock = InstanceLock::take(config->paths.state_db + ".lock");

@@ -35,8 +35,11 @@ class Daemon {
     Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journal);
 
     // Moves every complete spool request into the journal (then deletes its file). A request
-    // whose hostlist does not parse is journaled as an error and removed; a spool file that
-    // does not parse is left for an operator and logged once.
+    // whose hostlist does not parse is journaled as an error and removed. A spool file that is
+    // refused (not a regular file of root or SlurmUser with one link, larger than
+    // k_max_hook_request_bytes, or not a request) is logged as an error, journaled for
+    // `cloudburst why` and renamed to "<name>.refused" for an operator. Never blocks on a
+    // file (see Spool::pending).
     Status intake(std::int64_t now_ms);
 
     // One reconcile pass: snapshot the cloud and Slurm, decide, act, journal.
@@ -63,6 +66,7 @@ class Daemon {
     // Runs the part of `update` that names Slurm's cloud nodes (reading them again once per
     // plan, `refreshed`, when a name is missing); logs the names it leaves out.
     void update_slurm(const NodeUpdate& update, bool& refreshed);
+    void refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now_ms);
 
     Config m_config;
     Cloud& m_cloud;
@@ -79,7 +83,8 @@ class Daemon {
     bool m_cloud_ok = false;        // the last pass's snapshot read the node list
     std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;
-    std::map<std::string, std::string> m_reported_bad;  // spool files already logged
+    // Refused spool files that could not be renamed, already logged and journaled.
+    std::map<std::string, std::string> m_reported_bad;
     DaemonStats m_stats;
 };
 
@@ -102,6 +107,7 @@ void configure_heap();
 
 struct DaemonRunOptions {
     std::string config_path;
+    std::string config_chosen_by;       // the environment variable that chose config_path, if any
     std::atomic<bool>* stop = nullptr;  // set to stop the loop (tests); signals also stop it
 };
 

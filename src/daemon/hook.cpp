@@ -40,6 +40,21 @@ std::int64_t now_ms() {
         .count();
 }
 
+// read_file's error for a file over its limit.
+bool is_too_large(const Error& error) {
+    return error.message.ends_with(" is larger than " + std::to_string(k_max_hook_request_bytes) +
+                                   " bytes");
+}
+
+Error too_large(const std::string& resume_file) {
+    return make_error(ErrorKind::k_invalid_input,
+                      "SLURM_RESUME_FILE " + resume_file + " is larger than the " +
+                          std::to_string(k_max_hook_request_bytes) +
+                          " bytes cloudburstd reads; nothing was handed over, so these nodes "
+                          "are not powered up (Slurm fails them at ResumeTimeout): resume "
+                          "fewer nodes at once");
+}
+
 Result<int> hook_body(int argc, char** argv, const std::string& program) {
     const auto kind = hook_kind_from_program(program);
     if (!kind) {
@@ -61,7 +76,7 @@ Result<int> hook_body(int argc, char** argv, const std::string& program) {
     if (*kind == HookKind::k_resume) {
         // Copy it first: the file disappears when we exit (or when slurmctld restarts).
         if (const char* path = std::getenv("SLURM_RESUME_FILE"); path != nullptr && *path) {
-            auto content = read_file(path, 16u << 20);
+            auto content = read_file(path, k_max_hook_request_bytes);
             if (content) {
                 request.resume_file = std::move(*content);
                 for (char& c : request.resume_file) {
@@ -69,16 +84,21 @@ Result<int> hook_body(int argc, char** argv, const std::string& program) {
                         c = ' ';
                     }
                 }
+            } else if (is_too_large(content.error())) {
+                // Never a truncated copy: refuse, so that slurmctld logs the failure.
+                return too_large(path);
             }
             // An unreadable resume file is not fatal: argv has every node to power up.
         }
     }
-    auto config = load_config(default_config_path(), PasswordUse::k_skip);
+    auto config = load_chosen_config(choose_config_path(), PasswordUse::k_skip);
     if (!config) {
         return config.error();
     }
     auto written = Spool(config->paths.spool_dir).submit(request);
     if (!written) {
+        // Too large as a whole (k_invalid_input), or the spool is not writable: either way
+        // nothing was handed over, and the exit status tells slurmctld so.
         return written.error().with_context("handing the request to cloudburstd");
     }
     poke_daemon(config->paths.socket);

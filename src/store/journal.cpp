@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS events (
     message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_node ON events(node, id);
+CREATE TABLE IF NOT EXISTS refused_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    hostlist TEXT NOT NULL,
+    message TEXT NOT NULL,
+    nodes INTEGER NOT NULL
+);
 )sql";
 
 Error db_error(sqlite3* db, const std::string& what) {
@@ -269,6 +278,45 @@ Result<std::int64_t> Journal::record_request(const HookRequest& request,
         return st.error();
     }
     return id;
+}
+
+Status Journal::record_refused_request(const RefusedRequest& refused,
+                                       const std::vector<std::string>& nodes) {
+    return m_db->transaction([&]() -> Status {
+        Stmt s(m_db->db,
+               "INSERT INTO refused_requests (at_ms, file, kind, hostlist, message, nodes) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        s.bind(1, refused.at_ms).bind(2, refused.file).bind(3, refused.kind);
+        s.bind(4, refused.hostlist).bind(5, refused.message);
+        s.bind(6, static_cast<std::int64_t>(nodes.size()));
+        if (!s.ok() || s.step() != SQLITE_DONE) {
+            return db_error(m_db->db, "journal: saving a refused request");
+        }
+        JournalEvent event{0, refused.at_ms, "", "error", refused.message, {}};
+        for (const auto& node : nodes) {
+            event.node = node;
+            if (auto ev = m_db->put_event(event); !ev) {
+                return ev;
+            }
+        }
+        return ok_status();
+    });
+}
+
+Result<std::vector<RefusedRequest>> Journal::refusals_without_nodes(int limit) const {
+    Stmt s(m_db->db,
+           "SELECT at_ms, file, kind, hostlist, message, nodes FROM (SELECT * FROM "
+           "refused_requests WHERE nodes = 0 ORDER BY id DESC LIMIT ?1) ORDER BY id");
+    s.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<RefusedRequest> out;
+    int rc = 0;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        out.push_back({s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.int64(5)});
+    }
+    if (rc != SQLITE_DONE) {
+        return db_error(m_db->db, "journal: reading refused requests");
+    }
+    return out;
 }
 
 Result<std::vector<NodeIntent>> Journal::intents() const {

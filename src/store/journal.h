@@ -20,6 +20,17 @@ namespace cb {
 
 using JournalEvent = NodeEvent;
 
+// A spool file the daemon refused (not a regular file of ours, too large, corrupt): what
+// `cloudburst why` shows instead of silence.
+struct RefusedRequest {
+    std::int64_t at_ms = 0;
+    std::string file;        // where the file was, and where it was kept, for the operator
+    std::string kind;        // "resume", ... when its first line could be read; else empty
+    std::string hostlist;    // as the file gave it, when it could be read; else empty
+    std::string message;     // why it was refused
+    std::int64_t nodes = 0;  // how many nodes got an "error" event for it
+};
+
 class Journal {
   public:
     // Opens (creating if needed) the database and its schema. Errors: k_io.
@@ -34,6 +45,14 @@ class Journal {
     Result<std::int64_t> record_request(const HookRequest& request,
                                         const std::vector<NodeIntent>& changed,
                                         std::int64_t now_ms);
+
+    // Records a refused spool file and, for each of `nodes` (those its hostlist names, if it
+    // could be read), an "error" event, in one transaction.
+    Status record_refused_request(const RefusedRequest& refused,
+                                  const std::vector<std::string>& nodes);
+    // The most recent `limit` refusals that named no node (their hostlist was not readable),
+    // oldest first.
+    Result<std::vector<RefusedRequest>> refusals_without_nodes(int limit) const;
 
     Result<std::vector<NodeIntent>> intents() const;
     std::optional<NodeIntent> intent(const std::string& node) const;

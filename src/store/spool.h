@@ -19,6 +19,16 @@ struct SpoolEntry {
     HookRequest request;
 };
 
+// A spool file the daemon did not carry out, and why. `kind` and `hostlist` come from the
+// file's first lines when it is one of our regular files whose start could be read (an
+// oversize or corrupt request), so the refusal can be shown for its nodes; empty otherwise.
+struct RefusedSpoolFile {
+    std::string path;
+    Error error;
+    std::string kind;
+    std::string hostlist;
+};
+
 class Spool {
   public:
     explicit Spool(std::string dir) : m_dir(std::move(dir)) {}
@@ -26,16 +36,24 @@ class Spool {
     // Writes one request; returns the file's path. Mode 0640.
     Result<std::string> submit(const HookRequest& request) const;
 
-    // Every complete request, oldest first. A file that does not parse is reported in
-    // `bad` (path and error) and left in place for an operator; it never blocks the rest.
+    // Every complete request, oldest first. Each "*.req" name is opened relative to the
+    // directory, never following a symlink and never blocking (O_NOFOLLOW|O_NONBLOCK), and
+    // read only if the open file is a regular file with one link, of a trusted owner (see
+    // trust_only) and at most k_max_hook_request_bytes long: a FIFO, device, symlink or hard
+    // link planted in the spool is never read. Anything refused, or a file that does not
+    // parse, is reported in `bad` and left in place; it never blocks the rest.
     struct Listing {
         std::vector<SpoolEntry> entries;
-        std::vector<std::pair<std::string, Error>> bad;
+        std::vector<RefusedSpoolFile> bad;
     };
     Result<Listing> pending() const;
 
     // Removes a request once the daemon has journaled it. Removing a missing file succeeds.
     Status remove(const SpoolEntry& entry) const;
+
+    // Renames a refused file to "<name>.refused" (kept for an operator, no longer listed).
+    // Returns the new path.
+    Result<std::string> set_aside(const std::string& path) const;
 
     const std::string& dir() const { return m_dir; }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "util/hostlist.h"
+#include "util/process.h"
 
 extern "C" void slurm_hostlist_sort(hostlist_t hl);
 
@@ -403,6 +404,28 @@ TEST(HostlistOracle, MutatedTextsNeverDisagreeWhenWeAccept) {
               << " lists so far\n";
     EXPECT_GT(both, 1000);
     EXPECT_GT(neither, 1000);
+}
+
+// `cloudburst hostlist expand` takes each argument verbatim: an argument that is wholly in
+// brackets ("[1-3]") once reached the parser as "1-3", because the argument parser read it as
+// a list of values. The program's output is compared with libslurm's expansion of the same text.
+TEST(HostlistOracle, TheExpandCommandTakesBracketedArgumentsVerbatim) {
+    const std::vector<std::string> texts = {"[1-3]", "[1,3,5]", "[01-03]", "[2]",
+                                            "[7]",   "a[1-2]",  "[1-2],b", "[9-11],[3]"};
+    for (const std::string& text : texts) {
+        const auto slurm = slurm_view(text);
+        ASSERT_TRUE(slurm.has_value()) << "libslurm refuses \"" << text << "\"";
+        Command command;
+        command.argv = {std::string(CB_BINARY_DIR) + "/cloudburst", "hostlist", "expand", text};
+        auto out = run_command(command);
+        ASSERT_TRUE(out.ok()) << out.error().message;
+        std::string expected;
+        for (const std::string& name : slurm->names) {
+            expected += name + "\n";
+        }
+        EXPECT_EQ(out->exit_code, 0) << text << ": " << out->err;
+        EXPECT_EQ(out->out, expected) << "cloudburst hostlist expand '" << text << "'";
+    }
 }
 
 }  // namespace

@@ -117,8 +117,11 @@ emulator() {
 fault() { emulator fault "$@" >/dev/null || note "setting faults $* failed"; }
 # The down path of the testbed must find the daemon we restart: same pid file.
 daemon_pid() { head -c 32 "$tb/run/cloudburstd.pid" | tr -dc 0-9; }
+# As testbed.sh starts it: as SlurmUser, the password as a systemd credential (LoadCredential=).
 start_daemon() {
-  SLURM_CONF=$SLURM_CONF setsid "$build/cloudburstd" --config "$tb/etc/cloudburst.toml" \
+  SLURM_CONF=$SLURM_CONF CREDENTIALS_DIRECTORY=$tb/credentials setsid \
+    setpriv --reuid="$CB_TESTBED_SLURM_USER" --regid="$CB_TESTBED_SLURM_USER" --init-groups \
+    "$build/cloudburstd" --config "$tb/etc/cloudburst.toml" \
     </dev/null >>"$tb/log/cloudburstd.out" 2>&1 &
   echo $! >"$tb/run/cloudburstd.pid"
   disown # we SIGKILL it later; bash need not report that

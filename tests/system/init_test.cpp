@@ -1,6 +1,7 @@
 // `cloudburst init` and `cloudburst doctor` on a real testbed (issue #6): init's messages for
-// a wrong URL, TLS, password and cluster, verbatim; the right settings write a 0600 config
-// and a rerun changes nothing; doctor then finds no problems.
+// a wrong URL, TLS, password and cluster, verbatim; the right settings write the layout of
+// docs/design/security.md (config 0644 without the password, password file 0600) and a rerun
+// changes nothing; doctor then finds no problems.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -165,7 +166,7 @@ TEST_F(InitSystem, WrongSettingsGiveExactMessagesAndWriteNothing) {
 
 TEST_F(InitSystem, RightSettingsWriteAPrivateConfigOnceAndDoctorIsHappy) {
     // Start from the testbed's own config (paths of its daemon), as a rerun over an existing
-    // file would: init replaces the password file with the password and tightens the mode.
+    // file would: init keeps its password file and writes it root:root 0600.
     ASSERT_TRUE(make_directories(m_tb->dir() + "/init"));
     auto base = read_file(m_tb->dir() + "/etc/cloudburst.toml");
     ASSERT_TRUE(base);
@@ -177,22 +178,28 @@ TEST_F(InitSystem, RightSettingsWriteAPrivateConfigOnceAndDoctorIsHappy) {
     const std::string generated = m_tb->dir() + "/etc/cloudburst.conf";
     // The testbed's slurm.conf does not include the generated file yet: init says so.
     EXPECT_EQ(first.exit_code, 1) << first.out << first.err;
-    EXPECT_NE(first.out.find("config " + m_config + ": written ("), std::string::npos) << first.out;
+    // The testbed's config already has the layout (password_file, root 0644).
+    EXPECT_NE(first.out.find("config " + m_config + ": unchanged\n"), std::string::npos)
+        << first.out;
     EXPECT_NE(first.out.find("problem  Include: " + m_tb->slurm_conf() + " does not include " +
                              generated + ": add the line `Include " + generated +
                              "` to it, then `scontrol reconfigure`\n"),
               std::string::npos)
         << first.out;
-    EXPECT_NE(first.out.find("ok       ResumeProgram: " + std::string(CB_BINARY_DIR) +
-                             "/cloudburst-resume\n"),
-              std::string::npos)
+    EXPECT_NE(
+        first.out.find("ok       ResumeProgram: " + m_tb->dir() + "/libexec/cloudburst-resume\n"),
+        std::string::npos)
         << first.out;
     struct stat st {};
     ASSERT_EQ(::stat(m_config.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+    ASSERT_EQ(::stat(m_password_file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_EQ(st.st_uid, 0u);
     auto text = read_file(m_config);
     ASSERT_TRUE(text);
-    EXPECT_EQ(text->find("password_file"), std::string::npos);
+    EXPECT_NE(text->find("password_file = \"" + m_password_file + "\""), std::string::npos)
+        << *text;
     EXPECT_TRUE(fs::exists(generated));
 
     {

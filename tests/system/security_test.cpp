@@ -1,9 +1,11 @@
 // Security of the burst stack (issue 5), against the real daemon, hooks, slurmctld and emulator:
 // the CycleCloud password never reaches a log, and the control socket and the spool take
-// requests only from root and SlurmUser (the testbed's SlurmUser is root).
+// requests only from root and SlurmUser (the testbed's SlurmUser is slurm, as in production,
+// and the daemon runs as it).
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -142,23 +144,28 @@ TEST_F(SecuritySystem, NoPasswordInAnyLogAfterABurstThroughServerErrorsAndBadAns
 }
 
 TEST_F(SecuritySystem, ControlSocketAndSpoolRefuseOtherUsers) {
-    // Root (the testbed's SlurmUser) may connect; the socket and spool are private.
+    // SlurmUser (the daemon's own user) and root may connect; the socket and spool are private.
+    const passwd* slurm = ::getpwnam(k_slurm_user);
+    ASSERT_NE(slurm, nullptr);
+    const uid_t slurm_uid = slurm->pw_uid;
     struct stat sock {};
     ASSERT_EQ(::stat(socket_path().c_str(), &sock), 0);
     EXPECT_EQ(sock.st_mode & 0777, 0600u);
+    EXPECT_EQ(sock.st_uid, slurm_uid);
     struct stat spool {};
     ASSERT_EQ(::stat(spool_dir().c_str(), &spool), 0);
     EXPECT_EQ(spool.st_mode & 0777, 0700u);
-    EXPECT_EQ(spool.st_uid, 0u);
+    EXPECT_EQ(spool.st_uid, slurm_uid);
 
     const NobodyAttempt attempt =
         attempt_as_nobody(socket_path(), spool_dir() + "/0000000000000001-1-0.req");
     EXPECT_EQ(attempt.connect_errno, EACCES) << std::strerror(attempt.connect_errno);
     EXPECT_EQ(attempt.spool_errno, EACCES) << std::strerror(attempt.spool_errno);
 
-    // The resume hook run by another user cannot hand in a request either, and says why.
-    auto out = m_tb->run_as(RunAs::k_nobody,
-                            {std::string(CB_BINARY_DIR) + "/cloudburst-resume", "hpc-1"}, 30s);
+    // The resume hook run by another user cannot hand in a request either, and says why (the
+    // testbed's installed copy: the build directory may be closed to other users).
+    auto out =
+        m_tb->run_as(RunAs::k_nobody, {m_tb->dir() + "/libexec/cloudburst-resume", "hpc-1"}, 30s);
     ASSERT_TRUE(out) << out.error().describe();
     EXPECT_NE(out->exit_code, 0);
     EXPECT_NE(out->err.find("cloudburst-resume: error: "), std::string::npos) << out->err;
@@ -184,7 +191,9 @@ TEST_F(SecuritySystem, SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
     ASSERT_TRUE(path) << path.error().describe();
     ASSERT_EQ(::chown(path->c_str(), k_nobody, k_nogroup), 0);
 
-    // A request of root's after it: once the daemon took that one, it has seen both.
+    // A request of SlurmUser's after it (as the hooks write it; the daemon, which runs as
+    // SlurmUser, cannot read a private file of root's): once the daemon took that one, it has
+    // seen both.
     HookRequest ours;
     ours.kind = HookKind::k_suspend;
     ours.hostlist = "hpc-2";
@@ -192,10 +201,13 @@ TEST_F(SecuritySystem, SpoolRequestOwnedByAnotherUserIsNotCarriedOut) {
     ours.pid = 2;
     auto our_path = Spool(spool_dir()).submit(ours);
     ASSERT_TRUE(our_path) << our_path.error().describe();
+    const passwd* slurm = ::getpwnam(k_slurm_user);
+    ASSERT_NE(slurm, nullptr);
+    ASSERT_EQ(::chown(our_path->c_str(), slurm->pw_uid, slurm->pw_gid), 0);
     ASSERT_TRUE(wait_until(20s, [&] { return static_cast<bool>(poke_daemon(socket_path())); }))
         << "the daemon's socket does not answer";
     ASSERT_TRUE(wait_until(30s, [&] { return !std::filesystem::exists(*our_path); }))
-        << "the daemon did not take root's request";
+        << "the daemon did not take SlurmUser's request";
 
     EXPECT_EQ(daemon_log(*m_tb).find("resume hpc-1"), std::string::npos)
         << "a request file owned by nobody was journaled";

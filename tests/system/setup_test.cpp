@@ -146,8 +146,8 @@ TEST_F(SetupScheduler, BuildsTheSchedulerAndASecondRunChangesNothing) {
 
     EXPECT_EQ(read(m_root + "/exports"),
               "/data 192.168.1.0/24(ro)\n" + m_root +
-                  "/sched 10.1.0.0/16(rw,sync,no_root_squash,no_subtree_check)\n" + m_root +
-                  "/shared 10.1.0.0/16(rw,sync,root_squash,no_subtree_check)\n");
+                  "/sched 10.1.0.0/16(ro,sync,root_squash,secure,subtree_check)\n" + m_root +
+                  "/shared 10.1.0.0/16(rw,sync,root_squash,secure,no_subtree_check)\n");
 
     const std::string key = m_root + "/etc/munge/munge.key";
     const struct stat key_stat = stat_of(key);

@@ -234,8 +234,9 @@ std::string Testbed::job_field(const std::string& id, const std::string& field) 
 Result<CommandOutput> Testbed::run_as(RunAs who, const std::vector<std::string>& argv,
                                       std::chrono::milliseconds timeout) const {
     Command command{{}, minimal_environment(), {}, timeout};
-    if (who == RunAs::k_nobody) {
-        command.argv = {"/usr/sbin/runuser", "-u", "nobody", "--"};
+    if (who != RunAs::k_root) {
+        command.argv = {"/usr/sbin/runuser", "-u", who == RunAs::k_slurm ? k_slurm_user : "nobody",
+                        "--"};
     }
     command.argv.insert(command.argv.end(), argv.begin(), argv.end());
     command.env.push_back("SLURM_CONF=" + slurm_conf());
@@ -362,10 +363,18 @@ pid_t daemon_pid(const Testbed& testbed) {
 
 Status start_daemon(const Testbed& testbed) {
     SpawnOptions o;
-    o.argv = {std::string(CB_BINARY_DIR) + "/cloudburstd", "--config",
+    const std::string user = k_slurm_user;
+    o.argv = {"/usr/bin/setpriv",
+              "--reuid=" + user,
+              "--regid=" + user,
+              "--init-groups",
+              std::string(CB_BINARY_DIR) + "/cloudburstd",
+              "--config",
               testbed.dir() + "/etc/cloudburst.toml"};
     o.env = minimal_environment();
     o.env.push_back("SLURM_CONF=" + testbed.slurm_conf());
+    // testbed.sh made the credential as systemd does; it stays until `down`.
+    o.env.push_back("CREDENTIALS_DIRECTORY=" + testbed.dir() + "/credentials");
     o.stdout_path = testbed.dir() + "/log/cloudburstd.out";
     auto child = ChildProcess::spawn(o);
     if (!child) {
@@ -417,8 +426,12 @@ Status stop_daemon(const Testbed& testbed, int signal) {
     return ok_status();
 }
 
+std::string daemon_log_path(const Testbed& testbed) {
+    return testbed.dir() + "/log/cloudburst/cloudburstd.log";
+}
+
 std::string daemon_log(const Testbed& testbed) {
-    auto text = read_file(testbed.dir() + "/log/cloudburstd.log");
+    auto text = read_file(daemon_log_path(testbed));
     return text ? *text : std::string();
 }
 
@@ -466,7 +479,7 @@ void expect_no_secret_in_logs(const Testbed& testbed) {
     ASSERT_FALSE(password.empty())
         << "no password in " << testbed.dir() << "/etc/cloudburst.password";
     // The check must be able to fail: it reads the files the daemon and emulator write.
-    ASSERT_TRUE(std::filesystem::exists(testbed.dir() + "/log/cloudburstd.log"));
+    ASSERT_TRUE(std::filesystem::exists(daemon_log_path(testbed)));
     for (const auto& file : files_containing(testbed, password)) {
         ADD_FAILURE() << "the CycleCloud password appears in " << file;
     }

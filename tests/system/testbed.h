@@ -38,8 +38,12 @@ std::vector<std::string> lines_of(const std::string& text);
 // Live processes whose command line contains `text` (a testbed directory, say).
 std::vector<pid_t> processes_mentioning(const std::string& text);
 
-// Who runs a command on the testbed: root (also its SlurmUser), or `nobody`, as a cluster user.
-enum class RunAs { k_root, k_nobody };
+// The testbed's SlurmUser (scripts/testbed.sh): slurmctld, the hooks and cloudburstd run as it.
+constexpr const char* k_slurm_user = "slurm";
+
+// Who runs a command on the testbed: root (the operator), `slurm` (its SlurmUser, as
+// slurmctld runs the hooks), or `nobody`, as a cluster user.
+enum class RunAs { k_root, k_slurm, k_nobody };
 
 class Testbed {
   public:
@@ -76,8 +80,8 @@ class Testbed {
     // The JobState= of job `id` ("PENDING", "COMPLETED", ...), or "".
     std::string job_state(const std::string& id) const { return job_field(id, "JobState"); }
 
-    // Runs `argv` (argv[0] an absolute path) with SLURM_CONF set, as `who`: `nobody` goes
-    // through runuser. Unlike `slurm`, a non-zero exit is not an error: read exit_code.
+    // Runs `argv` (argv[0] an absolute path) with SLURM_CONF set, as `who`: `slurm` and
+    // `nobody` go through runuser. Unlike `slurm`, a non-zero exit is not an error: read exit_code.
     Result<CommandOutput> run_as(
         RunAs who, const std::vector<std::string>& argv,
         std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
@@ -125,15 +129,20 @@ pid_t daemon_pid(const Testbed& testbed);
 // which step failed: no pid file, kill(2), or the daemon still running.
 Status stop_daemon(const Testbed& testbed, int signal);
 
-// Starts cloudburstd again as testbed.sh did (same config, log and pid file, so `down` stops
-// it) and waits until its control socket accepts connections (a socket left by a killed
-// daemon refuses them).
+// Starts cloudburstd again as testbed.sh did (as slurm through setpriv, with
+// CREDENTIALS_DIRECTORY=DIR/credentials as systemd's LoadCredential= sets it; same config,
+// log and pid file, so `down` stops it) and waits until its control socket accepts
+// connections (a socket left by a killed daemon refuses them).
 Status start_daemon(const Testbed& testbed);
 
-// cloudburstd's log (DIR/log/cloudburstd.log), or "" before it wrote one.
+// cloudburstd's log file (DIR/log/cloudburst/cloudburstd.log: its log_dir is slurm's).
+std::string daemon_log_path(const Testbed& testbed);
+
+// cloudburstd's log (daemon_log_path), or "" before it wrote one.
 std::string daemon_log(const Testbed& testbed);
 
-// The CycleCloud password the testbed gave cloudburstd (DIR/etc/cloudburst.password).
+// The CycleCloud password the testbed gave cloudburstd (DIR/etc/cloudburst.password, root's;
+// the daemon reads slurm's copy DIR/credentials/cyclecloud.password).
 std::string cyclecloud_password(const Testbed& testbed);
 
 // Files of the testbed that contain `secret`: every file under DIR/log, every *.log and *.out

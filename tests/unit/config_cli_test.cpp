@@ -116,6 +116,127 @@ TEST_F(ConfigCli, RefusalSaysHowToFixIt) {
                            "\n");
 }
 
+// Issue 11, finding 1: the config trusts its own owner. A user points CLOUDBURST_CONFIG (kept
+// by sudo, or set in a root shell) at a config they own, which names them as slurm.user and a
+// root-only file as the password; root's `cloudburst` refuses it and says which variable chose
+// it. `init`, which takes its defaults from an existing config, refuses it too.
+TEST_F(ConfigCli, SecurityConfigOwnerRootRefusesAUserConfigChosenByTheEnvironment) {
+    if (!root()) {
+        GTEST_SKIP() << "needs root: the attack is on a root process";
+    }
+    const std::string secret = write("root-only", "R00t-only\n");
+    const std::string path =
+        write("eve.toml",
+              "[cyclecloud]\nurl = \"https://127.0.0.1:1\"\ncluster = \"c\"\n"
+              "username = \"u\"\npassword_file = \"" +
+                  secret + "\"\n[slurm]\nuser = \"nobody\"\nbin_dir = \"" + m_dir + "\"\n");
+    ASSERT_EQ(::chown(path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+    const std::string env = "CLOUDBURST_CONFIG=" + path;
+    const std::string refusal =
+        path + " is owned by uid 65534, not by root; run: chown root " + path + "\n";
+    for (const char* command : {"check", "show"}) {
+        const auto out = run({"config", command}, {env});
+        EXPECT_EQ(out.exit_code, 3) << command;
+        EXPECT_EQ(out.out, "");
+        EXPECT_EQ(out.err, "cloudburst: error: $CLOUDBURST_CONFIG chose " + path +
+                               " (unset CLOUDBURST_CONFIG or pass --config to use another "
+                               "file): " +
+                               refusal);
+    }
+    const auto scale = run({"scale", "--dry-run"}, {env});
+    EXPECT_EQ(scale.exit_code, 3) << scale.out;
+    const std::string password = write("pw", "Pw-for-init\n");
+    const auto init = run({"init", "--non-interactive", "--no-start", "--url",
+                           "https://127.0.0.1:1", "--cluster", "c", "--username", "u",
+                           "--password-file", password, "--slurm-conf", m_dir + "/slurm.conf"},
+                          {env});
+    EXPECT_EQ(init.exit_code, 3);
+    EXPECT_EQ(init.err, "cloudburst: error: init reads its defaults from " + path +
+                            " (chosen by $CLOUDBURST_CONFIG) and does not trust it; fix it or "
+                            "pass --config to use another file: " +
+                            refusal);
+}
+
+// Issue 11, finding 6: cleartext and unverified TLS pass silently. `config check` said only
+// "OK" for verify_tls = false and for an http:// URL; `init` sent the password over http://.
+TEST_F(ConfigCli, SecurityCleartextConfigCheckWarnsLoudly) {
+    if (!root()) {
+        GTEST_SKIP() << "needs root: the file must be owned by root";
+    }
+    const std::string unverified = write("unverified.toml", k_config + "verify_tls = false\n");
+    auto out = run({"--config", unverified, "config", "check"});
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_EQ(out.out, unverified +
+                           ": OK\nWARNING: cyclecloud.verify_tls = false: CycleCloud's "
+                           "certificate is not checked, so anyone on the way to cc.example.com "
+                           "can pose as CycleCloud and collect the password; put CycleCloud's CA "
+                           "certificate in a file, set cyclecloud.ca_bundle to it (or install it "
+                           "in the system's CA store) and remove verify_tls\n");
+
+    const std::string http = write("http.toml",
+                                   "[cyclecloud]\nurl = \"http://cc.lab\"\n"
+                                   "cluster = \"c\"\nusername = \"u\"\n"
+                                   "password = \"Cl1-Secret-Word\"\n");
+    out = run({"--config", http, "config", "check"});
+    EXPECT_EQ(out.exit_code, 3);
+    EXPECT_EQ(out.err, "cloudburst: error: " + http +
+                           ":2: 'cyclecloud.url' is http:// to cc.lab, which is not this "
+                           "machine: the CycleCloud password would cross the network in clear "
+                           "text with every request; use https://, or, only on a network where "
+                           "you accept that, set 'cyclecloud.allow_insecure_http = true'\n");
+    const std::string allowed =
+        write("allowed.toml",
+              "[cyclecloud]\nurl = \"http://cc.lab\"\nallow_insecure_http = "
+              "true\ncluster = \"c\"\nusername = \"u\"\n"
+              "password = \"Cl1-Secret-Word\"\n");
+    out = run({"--config", allowed, "config", "check"});
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_EQ(out.out, allowed +
+                           ": OK\nWARNING: cyclecloud.url is http:// to cc.lab "
+                           "(cyclecloud.allow_insecure_http = true): the CycleCloud password "
+                           "crosses the network in clear text with every request, readable by "
+                           "anyone on the way; switch CycleCloud to https://, set that URL and "
+                           "remove allow_insecure_http\n");
+}
+
+TEST_F(ConfigCli, SecurityCleartextDoctorWarnsLoudly) {
+    if (!root()) {
+        GTEST_SKIP() << "needs root: the file must be owned by root";
+    }
+    // Nothing listens on port 1, so doctor's connection check fails at once, sending nothing.
+    const std::string path = write("unverified.toml",
+                                   "[cyclecloud]\nurl = \"https://127.0.0.1:1\"\n"
+                                   "cluster = \"c\"\nusername = \"u\"\n"
+                                   "password = \"Cl1-Secret-Word\"\n"
+                                   "verify_tls = false\n");
+    const auto out = run({"--config", path, "doctor", "--slurm-conf", m_dir + "/slurm.conf",
+                          "--exports", m_dir + "/exports", "--munge-key", m_dir + "/munge.key"});
+    EXPECT_NE(out.out.find("\nWARNING  TLS: cyclecloud.verify_tls = false: CycleCloud's "
+                           "certificate is not checked, so anyone on the way to 127.0.0.1 can "
+                           "pose as CycleCloud and collect the password; put CycleCloud's CA "
+                           "certificate in a file, set cyclecloud.ca_bundle to it (or install it "
+                           "in the system's CA store) and remove verify_tls\n"),
+              std::string::npos)
+        << out.out;
+    EXPECT_NE(out.out.find(", 1 WARNING\n"), std::string::npos) << out.out;
+}
+
+TEST_F(ConfigCli, SecurityCleartextInitRefusesHttpBeforeSendingThePassword) {
+    const std::string password = write("pw", "Pw-for-init\n");
+    const std::string fresh = m_dir + "/fresh.toml";
+    // cc.invalid cannot resolve: had init tried to connect, the error would say so instead.
+    const auto out = run({"--config", fresh, "init", "--non-interactive", "--no-start", "--url",
+                          "http://cc.invalid:8080", "--cluster", "c", "--username", "u",
+                          "--password-file", password, "--slurm-conf", m_dir + "/slurm.conf"});
+    EXPECT_EQ(out.exit_code, 3);
+    EXPECT_EQ(out.err,
+              "cloudburst: error: the CycleCloud URL http://cc.invalid:8080 is http:// to "
+              "cc.invalid, which is not this machine: the CycleCloud password would cross the "
+              "network in clear text with every request; use https://, or, only on a network "
+              "where you accept that, set 'cyclecloud.allow_insecure_http = true'\n");
+    EXPECT_FALSE(std::filesystem::exists(fresh));
+}
+
 TEST_F(ConfigCli, DocsPrintsTheReference) {
     const auto out = run({"config", "docs"});
     EXPECT_EQ(out.exit_code, 0) << out.err;

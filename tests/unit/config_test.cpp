@@ -308,6 +308,78 @@ TEST(ConfigErrors, BadUrl) {
     EXPECT_TRUE(parse_config(head + "url = \"http://127.0.0.1:8080/cc\"\n", k_source));
 }
 
+// Issue 11, finding 6: cleartext and unverified TLS pass silently. An http:// URL to another
+// host sent the password as Basic auth in clear text on every request, and nothing said so.
+TEST(SecurityCleartext, AnHttpUrlToAnotherHostIsRefused) {
+    const std::string head =
+        "[cyclecloud]\ncluster = \"c\"\nusername = \"u\"\n"
+        "password_file = \"/etc/pw\"\n";
+    EXPECT_EQ(error_of(head + "url = \"http://cc.example.com:8080/cc\"\n"),
+              "/etc/cloudburst/cloudburst.toml:5: 'cyclecloud.url' is http:// to "
+              "cc.example.com, which is not this machine: the CycleCloud password would cross "
+              "the network in clear text with every request; use https://, or, only on a "
+              "network where you accept that, set 'cyclecloud.allow_insecure_http = true'");
+    EXPECT_EQ(error_of(head + "url = \"http://10.0.0.4\"\n"),
+              "/etc/cloudburst/cloudburst.toml:5: 'cyclecloud.url' is http:// to 10.0.0.4, "
+              "which is not this machine: the CycleCloud password would cross the network in "
+              "clear text with every request; use https://, or, only on a network where you "
+              "accept that, set 'cyclecloud.allow_insecure_http = true'");
+    // 128.0.0.1 and ::2 are not loopback; neither is a name that merely starts like one.
+    for (const char* url : {"http://128.0.0.1", "http://[::2]", "http://localhost.evil.com"}) {
+        EXPECT_NE(error_of(head + "url = \"" + url + "\"\n").find("is not this machine"),
+                  std::string::npos)
+            << url;
+    }
+}
+
+TEST(SecurityCleartext, HttpToThisMachineNeedsNoPermissionAndNoWarning) {
+    const std::string head =
+        "[cyclecloud]\ncluster = \"c\"\nusername = \"u\"\n"
+        "password_file = \"/etc/pw\"\n";
+    for (const char* url : {"http://127.0.0.1:8080/cc", "http://127.9.8.7", "http://localhost",
+                            "http://LocalHost:80", "http://[::1]:8080/cc"}) {
+        auto config = parse_config(head + "url = \"" + url + "\"\n", k_source);
+        ASSERT_TRUE(config) << url << ": " << config.error().message;
+        EXPECT_EQ(transport_warning(config->cyclecloud), "") << url;
+    }
+}
+
+TEST(SecurityCleartext, AllowedInsecureHttpIsAcceptedWithALoudWarning) {
+    const std::string head =
+        "[cyclecloud]\ncluster = \"c\"\nusername = \"u\"\n"
+        "password_file = \"/etc/pw\"\n";
+    const Config c = parsed(head + "url = \"http://cc.lab:8080\"\nallow_insecure_http = true\n");
+    EXPECT_TRUE(c.cyclecloud.allow_insecure_http);
+    EXPECT_EQ(transport_warning(c.cyclecloud),
+              "cyclecloud.url is http:// to cc.lab (cyclecloud.allow_insecure_http = true): the "
+              "CycleCloud password crosses the network in clear text with every request, "
+              "readable by anyone on the way; switch CycleCloud to https://, set that URL and "
+              "remove allow_insecure_http");
+    EXPECT_FALSE(parsed(k_minimal).cyclecloud.allow_insecure_http);
+    EXPECT_EQ(transport_warning(parsed(k_minimal).cyclecloud), "");
+}
+
+TEST(SecurityCleartext, UnverifiedTlsIsAcceptedWithALoudWarning) {
+    const Config c = parsed(k_minimal + "verify_tls = false\n");
+    EXPECT_EQ(transport_warning(c.cyclecloud),
+              "cyclecloud.verify_tls = false: CycleCloud's certificate is not checked, so anyone "
+              "on the way to cc.example.com can pose as CycleCloud and collect the password; put "
+              "CycleCloud's CA certificate in a file, set cyclecloud.ca_bundle to it (or install "
+              "it in the system's CA store) and remove verify_tls");
+}
+
+TEST(ConfigUrl, HostOfAUrl) {
+    EXPECT_EQ(url_host("https://cc.example.com:8443/api"), "cc.example.com");
+    EXPECT_EQ(url_host("http://[::1]:80/x"), "::1");
+    EXPECT_EQ(url_host("http://10.1.2.3"), "10.1.2.3");
+    EXPECT_EQ(url_host("http://u@h?x"), "h");
+    EXPECT_EQ(url_host("no scheme"), "");
+    EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+    EXPECT_TRUE(is_loopback_host("::1"));
+    EXPECT_FALSE(is_loopback_host("::ffff:10.0.0.1"));
+    EXPECT_FALSE(is_loopback_host(""));
+}
+
 TEST(ConfigErrors, ChoiceSuggestsTheClosest) {
     EXPECT_EQ(error_of(k_minimal + "[nodearrays.hpc]\nshutdown = \"terminte\"\n"),
               "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.shutdown' must be one of "

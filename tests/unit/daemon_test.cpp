@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "daemon/daemon.h"
@@ -233,6 +235,36 @@ TEST_F(DaemonTest, RefusedCredentialsFailWaitingNodesWithTheReasonInSlurm) {
     ASSERT_TRUE(health) << health.error().describe();
     EXPECT_NE(health->find("\"permanent\""), std::string::npos) << *health;
     EXPECT_TRUE(m_cloud.create_calls.empty());
+}
+
+// Issue 11, finding 7: spool intake
+TEST_F(DaemonTest, SecuritySpoolIntakeAnOversizeRequestIsJournaledForWhyNotSilenced) {
+    const std::string file = m_config.paths.spool_dir + "/0000000000000001-1-0.req";
+    const std::string big = "kind=resume\nhostlist=hpc-[1-2]\nresume_file=" +
+                            std::string(k_max_hook_request_bytes, 'x') + "\n";
+    ASSERT_TRUE(write_file_atomic(file, big, 0600));
+    ASSERT_EQ(::mkfifo((m_config.paths.spool_dir + "/0000000000000002-1-0.req").c_str(), 0600), 0);
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_TRUE(std::filesystem::exists(file + ".refused"));
+    auto events = m_journal->events_for("hpc-1", 10);
+    ASSERT_TRUE(events);
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ((*events)[0].kind, "error");
+    EXPECT_EQ((*events)[0].message,
+              "cloudburstd refused a resume request for this node: spool file " + file + ": is " +
+                  std::to_string(big.size()) +
+                  " bytes, more than the 16777216 bytes a hook writes; not carried out (kept "
+                  "as " +
+                  file + ".refused)");
+    auto unnamed = m_journal->refusals_without_nodes(5);
+    ASSERT_TRUE(unnamed);
+    ASSERT_EQ(unnamed->size(), 1u);
+    EXPECT_NE((*unnamed)[0].message.find("a FIFO, not a regular file; not read"),
+              std::string::npos);
+    // Refused once: a second intake journals nothing more.
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_EQ(m_journal->events_for("hpc-1", 10)->size(), 1u);
 }
 
 }  // namespace

@@ -276,14 +276,105 @@ TEST(DoctorChecks, MungeKeyAndConfigFilePermissions) {
               "--create` and copy it to every node");
 
     const std::string conf = "/etc/cloudburst/cloudburst.toml";
-    EXPECT_EQ(check_config_file(conf, FileFacts{S_IFREG | 0600, 11100, 0}, k_slurm).outcome,
-              CheckOutcome::k_ok);
-    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0644, 0, 0}, k_slurm)),
-              "problem  config file: /etc/cloudburst/cloudburst.toml has mode 0644: chmod 0600 "
+    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0644, 11100, 0}, k_slurm,
+                                             ConfigSecret::k_none)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml is owned by uid 11100, not "
+              "root: chown root:root /etc/cloudburst/cloudburst.toml");
+    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0664, 0, 0}, k_slurm,
+                                             ConfigSecret::k_none)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml is writable by group or "
+              "others (mode 0664): chmod go-w /etc/cloudburst/cloudburst.toml");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorAcceptsTheLayoutInitWrites) {
+    const std::optional<UserIds> slurm = UserIds{"slurm", 64030, 64030};
+    EXPECT_EQ(format_check(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                             FileFacts{S_IFREG | 0644, 0, 0}, slurm,
+                                             ConfigSecret::k_none)),
+              "ok       config file: /etc/cloudburst/cloudburst.toml (root, mode 0644, no secret)");
+    EXPECT_EQ(format_check(check_password_file("/etc/cloudburst/cyclecloud.password",
+                                               FileFacts{S_IFREG | 0600, 0, 0})),
+              "ok       password file: /etc/cloudburst/cyclecloud.password (root, mode 0600)");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorFlagsAnInlinePassword) {
+    const std::optional<UserIds> slurm = UserIds{"slurm", 64030, 64030};
+    // What init wrote before: root 0600 with the password inline.
+    EXPECT_EQ(format_check(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                             FileFacts{S_IFREG | 0600, 0, 0}, slurm,
+                                             ConfigSecret::k_inline_password)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml holds the CycleCloud "
+              "password inline, so the hooks (SlurmUser) may not read it: move the password to "
+              "a root-only file named by cyclecloud.password_file (run `cloudburst init`, which "
+              "does so)");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorFlagsAPasswordFileOthersCanRead) {
+    EXPECT_EQ(format_check(check_password_file("/etc/cloudburst/cyclecloud.password",
+                                               FileFacts{S_IFREG | 0644, 0, 0})),
+              "problem  password file: /etc/cloudburst/cyclecloud.password has mode 0644, so "
+              "others can read the CycleCloud password: chmod 0600 "
+              "/etc/cloudburst/cyclecloud.password");
+    EXPECT_EQ(format_check(check_password_file("/etc/cloudburst/cyclecloud.password",
+                                               FileFacts{S_IFREG | 0600, 64030, 0})),
+              "problem  password file: /etc/cloudburst/cyclecloud.password is owned by uid 64030, "
+              "not root: chown root:root /etc/cloudburst/cyclecloud.password");
+}
+
+// Issue 11, finding 2: init's config cannot be read by the hooks
+TEST(SecurityConfigLayout, DoctorFlagsAConfigSlurmUserCannotRead) {
+    const std::optional<UserIds> slurm = UserIds{"slurm", 64030, 64030};
+    EXPECT_EQ(format_check(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                             FileFacts{S_IFREG | 0600, 0, 0}, slurm,
+                                             ConfigSecret::k_none)),
+              "problem  config file: /etc/cloudburst/cloudburst.toml (mode 0600) is not readable "
+              "by SlurmUser slurm, so every hook fails: chmod 0644 "
               "/etc/cloudburst/cloudburst.toml");
-    EXPECT_EQ(format_check(check_config_file(conf, FileFacts{S_IFREG | 0600, 1000, 0}, k_slurm)),
-              "problem  config file: /etc/cloudburst/cloudburst.toml is owned by uid 1000: chown "
-              "root /etc/cloudburst/cloudburst.toml");
+    // Readable through SlurmUser's group is enough.
+    EXPECT_EQ(check_config_file("/etc/cloudburst/cloudburst.toml",
+                                FileFacts{S_IFREG | 0640, 0, 64030}, slurm, ConfigSecret::k_none)
+                  .outcome,
+              CheckOutcome::k_ok);
+}
+
+// Issue 11, finding 6: cleartext and unverified TLS pass silently. doctor said nothing about
+// either; now each is a WARNING line that says what to do (and does not fail the run: the
+// operator chose it).
+TEST(SecurityCleartext, DoctorWarnsAboutUnverifiedTlsAndAllowedHttp) {
+    CycleCloudConfig cc;
+    cc.url = "https://cc.example.com";
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "ok       TLS: https:// with CycleCloud's certificate verified by the system's CAs");
+    cc.ca_bundle = "/etc/cloudburst/ca.pem";
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "ok       TLS: https:// with CycleCloud's certificate verified against "
+              "/etc/cloudburst/ca.pem");
+    cc.ca_bundle.clear();
+    cc.verify_tls = false;
+    const CheckResult unverified = check_transport(cc);
+    EXPECT_EQ(unverified.outcome, CheckOutcome::k_warning);
+    EXPECT_EQ(format_check(unverified),
+              "WARNING  TLS: cyclecloud.verify_tls = false: CycleCloud's certificate is not "
+              "checked, so anyone on the way to cc.example.com can pose as CycleCloud and "
+              "collect the password; put CycleCloud's CA certificate in a file, set "
+              "cyclecloud.ca_bundle to it (or install it in the system's CA store) and remove "
+              "verify_tls");
+    EXPECT_TRUE(all_passed({unverified}));
+
+    cc.verify_tls = true;
+    cc.url = "http://10.0.0.4:8080";
+    cc.allow_insecure_http = true;
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "WARNING  TLS: cyclecloud.url is http:// to 10.0.0.4 "
+              "(cyclecloud.allow_insecure_http = true): the CycleCloud password crosses the "
+              "network in clear text with every request, readable by anyone on the way; switch "
+              "CycleCloud to https://, set that URL and remove allow_insecure_http");
+    cc.url = "http://127.0.0.1:8080";
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "ok       TLS: none, but 127.0.0.1 is this machine: the password does not leave it");
 }
 
 TEST(DoctorChecks, NfsExportsToTheWorldAreAProblem) {

@@ -63,7 +63,7 @@ cli::InitSettings settings() {
     s.url = "https://cc.example.com";
     s.cluster = "hpc1";
     s.username = "cloudburst";
-    s.password = "pa\"ss";
+    s.password_file = "/etc/cloudburst/cyclecloud.password";
     s.conf_dir = "/etc/slurm";
     s.slurm_user = "slurm";
     return s;
@@ -75,8 +75,8 @@ TEST(InitConfig, ANewFileParsesBackWithTheSameValues) {
     ASSERT_TRUE(config) << config.error().describe() << "\n" << r.text;
     EXPECT_EQ(config->cyclecloud.url, "https://cc.example.com");
     EXPECT_EQ(config->cyclecloud.cluster, "hpc1");
-    EXPECT_EQ(config->cyclecloud.password, "pa\"ss");
-    EXPECT_TRUE(config->cyclecloud.password_file.empty());
+    EXPECT_TRUE(config->cyclecloud.password.empty());
+    EXPECT_EQ(config->cyclecloud.password_file, "/etc/cloudburst/cyclecloud.password");
     EXPECT_TRUE(config->cyclecloud.ca_bundle.empty());
     EXPECT_EQ(config->slurm.user, "slurm");
     EXPECT_EQ(config->slurm.generated_conf, "/etc/slurm/cloudburst.conf");
@@ -98,7 +98,18 @@ TEST(InitDaemonUnit, MatchesThePackagedUnit) {
     ASSERT_TRUE(packaged);
     // The packaged file starts with install instructions (comment lines) before [Unit].
     const std::string body = packaged->substr(packaged->find("[Unit]"));
-    EXPECT_EQ(cli::daemon_unit("/usr/sbin/cloudburstd", "/etc/cloudburst/cloudburst.toml"), body);
+    auto unit = cli::daemon_unit(cli::DaemonUnit{});
+    ASSERT_TRUE(unit) << unit.error().describe();
+    EXPECT_EQ(*unit, body);
+}
+
+TEST(InitConfig, AnInlinePasswordMovesToThePasswordFile) {
+    const TomlEditResult r = cli::render_init_config(
+        "[cyclecloud]\nurl = \"https://cc\"\npassword = \"s3cret\"\n", settings());
+    EXPECT_EQ(r.text.find("s3cret"), std::string::npos) << r.text;
+    auto config = parse_config(r.text, "cloudburst.toml");
+    ASSERT_TRUE(config) << config.error().describe();
+    EXPECT_EQ(config->cyclecloud.password_file, "/etc/cloudburst/cyclecloud.password");
 }
 
 cli::ConnectionTarget target() {

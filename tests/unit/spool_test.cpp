@@ -4,8 +4,13 @@
 
 #include "fakes/temp_dir.h"
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "store/spool.h"
 #include "util/files.h"
@@ -69,7 +74,7 @@ TEST_F(SpoolTest, ListsInArrivalOrderAndSkipsStrays) {
     EXPECT_EQ(listing->entries[0].request.hostlist, "n1");
     EXPECT_EQ(listing->entries[1].request.hostlist, "n2");
     ASSERT_EQ(listing->bad.size(), 1u);
-    EXPECT_EQ(listing->bad[0].first, m_dir + "/garbage.req");
+    EXPECT_EQ(listing->bad[0].path, m_dir + "/garbage.req");
     ASSERT_TRUE(spool.remove(listing->entries[0]));
     ASSERT_TRUE(spool.remove(listing->entries[0]));  // idempotent
     auto again = spool.pending();
@@ -90,7 +95,7 @@ TEST_F(SpoolTest, TrustsOnlyFilesOfTheGivenOwners) {
     ASSERT_TRUE(theirs);
     EXPECT_TRUE(theirs->entries.empty());
     ASSERT_EQ(theirs->bad.size(), 1u);
-    EXPECT_NE(theirs->bad[0].second.message.find("not carried out"), std::string::npos);
+    EXPECT_NE(theirs->bad[0].error.message.find("not carried out"), std::string::npos);
 }
 
 TEST_F(SpoolTest, MissingDirectoryIsAnIoError) {
@@ -98,6 +103,68 @@ TEST_F(SpoolTest, MissingDirectoryIsAnIoError) {
     auto listing = spool.pending();
     ASSERT_FALSE(listing);
     EXPECT_EQ(listing.error().kind, ErrorKind::k_io);
+}
+
+// Issue 11, finding 7: spool intake
+class SecuritySpoolIntake : public SpoolTest {};
+
+TEST_F(SecuritySpoolIntake, AFifoInTheSpoolIsRefusedWithoutBlocking) {
+    Spool spool(m_dir);
+    ASSERT_EQ(::mkfifo((m_dir + "/0000000000000001-1-0.req").c_str(), 0600), 0);
+    ASSERT_TRUE(spool.submit({HookKind::k_resume, "n1", "", 2000, 1}));
+    // Run in a thread so that a blocking open fails the test instead of hanging it.
+    std::promise<Result<Spool::Listing>> done;
+    auto result = done.get_future();
+    std::thread([&spool, p = std::move(done)]() mutable { p.set_value(spool.pending()); }).detach();
+    ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+        << "pending() blocked on a FIFO";
+    auto listing = result.get();
+    ASSERT_TRUE(listing);
+    ASSERT_EQ(listing->entries.size(), 1u);
+    ASSERT_EQ(listing->bad.size(), 1u);
+    EXPECT_EQ(listing->bad[0].error.message, "a FIFO, not a regular file; not read");
+}
+
+TEST_F(SecuritySpoolIntake, ASymlinkAndAHardLinkAreNotRead) {
+    Spool spool(m_dir);
+    const std::string secret = m_dir + "/secret";
+    ASSERT_TRUE(write_file_atomic(secret, "kind=resume\nhostlist=SECRET\n", 0600));
+    ASSERT_EQ(::symlink(secret.c_str(), (m_dir + "/0000000000000001-1-0.req").c_str()), 0);
+    ASSERT_EQ(::link(secret.c_str(), (m_dir + "/0000000000000002-1-0.req").c_str()), 0);
+    auto listing = spool.pending();
+    ASSERT_TRUE(listing);
+    EXPECT_TRUE(listing->entries.empty());
+    ASSERT_EQ(listing->bad.size(), 2u);
+    EXPECT_EQ(listing->bad[0].error.message, "a symlink, not a regular file; not read");
+    EXPECT_EQ(listing->bad[1].error.message, "has 2 links (a hard link to another file); not read");
+    EXPECT_EQ(listing->bad[1].hostlist, "");
+}
+
+TEST_F(SecuritySpoolIntake, AnOversizeRequestIsRefusedWithItsNodes) {
+    Spool spool(m_dir);
+    const std::string big = "kind=resume\nhostlist=hpc-[1-2]\nresume_file=" +
+                            std::string(k_max_hook_request_bytes, 'x') + "\n";
+    ASSERT_TRUE(write_file_atomic(m_dir + "/0000000000000001-1-0.req", big, 0600));
+    auto listing = spool.pending();
+    ASSERT_TRUE(listing);
+    ASSERT_EQ(listing->bad.size(), 1u);
+    EXPECT_EQ(listing->bad[0].error.message, "is " + std::to_string(big.size()) +
+                                                 " bytes, more than the 16777216 bytes a hook "
+                                                 "writes; not carried out");
+    EXPECT_EQ(listing->bad[0].kind, "resume");
+    EXPECT_EQ(listing->bad[0].hostlist, "hpc-[1-2]");
+    auto aside = spool.set_aside(listing->bad[0].path);
+    ASSERT_TRUE(aside);
+    auto again = spool.pending();
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->bad.empty());
+}
+
+TEST(SecuritySpoolIntakeHook, TheHookRefusesARequestLargerThanTheDaemonReads) {
+    HookRequest in{HookKind::k_resume, "hpc-1", std::string(k_max_hook_request_bytes, 'x'), 1, 1};
+    auto text = serialize(in);
+    ASSERT_FALSE(text);
+    EXPECT_EQ(text.error().kind, ErrorKind::k_invalid_input);
 }
 
 }  // namespace

@@ -7,7 +7,8 @@
 #  2. creates the slurm and munge accounts with those IDs (and stops if they exist with
 #     other IDs: files they own would not match the scheduler's);
 #  3. installs slurmd and munge of the scheduler's Slurm version;
-#  4. copies the munge key from /sched, sets the host name to the node name;
+#  4. copies the munge key from /sched as the munge user (/sched is read-only with root
+#     squashed: root here cannot read it), sets the host name to the node name;
 #  5. starts slurmd configless (`--conf-server`) through cloudburst-node-start, which runs
 #     the health check and only then becomes `slurmd -b -N <node name>`.
 #
@@ -59,8 +60,21 @@ pin_account() { # name uid gid
       --shell /usr/sbin/nologin "$name"
   fi
 }
-pin_account munge "$(setting MUNGE_UID)" "$(setting MUNGE_GID)"
+munge_uid=$(setting MUNGE_UID)
+munge_gid=$(setting MUNGE_GID)
+pin_account munge "$munge_uid" "$munge_gid"
 pin_account slurm "$(setting SLURM_UID)" "$(setting SLURM_GID)"
+
+# The template mounts /sched ro,nosuid,nodev,noexec and /shared nosuid,nodev; say so if a
+# site's mount does not.
+for mount in "/sched ro nosuid nodev noexec" "/shared nosuid nodev"; do
+  read -r point wanted <<<"$mount"
+  options=$(findmnt -n -o OPTIONS --mountpoint "$point" 2>/dev/null || true)
+  for want in $wanted; do
+    [[ ",$options," == *",$want,"* ]] ||
+      log "warning: $point is mounted without $want (options: ${options:-not mounted}): use the mount options of templates/slurm-headless.txt"
+  done
+done
 
 # shellcheck source=/dev/null
 . /etc/os-release
@@ -87,10 +101,10 @@ case "${ID} ${ID_LIKE:-}" in
   *) die "unsupported operating system ${PRETTY_NAME:-$ID}" ;;
 esac
 
-install -d -m 0700 -o munge -g munge /etc/munge
-if ! cmp -s "$sched/munge.key" /etc/munge/munge.key; then
-  install -m 0400 -o munge -g munge "$sched/munge.key" /etc/munge/munge.key
-fi
+# As the munge user: root is squashed on /sched and cannot read the key.
+installed=$(bash "$spec_files/cloudburst-install-munge-key" "$sched/munge.key" /etc/munge \
+  "$munge_uid" "$munge_gid")
+[ -z "$installed" ] || log "munge key installed from $sched/munge.key"
 systemctl enable munge
 systemctl restart munge
 
