@@ -11,10 +11,12 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 #include <type_traits>
 
 #include "adapters/cyclecloud_node_list.h"
+#include "core/cloud_input.h"
 #include "util/log.h"
 #include "util/token_bucket.h"
 
@@ -475,6 +477,21 @@ struct CycleCloudRest::Impl {
     std::mt19937 rng{std::random_device{}()};
     TokenBucket reads{250, 25};  // set from options by the constructor
     TokenBucket writes{200, 10};
+    std::set<std::string> warned;  // screening warnings already logged (guarded by mutex)
+
+    // Logs each warning about CycleCloud's records once: the node list is read every pass.
+    void warn_once(const std::vector<std::string>& warnings) {
+        constexpr std::size_t k_max_remembered = 10000;
+        std::lock_guard lock(mutex);
+        for (const auto& w : warnings) {
+            if (warned.size() >= k_max_remembered) {
+                warned.clear();
+            }
+            if (warned.insert(w).second) {
+                log::warn("{}", w);
+            }
+        }
+    }
 
     // Waits for a token of the request's kind (see CycleCloudOptions::read_bucket).
     void pace(const char* method) {
@@ -703,12 +720,26 @@ CycleCloudRest::~CycleCloudRest() {
     }
 }
 
+// Records leave the adapter only through here (core/cloud_input.h): a record Slurm could not
+// take is dropped, with a warning, before anything acts on it.
+template <typename Record>
+Result<std::vector<Record>> CycleCloudRest::screened(Result<std::vector<Record>> records) {
+    if (records) {
+        if constexpr (std::is_same_v<Record, CloudNode>) {
+            m_impl->warn_once(screen_cloud_nodes(*records));
+        } else {
+            m_impl->warn_once(screen_node_arrays(*records));
+        }
+    }
+    return records;
+}
+
 Result<std::vector<NodeArray>> CycleCloudRest::node_arrays() {
     auto text = m_impl->call("GET", m_impl->cluster_path("/status?nodes=false"));
     if (!text) {
         return text.error();
     }
-    return parse_cluster_status(*text);
+    return screened(parse_cluster_status(*text));
 }
 
 Result<std::vector<CloudNode>> CycleCloudRest::nodes() {
@@ -716,7 +747,7 @@ Result<std::vector<CloudNode>> CycleCloudRest::nodes() {
     if (!text) {
         return text.error();
     }
-    return parse_node_list_streaming(*text);
+    return screened(parse_node_list_streaming(*text));
 }
 
 Result<CreateResult> CycleCloudRest::create_nodes(const std::vector<CreateRequest>& requests,
@@ -763,7 +794,7 @@ Result<std::vector<CloudNode>> CycleCloudRest::operation_nodes(const std::string
     if (!text) {
         return text.error();
     }
-    return parse_node_list_streaming(*text);
+    return screened(parse_node_list_streaming(*text));
 }
 
 Status CycleCloudRest::check_connection() {

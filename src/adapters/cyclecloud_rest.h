@@ -10,6 +10,8 @@
 //   jittered exponential backoff; 429 waits for Retry-After. After `max_attempts` the last
 //   error is returned with its kind: k_throttled, k_transient, k_permanent (401/403, unknown
 //   cluster, TLS failure), k_not_found, k_cloud (other 4xx).
+// * Node and node array records are screened (core/cloud_input.h) before they are returned:
+//   one Slurm could not take is dropped, and a warning logged once.
 // * Answers are untrusted: a body larger than `max_response_bytes` is refused while it arrives
 //   (k_transient, not retried), and every answer is read with a depth limit
 //   (k_max_answer_depth), so no code walks deeper nesting than that.
@@ -83,6 +85,8 @@ class CycleCloudRest final : public Cloud {
 
   private:
     struct Impl;
+    template <typename Record>
+    Result<std::vector<Record>> screened(Result<std::vector<Record>> records);
     std::unique_ptr<Impl> m_impl;
 };
 

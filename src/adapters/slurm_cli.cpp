@@ -7,6 +7,7 @@
 #include <map>
 
 #include "util/process.h"
+#include "util/sanitize.h"
 
 namespace cb {
 
@@ -315,18 +316,51 @@ std::vector<std::vector<std::string>> SlurmCli::update_commands(const NodeUpdate
             args.push_back("State=" + u.state);
         }
         if (!u.reason.empty()) {
-            args.push_back("Reason=" + u.reason);
+            args.push_back("Reason=" + without_control_chars(u.reason));
         }
         out.push_back(std::move(args));
     }
     return out;
 }
 
-Status SlurmCli::update_nodes(const NodeUpdate& update) {
+Status check_node_update(const NodeUpdate& update) {
     if ((!update.node_addrs.empty() && update.node_addrs.size() != update.names.size()) ||
         (!update.node_hostnames.empty() && update.node_hostnames.size() != update.names.size())) {
         return make_error(ErrorKind::k_internal,
                           "node update: addresses and hostnames must pair with names");
+    }
+    auto refuse = [](const std::string& what) {
+        return make_error(ErrorKind::k_invalid_input,
+                          "refusing to run scontrol update: " + what + "; nothing was changed");
+    };
+    for (std::size_t i = 0; i < update.names.size(); ++i) {
+        const std::string& name = update.names[i];
+        if (!is_plain_name(name)) {
+            return refuse("'" + escaped(name) + "' is not a plain node name");
+        }
+        // An address is CycleCloud's, checked; resetting it means giving the node's own name.
+        if (i < update.node_addrs.size() && update.node_addrs[i] != name &&
+            !is_ip_address(update.node_addrs[i])) {
+            return refuse("NodeAddr '" + escaped(update.node_addrs[i]) + "' of " + name +
+                          " is neither an IP address nor the node's name");
+        }
+        if (i < update.node_hostnames.size() && !is_plain_name(update.node_hostnames[i]) &&
+            !is_ip_address(update.node_hostnames[i])) {
+            return refuse("NodeHostName '" + escaped(update.node_hostnames[i]) + "' of " + name +
+                          " is neither a plain name nor an IP address");
+        }
+    }
+    const bool state_ok = std::all_of(update.state.begin(), update.state.end(),
+                                      [](char c) { return (c >= 'A' && c <= 'Z') || c == '_'; });
+    if (!state_ok) {
+        return refuse("State '" + escaped(update.state) + "' is not a Slurm node state");
+    }
+    return ok_status();
+}
+
+Status SlurmCli::update_nodes(const NodeUpdate& update) {
+    if (auto st = check_node_update(update); !st) {
+        return st;
     }
     for (const auto& args : update_commands(update)) {
         if (auto r = run_scontrol(args); !r) {

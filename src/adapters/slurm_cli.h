@@ -28,8 +28,9 @@ class SlurmCli final : public Scheduler {
 
     Result<std::vector<SlurmNode>> nodes() override;
     Result<std::vector<SlurmPartition>> partitions() override;
-    // Splits into batches of k_max_batch; stops at the first failing batch (k_slurm, with
-    // scontrol's message).
+    // Checks the update (check_node_update), then splits it into batches of k_max_batch;
+    // stops at the first failing batch (k_slurm, with scontrol's message). The reason is
+    // passed without control characters.
     Status update_nodes(const NodeUpdate& update) override;
 
     // The argv of each scontrol call an update makes (exposed for tests).
@@ -39,6 +40,13 @@ class SlurmCli final : public Scheduler {
     Result<std::string> run_scontrol(const std::vector<std::string>& args) const;
     SlurmCliOptions m_options;
 };
+
+// The last check before names and addresses become scontrol arguments: every name a plain node
+// name (no hostlist that would touch other nodes), every NodeAddr an IP address or the node's
+// own name (the reset), every NodeHostName a plain name or an IP address, the state a word of
+// capitals. Errors: k_invalid_input naming the value (escaped); k_internal when addresses do
+// not pair with names.
+Status check_node_update(const NodeUpdate& update);
 
 // Parsers for scontrol's one-line output, exposed for tests and fuzzing. Unknown keys and
 // unknown state flags are ignored; a line without NodeName=/PartitionName= is an error

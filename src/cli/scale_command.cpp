@@ -66,7 +66,11 @@ Result<int> run_scale(const ScaleOptions& options) {
         return arrays.error().with_context("reading node arrays of cluster '" +
                                            config->cyclecloud.cluster + "'");
     }
-    const GeneratedSlurmConf generated = generate_slurm_conf(*arrays, *catalog, *config);
+    auto result = generate_slurm_conf(*arrays, *catalog, *config);
+    if (!result) {
+        return result.error().with_context("generating the Slurm node lines");
+    }
+    const GeneratedSlurmConf& generated = *result;
     for (const auto& w : generated.warnings) {
         std::cerr << "cloudburst: warning: " << w << "\n";
     }

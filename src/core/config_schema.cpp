@@ -1,5 +1,6 @@
 #include "core/config_schema.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
@@ -7,6 +8,7 @@
 
 #include "core/config_edit.h"
 #include "util/hostlist.h"
+#include "util/sanitize.h"
 #include "util/spelling.h"
 
 namespace cb {
@@ -147,14 +149,6 @@ std::string slurm_name(const ConfigValue& v) {
     return "";
 }
 
-std::string hostlist_text(const ConfigValue& v) {
-    const auto& text = std::get<std::string>(v);
-    if (auto parsed = Hostlist::parse(text); !parsed) {
-        return "must be a Slurm hostlist: " + parsed.error().message;
-    }
-    return "";
-}
-
 std::string slurm_names(const ConfigValue& v) {
     const auto& items = std::get<std::vector<std::string>>(v);
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -162,6 +156,51 @@ std::string slurm_names(const ConfigValue& v) {
             return "item " + std::to_string(i + 1) +
                    " must be a Slurm name (letters, digits, '_', " + "'.' and '-'), not " +
                    quote_for_message(items[i]);
+        }
+    }
+    return "";
+}
+
+// CycleCloud cluster names may hold spaces; the name is written into a comment of the
+// generated slurm.conf include, so nothing that could end that comment or start another.
+std::string cluster_name(const ConfigValue& v) {
+    const auto& text = std::get<std::string>(v);
+    if (text.empty()) {
+        return "must not be empty";
+    }
+    const bool ok = text.size() <= k_max_plain_name && text.front() != ' ' && text.back() != ' ' &&
+                    std::all_of(text.begin(), text.end(), [](char c) {
+                        return c == ' ' || is_plain_name({&c, 1});
+                    });
+    if (!ok) {
+        return "must be a CycleCloud cluster name (1 to 63 letters, digits, '.', '_', '-' and "
+               "inner spaces), not " +
+               quote_for_message(text);
+    }
+    return "";
+}
+
+// A hostlist that goes verbatim into a Nodes= of slurm.conf: plain node names and ranges,
+// separated by commas only.
+std::string plain_hostlist(const ConfigValue& v) {
+    const auto& text = std::get<std::string>(v);
+    constexpr std::string_view k_expected =
+        "must be a hostlist of plain node names such as \"onprem-[1-64],login1\" (letters, "
+        "digits, '.', '_', '-', brackets and commas; at most 63 characters a name), not ";
+    const bool chars_ok = std::all_of(text.begin(), text.end(), [](char c) {
+        return c == '[' || c == ']' || c == ',' || is_plain_name({&c, 1});
+    });
+    if (!chars_ok) {
+        return std::string(k_expected) + quote_for_message(text);
+    }
+    auto parsed = Hostlist::parse(text);
+    if (!parsed) {
+        return "must be a Slurm hostlist: " + parsed.error().message;
+    }
+    for (const auto& name : parsed->expand()) {
+        if (!is_plain_name(name)) {
+            return std::string(k_expected) + quote_for_message(text) + " (it names " +
+                   quote_for_message(name) + ")";
         }
     }
     return "";
@@ -198,9 +237,11 @@ const KeySpec<Config> k_config_keys[] = {
      .key = "cluster",
      .type = ValueType::k_string,
      .presence = Presence::k_required,
-     .description = "Name of the CycleCloud cluster whose node arrays this scheduler bursts into.",
+     .description = "Name of the CycleCloud cluster whose node arrays this scheduler bursts into: "
+                    "1 to 63 letters, digits, '.', '_', '-' and inner spaces (it is written "
+                    "into a comment of the generated slurm.conf include).",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::cluster>(),
-     .check = non_empty},
+     .check = cluster_name},
     {.section = "cyclecloud",
      .key = "username",
      .type = ValueType::k_string,
@@ -304,9 +345,11 @@ const KeySpec<Config> k_config_keys[] = {
      .type = ValueType::k_string,
      .presence = Presence::k_optional,
      .description = "Hostlist of the site's own nodes (defined in slurm.conf), listed with "
-                    "the cloud nodes in each hybrid partition.",
+                    "the cloud nodes in each hybrid partition: plain node names (letters, "
+                    "digits, '.', '_' and '-', at most 63 each) and bracketed ranges, separated "
+                    "by commas.",
      .access = field<&Config::slurm, &SlurmConfig::onprem_nodes>(),
-     .check = hostlist_text},
+     .check = plain_hostlist},
     {.section = "slurm",
      .key = "generated_conf",
      .type = ValueType::k_path,

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cmath>
 
+#include "util/sanitize.h"
+
 namespace cb {
 
 namespace {
@@ -150,6 +152,17 @@ void publish_addresses(Pass& p) {
             (vm->status != VmStatus::k_ready && vm->status != VmStatus::k_preparing)) {
             continue;
         }
+        if (!is_ip_address(vm->private_ip)) {
+            // Never an scontrol argument: "1.2.3.4 State=DOWN" would be read as two.
+            const std::string why = "CycleCloud reports the address '" + escaped(vm->private_ip) +
+                                    "', which is not an IP address; NodeAddr not set";
+            if (n.last_reason != why) {
+                n.last_reason = why;
+                p.event(name, "error", why);
+                p.plan.changed.push_back(n);
+            }
+            continue;
+        }
         update.names.push_back(name);
         update.node_addrs.push_back(vm->private_ip);
         update.node_hostnames.push_back(name);
@@ -193,8 +206,8 @@ void fail_broken_vms(Pass& p) {
         if (vm == nullptr || vm->status != VmStatus::k_failed) {
             continue;
         }
-        p.fail(n, "cloudburst: cloud: VM failed" +
-                      (vm->status_message.empty() ? "" : ": " + vm->status_message));
+        const std::string said = without_control_chars(vm->status_message);
+        p.fail(n, "cloudburst: cloud: VM failed" + (said.empty() ? "" : ": " + said));
     }
 }
 
@@ -366,10 +379,12 @@ void sweep_orphans(Pass& p) {
         if (vm.keep_alive || vm_gone(&vm) || vm_leaving(&vm)) {
             continue;
         }
-        const std::string array =
-            !vm.nodearray.empty() ? vm.nodearray : nodearray_of(name, p.settings.node_prefix);
-        if (p.world.arrays.count(array) == 0) {
-            continue;  // not a node array we manage
+        // Only a node of one of our arrays by its name, and a name Slurm reads as one node:
+        // a record named "hpc-[1-500],onprem-[1-64]" must never reach scontrol.
+        const std::string array = nodearray_of(name, p.settings.node_prefix);
+        if (!is_plain_name(name) || p.world.arrays.count(array) == 0 ||
+            (!vm.nodearray.empty() && vm.nodearray != array)) {
+            continue;  // not a node of a node array we manage
         }
         const SlurmNode* s = p.slurm(name);
         if (s != nullptr && !s->state.has("POWERED_DOWN") && !s->state.has("POWERING_DOWN")) {
@@ -586,6 +601,27 @@ Plan start_requests(const World& world, const ReconcileSettings& settings) {
     pass.plan.health = world.health;
     start_requested_nodes(pass);
     return std::move(pass.plan);
+}
+
+NodeUpdate only_cloud_nodes(const NodeUpdate& update, const NameSet& cloud_nodes,
+                            std::vector<std::string>& dropped) {
+    NodeUpdate out;
+    out.state = update.state;
+    out.reason = update.reason;
+    for (std::size_t i = 0; i < update.names.size(); ++i) {
+        if (!cloud_nodes.contains(update.names[i])) {
+            dropped.push_back(update.names[i]);
+            continue;
+        }
+        out.names.push_back(update.names[i]);
+        if (i < update.node_addrs.size()) {
+            out.node_addrs.push_back(update.node_addrs[i]);
+        }
+        if (i < update.node_hostnames.size()) {
+            out.node_hostnames.push_back(update.node_hostnames[i]);
+        }
+    }
+    return out;
 }
 
 void apply_create_result(Plan& out, const World& world, const CreateBatch& batch,

@@ -18,6 +18,7 @@
 #include "core/node_intent.h"
 #include "ports/cloud.h"
 #include "ports/scheduler.h"
+#include "util/name_set.h"
 
 namespace cb {
 
@@ -108,6 +109,13 @@ Plan reconcile(const World& world, const ReconcileSettings& settings);
 // it last read the cloud; a VM made since makes CycleCloud answer "already exists", which
 // counts as created.
 Plan start_requests(const World& world, const ReconcileSettings& settings);
+
+// The part of `update` that names nodes in `cloud_nodes` (the nodes Slurm lists as CLOUD);
+// the other names are appended to `dropped`. Addresses and hostnames stay paired with their
+// names. The daemon applies it to every update: a name from anywhere else never reaches
+// scontrol.
+NodeUpdate only_cloud_nodes(const NodeUpdate& update, const NameSet& cloud_nodes,
+                            std::vector<std::string>& dropped);
 
 // Feeds back the outcome of one create call into `out` (which must start from the pass's
 // plan health): nodes not added fail with CycleCloud's message and back off their array;

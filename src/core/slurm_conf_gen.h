@@ -6,13 +6,21 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.h"
 #include "core/sku_catalog.h"
 #include "ports/cloud.h"
+#include "util/result.h"
 
 namespace cb {
+
+// One `Key=value` of a slurm.conf line.
+struct ConfField {
+    std::string_view key;
+    std::string value;
+};
 
 struct GeneratedSlurmConf {
     std::string nodes_conf;  // for /etc/slurm/cloudburst.conf (Include'd from slurm.conf)
@@ -20,8 +28,20 @@ struct GeneratedSlurmConf {
     std::vector<std::string> warnings;  // arrays skipped or adjusted, in plain sentences
 };
 
-GeneratedSlurmConf generate_slurm_conf(const std::vector<NodeArray>& arrays,
-                                       const SkuCatalog& catalog, const Config& config);
+// Node arrays whose name or VM size is not a plain name (util/sanitize.h) are skipped with a
+// warning that shows the name escaped. Every line goes through slurm_conf_line and every
+// comment through slurm_conf_comment, so a value that slipped past the config's checks is an
+// error (k_invalid_input), never a line of its own in slurm.conf.
+Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arrays,
+                                               const SkuCatalog& catalog, const Config& config);
+
+// The backstop: "K1=v1 K2=v2" for `fields`, or an error (k_invalid_input) naming the first
+// value that is empty or holds whitespace, '#', '=' or a control character, any of which
+// would let it end the line, start a comment or set another key.
+Result<std::string> slurm_conf_line(const std::vector<ConfField>& fields);
+// "# text", or an error (k_invalid_input) if `text` holds a control character (a newline
+// would end the comment and start a line of configuration).
+Result<std::string> slurm_conf_comment(std::string_view text);
 
 // RealMemory for a VM of `memory_gb`: reduced by max(dampen_min_mb, dampen_percent%) so
 // that a VM reporting a little less than its nominal size still registers.

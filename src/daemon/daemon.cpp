@@ -24,6 +24,7 @@
 #include "util/files.h"
 #include "util/hostlist.h"
 #include "util/log.h"
+#include "util/sanitize.h"
 
 namespace cb {
 
@@ -40,6 +41,29 @@ std::int64_t wall_ms() {
 bool in_flight(const NodeIntent& n) {
     return n.phase == Phase::k_requested || n.phase == Phase::k_creating ||
            n.phase == Phase::k_registering || n.phase == Phase::k_stopping;
+}
+
+void remember_cloud_nodes(const std::vector<SlurmNode>& nodes, NameSet& out) {
+    std::vector<std::string_view> names;
+    for (const auto& n : nodes) {
+        if (n.state.has("CLOUD")) {
+            names.push_back(n.name);
+        }
+    }
+    out = NameSet(std::move(names));
+}
+
+// "a, b, c and 4 more", each name escaped: the names may come from CycleCloud.
+std::string name_list(const std::vector<std::string>& names) {
+    constexpr std::size_t k_shown = 5;
+    std::string out;
+    for (std::size_t i = 0; i < names.size() && i < k_shown; ++i) {
+        out += (i == 0 ? "'" : ", '") + escaped(names[i]) + "'";
+    }
+    if (names.size() > k_shown) {
+        out += " and " + std::to_string(names.size() - k_shown) + " more";
+    }
+    return out;
 }
 
 }  // namespace
@@ -271,6 +295,7 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     if (!slurm) {
         return slurm.error().with_context("reading Slurm nodes");
     }
+    remember_cloud_nodes(*slurm, m_slurm_cloud);
     for (auto& n : *slurm) {
         if (n.state.has("CLOUD") || w.intents.count(n.name) != 0) {
             w.slurm.emplace(n.name, std::move(n));
@@ -352,6 +377,41 @@ void Daemon::fail_waiting_nodes(const Error& error, std::int64_t now_ms) {
     }
 }
 
+Status Daemon::read_slurm_cloud_nodes() {
+    auto slurm = m_scheduler.nodes();
+    if (!slurm) {
+        return slurm.error().with_context("reading Slurm nodes");
+    }
+    remember_cloud_nodes(*slurm, m_slurm_cloud);
+    return ok_status();
+}
+
+void Daemon::update_slurm(const NodeUpdate& update, bool& refreshed) {
+    std::vector<std::string> dropped;
+    NodeUpdate cloud_only = only_cloud_nodes(update, m_slurm_cloud, dropped);
+    if (!dropped.empty() && !refreshed) {
+        // Slurm may list nodes it did not at the last read (a reconfigure, the first pass).
+        refreshed = true;
+        if (auto st = read_slurm_cloud_nodes(); !st) {
+            log::warn("{}", st.error().describe());
+        }
+        dropped.clear();
+        cloud_only = only_cloud_nodes(update, m_slurm_cloud, dropped);
+    }
+    if (!dropped.empty()) {
+        log::warn("not updating {} in Slurm: Slurm does not list it as a cloud node",
+                  name_list(dropped));
+    }
+    if (cloud_only.names.empty()) {
+        return;
+    }
+    ++m_stats.slurm_updates;
+    if (auto st = m_scheduler.update_nodes(cloud_only); !st) {
+        log::error("slurm update failed: {}", st.error().describe());
+        ++m_stats.errors;
+    }
+}
+
 void Daemon::execute(Plan& plan, const World& world) {
     // Journal first: if we die during a call, the next start knows what may be in flight.
     if (auto st = m_journal.save(plan.changed, plan.events); !st) {
@@ -362,12 +422,9 @@ void Daemon::execute(Plan& plan, const World& world) {
     for (const auto& line : event_log_lines(plan.events)) {
         log::info("{}", line);
     }
+    bool refreshed = false;
     for (const auto& u : plan.slurm) {
-        ++m_stats.slurm_updates;
-        if (auto st = m_scheduler.update_nodes(u); !st) {
-            log::error("slurm update failed: {}", st.error().describe());
-            ++m_stats.errors;
-        }
+        update_slurm(u, refreshed);
     }
     Plan follow_up;
     follow_up.health = plan.health;

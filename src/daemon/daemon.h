@@ -62,6 +62,10 @@ class Daemon {
     ReconcileSettings settings() const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
     void fail_waiting_nodes(const Error& error, std::int64_t now_ms);
+    Status read_slurm_cloud_nodes();
+    // Runs the part of `update` that names Slurm's cloud nodes (reading them again once per
+    // plan, `refreshed`, when a name is missing); logs the names it leaves out.
+    void update_slurm(const NodeUpdate& update, bool& refreshed);
     void refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now_ms);
 
     Config m_config;
@@ -74,6 +78,8 @@ class Daemon {
     std::map<std::string, ArrayHealth> m_health;  // backoff and breakers, by node array
     // The names of the VMs the last snapshot saw (any status but Off); empty before the first.
     NameSet m_vms_seen;
+    // The nodes Slurm listed as CLOUD when last read: the only ones we ever update.
+    NameSet m_slurm_cloud;
     bool m_cloud_ok = false;        // the last pass's snapshot read the node list
     std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;

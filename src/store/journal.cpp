@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "util/sanitize.h"
+
 namespace cb {
 
 namespace {
@@ -186,9 +188,12 @@ struct Journal::Db {
 
     Status put_intent(const NodeIntent& n) {
         Stmt& s = put_intent_stmt;
+        // Bound SQLITE_STATIC: the text must outlive step(). Reasons may quote CycleCloud;
+        // `cloudburst why` prints them to a terminal.
+        const std::string reason = without_control_chars(n.last_reason);
         s.bind(1, n.name).bind(2, n.nodearray).bind(3, to_string(n.desired));
         s.bind(4, to_string(n.phase)).bind(5, n.since_ms).bind(6, n.deadline_ms);
-        s.bind(7, n.operation_id).bind(8, n.private_ip).bind(9, n.last_reason);
+        s.bind(7, n.operation_id).bind(8, n.private_ip).bind(9, reason);
         s.bind(10, n.attempts);
         const int rc = s.step();
         s.reset();
@@ -200,7 +205,8 @@ struct Journal::Db {
 
     Status put_event(const JournalEvent& e) {
         Stmt& s = put_event_stmt;
-        s.bind(1, e.at_ms).bind(2, e.node).bind(3, e.kind).bind(4, e.message);
+        const std::string message = without_control_chars(e.message);  // outlives step()
+        s.bind(1, e.at_ms).bind(2, e.node).bind(3, e.kind).bind(4, message);
         const int rc = s.step();
         s.reset();
         if (rc != SQLITE_DONE) {

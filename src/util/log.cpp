@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "util/sanitize.h"
+
 namespace cb::log {
 
 namespace {
@@ -56,7 +58,9 @@ void init(const Options& options) {
 }
 
 void write(Level level, std::string_view message) {
-    logger()->log(to_spdlog(level), "{}", redact(message));
+    // Names and messages from CycleCloud or Slurm end up here: one line each, no escape
+    // sequences for the terminal that shows the log.
+    logger()->log(to_spdlog(level), "{}", redact(without_control_chars(message)));
 }
 
 }  // namespace cb::log
