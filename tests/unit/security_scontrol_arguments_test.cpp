@@ -201,10 +201,10 @@ TEST_F(SecurityScontrolArguments, APrivateIpThatIsNotAnAddressIsIgnoredWithAWarn
     for (const auto& [name, ip] : bad) {
         auto st = check_node_update({{name}, "", "", {ip}, {name}});
         ASSERT_FALSE(st);
-        EXPECT_EQ(st.error().message, "refusing to run scontrol update: NodeAddr '" + ip + "' of " +
-                                          name +
-                                          " is neither an IP address nor the node's name; "
-                                          "nothing was changed");
+        std::string expected = "refusing to run scontrol update: NodeAddr '";
+        expected.append(ip).append("' of ").append(name).append(
+            " is neither an IP address nor the node's name; nothing was changed");
+        EXPECT_EQ(st.error().message, expected);
     }
     EXPECT_TRUE(check_node_update({{"hpc-1"}, "", "", {"fd00::4"}, {"hpc-1"}}));
     EXPECT_TRUE(check_node_update({{"hpc-1"}, "", "", {"hpc-1"}, {"hpc-1"}}));  // the reset
