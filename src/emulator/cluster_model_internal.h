@@ -1,0 +1,76 @@
+// Internals shared by the files of ClusterModel (not part of the emulator's interface).
+//
+// The model is split by concern:
+//   cluster_model.cpp            construction, operations, usage, names of enums
+//   cluster_model_limits.cpp     node array / cluster limits, quota, capacity, status()
+//   cluster_model_placement.cpp  create and scale: which array, bucket, name and group
+//   cluster_model_lifecycle.cpp  management calls, state machine, backend completions
+//   cluster_model_faults.cpp     node faults (eviction, ...)
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "emulator/cluster_model.h"
+#include "util/text.h"
+
+namespace cb::emulator::detail {
+
+// A node array or cluster without MaxCount/MaxCoreCount still reports a finite maximum.
+inline constexpr std::int64_t k_no_limit_count = 100'000;
+
+// Invalid input to the API (HTTP 409).
+Error invalid(std::string message);
+
+std::string join(const std::vector<std::string>& items, std::string_view separator);
+
+// m[key], or 0 when absent.
+inline std::int64_t used(const std::map<std::string, std::int64_t>& m, const std::string& key) {
+    const auto it = m.find(key);
+    return it == m.end() ? std::int64_t{0} : it->second;
+}
+
+}  // namespace cb::emulator::detail
+
+namespace cb::emulator {
+
+// Counts the limits and quota pools depend on, in one pass over the nodes; create and start
+// update it as they add nodes, so a large request stays linear.
+struct ClusterModel::Tally {
+    std::vector<std::int64_t> array_count;  // active
+    std::vector<std::int64_t> array_cores;
+    std::int64_t cluster_count = 0;
+    std::int64_t cluster_cores = 0;
+    std::map<std::pair<std::size_t, std::string>, std::int64_t> placement_group;
+    std::map<std::string, std::int64_t> family_cores;    // "region/family", consuming
+    std::map<std::string, std::int64_t> regional_cores;  // region
+    std::map<std::string, std::int64_t> spot_cores;      // region
+    std::map<std::string, std::int64_t> sku_vms;         // lower-case size
+
+    void add_active(const ClusterModel& model, const Node& node) {
+        const int vcpus = model.sku_of(node).vcpus;
+        array_count[node.array] += 1;
+        array_cores[node.array] += vcpus;
+        cluster_count += 1;
+        cluster_cores += vcpus;
+        if (!node.placement_group_id.empty()) {
+            placement_group[{node.array, node.placement_group_id}] += 1;
+        }
+    }
+    void add_consuming(const ClusterModel& model, const Node& node) {
+        const Sku& sku = model.sku_of(node);
+        const auto& array = model.m_definition.node_arrays[node.array];
+        if (array.interruptible) {
+            spot_cores[array.region] += sku.vcpus;
+        } else {
+            family_cores[array.region + "/" + sku.family] += sku.vcpus;
+            regional_cores[array.region] += sku.vcpus;
+        }
+        sku_vms[to_lower(sku.name)] += 1;
+    }
+};
+
+}  // namespace cb::emulator
