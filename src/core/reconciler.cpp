@@ -37,6 +37,53 @@ bool failure_reason(const std::string& reason) {
     return starts_with(reason, "cloudburst: ") || starts_with(reason, "ResumeTimeout reached");
 }
 
+std::string region_of(const World& world, const std::string& array) {
+    const auto it = world.arrays.find(array);
+    return it == world.arrays.end() || it->second.region.empty() ? "its region" : it->second.region;
+}
+
+int available_of(const World& world, const std::string& array) {
+    const auto it = world.arrays.find(array);
+    return it == world.arrays.end() || it->second.buckets.empty()
+               ? -1
+               : it->second.buckets.front().available_count;
+}
+
+// Capacity and quota can show up after CycleCloud accepted a create (the nodes fail in
+// Acquiring), so an accepted probe does not prove them gone: the array's entry stays (no
+// longer blocking once its time is over) until a VM of the array gets an address, and a
+// further failure backs off longer.
+bool seen_late(ErrorKind kind) {
+    return kind == ErrorKind::k_capacity || kind == ErrorKind::k_quota;
+}
+
+// The bucket of `array` for `machine_type` (the first one when it is not named or not found).
+const Bucket* bucket_of(const World& world, const std::string& array,
+                        const std::string& machine_type) {
+    const auto it = world.arrays.find(array);
+    if (it == world.arrays.end() || it->second.buckets.empty()) {
+        return nullptr;
+    }
+    for (const auto& b : it->second.buckets) {
+        if (!machine_type.empty() && b.machine_type == machine_type) {
+            return &b;
+        }
+    }
+    return &it->second.buckets.front();
+}
+
+// The reason Slurm shows for nodes that capacity or quota kept from coming up.
+std::string shortfall_reason(const World& world, const std::string& array,
+                             const std::string& machine_type, ErrorKind kind,
+                             const std::string& said) {
+    const std::string text = said.empty() ? "no reason given" : said;
+    return kind == ErrorKind::k_quota
+               ? "cloudburst: quota: " + machine_type + " in " + region_of(world, array) + ": " +
+                     text
+               : "cloudburst: capacity: " + machine_type + " unavailable in " +
+                     region_of(world, array) + ": " + text;
+}
+
 // The working state of one pass: the snapshot, the intents as steps change them, the plan.
 struct Pass {
     const World& world;
@@ -167,6 +214,13 @@ void publish_addresses(Pass& p) {
         update.node_addrs.push_back(vm->private_ip);
         update.node_hostnames.push_back(name);
         n.private_ip = vm->private_ip;
+        if (const auto h = p.plan.health.find(n.nodearray); h != p.plan.health.end() &&
+                                                            seen_late(h->second.kind) &&
+                                                            h->second.until_ms <= p.world.now_ms) {
+            p.event(name, "cloud",
+                    "a VM of node array " + n.nodearray + " was allocated; its backoff is over");
+            p.plan.health.erase(h);
+        }
         p.move(n, Phase::k_registering,
                "VM " + vm->status_text + " at " + vm->private_ip +
                    "; set NodeAddr in Slurm, waiting for slurmd",
@@ -194,7 +248,9 @@ void see_registrations(Pass& p) {
 }
 
 // A VM failed while we waited for it or while it ran: mark the node down with CycleCloud's
-// reason so its jobs requeue now, and clean the VM up.
+// reason so its jobs requeue now, and clean the VM up. One that failed its allocation
+// (capacity or quota Azure found after CycleCloud accepted the create) also backs its node
+// array off, exactly as a create that added fewer nodes does.
 void fail_broken_vms(Pass& p) {
     for (auto& [name, n] : p.intents) {
         if (n.desired != Desired::k_powered_up ||
@@ -207,6 +263,22 @@ void fail_broken_vms(Pass& p) {
             continue;
         }
         const std::string said = without_control_chars(vm->status_message);
+        const ErrorKind kind =
+            n.phase == Phase::k_creating
+                ? classify_late_failure(*vm, bucket_of(p.world, n.nodearray, vm->machine_type),
+                                        p.world.now_ms - n.since_ms)
+                : ErrorKind::k_cloud;
+        if (kind == ErrorKind::k_capacity || kind == ErrorKind::k_quota) {
+            const auto arr = p.world.arrays.find(n.nodearray);
+            const std::string size = !vm->machine_type.empty()     ? vm->machine_type
+                                     : arr != p.world.arrays.end() ? arr->second.machine_type
+                                                                   : std::string("its VM size");
+            const std::string why = shortfall_reason(p.world, n.nodearray, size, kind, said);
+            record_failure(p.plan.health, n.nodearray, kind, why, p.world.now_ms, p.settings,
+                           available_of(p.world, n.nodearray));
+            p.fail(n, why);
+            continue;
+        }
         p.fail(n, "cloudburst: cloud: VM failed" + (said.empty() ? "" : ": " + said));
     }
 }
@@ -473,19 +545,33 @@ constexpr NamedStep k_steps[] = {
     {"see_registrations", see_registrations},
 };
 
-std::string region_of(const World& world, const std::string& array) {
-    const auto it = world.arrays.find(array);
-    return it == world.arrays.end() || it->second.region.empty() ? "its region" : it->second.region;
-}
-
-int available_of(const World& world, const std::string& array) {
-    const auto it = world.arrays.find(array);
-    return it == world.arrays.end() || it->second.buckets.empty()
-               ? -1
-               : it->second.buckets.front().available_count;
-}
-
 }  // namespace
+
+ErrorKind classify_late_failure(const CloudNode& vm, const Bucket* bucket,
+                                std::int64_t asked_ago_ms) {
+    if (vm.status != VmStatus::k_failed || !vm.private_ip.empty()) {
+        return ErrorKind::k_cloud;  // it had a VM: not an allocation failure
+    }
+    const std::string& said = vm.status_message;
+    for (const char* quota : {"QuotaExceeded", "quota", "Quota"}) {
+        if (said.find(quota) != std::string::npos) {
+            return ErrorKind::k_quota;
+        }
+    }
+    // The node array's snapshot may be a few minutes old: allow for that.
+    constexpr double k_snapshot_slack_s = 300;
+    if (bucket != nullptr && bucket->last_capacity_failure_seconds >= 0 &&
+        bucket->last_capacity_failure_seconds <=
+            static_cast<double>(asked_ago_ms) / 1000.0 + k_snapshot_slack_s) {
+        return ErrorKind::k_capacity;
+    }
+    for (const char* capacity : {"AllocationFailed", "Allocation", "SkuNotAvailable", "capacity"}) {
+        if (said.find(capacity) != std::string::npos) {
+            return ErrorKind::k_capacity;
+        }
+    }
+    return ErrorKind::k_cloud;
+}
 
 bool fails_nodes(ErrorKind kind) {
     return kind != ErrorKind::k_throttled && kind != ErrorKind::k_transient;
@@ -682,13 +768,7 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
             continue;
         }
         const ErrorKind kind = classify_shortfall(set.message);
-        const std::string said = set.message.empty() ? "no reason given" : set.message;
-        const std::string why = kind == ErrorKind::k_quota
-                                    ? "cloudburst: quota: " + req.machine_type + " in " +
-                                          region_of(world, array) + ": " + said
-                                    : "cloudburst: capacity: " + req.machine_type +
-                                          " unavailable in " + region_of(world, array) + ": " +
-                                          said;
+        const std::string why = shortfall_reason(world, array, req.machine_type, kind, set.message);
         record_failure(out.health, array, kind, why, world.now_ms, settings,
                        available_of(world, array));
         out.slurm.push_back({{req.name}, "DOWN", why, {}, {}});
@@ -702,7 +782,8 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
     }
     if (result && any_added) {
         const auto h = out.health.find(array);
-        if (h != out.health.end() && h->second.until_ms <= world.now_ms) {
+        if (h != out.health.end() && h->second.until_ms <= world.now_ms &&
+            !seen_late(h->second.kind)) {
             out.health.erase(h);  // the probe after a backoff worked
         }
     }

@@ -41,6 +41,14 @@ bool fails_nodes(ErrorKind kind);
 // unknown.
 ErrorKind classify_shortfall(const std::string& message);
 
+// A VM that went Failed before it had an address failed its allocation after CycleCloud had
+// accepted the create: Azure's capacity or quota, seen late. Structure decides first (the
+// node has no address; its bucket's lastCapacityFailure is no older than the ask,
+// `asked_ago_ms`); the message only refines (quota wording, Azure's allocation error codes).
+// Returns k_capacity, k_quota, or k_cloud when nothing says it was either.
+ErrorKind classify_late_failure(const CloudNode& vm, const Bucket* bucket,
+                                std::int64_t asked_ago_ms);
+
 struct ReconcileSettings {
     std::string node_prefix;  // Slurm node names are <prefix><nodearray>-<n>
     // How long a node may wait in "creating" with no VM in the cloud before we ask again.

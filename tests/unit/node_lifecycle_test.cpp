@@ -236,6 +236,91 @@ TEST(NodeLifecycle, RepeatedCapacityFailuresBackOffExponentiallyUpToTheCap) {
     EXPECT_EQ(waits.back(), c.settings.backoff_max_ms);
 }
 
+// Azure's AllocationFailed after CycleCloud accepted the create (the node goes Failed in
+// Acquiring, the bucket's lastCapacityFailure is set): the node array backs off exactly as for
+// a create that added fewer, and a probe that fails the same way backs off longer.
+TEST(NodeLifecycle, CapacitySeenLateInAcquiringBacksOffTheArrayLikeARefusedCreate) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-2"});
+    c.created(c.pass(), CreateResult{"op-1", {{1, ""}, {1, ""}}});
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_creating);
+    EXPECT_EQ(c.w.health.count("hpc"), 0u);
+    const std::string azure =
+        "AllocationFailed: We do not have sufficient capacity for the requested VM size "
+        "Standard_HB120rs_v3 in region westeurope.";
+    c.later(k_minute);
+    c.vm("hpc-1", VmStatus::k_failed, "Failed");
+    c.w.cloud["hpc-1"].status_message = azure;
+    c.vm("hpc-2", VmStatus::k_acquiring, "Acquiring");
+    c.w.arrays["hpc"].buckets[0].last_capacity_failure_seconds = 3;
+    const Plan seen = c.pass();
+    const std::string why =
+        "cloudburst: capacity: Standard_HB120rs_v3 unavailable in westeurope: " + azure;
+    EXPECT_EQ(reason_of(seen, "hpc-1"), why);
+    EXPECT_TRUE(has_update(seen, "hpc-1", "POWER_DOWN"));
+    EXPECT_EQ(seen.shutdowns, std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_creating) << "still acquiring: not judged yet";
+    ASSERT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_capacity);
+    EXPECT_EQ(c.w.health["hpc"].reason, why);
+    const std::int64_t until = c.w.now_ms + c.settings.backoff_initial_ms;
+    EXPECT_EQ(c.w.health["hpc"].until_ms, until);
+    // Other nodes of the array fail at once, without a call, while it is backed off.
+    c.hook(HookKind::k_resume, {"hpc-3"});
+    const Plan held = c.pass();
+    EXPECT_TRUE(held.creates.empty());
+    EXPECT_EQ(reason_of(held, "hpc-3").rfind(why, 0), 0u) << reason_of(held, "hpc-3");
+    // The second node of the same ask fails later: one failure, one backoff.
+    c.later(10'000);
+    c.vm("hpc-2", VmStatus::k_failed, "Failed");
+    c.w.cloud["hpc-2"].status_message = azure;
+    EXPECT_EQ(reason_of(c.pass(), "hpc-2"), why);
+    EXPECT_EQ(c.w.health["hpc"].until_ms, until);
+    // After the backoff one probe goes out; CycleCloud accepts it, Azure fails it again: the
+    // backoff doubles rather than starting over.
+    c.w.now_ms = until;
+    c.w.cloud.clear();
+    c.hook(HookKind::k_resume, {"hpc-4"});
+    const Plan probe = c.pass();
+    ASSERT_EQ(probe.creates.size(), 1u);
+    c.created(probe, CreateResult{"op-2", {{1, ""}}});
+    c.later(k_minute);
+    c.vm("hpc-4", VmStatus::k_failed, "Failed");
+    c.w.cloud["hpc-4"].status_message = azure;
+    c.pass();
+    EXPECT_EQ(c.w.health["hpc"].until_ms, c.w.now_ms + 2 * c.settings.backoff_initial_ms);
+    // A VM of the array that gets its address ends a backoff that is over.
+    c.w.now_ms = c.w.health["hpc"].until_ms;
+    c.w.cloud.clear();
+    c.hook(HookKind::k_resume, {"hpc-5"});
+    c.created(c.pass(), CreateResult{"op-3", {{1, ""}}});
+    EXPECT_EQ(c.w.health.count("hpc"), 1u) << "accepted is not allocated";
+    c.vm("hpc-5", VmStatus::k_preparing, "Preparing", "198.18.0.9");
+    c.pass();
+    EXPECT_EQ(c.w.health.count("hpc"), 0u);
+}
+
+// Azure's quota, found only when the VM was allocated: the array backs off as for quota.
+TEST(NodeLifecycle, QuotaSeenLateInAcquiringBacksOffTheArrayAsQuota) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    c.created(c.pass(), CreateResult{"op-1", {{1, ""}}});
+    c.later(k_minute);
+    c.vm("hpc-1", VmStatus::k_failed, "Failed");
+    c.w.cloud["hpc-1"].status_message =
+        "QuotaExceeded: Operation could not be completed as it results in exceeding approved "
+        "Total Regional Cores quota.";
+    const Plan seen = c.pass();
+    EXPECT_EQ(reason_of(seen, "hpc-1")
+                  .rfind("cloudburst: quota: Standard_HB120rs_v3 in "
+                         "westeurope: QuotaExceeded: ",
+                         0),
+              0u)
+        << reason_of(seen, "hpc-1");
+    EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_quota);
+}
+
 TEST(NodeLifecycle, QuotaBelowTheRequestStopsAskingUntilTheQuotaChanges) {
     Cluster c;
     c.hook(HookKind::k_resume, {"hpc-1"});

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "core/reconciler.h"
 #include "daemon/daemon.h"
 
@@ -257,6 +260,43 @@ TEST(Reconciler, FailedVmGoesDownWithReasonAndIsCleanedUp) {
     EXPECT_EQ(plan.shutdowns, std::vector<std::string>{"hpc-1"});
     ASSERT_FALSE(plan.slurm.empty());
     EXPECT_EQ(plan.slurm[0].reason, "cloudburst: cloud: VM failed: OS provisioning timed out");
+}
+
+// A Failed VM seen while the node waited for its VM: structure first (no address yet, the
+// bucket's lastCapacityFailure no older than the ask), words only refine.
+TEST(Reconciler, LateFailuresAreClassifiedByStructureThenWords) {
+    struct Case {
+        VmStatus status;
+        std::string ip;
+        std::string message;
+        double last_capacity_failure;  // seconds ago; negative: never; NaN: no bucket
+        ErrorKind expected;
+    };
+    const double no_bucket = std::numeric_limits<double>::quiet_NaN();
+    const std::vector<Case> cases{
+        {VmStatus::k_failed, "", "", -1, ErrorKind::k_cloud},
+        {VmStatus::k_failed, "", "", 10, ErrorKind::k_capacity},
+        {VmStatus::k_failed, "", "something new", 10, ErrorKind::k_capacity},
+        {VmStatus::k_failed, "", "", 4000, ErrorKind::k_cloud},  // older than the ask
+        {VmStatus::k_failed, "", "OS provisioning timed out", -1, ErrorKind::k_cloud},
+        {VmStatus::k_failed, "", "AllocationFailed: no capacity", -1, ErrorKind::k_capacity},
+        {VmStatus::k_failed, "", "ZonalAllocationFailed", -1, ErrorKind::k_capacity},
+        {VmStatus::k_failed, "", "SkuNotAvailable", no_bucket, ErrorKind::k_capacity},
+        {VmStatus::k_failed, "", "QuotaExceeded: Total Regional Cores", 10, ErrorKind::k_quota},
+        {VmStatus::k_failed, "", "", no_bucket, ErrorKind::k_cloud},
+        {VmStatus::k_failed, "198.18.0.4", "AllocationFailed", 10, ErrorKind::k_cloud},
+        {VmStatus::k_acquiring, "", "AllocationFailed", 10, ErrorKind::k_cloud},
+    };
+    for (const auto& t : cases) {
+        CloudNode node = vm("hpc-1", t.status, t.ip);
+        node.status_message = t.message;
+        Bucket b;
+        b.last_capacity_failure_seconds = t.last_capacity_failure;
+        const Bucket* bucket = std::isnan(t.last_capacity_failure) ? nullptr : &b;
+        EXPECT_EQ(classify_late_failure(node, bucket, 60'000), t.expected)
+            << "'" << t.message << "' ip '" << t.ip << "' lastCapacityFailure "
+            << t.last_capacity_failure;
+    }
 }
 
 TEST(Reconciler, CreateLostToACrashIsAskedAgainAfterGrace) {
