@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -179,9 +180,9 @@ void append_json_string(std::string& out, std::string_view s) {
 
 // The fields every node record has; nodeAttributes cannot replace them.
 const std::set<std::string, std::less<>> k_node_fields{
-    "Name",       "NodeId",           "Template",      "MachineType",  "Status",   "TargetState",
-    "Region",     "Interruptible",    "KeepAlive",     "CoreCount",    "Hostname", "PrivateIp",
-    "InstanceId", "PlacementGroupId", "StatusMessage", "Configuration"};
+    "Name",      "NodeId",     "Template",         "MachineType",   "Status",       "TargetState",
+    "State",     "Region",     "Interruptible",    "KeepAlive",     "CoreCount",    "Hostname",
+    "PrivateIp", "InstanceId", "PlacementGroupId", "StatusMessage", "Configuration"};
 
 HttpResponse json_response(int status, const Json& body) {
     HttpResponse r;
@@ -403,7 +404,9 @@ Json bucket_json(const BucketStatus& b, bool with_nodes) {
     }
     Json j{
         {"bucketId", b.bucket_id},
-        {"valid", true},
+        {"valid", b.valid},
+        {"invalidReason", b.invalid_reason},
+        {"spotPlacementScore", b.spot_placement_score},
         {"definition", {{"machineType", b.machine_type}}},
         {"virtualMachine",
          {{"vcpuCount", sku.vcpus},
@@ -488,6 +491,7 @@ struct ApiService::Impl {
             {"POST", "/clusters/{cluster}/nodes/remove", true, &Impl::remove_nodes},
             {"POST", "/clusters/{cluster}/scale/{nodearray}", true, &Impl::scale},
             {"GET", "/operations/{id}", true, &Impl::get_operation},
+            {"GET", "/operations", true, &Impl::list_operations},
             {"POST", "/cloud/actions/retry/{cluster}", true, &Impl::retry},
             {"GET", "/clusters/{cluster}/usage", true, &Impl::usage},
             {"GET", "/_emulator/status", false, &Impl::emulator_status},
@@ -548,10 +552,17 @@ struct ApiService::Impl {
 
     HttpResponse respond(const Route* route, bool path_known, const HttpRequest& request,
                          const Params& params) {
-        if (!credentials.check(request.authorization)) {
+        const std::string user = credentials.user_of(request.authorization);
+        if (user.empty()) {
             HttpResponse r = error_response(401, "authentication required (HTTP Basic)");
             r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"cyclecloud-emulator\"");
             return r;
+        }
+        if (route != nullptr && route->api &&
+            std::find(options.users_without_rights.begin(), options.users_without_rights.end(),
+                      user) != options.users_without_rights.end()) {
+            return error_response(
+                403, fmt::format("user {} has no rights on cluster {}", user, cluster));
         }
         if (route == nullptr) {
             return path_known ? error_response(405, fmt::format("{} is not allowed on {}",
@@ -624,6 +635,7 @@ struct ApiService::Impl {
         text("MachineType", array.machine_types[n.bucket]);
         text("Status", to_string(n.status));
         text("TargetState", to_string(n.target));
+        text("State", to_string(n.target));
         text("Region", array.region);
         key("Interruptible");
         out += array.interruptible ? "true" : "false";
@@ -689,8 +701,8 @@ struct ApiService::Impl {
                                   {"nodearray", array_records[a]},
                                   {"buckets", std::move(buckets)}});
             }
-            Json out{{"state", "Started"},
-                     {"targetState", "Started"},
+            Json out{{"state", s.state},
+                     {"targetState", s.state},
                      {"maxCount", s.max_count},
                      {"maxCoreCount", s.max_core_count},
                      {"nodearrays", std::move(arrays)}};
@@ -761,11 +773,11 @@ struct ApiService::Impl {
     HttpResponse create_nodes(const HttpRequest& request, const Params&) {
         auto body = json_body(request);
         if (!body) {
-            return error_response(400, body.error().message);
+            return error_response(409, body.error().message);
         }
         auto parsed = parse_create(*body);
         if (!parsed) {
-            return error_response(400, parsed.error().message);
+            return error_response(409, parsed.error().message);
         }
         return accepted_creation(runner.with_model(
             [&](ClusterModel& m, Time now) { return m.create_nodes(*parsed, now); }));
@@ -774,11 +786,11 @@ struct ApiService::Impl {
     HttpResponse manage(NodeAction action, const HttpRequest& request) {
         auto body = json_body(request);
         if (!body) {
-            return error_response(400, body.error().message);
+            return error_response(409, body.error().message);
         }
         auto parsed = parse_management(*body);
         if (!parsed) {
-            return error_response(400, parsed.error().message);
+            return error_response(409, parsed.error().message);
         }
         auto result = runner.with_model([&](ClusterModel& m, Time now) {
             return m.manage(action, parsed->selector, parsed->request_id, now);
@@ -818,12 +830,12 @@ struct ApiService::Impl {
             const auto [end, ec] =
                 std::from_chars(text->data(), text->data() + text->size(), value);
             if (ec != std::errc() || end != text->data() + text->size()) {
-                return error_response(400, fmt::format("{} must be a whole number", names[i]));
+                return error_response(409, fmt::format("{} must be a whole number", names[i]));
             }
             totals[i] = value;
         }
         if (totals[0].has_value() == totals[1].has_value()) {
-            return error_response(400, "give exactly one of totalNodeCount and totalCoreCount");
+            return error_response(409, "give exactly one of totalNodeCount and totalCoreCount");
         }
         return accepted_creation(runner.with_model([&](ClusterModel& m, Time now) {
             return m.scale(params.at("nodearray"), totals[0], totals[1], now);
@@ -837,6 +849,25 @@ struct ApiService::Impl {
                 return error_response(404, fmt::format("operation {} not found", params.at("id")));
             }
             return json_response(200, operation_json(*op));
+        });
+    }
+
+    // GET /operations/?request_id=ID: a list of 0 or 1 operations; without a filter, every
+    // operation still kept, oldest first.
+    HttpResponse list_operations(const HttpRequest& request, const Params&) {
+        const auto request_id = request.query_value("request_id");
+        return runner.with_model([&](ClusterModel& m, Time) {
+            Json list = Json::array();
+            if (request_id) {
+                if (const Operation* op = m.operation_by_request(*request_id); op != nullptr) {
+                    list.push_back(operation_json(*op));
+                }
+            } else {
+                for (const Operation* op : m.operations()) {
+                    list.push_back(operation_json(*op));
+                }
+            }
+            return json_response(200, list);
         });
     }
 
@@ -962,6 +993,7 @@ struct ApiService::Impl {
                 {"malformed-json", f.malformed_json_rate},
                 {"capacity", f.capacity},
                 {"quota", f.quota},
+                {"azure-quota", f.azure_quota},
                 {"prepare-fail", f.prepare_fail_rate},
                 {"no-slurmd", f.no_slurmd_rate},
                 {"deallocate-fail", f.deallocate_fail_rate},
@@ -1030,21 +1062,25 @@ struct ApiService::Impl {
         } else {
             return error_response(400, "expected [\"KIND=VALUE\", ...] or {\"KIND\": VALUE, ...}");
         }
-        auto evicted = apply_faults(specs);
-        if (!evicted) {
-            return error_response(400, evicted.error().message);
+        std::vector<std::string> evicted;
+        auto affected = apply_faults(specs, &evicted);
+        if (!affected) {
+            return error_response(400, affected.error().message);
         }
         Json body = faults_json();
-        return json_response(200, Json{{"faults", std::move(body)}, {"evicted", *evicted}});
+        return json_response(
+            200, Json{{"faults", std::move(body)}, {"evicted", evicted}, {"nodes", *affected}});
     }
 
-    Result<std::vector<std::string>> apply_faults(const std::vector<std::string>& specs) {
+    // Returns the nodes the one-shot faults changed; `evicted` gets those evicted at once.
+    Result<std::vector<std::string>> apply_faults(const std::vector<std::string>& specs,
+                                                  std::vector<std::string>* evicted = nullptr) {
         FaultSettings next;
         {
             std::lock_guard lock(mutex);
             next = faults;
         }
-        std::vector<EvictRequest> evictions;
+        std::vector<OneShotFault> evictions;
         for (const auto& spec : specs) {
             auto r = apply_fault_spec(spec, next);
             if (!r) {
@@ -1062,15 +1098,18 @@ struct ApiService::Impl {
         return runner.with_model(
             [&](ClusterModel& m, Time now) -> Result<std::vector<std::string>> {
                 m.set_faults(next);
-                std::vector<std::string> evicted;
+                std::vector<std::string> affected;
                 for (const auto& e : evictions) {
-                    auto names = m.evict(e, now);
+                    auto names = m.inject(e, now);
                     if (!names) {
                         return std::move(names).error();
                     }
-                    evicted.insert(evicted.end(), names->begin(), names->end());
+                    affected.insert(affected.end(), names->begin(), names->end());
+                    if (evicted != nullptr && e.kind == OneShotKind::k_evict) {
+                        evicted->insert(evicted->end(), names->begin(), names->end());
+                    }
                 }
-                return evicted;
+                return affected;
             });
     }
 

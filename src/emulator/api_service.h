@@ -2,10 +2,11 @@
 // emulator's own control endpoints, as a function from HttpRequest to HttpResponse. JSON is
 // parsed and written here (nlohmann/json stays in the .cpp); the socket side is HttpServer.
 //
-// Every request needs HTTP Basic credentials (401 otherwise). Status codes: 400 for a body or
-// query that cannot be read, 404 for an unknown cluster, node array, operation or path, 405
-// for a known path with the wrong method, 409 for invalid input and a repeated requestId,
-// 503/429 when an HTTP fault says so.
+// Every request needs HTTP Basic credentials (401 otherwise; 403 for a user without rights on
+// the cluster). Status codes: 400 for a query that cannot be read, 404 for an unknown
+// cluster, node array, operation or path, 405 for a known path with the wrong method, 409 for
+// invalid input to create, scale and the node calls (as the reference documents) and for a
+// repeated requestId, 503/429 when an HTTP fault says so.
 //
 // Control endpoints (not subject to HTTP faults):
 //   GET  /_emulator/status   API calls per endpoint, responses per status, faults injected
@@ -34,6 +35,8 @@ struct ApiOptions {
     std::string backend = "none";  // reported by /_emulator/status
     std::uint64_t seed = 1;        // for the HTTP fault draws
     FaultSettings faults;          // in force from the start (also given to the model)
+    // Users who authenticate but have no rights on the cluster: 403 on every API call.
+    std::vector<std::string> users_without_rights;
 };
 
 class ApiService {
@@ -52,7 +55,7 @@ class ApiService {
     void release_waiters();
 
     // Applies "KIND=VALUE" specs to the HTTP injector and the model, all or none. Returns the
-    // names of nodes evicted. k_usage errors.
+    // names of the nodes one-shot faults changed (evict, ready-fail, ...). k_usage errors.
     Result<std::vector<std::string>> apply_faults(const std::vector<std::string>& specs);
 
   private:

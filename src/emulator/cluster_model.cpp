@@ -14,8 +14,8 @@ using detail::invalid;
 namespace {
 
 constexpr std::array<std::string_view, k_node_status_count> k_status_names{
-    "Off",    "Acquiring",   "Preparing",    "Ready",
-    "Failed", "Terminating", "Deallocating", "Deallocated",
+    "Off",         "Acquiring",    "Preparing",   "Ready",       "Failed",
+    "Terminating", "Deallocating", "Deallocated", "Unavailable", "Started",
 };
 constexpr std::array<std::string_view, 4> k_target_names{"Started", "Terminated", "Deallocated",
                                                          "Off"};
@@ -80,6 +80,8 @@ bool Node::consuming() const {
         case NodeStatus::k_deallocating:
             return true;
         case NodeStatus::k_failed:
+        case NodeStatus::k_unavailable:
+        case NodeStatus::k_started:
             return vm_exists;
         case NodeStatus::k_off:
         case NodeStatus::k_deallocated:
@@ -171,6 +173,15 @@ Operation& ClusterModel::new_operation(std::string action, const std::string& re
     return m_operations.emplace(id, std::move(op)).first->second;
 }
 
+Status ClusterModel::check_started(std::string_view what) const {
+    const std::string& state = m_options.faults.cluster_state;
+    if (state == "Started") {
+        return ok_status();
+    }
+    return invalid(fmt::format("cluster {} is {}: start the cluster before {}", m_definition.name,
+                               state, what));
+}
+
 Status ClusterModel::check_request_id(const std::string& request_id) const {
     if (request_id.empty()) {
         return ok_status();
@@ -191,6 +202,15 @@ const Operation* ClusterModel::operation(const std::string& id) const {
 const Operation* ClusterModel::operation_by_request(const std::string& request_id) const {
     const auto it = m_operations_by_request.find(request_id);
     return it == m_operations_by_request.end() ? nullptr : operation(it->second);
+}
+
+std::vector<const Operation*> ClusterModel::operations() const {
+    std::vector<const Operation*> out;
+    out.reserve(m_operation_order.size());
+    for (const auto& id : m_operation_order) {
+        out.push_back(&m_operations.at(id));
+    }
+    return out;
 }
 
 std::vector<const Node*> ClusterModel::operation_nodes(const Operation& op) const {

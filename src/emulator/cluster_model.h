@@ -8,7 +8,9 @@
 //     --(prepare time)--> [start_software] -> Ready
 //   terminate -> Terminating --(terminate time)--> [destroy_vm] -> record removed
 //   deallocate -> Deallocating --(deallocate time)--> [destroy_vm] -> Deallocated
-//   a failure (create_vm/start_software error, prepare-fail fault) -> [destroy_vm] -> Failed
+//   Azure out of capacity or quota at the end of Acquiring -> Failed, no VM
+//   a failure (create_vm/start_software error, prepare-fail, ready-fail) -> Failed; a VM that
+//     exists is kept (and billed) until the node is terminated, deallocated or retried
 //
 // advance(now) returns the backend calls due ([...] above) and marks those nodes busy; the
 // caller makes the calls outside any lock and reports each back with complete_*(). A node has
@@ -19,7 +21,11 @@
 //               placement-group limits at create time (so Terminating nodes still count);
 //   started   = TargetState == Started; what availableCount is computed from (CycleCloud's
 //               own availableCount ignores Terminating nodes; clients must cap it themselves);
-//   consuming = the node holds a VM or is acquiring one; counts against quota and capacity.
+//   consuming = the node holds a VM or is acquiring one; counts against quota as CycleCloud
+//               sees it (at create time);
+//   holding   = the node holds a VM or its create_vm call is in flight; what Azure's own
+//               capacity and quota (the capacity and azure-quota faults) count, at the end of
+//               Acquiring.
 #pragma once
 
 #include <array>
@@ -52,8 +58,10 @@ enum class NodeStatus {
     k_terminating,
     k_deallocating,
     k_deallocated,
+    k_unavailable,  // seen from real CycleCloud; only the status fault produces it
+    k_started,      // likewise
 };
-inline constexpr std::size_t k_node_status_count = 8;
+inline constexpr std::size_t k_node_status_count = 10;
 std::string_view to_string(NodeStatus status);  // "Off", "Acquiring", ...
 
 enum class TargetState { k_started, k_terminated, k_deallocated, k_off };
@@ -116,12 +124,14 @@ struct Node {
     bool fail_in_prepare = false;
     bool skip_software = false;
     std::optional<Time> billed_since;
+    std::optional<Time> evict_at;  // an eviction notice was given; the VM goes then
 
     bool active() const {
         return status != NodeStatus::k_off && status != NodeStatus::k_deallocated;
     }
     bool started() const { return target == TargetState::k_started; }
     bool consuming() const;
+    bool holding() const { return vm_exists || (busy && status == NodeStatus::k_acquiring); }
 };
 
 // ---- requests and results (typed; the API layer turns JSON into these) -------------------
@@ -220,6 +230,9 @@ struct BucketStatus {
     std::int64_t max_placement_group_core_size = 0;
     std::vector<PlacementGroupCount> placement_groups;
     double last_capacity_failure = -1;  // seconds ago; negative: never
+    bool valid = true;
+    std::string invalid_reason;        // NotActivated, DisabledMachineType; "" when valid
+    std::string spot_placement_score;  // Spot buckets: High, Medium, Low; others ""
     std::vector<std::string> active_nodes;
 };
 
@@ -231,6 +244,7 @@ struct NodeArrayStatus {
 };
 
 struct ClusterStatus {
+    std::string state = "Started";  // Started, Off, Starting, Terminated
     std::int64_t max_count = 0;
     std::int64_t max_core_count = 0;
     std::vector<NodeArrayStatus> node_arrays;
@@ -284,7 +298,8 @@ class ClusterModel {
 
     // ---- the API ----
     // Errors: k_usage (HTTP 409) for invalid input (unknown nodearray or VM size, bad
-    // nameFormat, negative count) and for a requestId already used.
+    // nameFormat, negative count), for a requestId already used and for a cluster that is
+    // not Started.
     Result<CreateResult> create_nodes(const CreateRequest& request, Time now);
     // Errors: k_usage for an empty selector, a bad filter or a requestId already used.
     Result<ManagementResult> manage(NodeAction action, const NodeSelector& selector,
@@ -298,14 +313,21 @@ class ClusterModel {
     ClusterStatus status(Time now) const;
     const Operation* operation(const std::string& id) const;
     const Operation* operation_by_request(const std::string& request_id) const;
+    // Every operation still kept, oldest first.
+    std::vector<const Operation*> operations() const;
     // The nodes of `op` that still exist, in the order the operation touched them.
     std::vector<const Node*> operation_nodes(const Operation& op) const;
     UsageReport usage(Time from, Time to, Time now) const;
 
     // ---- faults and lifecycle ----
     void set_faults(const FaultSettings& faults) { m_options.faults = faults; }
-    // Evicts now; returns the names evicted. k_not_found for an unknown or not Ready node.
-    Result<std::vector<std::string>> evict(const EvictRequest& request, Time now);
+    // Carries out a one-shot fault now; returns the names of the nodes it changed. k_not_found
+    // for an unknown node, or one in a status the fault does not apply to (evict,
+    // evict-notice and ready-fail need a Ready node).
+    Result<std::vector<std::string>> inject(const OneShotFault& fault, Time now);
+    Result<std::vector<std::string>> evict(const EvictRequest& request, Time now) {
+        return inject(request, now);
+    }
 
     // Moves every node whose wait is over and returns the backend calls now due.
     std::vector<BackendCall> advance(Time now);
@@ -321,7 +343,8 @@ class ClusterModel {
         Sku sku;  // a copy: the model does not depend on the catalog living on
         std::optional<Time> last_capacity_failure;
     };
-    struct Tally;  // limit and quota counts; see the .cpp
+    struct Tally;     // limit and quota counts (cluster_model_internal.h)
+    struct Holdings;  // what Azure holds (cluster_model_internal.h)
 
     ClusterModel(ClusterDefinition definition, ModelOptions options);
 
@@ -330,6 +353,8 @@ class ClusterModel {
     bool draw(double rate);
     Operation& new_operation(std::string action, const std::string& request_id, Time now);
     Status check_request_id(const std::string& request_id) const;
+    // k_usage unless the cluster is Started (the cluster-state fault); `what` is the call.
+    Status check_started(std::string_view what) const;
     // (array index, bucket index) of a set, or why the set is invalid.
     Result<std::pair<std::size_t, std::size_t>> resolve_set(const CreateSet& set,
                                                             std::size_t index) const;
@@ -343,17 +368,33 @@ class ClusterModel {
     void begin_acquire(Node& node, Time now);
     void begin_terminate(Node& node, Time now);
     void begin_deallocate(Node& node, Time now);
-    void fail(Node& node, std::string message, Time now);
+    // Failed with `message`; a VM that exists is kept (and billed) until terminated.
+    void fail(Node& node, std::string message);
     void evict_node(Node& node, Time now);
+    // Moves a node whose VM exists into Preparing (after create_vm, or a retry of a Failed
+    // node that kept its VM), drawing its Preparing faults.
+    void begin_prepare(Node& node, Time now);
+    // Why Azure fails the allocation of `node`'s VM at the end of Acquiring (capacity,
+    // azure-quota faults); "" if it does not. Counts the fault and the bucket's capacity
+    // failure. `h` counts the VMs held so far.
+    std::string allocation_problem(const Node& node, const Holdings& h, Time now);
+    Holdings holdings() const;
+    // The eviction-notice and ready-fail parts of advance().
+    void advance_faults(Node& node, Time now, double evict_chance);
     void erase(const std::string& name);
     // Why one more node would break a node array, cluster or placement-group limit; "" if not.
     std::string limit_problem(const Tally& t, std::size_t array, std::size_t bucket,
                               const std::string& placement_group) const;
-    // Why Azure would refuse one more VM (quota, capacity fault); "" if not. Counts the fault.
-    std::string quota_problem(const Tally& t, std::size_t array, std::size_t bucket, Time now);
+    // Why one more VM would exceed the quota as CycleCloud sees it (configured, or the quota
+    // fault); "" if not. Counts the fault.
+    std::string quota_problem(const Tally& t, std::size_t array, std::size_t bucket);
     std::int64_t family_quota(const std::string& region, const std::string& family) const;
     std::int64_t regional_quota(const std::string& region) const;
     std::int64_t spot_quota(const std::string& region) const;
+    // Cores of a quota pool ("regional", "spot" or a family) used outside this cluster.
+    std::int64_t external_load(const std::string& pool) const;
+    // Azure's own limit for a quota pool ("regional", "spot" or a family), if a fault sets it.
+    std::optional<std::int64_t> azure_quota(const std::string& pool) const;
 
     ClusterDefinition m_definition;
     ModelOptions m_options;

@@ -48,7 +48,6 @@ struct ClusterModel::Tally {
     std::map<std::string, std::int64_t> family_cores;    // "region/family", consuming
     std::map<std::string, std::int64_t> regional_cores;  // region
     std::map<std::string, std::int64_t> spot_cores;      // region
-    std::map<std::string, std::int64_t> sku_vms;         // lower-case size
 
     void add_active(const ClusterModel& model, const Node& node) {
         const int vcpus = model.sku_of(node).vcpus;
@@ -61,6 +60,27 @@ struct ClusterModel::Tally {
         }
     }
     void add_consuming(const ClusterModel& model, const Node& node) {
+        const Sku& sku = model.sku_of(node);
+        const auto& array = model.m_definition.node_arrays[node.array];
+        if (array.interruptible) {
+            spot_cores[array.region] += sku.vcpus;
+        } else {
+            family_cores[array.region + "/" + sku.family] += sku.vcpus;
+            regional_cores[array.region] += sku.vcpus;
+        }
+    }
+};
+
+// What Azure holds: the VMs that exist or are being created, by VM size and quota pool. The
+// capacity and azure-quota faults (CycleCloud knows neither) are checked against it at the
+// end of Acquiring.
+struct ClusterModel::Holdings {
+    std::map<std::string, std::int64_t> sku_vms;         // lower-case size
+    std::map<std::string, std::int64_t> family_cores;    // "region/family"
+    std::map<std::string, std::int64_t> regional_cores;  // region
+    std::map<std::string, std::int64_t> spot_cores;      // region
+
+    void add(const ClusterModel& model, const Node& node) {
         const Sku& sku = model.sku_of(node);
         const auto& array = model.m_definition.node_arrays[node.array];
         if (array.interruptible) {

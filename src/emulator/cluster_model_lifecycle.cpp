@@ -43,6 +43,9 @@ const std::array k_filter_fields{
     FilterField{
         "TargetState",
         [](const Node& n, const NodeArrayDefinition&) { return std::string(to_string(n.target)); }},
+    FilterField{
+        "State",
+        [](const Node& n, const NodeArrayDefinition&) { return std::string(to_string(n.target)); }},
     FilterField{"Hostname", [](const Node& n, const NodeArrayDefinition&) { return n.hostname; }},
     FilterField{"PrivateIp",
                 [](const Node& n, const NodeArrayDefinition&) { return n.private_ip; }},
@@ -185,6 +188,11 @@ Result<ManagementResult> ClusterModel::manage(NodeAction action, const NodeSelec
     if (selector.empty()) {
         return invalid("give the nodes as names, ids, hostnames, ip_addresses or filter");
     }
+    if (action == NodeAction::k_start) {
+        if (Status st = check_started("starting nodes"); !st) {
+            return std::move(st).error();
+        }
+    }
     std::function<bool(const Node&)> filter;
     if (!selector.filter.empty()) {
         auto clauses = parse_filter(selector.filter);
@@ -227,6 +235,14 @@ NodeOutcome ClusterModel::apply_action(NodeAction action, Node& node, Tally& t, 
                 ? NodeAction::k_deallocate
                 : NodeAction::k_terminate;
     }
+    // KeepAlive "prevents CycleCloud from terminating or deallocating the node" until the
+    // attribute is cleared (keep-alive.md); the answer for that node is an error.
+    if (node.keep_alive && (action == NodeAction::k_terminate || action == NodeAction::k_remove ||
+                            action == NodeAction::k_deallocate)) {
+        return refuse(fmt::format(
+            "node {} has KeepAlive set: it cannot be {} until KeepAlive is cleared", node.name,
+            action == NodeAction::k_deallocate ? "deallocated" : "terminated"));
+    }
     switch (action) {
         case NodeAction::k_start:
             if (node.status == NodeStatus::k_terminating) {
@@ -242,7 +258,7 @@ NodeOutcome ClusterModel::apply_action(NodeAction action, Node& node, Tally& t, 
                 return out;  // already on its way up
             }
             if (!node.consuming()) {
-                std::string problem = quota_problem(t, node.array, node.bucket, now);
+                std::string problem = quota_problem(t, node.array, node.bucket);
                 if (!problem.empty()) {
                     return refuse(problem);
                 }
@@ -299,6 +315,7 @@ ManagementResult ClusterModel::retry_failed(Time now) {
 }
 
 void ClusterModel::begin_acquire(Node& node, Time now) {
+    node.evict_at.reset();
     node.status = NodeStatus::k_acquiring;
     node.target = TargetState::k_started;
     node.status_message.clear();
@@ -308,25 +325,24 @@ void ClusterModel::begin_acquire(Node& node, Time now) {
 }
 
 void ClusterModel::begin_terminate(Node& node, Time now) {
+    node.evict_at.reset();
     node.status = NodeStatus::k_terminating;
     node.target = TargetState::k_terminated;
     node.phase_end = now + m_options.timings.terminate;
 }
 
 void ClusterModel::begin_deallocate(Node& node, Time now) {
+    node.evict_at.reset();
     node.status = NodeStatus::k_deallocating;
     node.target = TargetState::k_deallocated;
     node.status_message.clear();
     node.phase_end = now + m_options.timings.deallocate;
 }
 
-void ClusterModel::fail(Node& node, std::string message, Time now) {
+void ClusterModel::fail(Node& node, std::string message) {
     node.status = NodeStatus::k_failed;
     node.status_message = std::move(message);
-    if (node.vm_exists) {
-        node.destroy_due = true;
-        node.phase_end = now;
-    }
+    node.evict_at.reset();
 }
 
 void ClusterModel::erase(const std::string& name) {
@@ -343,6 +359,7 @@ void ClusterModel::erase(const std::string& name) {
 std::vector<BackendCall> ClusterModel::advance(Time now) {
     std::vector<BackendCall> calls;
     std::vector<std::string> gone;
+    std::optional<Holdings> held;  // counted when the first node ends its Acquiring
     const double minutes =
         m_last_advance
             ? std::chrono::duration<double, std::ratio<60>>(now - *m_last_advance).count()
@@ -355,10 +372,7 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
         if (node.busy) {
             continue;
         }
-        if (evict_chance > 0 && node.status == NodeStatus::k_ready &&
-            m_definition.node_arrays[node.array].interruptible && draw(evict_chance)) {
-            evict_node(node, now);
-        }
+        advance_faults(node, now, evict_chance);
         if (now < node.phase_end) {
             continue;
         }
@@ -368,17 +382,30 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
             continue;
         }
         switch (node.status) {
-            case NodeStatus::k_acquiring:
+            case NodeStatus::k_acquiring: {
+                if (node.vm_exists) {
+                    begin_prepare(node, now);  // a retried Failed node that kept its VM
+                    break;
+                }
+                if (!held) {
+                    held = holdings();
+                }
+                std::string problem = allocation_problem(node, *held, now);
+                if (!problem.empty()) {
+                    fail(node, std::move(problem));
+                    break;
+                }
+                held->add(*this, node);
                 node.busy = true;
                 calls.push_back({VmStep::k_create_vm, name});
                 break;
+            }
             case NodeStatus::k_preparing:
                 if (node.fail_in_prepare) {
                     m_fault_counts[static_cast<std::size_t>(FaultKind::k_prepare_fail)] += 1;
                     fail(node,
                          "Preparing failed: a cluster-init script exited with an error "
-                         "(injected fault)",
-                         now);
+                         "(injected fault)");
                 } else if (node.skip_software) {
                     m_fault_counts[static_cast<std::size_t>(FaultKind::k_no_slurmd)] += 1;
                     node.status = NodeStatus::k_ready;
@@ -415,6 +442,8 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
             case NodeStatus::k_ready:
             case NodeStatus::k_failed:
             case NodeStatus::k_deallocated:
+            case NodeStatus::k_unavailable:
+            case NodeStatus::k_started:
                 break;
         }
     }
@@ -434,7 +463,7 @@ void ClusterModel::complete_create_vm(const std::string& name, const Result<VmId
     node.busy = false;
     if (!result) {
         if (node.status == NodeStatus::k_acquiring) {
-            fail(node, "Acquiring failed: " + result.error().describe(), now);
+            fail(node, "Acquiring failed: " + result.error().describe());
         }
         return;
     }
@@ -446,15 +475,19 @@ void ClusterModel::complete_create_vm(const std::string& name, const Result<VmId
         node.billed_since = now;
     }
     if (node.status == NodeStatus::k_acquiring) {
-        node.status = NodeStatus::k_preparing;
-        node.phase_end = now + m_options.timings.prepare;
-        node.fail_in_prepare = draw(m_options.faults.prepare_fail_rate);
-        node.skip_software = !node.fail_in_prepare && draw(m_options.faults.no_slurmd_rate);
+        begin_prepare(node, now);
     }
 }
 
+void ClusterModel::begin_prepare(Node& node, Time now) {
+    node.status = NodeStatus::k_preparing;
+    node.phase_end = now + m_options.timings.prepare;
+    node.fail_in_prepare = draw(m_options.faults.prepare_fail_rate);
+    node.skip_software = !node.fail_in_prepare && draw(m_options.faults.no_slurmd_rate);
+}
+
 void ClusterModel::complete_start_software(const std::string& name, const Status& result,
-                                           Time now) {
+                                           Time /*now*/) {
     const auto it = m_nodes.find(name);
     if (it == m_nodes.end()) {
         return;
@@ -467,7 +500,7 @@ void ClusterModel::complete_start_software(const std::string& name, const Status
     if (result) {
         node.status = NodeStatus::k_ready;
     } else {
-        fail(node, "Preparing failed: " + result.error().describe(), now);
+        fail(node, "Preparing failed: " + result.error().describe());
     }
 }
 

@@ -63,6 +63,10 @@ std::int64_t ClusterModel::spot_quota(const std::string& region) const {
     return it == q.spot_cores.end() ? q.default_spot_cores : it->second;
 }
 
+std::int64_t ClusterModel::external_load(const std::string& pool) const {
+    return used(m_options.faults.external_load, pool);
+}
+
 std::string ClusterModel::limit_problem(const Tally& t, std::size_t array_index, std::size_t bucket,
                                         const std::string& pg) const {
     const auto& array = m_definition.node_arrays[array_index];
@@ -98,11 +102,10 @@ std::string ClusterModel::limit_problem(const Tally& t, std::size_t array_index,
     return "";
 }
 
-std::string ClusterModel::quota_problem(const Tally& t, std::size_t array_index, std::size_t bucket,
-                                        Time now) {
+std::string ClusterModel::quota_problem(const Tally& t, std::size_t array_index,
+                                        std::size_t bucket) {
     const auto& array = m_definition.node_arrays[array_index];
-    BucketState& state = m_buckets[array_index][bucket];
-    const Sku& sku = state.sku;
+    const Sku& sku = m_buckets[array_index][bucket].sku;
     auto exceeded = [&](std::string_view what, std::int64_t limit, std::int64_t usage) {
         m_fault_counts[static_cast<std::size_t>(FaultKind::k_quota)] += 1;
         return fmt::format(
@@ -113,32 +116,23 @@ std::string ClusterModel::quota_problem(const Tally& t, std::size_t array_index,
     };
     if (array.interruptible) {
         const std::int64_t limit = spot_quota(array.region);
-        const std::int64_t usage = used(t.spot_cores, array.region);
+        const std::int64_t usage = used(t.spot_cores, array.region) + external_load("spot");
         if (usage + sku.vcpus > limit) {
             return exceeded("Low Priority Cores", limit, usage);
         }
     } else {
         const std::int64_t family_limit = family_quota(array.region, sku.family);
-        const std::int64_t family_usage = used(t.family_cores, array.region + "/" + sku.family);
+        const std::int64_t family_usage =
+            used(t.family_cores, array.region + "/" + sku.family) + external_load(sku.family);
         if (family_usage + sku.vcpus > family_limit) {
             return exceeded(sku.family + " Cores", family_limit, family_usage);
         }
         const std::int64_t regional_limit = regional_quota(array.region);
-        const std::int64_t regional_usage = used(t.regional_cores, array.region);
+        const std::int64_t regional_usage =
+            used(t.regional_cores, array.region) + external_load("regional");
         if (regional_usage + sku.vcpus > regional_limit) {
             return exceeded("Total Regional Cores", regional_limit, regional_usage);
         }
-    }
-    const auto cap = m_options.faults.capacity.find(to_lower(sku.name));
-    if (cap != m_options.faults.capacity.end() &&
-        used(t.sku_vms, to_lower(sku.name)) + 1 > cap->second) {
-        m_fault_counts[static_cast<std::size_t>(FaultKind::k_capacity)] += 1;
-        state.last_capacity_failure = now;
-        return fmt::format(
-            "AllocationFailed: We do not have sufficient capacity for the "
-            "requested VM size {} in region {}. Please try another size or "
-            "deploy to a different location or zone.",
-            sku.name, array.region);
     }
     return "";
 }
@@ -218,28 +212,43 @@ ClusterStatus ClusterModel::status(Time now) const {
             }
             bucket.active_nodes = c.active_nodes;
 
+            // Quota pools: a Spot bucket's family counts are 0 (CycleCloud zeroes them: Spot
+            // has its own regional quota); quotaCoreCount accounts for the regional quota.
             std::int64_t family_limit = 0;
             std::int64_t family_used = 0;
             std::int64_t regional_limit = 0;
             std::int64_t regional_used = 0;
             if (def.interruptible) {
-                family_limit = regional_limit = spot_quota(def.region);
-                family_used = regional_used = used(t.spot_cores, def.region);
+                regional_limit = spot_quota(def.region);
+                regional_used = used(t.spot_cores, def.region) + external_load("spot");
+                bucket.quota_core_count = regional_limit;
+                bucket.consumed_core_count = regional_used;
             } else {
                 family_limit = family_quota(def.region, sku.family);
-                family_used = used(t.family_cores, def.region + "/" + sku.family);
+                family_used =
+                    used(t.family_cores, def.region + "/" + sku.family) + external_load(sku.family);
                 regional_limit = regional_quota(def.region);
-                regional_used = used(t.regional_cores, def.region);
+                regional_used = used(t.regional_cores, def.region) + external_load("regional");
+                bucket.quota_core_count = std::min(family_limit, regional_limit);
+                bucket.consumed_core_count = family_used;
             }
+            bucket.quota_count = bucket.quota_core_count / v;
             bucket.family_quota_core_count = family_limit;
             bucket.family_quota_count = family_limit / v;
             bucket.family_consumed_core_count = family_used;
             bucket.regional_quota_core_count = regional_limit;
             bucket.regional_quota_count = regional_limit / v;
             bucket.regional_consumed_core_count = regional_used;
-            bucket.quota_core_count = family_limit;
-            bucket.quota_count = family_limit / v;
-            bucket.consumed_core_count = family_used;
+            if (const auto it = m_options.faults.invalid_buckets.find(to_lower(sku.name));
+                it != m_options.faults.invalid_buckets.end()) {
+                bucket.valid = false;
+                bucket.invalid_reason = it->second;
+            }
+            if (def.interruptible) {
+                const auto it = m_options.faults.spot_scores.find(to_lower(sku.name));
+                bucket.spot_placement_score =
+                    it == m_options.faults.spot_scores.end() ? "High" : it->second;
+            }
             bucket.max_placement_group_size = def.max_scaleset_size;
             bucket.max_placement_group_core_size = def.max_scaleset_size * v;
             bucket.last_capacity_failure =
@@ -262,13 +271,11 @@ ClusterStatus ClusterModel::status(Time now) const {
                 available =
                     std::min(available, (*m_definition.max_core_count - cluster_started_cores) / v);
             }
-            available = std::min(available, (family_limit - family_used) / v);
-            available = std::min(available, (regional_limit - regional_used) / v);
-            if (const auto cap = m_options.faults.capacity.find(to_lower(sku.name));
-                cap != m_options.faults.capacity.end()) {
-                available = std::min(available, cap->second - used(t.sku_vms, to_lower(sku.name)));
+            if (!def.interruptible) {
+                available = std::min(available, (family_limit - family_used) / v);
             }
-            bucket.available_count = std::max<std::int64_t>(0, available);
+            available = std::min(available, (regional_limit - regional_used) / v);
+            bucket.available_count = bucket.valid ? std::max<std::int64_t>(0, available) : 0;
             bucket.available_core_count = bucket.available_count * v;
             widest_count = std::max(widest_count, bucket.max_count);
             widest_cores = std::max(widest_cores, bucket.max_core_count);
@@ -280,6 +287,7 @@ ClusterStatus ClusterModel::status(Time now) const {
         sum_cores += array.max_core_count;
         out.node_arrays.push_back(std::move(array));
     }
+    out.state = m_options.faults.cluster_state;
     out.max_count = m_definition.max_count.value_or(sum_count);
     out.max_core_count = m_definition.max_core_count.value_or(sum_cores);
     return out;

@@ -80,6 +80,9 @@ Result<CreateResult> ClusterModel::create_nodes(const CreateRequest& request, Ti
     if (request.sets.empty()) {
         return invalid("sets: give at least one set");
     }
+    if (Status st = check_started("creating nodes"); !st) {
+        return std::move(st).error();
+    }
     // Validate every set before changing anything, so a bad set leaves no half-done request.
     std::vector<std::pair<std::size_t, std::size_t>> targets;
     for (std::size_t i = 0; i < request.sets.size(); ++i) {
@@ -166,6 +169,13 @@ SetResult ClusterModel::create_set(const CreateSet& set, std::size_t array_index
     std::vector<std::string> duplicates;
     std::string problem;
     SetResult result;
+    const Sku& sku = m_buckets[array_index][bucket].sku;
+    if (const auto it = m_options.faults.invalid_buckets.find(to_lower(sku.name));
+        it != m_options.faults.invalid_buckets.end() && set.count > 0) {
+        result.message = fmt::format("the {} bucket of nodearray {} is not valid ({})", sku.name,
+                                     array.name, it->second);
+        return result;
+    }
     std::int64_t next_default = 1;
     for (std::int64_t k = 0; k < set.count; ++k) {
         std::string name;
@@ -182,7 +192,7 @@ SetResult ClusterModel::create_set(const CreateSet& set, std::size_t array_index
         }
         problem = limit_problem(t, array_index, bucket, pg);
         if (problem.empty()) {
-            problem = quota_problem(t, array_index, bucket, now);
+            problem = quota_problem(t, array_index, bucket);
         }
         if (!problem.empty()) {
             break;

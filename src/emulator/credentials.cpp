@@ -128,17 +128,21 @@ Credentials Credentials::single(std::string user, std::string password) {
 }
 
 bool Credentials::check(std::string_view authorization) const {
+    return !user_of(authorization).empty();
+}
+
+std::string Credentials::user_of(std::string_view authorization) const {
     constexpr std::string_view k_basic = "Basic ";
     if (authorization.substr(0, k_basic.size()) != k_basic) {
-        return false;
+        return "";
     }
     std::string decoded;
     if (!base64_decode(authorization.substr(k_basic.size()), decoded)) {
-        return false;
+        return "";
     }
     const auto colon = decoded.find(':');
-    if (colon == std::string::npos) {
-        return false;
+    if (colon == std::string::npos || colon == 0) {
+        return "";
     }
     const std::string_view user = std::string_view(decoded).substr(0, colon);
     const std::string_view password = std::string_view(decoded).substr(colon + 1);
@@ -146,7 +150,7 @@ bool Credentials::check(std::string_view authorization) const {
     for (const auto& [u, p] : m_users) {
         ok = (u == user && same(password, p)) || ok;
     }
-    return ok;
+    return ok ? std::string(user) : std::string();
 }
 
 }  // namespace cb::emulator

@@ -20,6 +20,8 @@ class Credentials {
 
     // True when `authorization` is "Basic <base64 user:password>" for a known user.
     bool check(std::string_view authorization) const;
+    // The user `authorization` authenticates, or "" when it does not.
+    std::string user_of(std::string_view authorization) const;
     const std::vector<std::pair<std::string, std::string>>& users() const { return m_users; }
 
   private:

@@ -224,9 +224,9 @@ Result<std::unique_ptr<Emulator>> Emulator::start(const EmulatorOptions& options
         if (*r) {
             return make_error(ErrorKind::k_usage,
                               "--fault " + spec +
-                                  ": evict is a one-shot action; use "
-                                  "evict-rate at start, or `cyclecloud-emulator "
-                                  "fault ... evict=N` while it runs");
+                                  ": a one-shot action on existing nodes; use it "
+                                  "while the emulator runs (`cyclecloud-emulator "
+                                  "fault ...`), or evict-rate at start");
         }
     }
     ModelOptions model_options;
@@ -259,6 +259,7 @@ Result<std::unique_ptr<Emulator>> Emulator::start(const EmulatorOptions& options
     api_options.backend = options.backend;
     api_options.seed = options.seed;
     api_options.faults = faults;
+    api_options.users_without_rights = options.users_without_rights;
     impl->api = std::make_unique<ApiService>(*impl->runner, std::move(*credentials), api_options);
 
     ServerOptions server_options;
@@ -467,6 +468,8 @@ int emulator_main(int argc, char** argv) {
         app.add_option("--credentials", o.credentials_path,
                        "file of user:password lines (default: user cyclecloud with a random "
                        "password, written to <state-dir>/credentials)");
+        app.add_option("--no-rights", o.users_without_rights,
+                       "a user of --credentials who has no rights on the cluster (403)");
         app.add_option("--state-dir", o.state_dir,
                        "directory for the CA, certificate, credentials, log and VM state "
                        "(default: a temporary directory removed on exit)");

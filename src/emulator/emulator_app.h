@@ -36,8 +36,9 @@ struct EmulatorOptions {
     ListenAddress listen{"127.0.0.1", 0};
     Transport transport = Transport::k_https;
     std::string credentials_path;  // empty: a random password in <state dir>/credentials
-    std::string state_dir;         // empty: a temporary directory, removed on stop
-    std::string backend = "none";  // "none" or "namespaces"
+    std::vector<std::string> users_without_rights;  // --no-rights: 403 on the cluster
+    std::string state_dir;                          // empty: a temporary directory, removed on stop
+    std::string backend = "none";                   // "none" or "namespaces"
     NamespaceFlags namespaces;
     Timings timings;
     QuotaSettings quota;

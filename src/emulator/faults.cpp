@@ -15,8 +15,9 @@ namespace cb::emulator {
 namespace {
 
 constexpr std::array<std::string_view, k_fault_kind_count> k_kind_names{
-    "http-5xx", "http-429",     "latency",   "hang",  "malformed-json",  "capacity",
-    "quota",    "prepare-fail", "no-slurmd", "evict", "deallocate-fail",
+    "http-5xx",        "http-429",    "latency",      "hang",      "malformed-json",
+    "capacity",        "quota",       "prepare-fail", "no-slurmd", "evict",
+    "deallocate-fail", "azure-quota", "ready-fail",   "status",    "evict-notice",
 };
 
 Error usage(std::string message) {
@@ -84,17 +85,43 @@ Status set_limit(std::string_view value, std::map<std::string, std::int64_t>& ma
     return ok_status();
 }
 
-using Apply = std::function<Result<std::optional<EvictRequest>>(std::string_view, FaultSettings&)>;
+// "SIZE:WORD" into a map entry (lower-case size); WORD one of `allowed`, or none to remove.
+Status set_word(std::string_view value, std::map<std::string, std::string>& map, const char* what,
+                std::initializer_list<std::string_view> allowed) {
+    const auto colon = value.rfind(':');
+    std::string words;
+    for (const auto a : allowed) {
+        words += words.empty() ? "" : ", ";
+        words += a;
+    }
+    if (colon == std::string_view::npos || colon == 0) {
+        return usage(
+            fmt::format("expected {}:WORD, WORD one of {} (none removes it)", what, words));
+    }
+    const std::string name = to_lower(value.substr(0, colon));
+    const std::string_view word = value.substr(colon + 1);
+    if (word == "none") {
+        map.erase(name);
+        return ok_status();
+    }
+    if (std::find(allowed.begin(), allowed.end(), word) == allowed.end()) {
+        return usage(fmt::format("'{}' is not one of {} (or none)", word, words));
+    }
+    map[name] = std::string(word);
+    return ok_status();
+}
+
+using Apply = std::function<Result<std::optional<OneShotFault>>(std::string_view, FaultSettings&)>;
 
 // Adapts a setter that returns Status to the table's signature.
 template <typename F>
 Apply setting(F f) {
-    return [f](std::string_view v, FaultSettings& s) -> Result<std::optional<EvictRequest>> {
+    return [f](std::string_view v, FaultSettings& s) -> Result<std::optional<OneShotFault>> {
         Status st = f(v, s);
         if (!st) {
             return std::move(st).error();
         }
-        return std::optional<EvictRequest>();
+        return std::optional<OneShotFault>();
     };
 }
 
@@ -118,6 +145,48 @@ Apply duration_of(std::chrono::milliseconds FaultSettings::*member) {
         s.*member = *d;
         return ok_status();
     });
+}
+
+// N|NODE: a count of nodes or a node's name.
+Apply one_shot(OneShotKind kind) {
+    return [kind](std::string_view v, FaultSettings&) -> Result<std::optional<OneShotFault>> {
+        OneShotFault request;
+        request.kind = kind;
+        if (!v.empty() && std::isdigit(static_cast<unsigned char>(v.front())) != 0) {
+            auto n = parse_count(v);
+            if (!n) {
+                return n.error();
+            }
+            request.count = *n;
+        } else if (v.empty()) {
+            return usage("expected a number of nodes or a node name");
+        } else {
+            request.node = std::string(v);
+        }
+        return std::optional<OneShotFault>(request);
+    };
+}
+
+// NODE:VALUE, VALUE one of `allowed`.
+Apply node_value(OneShotKind kind, std::vector<std::string_view> allowed) {
+    return
+        [kind, allowed](std::string_view v, FaultSettings&) -> Result<std::optional<OneShotFault>> {
+            const auto colon = v.rfind(':');
+            std::string names;
+            for (const auto a : allowed) {
+                names += names.empty() ? "" : " or ";
+                names += a;
+            }
+            if (colon == std::string_view::npos || colon == 0 ||
+                std::find(allowed.begin(), allowed.end(), v.substr(colon + 1)) == allowed.end()) {
+                return usage(fmt::format("expected NODE:VALUE, VALUE {}", names));
+            }
+            OneShotFault request;
+            request.kind = kind;
+            request.node = std::string(v.substr(0, colon));
+            request.value = std::string(v.substr(colon + 1));
+            return std::optional<OneShotFault>(request);
+        };
 }
 
 struct FaultSpec {
@@ -154,8 +223,8 @@ const std::vector<FaultSpec>& fault_table() {
          "answer is cut short",
          rate_of(&FaultSettings::malformed_json_rate)},
         {"capacity", "SIZE:N",
-         "Azure can run at most N VMs of this size at once (creates "
-         "add fewer; -1 lifts it)",
+         "Azure can run at most N VMs of this size at once (creates are accepted, the "
+         "nodes beyond go Failed with AllocationFailed in Acquiring; -1 lifts it)",
          setting([](std::string_view v, FaultSettings& s) {
              return set_limit(v, s.capacity, true, "VM_SIZE");
          })},
@@ -164,6 +233,42 @@ const std::vector<FaultSpec>& fault_table() {
          "(-1 restores the configured one)",
          setting([](std::string_view v, FaultSettings& s) {
              return set_limit(v, s.quota, false, "FAMILY");
+         })},
+        {"azure-quota", "FAMILY:CORES",
+         "quota only Azure knows, for a family, or regional / spot (creates are accepted, "
+         "the nodes beyond go Failed with QuotaExceeded in Acquiring; -1 lifts it)",
+         setting([](std::string_view v, FaultSettings& s) {
+             return set_limit(v, s.azure_quota, false, "FAMILY");
+         })},
+        {"external-load", "FAMILY:CORES",
+         "cores of a family, or regional / spot, used outside this cluster: in the "
+         "consumed counts and against quota (-1 removes it)",
+         setting([](std::string_view v, FaultSettings& s) {
+             return set_limit(v, s.external_load, false, "FAMILY");
+         })},
+        {"invalid-bucket", "SIZE:REASON",
+         "buckets of this VM size are not valid (valid=false, invalidReason NotActivated or "
+         "DisabledMachineType; none makes them valid again); creates for them add 0",
+         setting([](std::string_view v, FaultSettings& s) {
+             return set_word(v, s.invalid_buckets, "VM_SIZE",
+                             {"NotActivated", "DisabledMachineType"});
+         })},
+        {"spot-score", "SIZE:SCORE",
+         "spotPlacementScore of this VM size's Spot buckets: High (default), Medium or Low",
+         setting([](std::string_view v, FaultSettings& s) {
+             return set_word(v, s.spot_scores, "VM_SIZE", {"High", "Medium", "Low"});
+         })},
+        {"cluster-state", "STATE",
+         "the cluster's state: Started (default), Off, Starting or Terminated; creates and "
+         "starts are refused (409) unless Started",
+         setting([](std::string_view v, FaultSettings& s) -> Status {
+             for (const std::string_view state : {"Started", "Off", "Starting", "Terminated"}) {
+                 if (v == state) {
+                     s.cluster_state = std::string(v);
+                     return ok_status();
+                 }
+             }
+             return usage("expected Started, Off, Starting or Terminated");
          })},
         {"prepare-fail", "RATE", "this share of nodes go Failed at the end of Preparing",
          rate_of(&FaultSettings::prepare_fail_rate)},
@@ -183,23 +288,23 @@ const std::vector<FaultSpec>& fault_table() {
              return ok_status();
          })},
         {"evict", "N|NODE",
-         "evict now: N Ready nodes (Spot first) or the named node; its "
-         "record disappears",
-         [](std::string_view v, FaultSettings&) -> Result<std::optional<EvictRequest>> {
-             EvictRequest request;
-             if (!v.empty() && std::isdigit(static_cast<unsigned char>(v.front())) != 0) {
-                 auto n = parse_count(v);
-                 if (!n) {
-                     return n.error();
-                 }
-                 request.count = *n;
-             } else if (v.empty()) {
-                 return usage("expected a number of nodes or a node name");
-             } else {
-                 request.node = std::string(v);
-             }
-             return std::optional<EvictRequest>(request);
-         }},
+         "evict now: N Ready nodes (Spot first) or the named node; its record disappears",
+         one_shot(OneShotKind::k_evict)},
+        {"evict-notice", "N|NODE",
+         "Spot eviction notice now (Scheduled Events): N Ready nodes (Spot first) or the named "
+         "node stay Ready with the notice in StatusMessage, and are evicted 30 s later",
+         one_shot(OneShotKind::k_evict_notice)},
+        {"ready-fail", "N|NODE",
+         "a health event now: N Ready nodes or the named node go Failed; the VM and its slurmd "
+         "keep running",
+         one_shot(OneShotKind::k_ready_fail)},
+        {"status", "NODE:STATUS",
+         "the node's Status becomes STATUS (Unavailable or Started), its VM unchanged",
+         node_value(OneShotKind::k_status, {"Unavailable", "Started"})},
+        {"keep-alive", "NODE:true|false",
+         "sets the node's KeepAlive, as an admin does in CycleCloud (true: terminate and "
+         "deallocate are refused for it)",
+         node_value(OneShotKind::k_keep_alive, {"true", "false"})},
         {"clear", "all", "remove every fault",
          setting([](std::string_view v, FaultSettings& s) -> Status {
              if (v != "all") {
@@ -218,7 +323,7 @@ std::string_view to_string(FaultKind kind) {
     return k_kind_names.at(static_cast<std::size_t>(kind));
 }
 
-Result<std::optional<EvictRequest>> apply_fault_spec(std::string_view spec,
+Result<std::optional<OneShotFault>> apply_fault_spec(std::string_view spec,
                                                      FaultSettings& settings) {
     const auto eq = spec.find('=');
     const std::string_view kind = spec.substr(0, eq);

@@ -3,8 +3,8 @@
 // kinds is in faults.cpp (fault_help() prints it); each injected fault is counted by class.
 //
 // HTTP faults are decided per API request by HttpFaultInjector (never for /_emulator/*);
-// node faults (capacity, quota, prepare-fail, no-slurmd, evict, deallocate-fail) by the
-// cluster model. All random draws come from RNGs seeded by --seed.
+// node faults (capacity, quota, prepare-fail, no-slurmd, evict, deallocate-fail, ready-fail,
+// ...) by the cluster model. All random draws come from RNGs seeded by --seed.
 #pragma once
 
 #include <array>
@@ -35,11 +35,16 @@ enum class FaultKind {
     k_no_slurmd,
     k_evict,
     k_deallocate_fail,
+    k_azure_quota,
+    k_ready_fail,
+    k_status,
+    k_evict_notice,
 };
-inline constexpr std::size_t k_fault_kind_count = 11;
+inline constexpr std::size_t k_fault_kind_count = 15;
 
 // "http-5xx", "http-429", "latency", "hang", "malformed-json", "capacity", "quota",
-// "prepare-fail", "no-slurmd", "evict", "deallocate-fail".
+// "prepare-fail", "no-slurmd", "evict", "deallocate-fail", "azure-quota", "ready-fail",
+// "status", "evict-notice".
 std::string_view to_string(FaultKind kind);
 
 struct FaultSettings {
@@ -57,20 +62,46 @@ struct FaultSettings {
     double deallocate_fail_rate = 0;  // 0..1 per deallocation: Failed, VM left running
     double evict_rate = 0;            // evictions per Ready Spot node per minute
     // Lower-case VM size -> how many VMs of it Azure can run at once; absent: no limit.
+    // CycleCloud does not know it: creates are accepted and the nodes fail in Acquiring.
     std::map<std::string, std::int64_t> capacity;
-    // Quota overrides in cores: a family name, "regional" or "spot" -> limit in every region.
+    // Quota overrides in cores as CycleCloud sees them (creates add fewer): a family name,
+    // "regional" or "spot" -> limit in every region.
     std::map<std::string, std::int64_t> quota;
+    // Quota only Azure knows (same keys): creates are accepted, the nodes fail in Acquiring.
+    std::map<std::string, std::int64_t> azure_quota;
+    // Cores used outside this cluster (same keys): in the consumed counts and against quota.
+    std::map<std::string, std::int64_t> external_load;
+    // Lower-case VM size -> why its buckets are not valid (NotActivated, DisabledMachineType).
+    std::map<std::string, std::string> invalid_buckets;
+    // Lower-case VM size -> the spotPlacementScore of its Spot buckets (High, Medium, Low).
+    std::map<std::string, std::string> spot_scores;
+    // The cluster's state (Started, Off, Starting, Terminated); creates and starts need
+    // Started.
+    std::string cluster_state = "Started";
 };
 
-// A one-shot eviction asked for with evict=N (N Ready nodes, Spot ones first) or evict=NAME.
-struct EvictRequest {
+// What a one-shot fault does to existing nodes.
+enum class OneShotKind {
+    k_evict,         // evict=N|NODE: the VM is reclaimed, the record disappears
+    k_evict_notice,  // evict-notice=N|NODE: Ready, with the Scheduled Event; evicted later
+    k_ready_fail,    // ready-fail=N|NODE: Ready -> Failed, the VM and its slurmd keep running
+    k_status,        // status=NODE:STATUS: the node's Status becomes Unavailable or Started
+    k_keep_alive,    // keep-alive=NODE:true|false: sets KeepAlive, as an admin would
+};
+
+// A one-shot fault: `count` nodes (Spot ones first for evictions) or the named `node`.
+struct OneShotFault {
+    OneShotKind kind = OneShotKind::k_evict;
     std::int64_t count = 0;
     std::string node;
+    std::string value;  // k_status: the status; k_keep_alive: "true" or "false"
 };
+using EvictRequest = OneShotFault;
 
-// Parses "KIND=VALUE" and applies it to `settings`. `evict` changes no setting and is returned
-// instead. `clear=all` resets every setting. Errors are k_usage and say what was expected.
-Result<std::optional<EvictRequest>> apply_fault_spec(std::string_view spec,
+// Parses "KIND=VALUE" and applies it to `settings`. One-shot faults (evict, evict-notice,
+// ready-fail, status, keep-alive) change no setting and are returned instead. `clear=all`
+// resets every setting. Errors are k_usage and say what was expected.
+Result<std::optional<OneShotFault>> apply_fault_spec(std::string_view spec,
                                                      FaultSettings& settings);
 
 // One line per KIND: "  http-5xx=RATE   ...". For --help and the docs.

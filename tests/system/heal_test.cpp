@@ -54,9 +54,10 @@ class HealSystem : public ::testing::Test {
     std::unique_ptr<Testbed> m_tb;
 };
 
-// Azure has no Standard_HB120rs_v3 to give: the job's first node (hpc-1) fails at once with
-// the reason in Slurm, the job requeues and runs on the other node array, and hpc stays
-// backed off (held DOWN) while htc is used.
+// Azure has no Standard_HB120rs_v3 to give: CycleCloud accepts the create and the job's first
+// node (hpc-1) goes Failed in Acquiring with AllocationFailed, as on real Azure. The daemon
+// treats that as capacity: the reason in Slurm, the job requeues and runs on the other node
+// array, and hpc stays backed off (held DOWN) while htc is used.
 TEST_F(HealSystem, CapacityShortfallRequeuesOnAnotherNodeArray) {
     bring_up("hpc-[1-2],htc-[1-2]", "[backoff]\ninitial = \"10m\"\n",
              {"--emulator-arg", "-p", "--emulator-arg", "HPCMachineType=Standard_HB120rs_v3",

@@ -29,11 +29,11 @@ struct Reply {
 class ApiFixture {
   public:
     explicit ApiFixture(const std::vector<std::string>& overrides = {}, ModelOptions model = {},
-                        ApiOptions api = {}) {
+                        ApiOptions api = {},
+                        Credentials credentials = Credentials::single("user", "secret")) {
         m_runner = std::make_unique<ModelRunner>(testing::model(overrides, std::move(model)),
                                                  backend, clock);
-        m_api = std::make_unique<ApiService>(*m_runner, Credentials::single("user", "secret"),
-                                             std::move(api));
+        m_api = std::make_unique<ApiService>(*m_runner, std::move(credentials), std::move(api));
         ServerOptions options;
         options.transport = Transport::k_http;
         ApiService* service = m_api.get();

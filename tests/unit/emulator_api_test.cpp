@@ -82,6 +82,8 @@ TEST(EmulatorApi, StatusHasEveryDocumentedField) {
     const Json& bucket = hpc["buckets"][0];
     EXPECT_EQ(keys(bucket), (std::set<std::string>{"bucketId",
                                                    "valid",
+                                                   "invalidReason",
+                                                   "spotPlacementScore",
                                                    "definition",
                                                    "virtualMachine",
                                                    "maxCount",
@@ -112,6 +114,9 @@ TEST(EmulatorApi, StatusHasEveryDocumentedField) {
                                               {"vcpuQuotaCount", 2}}));
     EXPECT_EQ(bucket["maxCount"], 50);
     EXPECT_LT(bucket["lastCapacityFailure"].get<double>(), 0);
+    EXPECT_EQ(bucket["valid"], true);
+    EXPECT_EQ(bucket["invalidReason"], "");
+    EXPECT_EQ(bucket["spotPlacementScore"], "");
     // Stable ids: the same cluster, array and size give the same bucket id in every run.
     ApiFixture again;
     EXPECT_EQ(
@@ -283,11 +288,12 @@ TEST(EmulatorApi, ScaleRetryUsageAndAnyContentType) {
     EXPECT_EQ(scale.body["sets"][0]["added"], 3);
     EXPECT_EQ(f.get("/operations/" + scale.body["operationId"].get<std::string>()).body["action"],
               "scale");
-    EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/htc", "").status, 400);
+    // Invalid input to scale is 409, as the reference documents.
+    EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/htc", "").status, 409);
     EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/htc?totalNodeCount=1&totalCoreCount=2", "")
                   .status,
-              400);
-    EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/htc?totalNodeCount=x", "").status, 400);
+              409);
+    EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/htc?totalNodeCount=x", "").status, 409);
     EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/nope?totalNodeCount=1", "").status, 404);
 
     // Bodies are JSON whatever the Content-Type says (CycleCloud's own examples send text/plain).
@@ -336,21 +342,24 @@ TEST(EmulatorApi, ErrorsUseTheDocumentedStatusCodes) {
     };
     const std::string create = std::string(k_base) + "/nodes/create";
     const std::vector<Case> cases{
-        {"POST", create, "{not json", 400, "the request body is not JSON"},
-        {"POST", create, "[1]", 400, "the request body must be a JSON object"},
-        {"POST", create, "{}", 400, "the body needs a \"sets\" array"},
-        {"POST", create, R"({"sets": [{"nodearray": "hpc", "count": "2"}]})", 400,
+        // create, scale and the node calls answer 202 or 409 "Invalid input" (API reference)
+        {"POST", create, "{not json", 409, "the request body is not JSON"},
+        {"POST", create, "[1]", 409, "the request body must be a JSON object"},
+        {"POST", create, "{}", 409, "the body needs a \"sets\" array"},
+        {"POST", create, R"({"sets": [{"nodearray": "hpc", "count": "2"}]})", 409,
          "sets[0].count must be a whole number"},
-        {"POST", create, R"({"sets": [{"count": 2}]})", 400, "sets[0].nodearray is required"},
+        {"POST", create, R"({"sets": [{"count": 2}]})", 409, "sets[0].nodearray is required"},
         {"POST", create, R"({"sets": [{"nodearray": "hpc", "count": 1, "nodeAttributes": 3}]})",
-         400, "sets[0].nodeAttributes must be an object"},
+         409, "sets[0].nodeAttributes must be an object"},
         {"POST", create, R"({"sets": [{"nodearray": "hpx", "count": 1}]})", 409,
          "sets[0]: cluster burst1 has no nodearray 'hpx' (it has hpc, htc, gpu, dynamic)"},
         {"POST", create, R"({"sets": []})", 409, "sets: give at least one set"},
         {"POST", std::string(k_base) + "/nodes/start", "{}", 409,
          "give the nodes as names, ids, hostnames, ip_addresses or filter"},
-        {"POST", std::string(k_base) + "/nodes/start", R"({"names": "hpc-1"})", 400,
+        {"POST", std::string(k_base) + "/nodes/start", R"({"names": "hpc-1"})", 409,
          "names must be an array of strings"},
+        {"POST", std::string(k_base) + "/nodes/terminate", "{not json", 409,
+         "the request body is not JSON"},
         {"POST", std::string(k_base) + "/nodes/terminate", R"({"filter": "Name ~ x"})", 409,
          "filter 'Name ~ x': the emulator understands Attr === \"value\" and Attr !== \"value\" "
          "joined by &&"},
@@ -402,6 +411,89 @@ TEST(EmulatorApi, DuplicateNamesAddNothingWithAMessage) {
     ASSERT_EQ(again.status, 202);
     EXPECT_EQ(again.body["sets"][0],
               (Json{{"added", 0}, {"message", "node burst1-hpc-1 already exists"}}));
+}
+
+// GET /operations/?request_id= answers a list of 0 or 1 operations (API reference).
+TEST(EmulatorApi, OperationsCanBeListedByRequestId) {
+    ApiFixture f;
+    Json body = create_body("hpc", 1);
+    body["requestId"] = "r-1";
+    const auto created = f.post(std::string(k_base) + "/nodes/create", body);
+    ASSERT_EQ(created.status, 202);
+    f.post(std::string(k_base) + "/nodes/create", create_body("htc", 1));
+    const auto one = f.get("/operations/?request_id=r-1");
+    ASSERT_EQ(one.status, 200) << one.text;
+    ASSERT_TRUE(one.body.is_array());
+    ASSERT_EQ(one.body.size(), 1u);
+    EXPECT_EQ(one.body[0]["id"], created.body["operationId"]);
+    EXPECT_EQ(one.body[0]["action"], "create");
+    EXPECT_EQ(one.body[0]["requestId"], "r-1");
+    EXPECT_TRUE(iso_time(one.body[0]["startTime"].get<std::string>()));
+    const auto none = f.get("/operations/?request_id=r-2");
+    ASSERT_EQ(none.status, 200);
+    EXPECT_EQ(none.body, Json::array());
+    const auto all = f.get("/operations/");
+    ASSERT_EQ(all.status, 200);
+    EXPECT_EQ(all.body.size(), 2u);
+    EXPECT_EQ(f.get("/operations").status, 200);
+}
+
+// Node records carry State; the filter takes the reference's example State === "Started".
+TEST(EmulatorApi, NodesCarryStateAndTheFilterTakesIt) {
+    ApiFixture f;
+    f.post(std::string(k_base) + "/nodes/create", create_body("hpc", 2));
+    f.boot();
+    const auto nodes = f.get(std::string(k_base) + "/nodes");
+    ASSERT_EQ(nodes.body["nodes"].size(), 2u);
+    EXPECT_EQ(nodes.body["nodes"][0]["State"], "Started");
+    const auto r = f.post(std::string(k_base) + "/nodes/deallocate",
+                          Json{{"filter", R"(State === "Started" && Name === "hpc-2")"}});
+    ASSERT_EQ(r.status, 202) << r.text;
+    ASSERT_EQ(r.body["nodes"].size(), 1u);
+    EXPECT_EQ(r.body["nodes"][0]["name"], "hpc-2");
+    const auto after = f.get(std::string(k_base) + "/nodes");
+    EXPECT_EQ(after.body["nodes"][1]["State"], "Deallocated");
+}
+
+// A user who authenticates but has no rights on the cluster gets 403 on the API; 401 stays for
+// bad credentials.
+TEST(EmulatorApi, AUserWithoutRightsOnTheClusterGets403) {
+    auto creds = Credentials::parse("user:secret\nviewer:look\n", "creds");
+    ASSERT_TRUE(creds) << creds.error().describe();
+    ApiOptions api;
+    api.users_without_rights = {"viewer"};
+    ApiFixture f({}, {}, api, *creds);
+    httplib::Client viewer(f.url());
+    viewer.set_basic_auth("viewer", "look");
+    for (const char* path : {"/clusters/burst1/status", "/clusters/burst1/nodes", "/operations/"}) {
+        const auto r = ApiFixture::reply_of(viewer.Get(path));
+        EXPECT_EQ(r.status, 403) << path;
+        EXPECT_EQ(r.body["message"], "user viewer has no rights on cluster burst1");
+    }
+    const auto post = ApiFixture::reply_of(viewer.Post(
+        "/clusters/burst1/nodes/create", create_body("hpc", 1).dump(), "application/json"));
+    EXPECT_EQ(post.status, 403);
+    EXPECT_TRUE(f.get(std::string(k_base) + "/nodes").body["nodes"].empty());
+    EXPECT_EQ(f.get(std::string(k_base) + "/status").status, 200);
+    viewer.set_basic_auth("viewer", "wrong");
+    EXPECT_EQ(ApiFixture::reply_of(viewer.Get("/clusters/burst1/status")).status, 401);
+}
+
+// A cluster imported stopped (as the seed's template is): status says so, creates are 409.
+TEST(EmulatorApi, AClusterThatIsNotStartedSaysSoAndRefusesCreates) {
+    ApiOptions api;
+    api.faults.cluster_state = "Off";
+    ApiFixture f({}, {}, api);
+    const auto status = f.get(std::string(k_base) + "/status");
+    EXPECT_EQ(status.body["state"], "Off");
+    EXPECT_EQ(status.body["targetState"], "Off");
+    const auto refused = f.post(std::string(k_base) + "/nodes/create", create_body("hpc", 1));
+    EXPECT_EQ(refused.status, 409);
+    EXPECT_EQ(refused.body["message"],
+              "cluster burst1 is Off: start the cluster before creating nodes");
+    ASSERT_EQ(f.post("/_emulator/faults", Json::array({"cluster-state=Started"})).status, 200);
+    EXPECT_EQ(f.post(std::string(k_base) + "/nodes/create", create_body("hpc", 1)).status, 202);
+    EXPECT_EQ(f.get(std::string(k_base) + "/status").body["state"], "Started");
 }
 
 TEST(EmulatorCredentials, FileParsingAndBase64) {

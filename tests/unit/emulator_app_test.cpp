@@ -108,8 +108,8 @@ TEST(EmulatorApp, StartupErrorsSayWhatIsWrong) {
          },
          "-p NoSuchParameter: slurm-headless.txt has no parameter NoSuchParameter"},
         {[](EmulatorOptions& o) { o.faults = {"evict=1"}; },
-         "--fault evict=1: evict is a one-shot action; use evict-rate at start, or "
-         "`cyclecloud-emulator fault ... evict=N` while it runs"},
+         "--fault evict=1: a one-shot action on existing nodes; use it while the emulator "
+         "runs (`cyclecloud-emulator fault ...`), or evict-rate at start"},
         {[](EmulatorOptions& o) { o.faults = {"http-5xx=9"}; },
          "--fault: http-5xx=9: a rate must be between 0 and 1"},
         {[](EmulatorOptions& o) { o.backend = "docker"; },

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 #include <thread>
 
 #include "emulator/faults.h"
@@ -31,7 +32,9 @@ TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
          {"http-5xx=0.25", "http-429=10%", "retry-after=7", "latency=200ms", "hang=1",
           "hang-time=2s", "malformed-json=0", "capacity=Standard_HB120rs_v3:4",
           "quota=standardHBv3Family:240", "quota=regional:1000", "prepare-fail=0.5", "no-slurmd=1",
-          "deallocate-fail=0.1", "evict-rate=2.5"}) {
+          "deallocate-fail=0.1", "evict-rate=2.5", "azure-quota=spot:16",
+          "external-load=regional:64", "invalid-bucket=Standard_F2s_v2:NotActivated",
+          "spot-score=Standard_F2s_v2:Low", "cluster-state=Off"}) {
         auto r = apply_fault_spec(spec, s);
         ASSERT_TRUE(r) << spec << ": " << r.error().describe();
         EXPECT_FALSE(*r);
@@ -49,6 +52,14 @@ TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
     EXPECT_DOUBLE_EQ(s.no_slurmd_rate, 1);
     EXPECT_DOUBLE_EQ(s.deallocate_fail_rate, 0.1);
     EXPECT_DOUBLE_EQ(s.evict_rate, 2.5);
+    EXPECT_EQ(s.azure_quota, (std::map<std::string, std::int64_t>{{"spot", 16}}));
+    EXPECT_EQ(s.external_load, (std::map<std::string, std::int64_t>{{"regional", 64}}));
+    EXPECT_EQ(s.invalid_buckets,
+              (std::map<std::string, std::string>{{"standard_f2s_v2", "NotActivated"}}));
+    EXPECT_EQ(s.spot_scores, (std::map<std::string, std::string>{{"standard_f2s_v2", "Low"}}));
+    EXPECT_EQ(s.cluster_state, "Off");
+    ASSERT_TRUE(apply_fault_spec("invalid-bucket=standard_f2s_v2:none", s));
+    EXPECT_TRUE(s.invalid_buckets.empty());
 
     ASSERT_TRUE(apply_fault_spec("capacity=standard_hb120rs_v3:-1", s));
     EXPECT_TRUE(s.capacity.empty());
@@ -60,17 +71,39 @@ TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
     auto named = apply_fault_spec("evict=hpc-1", s);
     ASSERT_TRUE(named && *named);
     EXPECT_EQ((*named)->node, "hpc-1");
+    struct OneShot {
+        const char* spec;
+        OneShotKind kind;
+        std::int64_t count;
+        const char* node;
+        const char* value;
+    };
+    for (const auto& o :
+         {OneShot{"evict-notice=2", OneShotKind::k_evict_notice, 2, "", ""},
+          OneShot{"ready-fail=hpc-1", OneShotKind::k_ready_fail, 0, "hpc-1", ""},
+          OneShot{"status=hpc-2:Unavailable", OneShotKind::k_status, 0, "hpc-2", "Unavailable"},
+          OneShot{"status=hpc-2:Started", OneShotKind::k_status, 0, "hpc-2", "Started"},
+          OneShot{"keep-alive=hpc-3:true", OneShotKind::k_keep_alive, 0, "hpc-3", "true"}}) {
+        auto r = apply_fault_spec(o.spec, s);
+        ASSERT_TRUE(r && *r) << o.spec;
+        EXPECT_EQ((*r)->kind, o.kind) << o.spec;
+        EXPECT_EQ((*r)->count, o.count) << o.spec;
+        EXPECT_EQ((*r)->node, o.node) << o.spec;
+        EXPECT_EQ((*r)->value, o.value) << o.spec;
+    }
     ASSERT_TRUE(apply_fault_spec("clear=all", s));
     EXPECT_DOUBLE_EQ(s.http_5xx_rate, 0);
     EXPECT_TRUE(s.quota.empty());
+    EXPECT_EQ(s.cluster_state, "Started");
 }
 
 TEST(EmulatorFaultSpec, InvalidSpecsSayWhatWasExpected) {
     const std::vector<std::pair<std::string, std::string>> cases{
         {"http-500=1",
          "unknown fault 'http-500' (known: http-5xx, http-429, retry-after, latency, hang, "
-         "hang-time, malformed-json, capacity, quota, prepare-fail, no-slurmd, deallocate-fail, "
-         "evict-rate, evict, clear)"},
+         "hang-time, malformed-json, capacity, quota, azure-quota, external-load, "
+         "invalid-bucket, spot-score, cluster-state, prepare-fail, no-slurmd, deallocate-fail, "
+         "evict-rate, evict, evict-notice, ready-fail, status, keep-alive, clear)"},
         {"http-5xx", "fault 'http-5xx' needs a value: http-5xx=RATE"},
         {"http-5xx=2", "http-5xx=2: a rate must be between 0 and 1"},
         {"http-429=lots",
@@ -85,6 +118,17 @@ TEST(EmulatorFaultSpec, InvalidSpecsSayWhatWasExpected) {
          "or more"},
         {"evict=", "evict=: expected a number of nodes or a node name"},
         {"clear=some", "clear=some: expected clear=all"},
+        {"status=hpc-1:Running",
+         "status=hpc-1:Running: expected NODE:VALUE, VALUE Unavailable or Started"},
+        {"keep-alive=hpc-1", "keep-alive=hpc-1: expected NODE:VALUE, VALUE true or false"},
+        {"invalid-bucket=Standard_F2s_v2:Broken",
+         "invalid-bucket=Standard_F2s_v2:Broken: 'Broken' is not one of NotActivated, "
+         "DisabledMachineType (or none)"},
+        {"spot-score=Standard_F2s_v2",
+         "spot-score=Standard_F2s_v2: expected VM_SIZE:WORD, WORD "
+         "one of High, Medium, Low (none removes it)"},
+        {"cluster-state=On", "cluster-state=On: expected Started, Off, Starting or Terminated"},
+        {"ready-fail=", "ready-fail=: expected a number of nodes or a node name"},
     };
     for (const auto& [spec, message] : cases) {
         FaultSettings s;
@@ -220,15 +264,24 @@ TEST(EmulatorControl, FaultsAreSetAllOrNothingAndReported) {
     EXPECT_EQ(f.get("/_emulator/faults").body["no-slurmd"], 0.0);  // nothing applied
     EXPECT_EQ(f.post_text("/_emulator/faults", "7").status, 400);
 
-    // capacity: the second VM of the size is refused, and the bucket remembers when.
+    // capacity: CycleCloud accepts both; Azure fails the second VM of the size in Acquiring,
+    // and the bucket remembers when.
     const auto created = f.post(k_create, Json{{"sets", {{{"nodearray", "hpc"}, {"count", 2}}}}});
-    EXPECT_EQ(created.body["sets"][0]["added"], 1);
-    EXPECT_EQ(created.body["sets"][0]["message"].get<std::string>().rfind("AllocationFailed: ", 0),
-              0u);
+    EXPECT_EQ(created.body["sets"][0], (Json{{"added", 2}}));
+    f.advance(1s);
+    const auto nodes =
+        f.get("/clusters/burst1/nodes?operation=" + created.body["operationId"].get<std::string>());
+    ASSERT_EQ(nodes.body["nodes"].size(), 2u) << nodes.text;
+    EXPECT_EQ(nodes.body["nodes"][0]["Status"], "Preparing");
+    const Json& failed = nodes.body["nodes"][1];
+    EXPECT_EQ(failed["Status"], "Failed");
+    EXPECT_EQ(failed["TargetState"], "Started");
+    EXPECT_EQ(failed["StatusMessage"].get<std::string>().rfind("AllocationFailed: ", 0), 0u);
+    EXPECT_FALSE(failed.contains("PrivateIp"));
     f.advance(2s);
     const auto status = f.get("/clusters/burst1/status");
     EXPECT_DOUBLE_EQ(status.body["nodearrays"][0]["buckets"][0]["lastCapacityFailure"], 2.0);
-    EXPECT_EQ(status.body["nodearrays"][0]["buckets"][0]["availableCount"], 0);
+    EXPECT_EQ(status.body["nodearrays"][0]["buckets"][0]["availableCount"], 48);
 
     // quota exhaustion at run time
     ASSERT_EQ(f.post("/_emulator/faults", Json::array({"capacity=Standard_F2s_v2:-1",
@@ -260,12 +313,55 @@ TEST(EmulatorControl, FaultsAreSetAllOrNothingAndReported) {
     EXPECT_EQ(injected["quota"], 1);
     EXPECT_EQ(injected["no-slurmd"], 1);
     EXPECT_EQ(injected["evict"], 1);
-    EXPECT_EQ(counters.body["nodes"]["total"], 1);
+    EXPECT_EQ(counters.body["nodes"]["total"], 2);
     EXPECT_EQ(counters.body["nodes"]["byStatus"]["Ready"], 1);
+    EXPECT_EQ(counters.body["nodes"]["byStatus"]["Failed"], 1);
     EXPECT_EQ(counters.body["apiCalls"]["POST /clusters/{cluster}/nodes/create"], 3);
     EXPECT_EQ(counters.body["apiCalls"]["POST /_emulator/faults"], 7);
     EXPECT_EQ(counters.body["backend"], "none");
     EXPECT_EQ(counters.body["url"], f.url());
+}
+
+// One-shot faults through the control endpoint: each names the nodes it changed.
+TEST(EmulatorControl, OneShotFaultsChangeNamedNodesAndAreCounted) {
+    ApiFixture f({"HTCUseLowPrio=true"});
+    f.post(k_create, one_node("h-1"));
+    f.post(k_create, one_node("h-2"));
+    f.post(k_create, one_node("s-1", "htc"));
+    f.boot();
+    auto r = f.post("/_emulator/faults", Json::array({"ready-fail=h-1", "status=h-2:Unavailable",
+                                                      "evict-notice=1", "keep-alive=h-2:true"}));
+    ASSERT_EQ(r.status, 200) << r.text;
+    EXPECT_EQ(r.body["nodes"], Json::array({"h-1", "h-2", "s-1", "h-2"}));
+    EXPECT_EQ(r.body["evicted"], Json::array());
+    const auto nodes = f.get("/clusters/burst1/nodes");
+    std::map<std::string, Json> by_name;
+    for (const auto& n : nodes.body["nodes"]) {
+        by_name[n["Name"].get<std::string>()] = n;
+    }
+    EXPECT_EQ(by_name["h-1"]["Status"], "Failed");
+    EXPECT_TRUE(by_name["h-1"].contains("PrivateIp")) << "a Failed node keeps its VM";
+    EXPECT_EQ(by_name["h-2"]["Status"], "Unavailable");
+    EXPECT_EQ(by_name["h-2"]["KeepAlive"], true);
+    EXPECT_EQ(by_name["s-1"]["Status"], "Ready");
+    EXPECT_EQ(by_name["s-1"]["StatusMessage"],
+              "Preempt: Azure Scheduled Events: this Spot VM will be evicted in 30 s");
+    const auto refused = f.post("/clusters/burst1/nodes/terminate", Json{{"names", {"h-2"}}});
+    ASSERT_EQ(refused.status, 202);
+    EXPECT_EQ(refused.body["nodes"][0]["status"], "Error");
+    EXPECT_EQ(refused.body["nodes"][0]["error"],
+              "node h-2 has KeepAlive set: it cannot be terminated until KeepAlive is cleared");
+    const auto unknown = f.post("/_emulator/faults", Json::array({"status=nobody:Started"}));
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_EQ(unknown.body["message"], "status: no node named nobody");
+    f.advance(30s);
+    EXPECT_EQ(node_count(f), 2u) << "s-1 was evicted after its notice";
+    const auto counters = f.get("/_emulator/status");
+    const Json& injected = counters.body["faultsInjected"];
+    EXPECT_EQ(injected["ready-fail"], 1);
+    EXPECT_EQ(injected["status"], 1);
+    EXPECT_EQ(injected["evict-notice"], 1);
+    EXPECT_EQ(injected["evict"], 1);
 }
 
 }  // namespace

@@ -431,11 +431,32 @@ TEST(EmulatorNames, SelectorsByIdHostnameAddressAndFilter) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().message,
               "filter 'Colour === \"red\"': unknown attribute 'Colour' (known: Name, NodeId, "
-              "Template, MachineType, Status, TargetState, Hostname, PrivateIp, InstanceId, "
-              "PlacementGroupId, Region, KeepAlive, Interruptible)");
+              "Template, MachineType, Status, TargetState, State, Hostname, PrivateIp, "
+              "InstanceId, PlacementGroupId, Region, KeepAlive, Interruptible)");
 }
 
 // ---- limits and quota ---------------------------------------------------------------------
+
+// The reference's own filter example is State === "Started".
+TEST(EmulatorNames, FilterOnStateAsTheReferenceShows) {
+    Harness h;
+    h.create(set_of("hpc", 3));
+    h.boot();
+    h.manage(NodeAction::k_deallocate, {"hpc-2"});
+    h.advance(1s);
+    NodeSelector selector;
+    selector.filter = R"(State === "Started")";
+    auto r = h.with([&](ClusterModel& m, Time now) {
+        return m.manage(NodeAction::k_terminate, selector, "", now);
+    });
+    ASSERT_TRUE(r) << r.error().describe();
+    std::vector<std::string> names;
+    for (const auto& n : r->nodes) {
+        names.push_back(n.name);
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"hpc-1", "hpc-3"}));
+    EXPECT_EQ(h.status("hpc-2"), "Deallocated");
+}
 
 TEST(EmulatorLimits, NodeArrayMaxCoreCountCapsACreate) {
     Harness h;  // hpc: MaxCoreCount 100 on 2-vCPU Standard_F2s_v2 = 50 nodes
@@ -551,8 +572,101 @@ TEST(EmulatorLimits, RegionalAndSpotQuotas) {
               "QuotaExceeded: Operation could not be completed as it results in exceeding "
               "approved Low Priority Cores quota. Location: eastus, Current Limit: 4, Current "
               "Usage: 4, Additional Required: 2");
-    EXPECT_EQ(h.bucket(k_htc).family_quota_core_count, 4);
-    EXPECT_EQ(h.bucket(k_htc).regional_consumed_core_count, 4);
+    // Spot zeroes the family counts (scalelib nodemanager.py); the Spot quota is regional.
+    const BucketStatus htc = h.bucket(k_htc);
+    EXPECT_EQ(htc.family_quota_core_count, 0);
+    EXPECT_EQ(htc.family_quota_count, 0);
+    EXPECT_EQ(htc.family_consumed_core_count, 0);
+    EXPECT_EQ(htc.regional_quota_core_count, 4);
+    EXPECT_EQ(htc.regional_consumed_core_count, 4);
+    EXPECT_EQ(htc.quota_core_count, 4);
+    EXPECT_EQ(htc.quota_count, 2);
+    EXPECT_EQ(htc.consumed_core_count, 4);
+    EXPECT_EQ(htc.spot_placement_score, "High");
+    EXPECT_EQ(h.bucket(k_hpc).spot_placement_score, "");
+}
+
+// quotaCoreCount "accounts for the regional quota" (API reference): the smaller of the two.
+TEST(EmulatorLimits, QuotaCoreCountIsTheSmallerOfFamilyAndRegional) {
+    ModelOptions options;
+    options.quota.family_cores["standardFSv2Family"] = 40;
+    options.quota.default_regional_cores = 10;
+    Harness h({}, options);
+    BucketStatus b = h.bucket(k_hpc);
+    EXPECT_EQ(b.quota_core_count, 10);
+    EXPECT_EQ(b.quota_count, 5);
+    EXPECT_EQ(b.family_quota_core_count, 40);
+    EXPECT_EQ(b.regional_quota_core_count, 10);
+    ModelOptions wide;
+    wide.quota.family_cores["standardFSv2Family"] = 8;
+    wide.quota.default_regional_cores = 100;
+    Harness w({}, wide);
+    EXPECT_EQ(w.bucket(k_hpc).quota_core_count, 8);
+}
+
+// Consumed counts are "already in use across the entire region" (API reference): load from
+// outside the cluster shows there and takes quota.
+TEST(EmulatorLimits, ExternalLoadCountsAsConsumedAndTakesQuota) {
+    ModelOptions options;
+    options.quota.family_cores["standardFSv2Family"] = 10;
+    options.faults.external_load["standardFSv2Family"] = 6;
+    options.faults.external_load["regional"] = 6;
+    Harness h({}, options);
+    BucketStatus b = h.bucket(k_hpc);
+    EXPECT_EQ(b.family_consumed_core_count, 6);
+    EXPECT_EQ(b.consumed_core_count, 6);
+    EXPECT_EQ(b.regional_consumed_core_count, 6);
+    EXPECT_EQ(b.available_count, 2);
+    const auto r = h.create(set_of("hpc", 3));
+    EXPECT_EQ(r.sets.at(0).added, 2);
+    EXPECT_NE(r.sets.at(0).message.find("Current Usage: 10"), std::string::npos)
+        << r.sets.at(0).message;
+}
+
+// valid can be false with invalidReason NotActivated or DisabledMachineType (API reference);
+// such a bucket has nothing available and a create for it adds nothing.
+TEST(EmulatorLimits, InvalidBucketsReportWhyAndAddNothing) {
+    ModelOptions options;
+    options.faults.invalid_buckets["standard_f2s_v2"] = "DisabledMachineType";
+    Harness h({}, options);
+    const BucketStatus b = h.bucket(k_hpc);
+    EXPECT_FALSE(b.valid);
+    EXPECT_EQ(b.invalid_reason, "DisabledMachineType");
+    EXPECT_EQ(b.available_count, 0);
+    EXPECT_TRUE(h.bucket(k_gpu).valid);
+    EXPECT_EQ(h.bucket(k_gpu).invalid_reason, "");
+    const auto r = h.create(set_of("hpc", 2));
+    EXPECT_EQ(r.sets.at(0).added, 0);
+    EXPECT_EQ(r.sets.at(0).message,
+              "the Standard_F2s_v2 bucket of nodearray hpc is not valid (DisabledMachineType)");
+    EXPECT_TRUE(h.with([](ClusterModel& m, Time) { return m.nodes().empty(); }));
+}
+
+// The seed's template is imported stopped: a cluster that is not Started refuses creates and
+// starts until it is started.
+TEST(EmulatorLimits, AClusterThatIsNotStartedRefusesCreatesAndStarts) {
+    ModelOptions options;
+    options.faults.cluster_state = "Off";
+    Harness h({}, options);
+    EXPECT_EQ(h.with([](ClusterModel& m, Time now) { return m.status(now).state; }), "Off");
+    CreateRequest request;
+    request.sets.push_back(set_of("hpc", 1));
+    auto refused = h.with([&](ClusterModel& m, Time now) { return m.create_nodes(request, now); });
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, ErrorKind::k_usage);
+    EXPECT_EQ(refused.error().message,
+              "cluster burst1 is Off: start the cluster before creating nodes");
+    NodeSelector selector;
+    selector.names = {"hpc-1"};
+    auto start = h.with([&](ClusterModel& m, Time now) {
+        return m.manage(NodeAction::k_start, selector, "", now);
+    });
+    ASSERT_FALSE(start);
+    EXPECT_EQ(start.error().message,
+              "cluster burst1 is Off: start the cluster before starting nodes");
+    FaultSettings started;
+    h.with([&](ClusterModel& m, Time) { m.set_faults(started); });
+    EXPECT_EQ(h.create(set_of("hpc", 1)).sets.at(0).added, 1);
 }
 
 TEST(EmulatorLimits, QuotaIsGivenBackWhenVmsGo) {
@@ -625,38 +739,256 @@ TEST(EmulatorLimits, ScaleGrowsToATotalAndNeverShrinks) {
 
 // ---- node faults --------------------------------------------------------------------------
 
-TEST(EmulatorNodeFaults, CapacityShortfallAddsFewerAndRecordsTheFailure) {
+// Azure's AllocationFailed comes after CycleCloud accepted the create (az-hop#557, #1210; the
+// healthcheck how-to): all are added, the nodes beyond capacity go Failed in Acquiring.
+TEST(EmulatorNodeFaults, CapacityFailsNodesInAcquiringAfterTheCreateWasAccepted) {
     ModelOptions options;
     options.faults.capacity["standard_f2s_v2"] = 2;
     Harness h({}, options);
     EXPECT_LT(h.bucket(k_hpc).last_capacity_failure, 0);
-    EXPECT_EQ(h.bucket(k_hpc).available_count, 2);
+    const std::int64_t available = h.bucket(k_hpc).available_count;
+    EXPECT_EQ(available, 50) << "CycleCloud does not know Azure's capacity";
     const auto r = h.create(set_of("hpc", 4));
-    EXPECT_EQ(r.sets.at(0).added, 2);
-    EXPECT_EQ(r.sets.at(0).message,
-              "AllocationFailed: We do not have sufficient capacity for the requested VM size "
-              "Standard_F2s_v2 in region eastus. Please try another size or deploy to a "
-              "different location or zone.");
+    EXPECT_EQ(r.sets.at(0).added, 4);
+    EXPECT_EQ(r.sets.at(0).message, "");
+    EXPECT_EQ(h.bucket(k_hpc).available_count, available - 4);
+    for (const char* name : {"hpc-1", "hpc-2", "hpc-3", "hpc-4"}) {
+        EXPECT_EQ(h.status(name), "Acquiring") << name;
+    }
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-1"), "Preparing");
+    EXPECT_EQ(h.status("hpc-2"), "Preparing");
+    for (const char* name : {"hpc-3", "hpc-4"}) {
+        const Node n = h.node(name);
+        EXPECT_EQ(to_string(n.status), "Failed") << name;
+        EXPECT_EQ(n.target, TargetState::k_started);
+        EXPECT_EQ(n.status_message,
+                  "AllocationFailed: We do not have sufficient capacity for the requested VM size "
+                  "Standard_F2s_v2 in region eastus. Please try another size or deploy to a "
+                  "different location or zone.");
+        EXPECT_EQ(n.private_ip, "");
+        EXPECT_EQ(n.instance_id, "");
+    }
+    EXPECT_EQ(h.backend.live(), (std::set<std::string>{"hpc-1", "hpc-2"}));
+    EXPECT_DOUBLE_EQ(h.bucket(k_hpc).last_capacity_failure, 0.0);
     h.advance(5s);
     EXPECT_DOUBLE_EQ(h.bucket(k_hpc).last_capacity_failure, 5.0);
-    EXPECT_EQ(h.faults(FaultKind::k_capacity), 1u);
+    EXPECT_EQ(h.faults(FaultKind::k_capacity), 2u);
+    // The Failed nodes still count against the array until they are terminated.
+    EXPECT_EQ(h.bucket(k_hpc).active_count, 4);
+    h.manage(NodeAction::k_terminate, {"hpc-3", "hpc-4"});
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-3"), "gone");
+    EXPECT_EQ(h.bucket(k_hpc).active_count, 2);
+    // Capacity frees up when a VM goes: the next node gets one.
+    h.manage(NodeAction::k_terminate, {"hpc-1"});
+    h.advance(1s);
+    h.create(set_of("hpc", 1, "hpc-9"));
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-9"), "Preparing");
 }
 
-TEST(EmulatorNodeFaults, PrepareFailureFailsTheNodeAndDeletesItsVm) {
+// Quota that only Azure knows (CycleCloud's view said there was room): same shape as capacity,
+// with Azure's QuotaExceeded, and lastCapacityFailure untouched.
+TEST(EmulatorNodeFaults, AzureQuotaFailsNodesInAcquiring) {
+    ModelOptions options;
+    options.faults.azure_quota["regional"] = 4;
+    Harness h({}, options);
+    const auto r = h.create(set_of("hpc", 3));
+    EXPECT_EQ(r.sets.at(0).added, 3);
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-1"), "Preparing");
+    EXPECT_EQ(h.status("hpc-2"), "Preparing");
+    EXPECT_EQ(h.status("hpc-3"), "Failed");
+    EXPECT_EQ(h.node("hpc-3").status_message,
+              "QuotaExceeded: Operation could not be completed as it results in exceeding "
+              "approved Total Regional Cores quota. Location: eastus, Current Limit: 4, Current "
+              "Usage: 4, Additional Required: 2");
+    EXPECT_EQ(h.faults(FaultKind::k_azure_quota), 1u);
+    EXPECT_LT(h.bucket(k_hpc).last_capacity_failure, 0);
+    // CycleCloud's own quota still reduces `added` at create time.
+    ModelOptions known;
+    known.quota.default_regional_cores = 4;
+    Harness k({}, known);
+    const auto fewer = k.create(set_of("hpc", 3));
+    EXPECT_EQ(fewer.sets.at(0).added, 2);
+    EXPECT_EQ(fewer.sets.at(0).message.rfind("QuotaExceeded: ", 0), 0u);
+}
+
+// A Failed node keeps its VM, address and instance id, and bills, until it is terminated
+// (clusters.md, healthcheck.md: "terminate and replace the node").
+TEST(EmulatorNodeFaults, PrepareFailureFailsTheNodeAndKeepsItsVm) {
     ModelOptions options;
     options.faults.prepare_fail_rate = 1;
     Harness h({}, options);
     h.create(set_of("hpc", 1));
     h.advance(1s);
     EXPECT_EQ(h.backend.live(), (std::set<std::string>{"hpc-1"}));
+    const Node preparing = h.node("hpc-1");
     h.advance(2s);
     EXPECT_EQ(h.status("hpc-1"), "Failed");
-    EXPECT_EQ(h.node("hpc-1").status_message,
+    const Node failed = h.node("hpc-1");
+    EXPECT_EQ(failed.status_message,
               "Preparing failed: a cluster-init script exited with an error (injected fault)");
-    h.advance(0ms);
-    EXPECT_TRUE(h.backend.live().empty());
+    h.advance(1h);
+    EXPECT_EQ(h.backend.live(), (std::set<std::string>{"hpc-1"}));
+    EXPECT_EQ(failed.private_ip, preparing.private_ip);
+    EXPECT_EQ(failed.instance_id, preparing.instance_id);
     EXPECT_EQ(h.faults(FaultKind::k_prepare_fail), 1u);
     EXPECT_EQ(h.bucket(k_hpc).active_count, 1);  // Failed with TargetState Started still counts
+    const double billed =
+        h.with([](ClusterModel& m, Time now) { return m.usage(Time{}, now, now).hours; });
+    EXPECT_GT(billed, 1.0);
+    h.manage(NodeAction::k_terminate, {"hpc-1"});
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-1"), "gone");
+    EXPECT_TRUE(h.backend.live().empty());
+}
+
+// A Ready node goes Failed on a health event while its VM and slurmd keep running
+// (cyclecloud-slurm allocation.py ignores Failed on joined nodes for this reason); a retry
+// converges it again without a new VM.
+TEST(EmulatorNodeFaults, ReadyFailKeepsTheVmAndItsSoftware) {
+    Harness h;
+    h.create(set_of("hpc", 2));
+    h.boot();
+    const Node ready = h.node("hpc-1");
+    OneShotFault fault;
+    fault.kind = OneShotKind::k_ready_fail;
+    fault.node = "hpc-1";
+    auto r = h.with([&](ClusterModel& m, Time now) { return m.inject(fault, now); });
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(*r, (std::vector<std::string>{"hpc-1"}));
+    h.advance(1s);
+    const Node failed = h.node("hpc-1");
+    EXPECT_EQ(to_string(failed.status), "Failed");
+    EXPECT_EQ(failed.status_message,
+              "HealthCheck failed: the node reported an error while Ready (injected fault); its "
+              "VM is still running");
+    EXPECT_EQ(failed.private_ip, ready.private_ip);
+    EXPECT_EQ(failed.instance_id, ready.instance_id);
+    EXPECT_EQ(h.backend.live(), (std::set<std::string>{"hpc-1", "hpc-2"}));
+    for (const auto& call : h.backend.calls()) {
+        EXPECT_EQ(call.rfind("destroy_vm", 0), std::string::npos) << call;
+    }
+    EXPECT_EQ(h.faults(FaultKind::k_ready_fail), 1u);
+    auto again = h.with([&](ClusterModel& m, Time now) { return m.inject(fault, now); });
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().message, "ready-fail: no Ready node named hpc-1");
+    fault.node.clear();
+    fault.count = 5;
+    auto some = h.with([&](ClusterModel& m, Time now) { return m.inject(fault, now); });
+    ASSERT_TRUE(some);
+    EXPECT_EQ(*some, (std::vector<std::string>{"hpc-2"}));
+
+    const std::size_t calls = h.backend.calls().size();
+    h.with([](ClusterModel& m, Time now) { return m.retry_failed(now); });
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-1"), "Preparing");
+    h.advance(2s);
+    EXPECT_EQ(h.status("hpc-1"), "Ready");
+    EXPECT_EQ(h.node("hpc-1").instance_id, ready.instance_id);
+    const auto after = h.backend.calls();
+    for (std::size_t i = calls; i < after.size(); ++i) {
+        EXPECT_EQ(after[i].rfind("create_vm", 0), std::string::npos) << after[i];
+    }
+}
+
+// KeepAlive "prevents CycleCloud from terminating or deallocating the node" until it is
+// cleared (keep-alive.md): an error for that node, the others carry on.
+TEST(EmulatorNodeFaults, KeepAliveRefusesTerminateAndDeallocatePerNode) {
+    Harness h;
+    CreateSet kept = set_of("hpc", 1, "kept-1");
+    kept.keep_alive = true;
+    h.create(kept);
+    h.create(set_of("hpc", 1, "other-1"));
+    h.boot();
+    for (const NodeAction action : {NodeAction::k_terminate, NodeAction::k_deallocate,
+                                    NodeAction::k_shutdown, NodeAction::k_remove}) {
+        const auto r = h.manage(action, {"kept-1"});
+        ASSERT_EQ(r.nodes.size(), 1u);
+        EXPECT_FALSE(r.nodes[0].ok) << to_string(action);
+        EXPECT_EQ(r.nodes[0].error,
+                  action == NodeAction::k_deallocate
+                      ? "node kept-1 has KeepAlive set: it cannot be deallocated until KeepAlive "
+                        "is cleared"
+                      : "node kept-1 has KeepAlive set: it cannot be terminated until KeepAlive "
+                        "is cleared");
+        EXPECT_EQ(h.status("kept-1"), "Ready");
+    }
+    const auto both = h.manage(NodeAction::k_terminate, {"kept-1", "other-1"});
+    ASSERT_EQ(both.nodes.size(), 2u);
+    EXPECT_FALSE(both.nodes[0].ok);
+    EXPECT_TRUE(both.nodes[1].ok);
+    h.advance(1s);
+    EXPECT_EQ(h.status("other-1"), "gone");
+    EXPECT_EQ(h.status("kept-1"), "Ready");
+
+    OneShotFault clear;
+    clear.kind = OneShotKind::k_keep_alive;
+    clear.node = "kept-1";
+    clear.value = "false";
+    ASSERT_TRUE(h.with([&](ClusterModel& m, Time now) { return m.inject(clear, now); }));
+    EXPECT_TRUE(h.manage(NodeAction::k_terminate, {"kept-1"}).nodes.at(0).ok);
+    h.advance(1s);
+    EXPECT_EQ(h.status("kept-1"), "gone");
+}
+
+// Statuses real CycleCloud reports beyond the eight: Unavailable (cyclecloud-symphony treats it
+// as a failure) and Started (treated like Ready by scalelib); the VM is left as it was.
+TEST(EmulatorNodeFaults, StatusFaultSetsUnavailableOrStarted) {
+    Harness h;
+    h.create(set_of("hpc", 2));
+    h.boot();
+    OneShotFault fault;
+    fault.kind = OneShotKind::k_status;
+    fault.node = "hpc-1";
+    fault.value = "Unavailable";
+    ASSERT_TRUE(h.with([&](ClusterModel& m, Time now) { return m.inject(fault, now); }));
+    fault.node = "hpc-2";
+    fault.value = "Started";
+    ASSERT_TRUE(h.with([&](ClusterModel& m, Time now) { return m.inject(fault, now); }));
+    h.advance(1min);
+    EXPECT_EQ(h.status("hpc-1"), "Unavailable");
+    EXPECT_EQ(h.status("hpc-2"), "Started");
+    EXPECT_EQ(h.backend.live(), (std::set<std::string>{"hpc-1", "hpc-2"}));
+    EXPECT_EQ(h.faults(FaultKind::k_status), 2u);
+    const auto by_status = h.with([](ClusterModel& m, Time) { return m.count_by_status(); });
+    EXPECT_EQ(by_status[static_cast<std::size_t>(NodeStatus::k_unavailable)], 1);
+    EXPECT_EQ(by_status[static_cast<std::size_t>(NodeStatus::k_started)], 1);
+    fault.node = "nobody";
+    auto missing = h.with([&](ClusterModel& m, Time now) { return m.inject(fault, now); });
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message, "status: no node named nobody");
+    h.manage(NodeAction::k_terminate, {"hpc-1", "hpc-2"});
+    h.advance(1s);
+    EXPECT_TRUE(h.backend.live().empty());
+}
+
+// Azure's Scheduled Events give a Spot VM about 30 s: the node is still Ready, the notice is
+// in its StatusMessage, then it is evicted.
+TEST(EmulatorNodeFaults, EvictionNoticeLeavesTheNodeReadyForThirtySeconds) {
+    Harness h({"HTCUseLowPrio=true"});
+    h.create(set_of("htc", 1));
+    h.create(set_of("hpc", 1));
+    h.boot();
+    OneShotFault notice;
+    notice.kind = OneShotKind::k_evict_notice;
+    notice.count = 1;
+    auto r = h.with([&](ClusterModel& m, Time now) { return m.inject(notice, now); });
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, (std::vector<std::string>{"htc-1"}));
+    h.advance(29s);
+    EXPECT_EQ(h.status("htc-1"), "Ready");
+    EXPECT_EQ(h.node("htc-1").status_message,
+              "Preempt: Azure Scheduled Events: this Spot VM will be evicted in 30 s");
+    EXPECT_EQ(h.faults(FaultKind::k_evict_notice), 1u);
+    EXPECT_EQ(h.faults(FaultKind::k_evict), 0u);
+    h.advance(1s);
+    EXPECT_EQ(h.status("htc-1"), "gone");
+    EXPECT_EQ(h.backend.live(), (std::set<std::string>{"hpc-1"}));
+    EXPECT_EQ(h.faults(FaultKind::k_evict), 1u);
+    EXPECT_EQ(h.status("hpc-1"), "Ready");
 }
 
 TEST(EmulatorNodeFaults, NoSlurmdSkipsStartSoftware) {
