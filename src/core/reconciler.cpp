@@ -13,6 +13,9 @@ namespace cb {
 namespace {
 
 constexpr std::string_view k_slurm_gave_up = "Slurm gave up waiting for this node (ResumeTimeout)";
+constexpr std::string_view k_kept_alive =
+    "cloudburst: keep_alive: CycleCloud will not shut this VM down while its KeepAlive is set; "
+    "clear KeepAlive in CycleCloud to let it go";
 
 bool vm_gone(const CloudNode* vm) {
     return vm == nullptr || vm->status == VmStatus::k_off || vm->status == VmStatus::k_deallocated;
@@ -345,7 +348,10 @@ void shut_down_unwanted(Pass& p) {
 }
 
 // A shutdown that did not take (the call failed, CycleCloud lost it, deallocation failed):
-// ask again, at most every stop_retry_ms.
+// ask again, at most every stop_retry_ms. CycleCloud refuses to terminate or deallocate a
+// node whose KeepAlive is set, for as long as it is set (keep-alive how-to): asking again
+// would never end, so the node is held DOWN with a reason that says so, once, and asked
+// again only when KeepAlive is cleared.
 void repeat_stuck_shutdowns(Pass& p) {
     for (auto& [name, n] : p.intents) {
         if ((n.phase != Phase::k_stopping && n.phase != Phase::k_failed) ||
@@ -354,6 +360,18 @@ void repeat_stuck_shutdowns(Pass& p) {
         }
         const CloudNode* vm = p.cloud(name);
         if (!vm_live(vm)) {
+            continue;
+        }
+        if (vm->keep_alive) {
+            if (n.last_reason != k_kept_alive) {
+                p.plan.slurm.push_back({{name}, "DOWN", std::string(k_kept_alive), {}, {}});
+                n.last_reason = std::string(k_kept_alive);
+                p.event(name, "cloud",
+                        "CycleCloud keeps the VM (" + vm->status_text +
+                            ") because its KeepAlive is set; not asking again until it is "
+                            "cleared");
+                p.plan.changed.push_back(n);
+            }
             continue;
         }
         p.plan.shutdowns.push_back(name);

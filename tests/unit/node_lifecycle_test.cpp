@@ -508,6 +508,31 @@ TEST(NodeLifecycle, ShutdownThatDidNotTakeIsAskedAgain) {
     EXPECT_EQ(c.pass().shutdowns, std::vector<std::string>{"hpc-1"});
 }
 
+// CycleCloud refuses to shut down a KeepAlive node: no shutdown every minute for ever, the
+// node is held DOWN with a reason saying why, and asked again once KeepAlive is cleared.
+TEST(NodeLifecycle, KeepAliveVmIsHeldDownWithAReasonInsteadOfAskedForEver) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.w.cloud["hpc-1"].keep_alive = true;
+    c.hook(HookKind::k_suspend, {"hpc-1"});
+    EXPECT_EQ(c.pass().shutdowns, std::vector<std::string>{"hpc-1"});  // CycleCloud refuses it
+    c.later(c.settings.stop_retry_ms);
+    const Plan held = c.pass();
+    EXPECT_TRUE(held.shutdowns.empty());
+    EXPECT_EQ(reason_of(held, "hpc-1"),
+              "cloudburst: keep_alive: CycleCloud will not shut this VM down while its KeepAlive "
+              "is set; clear KeepAlive in CycleCloud to let it go");
+    for (int i = 0; i < 5; ++i) {
+        c.later(c.settings.stop_retry_ms);
+        const Plan again = c.pass();
+        EXPECT_TRUE(again.shutdowns.empty());
+        EXPECT_TRUE(again.slurm.empty()) << "said once";
+    }
+    c.w.cloud["hpc-1"].keep_alive = false;  // the admin cleared it
+    c.later(c.settings.stop_retry_ms);
+    EXPECT_EQ(c.pass().shutdowns, std::vector<std::string>{"hpc-1"});
+}
+
 TEST(NodeLifecycle, DaemonKilledAfterJournalingACreateDoesNotDuplicate) {
     Cluster c;
     c.hook(HookKind::k_resume, {"hpc-1"});
