@@ -273,7 +273,8 @@ void fail_broken_vms(Pass& p) {
                 : ErrorKind::k_cloud;
         if (kind == ErrorKind::k_capacity || kind == ErrorKind::k_quota) {
             const auto arr = p.world.arrays.find(n.nodearray);
-            const std::string size = !vm->machine_type.empty()     ? vm->machine_type
+            const std::string size = !vm->machine_type.empty()
+                                         ? without_control_chars(vm->machine_type)
                                      : arr != p.world.arrays.end() ? arr->second.machine_type
                                                                    : std::string("its VM size");
             const std::string why = shortfall_reason(p.world, n.nodearray, size, kind, said);

@@ -168,7 +168,7 @@ Apply one_shot(OneShotKind kind) {
 }
 
 // NODE:VALUE, VALUE one of `allowed`.
-Apply node_value(OneShotKind kind, std::vector<std::string_view> allowed) {
+Apply node_value(OneShotKind kind, const std::vector<std::string_view>& allowed) {
     return
         [kind, allowed](std::string_view v, FaultSettings&) -> Result<std::optional<OneShotFault>> {
             const auto colon = v.rfind(':');

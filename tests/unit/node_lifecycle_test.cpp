@@ -319,6 +319,16 @@ TEST(NodeLifecycle, QuotaSeenLateInAcquiringBacksOffTheArrayAsQuota) {
               0u)
         << reason_of(seen, "hpc-1");
     EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_quota);
+    // CycleCloud's words reach Slurm without control characters, the VM size too.
+    c.w.now_ms = c.w.health["hpc"].until_ms;
+    c.hook(HookKind::k_resume, {"hpc-2"});
+    c.created(c.pass(), CreateResult{"op-2", {{1, ""}}});
+    c.vm("hpc-2", VmStatus::k_failed, "Failed");
+    c.w.cloud["hpc-2"].machine_type = "Standard_HB120rs_v3\nState=DOWN";
+    c.w.cloud["hpc-2"].status_message = "QuotaExceeded:\r\nforged";
+    EXPECT_EQ(reason_of(c.pass(), "hpc-2"),
+              "cloudburst: quota: Standard_HB120rs_v3 State=DOWN in westeurope: QuotaExceeded: "
+              "forged");
 }
 
 TEST(NodeLifecycle, QuotaBelowTheRequestStopsAskingUntilTheQuotaChanges) {
