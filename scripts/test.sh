@@ -24,12 +24,13 @@ echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 # feed it (LeakSanitizer would blame libslurm, not us); they run in the full suite below.
 # Only what the unit tests run: their binary and the two programs they call.
 CLOUDBURST_TARGETS="unit_tests cloudburst cyclecloud-emulator" \
-  bash scripts/build.sh "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCLOUDBURST_SANITIZE=ON \
+  bash scripts/build.sh "$here/build-asan" -DCLOUDBURST_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCLOUDBURST_SANITIZE=ON \
   -DCLOUDBURST_BENCH=OFF -DCLOUDBURST_SYSTEM_TESTS=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -L unit --output-on-failure -j2)
 
 echo "== full suite"
-bash scripts/build.sh "$here/build"
+# Warnings are errors here (a developer and CI build), never in a user's build.
+bash scripts/build.sh "$here/build" -DCLOUDBURST_WERROR=ON
 cd build
 ctest -LE soak --output-on-failure --timeout 900
