@@ -81,4 +81,4 @@ mkdir -p "$out"
 (cd "$build" && cpack -G "$generators" -B "$out/.cpack" >/dev/null)
 find "$out/.cpack" -maxdepth 1 \( -name '*.deb' -o -name '*.rpm' \) -exec mv -f {} "$out/" \;
 rm -rf "$out/.cpack"
-ls -1 "$out"/*.deb "$out"/*.rpm 2>/dev/null
+find "$out" -maxdepth 1 \( -name '*.deb' -o -name '*.rpm' \) -newer "$build/CMakeCache.txt" -print

@@ -85,8 +85,8 @@ TEST(InstallManPage, NamesEveryCommandThatHelpLists) {
     ASSERT_NE(start, std::string::npos) << help.out;
     const std::regex line(R"(\n  ([a-z][a-z-]*) )");
     int commands = 0;
-    for (std::sregex_iterator it(help.out.begin() + static_cast<std::ptrdiff_t>(start),
-                                 help.out.end(), line),
+    for (std::sregex_iterator
+             it(help.out.begin() + static_cast<std::ptrdiff_t>(start), help.out.end(), line),
          end;
          it != end; ++it) {
         ++commands;
@@ -94,8 +94,7 @@ TEST(InstallManPage, NamesEveryCommandThatHelpLists) {
         // "**nodes**", or "**setup scheduler**" for a command with subcommands.
         const bool described = page->find("**" + name + "**") != std::string::npos ||
                                page->find("**" + name + " ") != std::string::npos;
-        EXPECT_TRUE(described)
-            << "cloudburst(1) does not describe '" << name << "'";
+        EXPECT_TRUE(described) << "cloudburst(1) does not describe '" << name << "'";
     }
     EXPECT_GT(commands, 10);
 }
