@@ -87,7 +87,10 @@ std::vector<CommandSpec> completion_commands() {
                      ->required()
                      ->check(CLI::IsMember({"bash"}));
                  const CLI::App* root = app.get_parent();
-                 return std::function<Result<int>()>([root]() -> Result<int> {
+                 return std::function<Result<int>()>([root, shell]() -> Result<int> {
+                     if (*shell != "bash") {  // CLI11 allows only bash today
+                         return make_error(ErrorKind::k_usage, "no completion for " + *shell);
+                     }
                      std::cout << bash_completion(*root);
                      return 0;
                  });
