@@ -18,7 +18,7 @@ bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 bash scripts/install-deps.sh >/dev/null
 bold "Building"
 build=${CLOUDBURST_BUILD:-$here/build}
-bash scripts/build.sh "$build" >/dev/null
+bash scripts/build.sh "$build" -DCLOUDBURST_WERROR=OFF >/dev/null
 echo "built in $build"
 
 dir=$(mktemp -d /tmp/cloudburst-demo.XXXXXX)

@@ -17,6 +17,8 @@ packages=(
   slurmctld slurmd slurm-client munge
   # namespaces, bridges, certificates
   iproute2 util-linux procps openssl curl ca-certificates sqlite3 bc jq
+  # packages: man pages, and the Debian roots the install tests put them in
+  go-md2man mmdebstrap
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -5,7 +5,8 @@
 #   3. builds the unit tests with ASan+UBSan and runs them,
 #   4. builds the normal tree and runs every test: unit, libslurm oracle, and system tests
 #      (real munge, slurmctld, slurmd in network namespaces, the emulator), which start
-#      and stop whatever they need themselves. The chaos soak (label soak) is left out:
+#      and stop whatever they need themselves, and beside them the package tests (the .deb in
+#      fresh Debian 12 and 13 roots). The chaos soak (label soak) is left out:
 #      `ctest -L soak` or tests/soak/run.sh.
 # Ends with CTest's summary of the full run. Exit status 0 only if everything passed.
 set -euo pipefail
@@ -24,12 +25,26 @@ echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 # feed it (LeakSanitizer would blame libslurm, not us); they run in the full suite below.
 # Only what the unit tests run: their binary and the two programs they call.
 CLOUDBURST_TARGETS="unit_tests cloudburst cyclecloud-emulator" \
-  bash scripts/build.sh "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCLOUDBURST_SANITIZE=ON \
+  bash scripts/build.sh "$here/build-asan" -DCLOUDBURST_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCLOUDBURST_SANITIZE=ON \
   -DCLOUDBURST_BENCH=OFF -DCLOUDBURST_SYSTEM_TESTS=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -L unit --output-on-failure -j2)
 
 echo "== full suite"
-bash scripts/build.sh "$here/build"
+# Warnings are errors here (a developer and CI build), never in a user's build.
+bash scripts/build.sh "$here/build" -DCLOUDBURST_WERROR=ON
 cd build
-ctest -LE soak --output-on-failure --timeout 900
+# The package tests (label package: build the .deb, install it into Debian 12 and 13 roots)
+# compile and unpack while the system tests mostly wait on Slurm's timers, so they run beside
+# them; their output follows the main summary.
+ctest -L package --output-on-failure -j2 >package-tests.log 2>&1 &
+package_pid=$!
+status=0
+ctest -LE 'soak|package' --output-on-failure --timeout 900 || status=$?
+package_status=0
+wait "$package_pid" || package_status=$?
+echo "== package tests (label package)"
+cat package-tests.log
+if [ "$status" -ne 0 ] || [ "$package_status" -ne 0 ]; then
+  exit 1
+fi

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/config_path.h"
+#include "util/build_info.h"
 #include "util/program.h"
 
 namespace cb::cli {
@@ -38,9 +39,10 @@ std::vector<CommandSpec> all_commands() {
     add(doctor_commands());
     add(users_commands());
     add(setup_commands());
+    add(completion_commands());
     out.push_back({"version", "print the version", [](CLI::App&) {
                        return std::function<Result<int>()>([]() -> Result<int> {
-                           std::cout << "cloudburst " << CLOUDBURST_VERSION << "\n";
+                           std::cout << version_line("cloudburst") << "\n";
                            return 0;
                        });
                    }});
@@ -70,6 +72,7 @@ int cloudburst_main(int argc, char** argv) {
     return run_main("cloudburst", [&]() -> Result<int> {
         CLI::App app{"cloudburst: burst a Slurm cluster into Azure through CycleCloud"};
         app.require_subcommand(1);
+        app.set_version_flag("--version", version_line("cloudburst"));
         auto chosen = choose_config_path();
         g_options.config_path = chosen.path;
         g_options.config_chosen_by = chosen.chosen_by;
@@ -89,6 +92,8 @@ int cloudburst_main(int argc, char** argv) {
         } catch (const CLI::CallForHelp& e) {
             return app.exit(e);
         } catch (const CLI::CallForAllHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::CallForVersion& e) {
             return app.exit(e);
         } catch (const CLI::ParseError& e) {
             return make_error(ErrorKind::k_usage,

@@ -48,6 +48,10 @@ std::vector<CommandSpec> init_commands();
 std::vector<CommandSpec> doctor_commands();
 std::vector<CommandSpec> users_commands();
 std::vector<CommandSpec> setup_commands();
+std::vector<CommandSpec> completion_commands();
+
+// The bash completion script for the command tree under `root` (`cloudburst completion bash`).
+std::string bash_completion(const CLI::App& root);
 
 // A command that exists so `--help` shows the whole shape, and says honestly that it does
 // not work yet.

@@ -211,7 +211,7 @@ Status write_layout(const std::string& config_path, const std::string& config_te
 
 // `cloudburst scale` with `config_path`, as a child, so init and scale stay one code path.
 Status run_scale(const std::string& config_path, bool dry_run) {
-    Command cmd{{program_dir() + "/cloudburst", "--config", config_path, "scale"},
+    Command cmd{{installed_program("cloudburst"), "--config", config_path, "scale"},
                 minimal_environment(),
                 {},
                 std::chrono::minutes(2)};
@@ -285,7 +285,7 @@ Result<CommandOutput> systemctl(const std::vector<std::string>& args) {
 // Installs the unit and starts (or restarts after a config change) the daemon.
 Status start_daemon(const std::string& config_path, const Config& config, bool config_changed,
                     const InitOptions& o) {
-    const std::string daemon = program_dir() + "/cloudburstd";
+    const std::string daemon = installed_program("cloudburstd");
     const std::string how = "start it with `" + daemon + " --config " + config_path + "`";
     if (o.no_start) {
         std::cout << "daemon: not started (--no-start); " << how << "\n";

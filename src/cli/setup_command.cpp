@@ -23,6 +23,7 @@
 #include "cli/accounts.h"
 #include "cli/commands.h"
 #include "cli/system_changes.h"
+#include "cli/system_facts.h"
 #include "core/scheduler_setup.h"
 #include "core/slurm_conf_gen.h"
 #include "util/files.h"
@@ -82,12 +83,6 @@ std::string short_hostname() {
     }
     std::string name(buf);
     return name.substr(0, name.find('.'));
-}
-
-std::string program_dir() {
-    std::error_code ec;
-    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? std::string() : self.parent_path().string();
 }
 
 // The local address the kernel would use to reach `subnet` (its first host): the address
@@ -166,7 +161,7 @@ Status check_options(SetupOptions& o) {
         return usage("--controller-addr '" + o.controller_addr + "' is not an IPv4 address");
     }
     if (o.hook_dir.empty()) {
-        o.hook_dir = program_dir();
+        o.hook_dir = fs::path(installed_program("cloudburst-resume")).parent_path().string();
     }
     return ok_status();
 }

@@ -2,6 +2,7 @@
 
 #include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <vector>
@@ -86,9 +87,25 @@ std::string program_dir() {
     std::error_code ec;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec) {
-        return "/usr/sbin";
+        return "/usr/bin";
     }
     return exe.parent_path().string();
+}
+
+std::string installed_program(std::string_view name) {
+    namespace fs = std::filesystem;
+    const fs::path here = program_dir();
+    if (fs::path beside = here / name; ::access(beside.c_str(), X_OK) == 0) {
+        return beside.string();
+    }
+    // CB_INSTALL_*DIR are GNUInstallDirs' values: relative to the prefix, or absolute.
+    const bool daemon = name == "cloudburstd";
+    const bool hook = name.rfind("cloudburst-", 0) == 0;
+    const fs::path dir = daemon ? fs::path(CB_INSTALL_SBINDIR)
+                         : hook ? fs::path(CB_INSTALL_LIBEXECDIR) / "cloudburst"
+                                : fs::path(CB_INSTALL_BINDIR);
+    const fs::path prefix = here.parent_path();
+    return (dir.is_absolute() ? dir / name : prefix / dir / name).lexically_normal().string();
 }
 
 }  // namespace cb::cli

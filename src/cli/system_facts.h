@@ -32,7 +32,13 @@ struct SlurmConfRead {
 // read.
 Result<SlurmConfRead> read_slurm_settings(const std::string& path, const std::string& scontrol);
 
-// The directory of the running program (where cloudburstd and the hooks are installed too).
+// The directory of the running program.
 std::string program_dir();
+
+// Where one of our programs is: beside the running program (a build tree), else where
+// `cmake --install` put it relative to the running program's prefix (cloudburstd in sbin,
+// the hooks in libexec/cloudburst). When neither exists, the installed path, so that the
+// message that follows names where it was expected.
+std::string installed_program(std::string_view name);
 
 }  // namespace cb::cli

@@ -194,7 +194,8 @@ Status append_key(int ssh, const SshPublicKey& key, const Item& item, const Exis
     if (authorizes(*current, key)) {
         return ok_status();
     }
-    const std::string line = (current->empty() || current->back() == '\n' ? "" : "\n") + key.line();
+    std::string line = current->empty() || current->back() == '\n' ? "" : "\n";
+    line += key.line();
     if (::write(fd->get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
         return make_error(ErrorKind::k_io,
                           "cannot write " + item.path + ": " + std::strerror(errno));

@@ -104,7 +104,9 @@ TomlEditResult edit_toml_section(std::string_view text, std::string_view section
         if (!lines.empty() && !trim(lines.back()).empty()) {
             lines.emplace_back();
         }
-        lines.push_back("[" + std::string(section) + "]");
+        // Appended, not "[" + std::string(...): GCC 12 -O3 reports a false -Wrestrict.
+        std::string header = "[";
+        lines.push_back(header.append(section).append("]"));
         start = lines.size() - 1;
         end = lines.size();
     }

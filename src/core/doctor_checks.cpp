@@ -737,7 +737,10 @@ std::vector<ExportEntry> parse_exports(std::string_view text) {
                 const auto own =
                     word.substr(open + 1, close == std::string_view::npos ? std::string_view::npos
                                                                           : close - open - 1);
-                options += (options.empty() || own.empty() ? "" : ",") + std::string(own);
+                if (!options.empty() && !own.empty()) {
+                    options += ',';
+                }
+                options += own;
             }
             e.clients.emplace_back(std::string(word.substr(0, open)), options);
         }

@@ -26,7 +26,9 @@ Result<std::int64_t> parse_int(std::string_view v, std::size_t line, std::string
     std::int64_t out = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (ec != std::errc() || end != v.data() + v.size()) {
-        return bad(line, "'" + std::string(key) + "' must be an integer");
+        // Appended, not "'" + std::string(...): GCC 12 -O3 reports a false -Wrestrict.
+        std::string what = "'";
+        return bad(line, what.append(key).append("' must be an integer"));
     }
     return out;
 }

@@ -21,6 +21,7 @@
 #include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
 #include "core/config_path.h"
+#include "util/build_info.h"
 #include "util/files.h"
 #include "util/hostlist.h"
 #include "util/log.h"
@@ -671,7 +672,7 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
 
     Daemon daemon(*config, cloud, slurm, *journal);
     daemon.trust_spool_owners({0, slurm_uid});
-    log::info("cloudburstd {} started: cluster '{}' at {}, journal {}", CLOUDBURST_VERSION,
+    log::info("{} started: cluster '{}' at {}, journal {}", version_line("cloudburstd"),
               config->cyclecloud.cluster, config->cyclecloud.url, config->paths.state_db);
     const auto poll_fast = std::chrono::milliseconds(1000);
     int failed_passes = 0;  // in a row: the cloud or Slurm could not be read

@@ -4,6 +4,7 @@
 
 #include "core/config_path.h"
 #include "daemon/daemon.h"
+#include "util/build_info.h"
 #include "util/program.h"
 
 int main(int argc, char** argv) {
@@ -15,9 +16,12 @@ int main(int argc, char** argv) {
         options.config_chosen_by = chosen.chosen_by;
         CLI::Option* config_option =
             app.add_option("-c,--config", options.config_path, "configuration file");
+        app.set_version_flag("--version", std::string(cb::version_line("cloudburstd")));
         try {
             app.parse(argc, argv);
         } catch (const CLI::CallForHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::CallForVersion& e) {
             return app.exit(e);
         } catch (const CLI::ParseError& e) {
             return cb::make_error(cb::ErrorKind::k_usage, e.what());

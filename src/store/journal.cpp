@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <array>
+#include <string>
 #include <utility>
 
 #include "util/sanitize.h"
@@ -10,10 +12,19 @@ namespace cb {
 
 namespace {
 
-constexpr const char* k_schema = R"sql(
+constexpr const char* k_pragmas = R"sql(
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;
+)sql";
+
+// The schema is versioned with PRAGMA user_version. Migration i takes a journal from version i
+// to i + 1 inside one transaction, so an upgrade of the package never loses the journal (which
+// is the only record of the VMs cloudburst created). Version 0 is a new file, or a journal of
+// cloudburst 0.1.0, which wrote these same tables without a version: the first migration
+// creates only what is missing. A journal newer than this program is refused, unchanged.
+// Append migrations; never edit one that has shipped.
+constexpr const char* k_schema_v1 = R"sql(
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -53,6 +64,8 @@ CREATE TABLE IF NOT EXISTS refused_requests (
     nodes INTEGER NOT NULL
 );
 )sql";
+
+constexpr std::array k_migrations{k_schema_v1};
 
 Error db_error(sqlite3* db, const std::string& what) {
     return make_error(ErrorKind::k_io,
@@ -164,6 +177,51 @@ struct Journal::Db {
         return ok_status();
     }
 
+    Result<int> schema_version() const {
+        Stmt s(db, "PRAGMA user_version");
+        if (!s.ok() || s.step() != SQLITE_ROW) {
+            return db_error(db, "journal: reading the schema version");
+        }
+        return static_cast<int>(s.int64(0));
+    }
+
+    Status refuse_newer() const {
+        auto version = schema_version();
+        if (!version) {
+            return version.error();
+        }
+        if (const int newest = journal_schema_version(); *version > newest) {
+            return make_error(ErrorKind::k_config,
+                              "journal: schema version " + std::to_string(*version) +
+                                  " was written by a newer cloudburst (this one knows up to " +
+                                  std::to_string(newest) +
+                                  "); install that version again, the journal was not changed");
+        }
+        return ok_status();
+    }
+
+    // Brings the schema to journal_schema_version(), one migration per transaction.
+    Status migrate() const {
+        auto version = schema_version();
+        if (!version) {
+            return version.error();
+        }
+        const int newest = journal_schema_version();
+        for (int v = *version; v < newest; ++v) {
+            auto st = transaction([&]() -> Status {
+                if (auto applied = exec(k_migrations.at(static_cast<std::size_t>(v))); !applied) {
+                    return applied;
+                }
+                return exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+            });
+            if (!st) {
+                return st.error().with_context("migrating the journal to schema version " +
+                                               std::to_string(v + 1));
+            }
+        }
+        return ok_status();
+    }
+
     Status prepare() {
         put_intent_stmt = Stmt(db, k_put_intent, SQLITE_PREPARE_PERSISTENT);
         put_event_stmt = Stmt(db, k_put_event, SQLITE_PREPARE_PERSISTENT);
@@ -222,6 +280,10 @@ Journal::Journal(Journal&&) noexcept = default;
 Journal& Journal::operator=(Journal&&) noexcept = default;
 Journal::~Journal() = default;
 
+int journal_schema_version() {
+    return static_cast<int>(k_migrations.size());
+}
+
 Result<Journal> Journal::open(const std::string& path) {
     auto db = std::make_unique<Db>();
     if (sqlite3_open_v2(path.c_str(), &db->db,
@@ -230,7 +292,14 @@ Result<Journal> Journal::open(const std::string& path) {
         return db_error(db->db, "cannot open journal " + path);
     }
     sqlite3_busy_timeout(db->db, 5000);
-    if (auto st = db->exec(k_schema); !st) {
+    // The version is checked before anything is written: a newer journal stays as it is.
+    if (auto st = db->refuse_newer(); !st) {
+        return st.error().with_context("opening journal " + path);
+    }
+    if (auto st = db->exec(k_pragmas); !st) {
+        return st.error().with_context("opening journal " + path);
+    }
+    if (auto st = db->migrate(); !st) {
         return st.error().with_context("opening journal " + path);
     }
     if (auto st = db->prepare(); !st) {

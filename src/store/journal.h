@@ -31,9 +31,14 @@ struct RefusedRequest {
     std::int64_t nodes = 0;  // how many nodes got an "error" event for it
 };
 
+// The schema version this program writes (PRAGMA user_version of the file).
+int journal_schema_version();
+
 class Journal {
   public:
-    // Opens (creating if needed) the database and its schema. Errors: k_io.
+    // Opens (creating if needed) the database and brings its schema up to
+    // journal_schema_version(). Errors: k_io; k_config for a journal of a newer schema, which
+    // is left unchanged.
     static Result<Journal> open(const std::string& path);
 
     Journal(Journal&&) noexcept;
