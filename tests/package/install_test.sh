@@ -39,12 +39,14 @@ fail() {
 }
 step() { echo "== $*"; }
 
-# CMD inside ROOT, with /proc, in a private mount namespace (nothing stays mounted).
+# CMD inside ROOT, with /proc, in a private mount namespace (nothing stays mounted), and
+# with an environment of its own: nothing of this machine's (a compiler launcher, say) leaks in.
 in_root() {
   local root=$1
   shift
   unshare --mount --propagation private -- \
-    bash -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$root" "$@"
+    bash -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$root" \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
 }
 
 # The commit `cloudburst version` must name.
