@@ -343,8 +343,9 @@ class ClusterModel {
         Sku sku;  // a copy: the model does not depend on the catalog living on
         std::optional<Time> last_capacity_failure;
     };
-    struct Tally;     // limit and quota counts (cluster_model_internal.h)
-    struct Holdings;  // what Azure holds (cluster_model_internal.h)
+    struct QuotaPools;  // cores by quota pool (cluster_model_internal.h)
+    struct Tally;       // limit and quota counts (cluster_model_internal.h)
+    struct Holdings;    // what Azure holds (cluster_model_internal.h)
 
     ClusterModel(ClusterDefinition definition, ModelOptions options);
 

@@ -10,6 +10,7 @@
 
 namespace cb::emulator {
 
+using detail::quota_exceeded;
 using detail::used;
 
 namespace {
@@ -60,11 +61,7 @@ std::string ClusterModel::allocation_problem(const Node& node, const Holdings& h
     }
     auto exceeded = [&](std::string_view what, std::int64_t limit, std::int64_t usage) {
         count(m_fault_counts, FaultKind::k_azure_quota);
-        return fmt::format(
-            "QuotaExceeded: Operation could not be completed as it results in "
-            "exceeding approved {} quota. Location: {}, Current Limit: {}, "
-            "Current Usage: {}, Additional Required: {}",
-            what, array.region, limit, usage, sku.vcpus);
+        return quota_exceeded(what, array.region, limit, usage, sku.vcpus);
     };
     if (array.interruptible) {
         const auto limit = azure_quota("spot");

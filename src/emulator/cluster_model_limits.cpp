@@ -10,6 +10,7 @@
 namespace cb::emulator {
 
 using detail::k_no_limit_count;
+using detail::quota_exceeded;
 using detail::used;
 
 ClusterModel::Tally ClusterModel::tally() const {
@@ -108,11 +109,7 @@ std::string ClusterModel::quota_problem(const Tally& t, std::size_t array_index,
     const Sku& sku = m_buckets[array_index][bucket].sku;
     auto exceeded = [&](std::string_view what, std::int64_t limit, std::int64_t usage) {
         m_fault_counts[static_cast<std::size_t>(FaultKind::k_quota)] += 1;
-        return fmt::format(
-            "QuotaExceeded: Operation could not be completed as it results in "
-            "exceeding approved {} quota. Location: {}, Current Limit: {}, "
-            "Current Usage: {}, Additional Required: {}",
-            what, array.region, limit, usage, sku.vcpus);
+        return quota_exceeded(what, array.region, limit, usage, sku.vcpus);
     };
     if (array.interruptible) {
         const std::int64_t limit = spot_quota(array.region);
