@@ -17,6 +17,7 @@
 
 #include "adapters/cyclecloud_node_list.h"
 #include "core/cloud_input.h"
+#include "core/vm_status.h"
 #include "util/log.h"
 #include "util/token_bucket.h"
 
@@ -312,19 +313,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
 }
 
 VmStatus parse_vm_status(const std::string& text) {
-    static const std::map<std::string, VmStatus> k_table{
-        {"Off", VmStatus::k_off},
-        {"Acquiring", VmStatus::k_acquiring},
-        {"Preparing", VmStatus::k_preparing},
-        {"Ready", VmStatus::k_ready},
-        {"Started", VmStatus::k_ready},
-        {"Failed", VmStatus::k_failed},
-        {"Terminating", VmStatus::k_terminating},
-        {"Deallocating", VmStatus::k_deallocating},
-        {"Deallocated", VmStatus::k_deallocated},
-    };
-    const auto it = k_table.find(text);
-    return it == k_table.end() ? VmStatus::k_unknown : it->second;
+    return vm_status_from_text(text);
 }
 
 Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -15,9 +16,12 @@
 #include "cli/commands.h"
 #include "core/config_loader.h"
 #include "daemon/daemon.h"
+#include "daemon/hook.h"
 #include "store/journal.h"
+#include "store/spool.h"
 #include "util/files.h"
 #include "util/hostlist.h"
+#include "util/sanitize.h"
 
 namespace cb::cli {
 
@@ -172,8 +176,14 @@ Result<int> run_buckets(bool as_json) {
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
     auto health_of = [&](const std::string& array) -> std::string {
-        if (!health.contains(array) || health[array].value("until_ms", std::int64_t{0}) <= now_ms) {
+        if (!health.contains(array)) {
             return "ok";
+        }
+        if (health[array].value("until_ms", std::int64_t{0}) <= now_ms) {
+            // The bootstrap breaker stays until a node registers: one probe node at a time.
+            return health[array].value("bootstrap", false)
+                       ? "probing with one node: " + health[array].value("reason", std::string())
+                       : "ok";
         }
         return "backed off until " + format_time(health[array].value("until_ms", std::int64_t{0})) +
                ": " + health[array].value("reason", std::string());
@@ -205,6 +215,35 @@ Result<int> run_buckets(bool as_json) {
     } else {
         print_table(rows);
     }
+    return 0;
+}
+
+// Hands the daemon a reset of `array` through the spool (as a hook hands a request), so it
+// works whether or not the daemon runs now; the poke makes it take it at once.
+Result<int> run_buckets_reset(const std::string& array) {
+    if (!is_plain_name(array)) {
+        return make_error(
+            ErrorKind::k_usage,
+            "'" + escaped(array) + "' is not a node array name (see `cloudburst buckets`)");
+    }
+    auto config = load_global_config(PasswordUse::k_skip);
+    if (!config) {
+        return config.error();
+    }
+    HookRequest request;
+    request.kind = HookKind::k_reset;
+    request.hostlist = array;
+    request.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    request.pid = ::getpid();
+    if (auto written = Spool(config->paths.spool_dir).submit(request); !written) {
+        return written.error().with_context("handing the reset to cloudburstd");
+    }
+    const bool poked = poke_daemon(config->paths.socket);
+    std::cout << "asked cloudburstd to forget the backoff and breakers of node array " << array
+              << (poked ? "" : " (it is not running: it will when it starts)")
+              << "; `cloudburst buckets` shows the result\n";
     return 0;
 }
 
@@ -265,7 +304,13 @@ std::vector<CommandSpec> node_commands() {
          [](CLI::App& app) {
              auto as_json = std::make_shared<bool>(false);
              app.add_flag("--json", *as_json, "print JSON");
-             return std::function<Result<int>()>([as_json] { return run_buckets(*as_json); });
+             auto array = std::make_shared<std::string>();
+             CLI::App* reset = app.add_subcommand(
+                 "reset", "forget a node array's backoff and breakers (after fixing the cause)");
+             reset->add_option("NODEARRAY", *array, "node array name")->required();
+             return std::function<Result<int>()>([as_json, array, reset] {
+                 return reset->parsed() ? run_buckets_reset(*array) : run_buckets(*as_json);
+             });
          }},
         {"why", "a node's recent history from the journal, in plain sentences",
          [](CLI::App& app) {

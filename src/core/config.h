@@ -74,6 +74,9 @@ struct BackoffConfig {
     Duration initial = std::chrono::minutes(1);
     Duration max = std::chrono::minutes(30);
     double factor = 2.0;
+    // Nodes of one array in a row that get a VM but never register before the array is
+    // stopped (the bootstrap breaker); 0: never.
+    int bootstrap_failures = 5;
 };
 
 // Settings for one CycleCloud node array. Arrays the file does not name get the defaults

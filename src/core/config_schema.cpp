@@ -454,6 +454,17 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "What the wait is multiplied by after each further failure.",
      .access = field<&Config::backoff, &BackoffConfig::factor>(),
      .limits = {1, 10}},
+    {.section = "backoff",
+     .key = "bootstrap_failures",
+     .type = ValueType::k_integer,
+     .presence = Presence::k_defaulted,
+     .description = "Nodes of one node array in a row whose VM came up but never registered "
+                    "with Slurm (or failed in Preparing) before the array's bootstrap breaker "
+                    "opens: no more VMs for it until the backoff is over, then one probe node; "
+                    "its registration, or `cloudburst buckets reset`, closes it. 0 turns the "
+                    "breaker off.",
+     .access = field<&Config::backoff, &BackoffConfig::bootstrap_failures>(),
+     .limits = {0, 1000}},
 };
 
 const KeySpec<NodeArrayConfig> k_node_array_keys[] = {

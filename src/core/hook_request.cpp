@@ -16,6 +16,7 @@ constexpr std::array k_kinds{
     KindName{HookKind::k_resume, "resume", "cloudburst-resume"},
     KindName{HookKind::k_suspend, "suspend", "cloudburst-suspend"},
     KindName{HookKind::k_resume_fail, "resume-fail", "cloudburst-resume-fail"},
+    KindName{HookKind::k_reset, "reset", ""},  // from the CLI only: no hook program
 };
 
 Error bad(std::size_t line, const std::string& what) {
@@ -59,7 +60,7 @@ std::optional<HookKind> hook_kind_from_program(std::string_view program) {
         program.remove_prefix(slash + 1);
     }
     for (const auto& k : k_kinds) {
-        if (k.program == program) {
+        if (!k.program.empty() && k.program == program) {
             return k.kind;
         }
     }

@@ -12,7 +12,9 @@
 
 namespace cb {
 
-enum class HookKind { k_resume, k_suspend, k_resume_fail };
+// k_reset is not a hook: `cloudburst buckets reset ARRAY` spools it (hostlist: the node
+// array's name) to make the daemon forget the array's backoff, breakers and streaks.
+enum class HookKind { k_resume, k_suspend, k_resume_fail, k_reset };
 
 std::string_view to_string(HookKind kind);
 std::optional<HookKind> hook_kind_from_string(std::string_view name);

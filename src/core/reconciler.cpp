@@ -75,6 +75,34 @@ const Bucket* bucket_of(const World& world, const std::string& array,
     return &it->second.buckets.front();
 }
 
+// The bucket of `array` for exactly `machine_type`, when CycleCloud says it cannot be used
+// (`valid` false: the size is not activated or is disabled for the subscription).
+const Bucket* invalid_bucket(const World& world, const std::string& array,
+                             const std::string& machine_type) {
+    const Bucket* b = bucket_of(world, array, machine_type);
+    return b != nullptr && b->machine_type == machine_type && !b->valid ? b : nullptr;
+}
+
+// An invalid bucket needs an admin (activate the size, or choose another), not a backoff.
+std::string invalid_bucket_reason(const std::string& array, const Bucket& b) {
+    const std::string said = without_control_chars(b.invalid_reason);
+    return "cloudburst: permanent: " + without_control_chars(b.machine_type) +
+           " cannot be used in node array " + array + " (" +
+           (said.empty() ? std::string("CycleCloud marks it not valid") : said) +
+           "); activate the VM size for the subscription or set another in the node array";
+}
+
+// Slurm runs jobs on the node (or is finishing them).
+bool busy(const SlurmNode& s) {
+    return s.state.base == "ALLOCATED" || s.state.base == "MIXED" || s.state.base == "COMPLETING" ||
+           s.state.has("COMPLETING");
+}
+
+// slurmd is not there: Slurm has the node DOWN or cannot reach it.
+bool slurmd_gone(const SlurmNode* s) {
+    return s == nullptr || s->state.base == "DOWN" || s->state.has("NOT_RESPONDING");
+}
+
 // The reason Slurm shows for nodes that capacity or quota kept from coming up.
 std::string shortfall_reason(const World& world, const std::string& array,
                              const std::string& machine_type, ErrorKind kind,
@@ -137,6 +165,34 @@ struct Pass {
         n.deadline_ms = 0;
         move(n, Phase::k_failed, reason);
     }
+    // A node whose VM came up but never did its part (never registered, failed in
+    // Preparing): one more in its array's streak; the array's bootstrap breaker opens at
+    // settings.bootstrap_failures in a row, so a bad image or cluster-init stops costing a
+    // VM per node per ResumeTimeout.
+    void bootstrap_failed(const NodeIntent& n, const std::string& what) {
+        if (settings.bootstrap_failures <= 0 || n.nodearray.empty()) {
+            return;
+        }
+        BootstrapStreak& streak = plan.bootstrap[n.nodearray];
+        streak.failures += 1;
+        streak.last = n.name + " " + what;
+        if (streak.failures < settings.bootstrap_failures) {
+            return;
+        }
+        const std::string why = "cloudburst: bootstrap: " + std::to_string(streak.failures) +
+                                " nodes of " + n.nodearray +
+                                " in a row never registered with Slurm; last: " + streak.last +
+                                "; check the image and cluster-init, then `cloudburst buckets "
+                                "reset " +
+                                n.nodearray + "`";
+        record_failure(plan.health, n.nodearray, ErrorKind::k_permanent, why, world.now_ms,
+                       settings);
+        ArrayHealth& h = plan.health[n.nodearray];
+        if (h.reason == why) {
+            h.bootstrap = true;
+            event(n.name, "error", why);
+        }
+    }
 };
 
 // Resume asked, nothing in flight: create the VM, start a deallocated one, or wait for an
@@ -144,6 +200,20 @@ struct Pass {
 // (capacity, quota, permanent errors) or lets them wait (throttled, transient).
 void start_requested_nodes(Pass& p) {
     std::map<std::string, CreateBatch> batches;
+    // Node arrays whose bootstrap breaker lets one probe node through: its name, once asked.
+    std::map<std::string, bool> probe_out;
+    const auto probing = [&p, &probe_out](const std::string& array) -> bool& {
+        const auto it = probe_out.find(array);
+        if (it != probe_out.end()) {
+            return it->second;
+        }
+        bool out = false;
+        for (const auto& [other, m] : p.intents) {
+            out = out || (m.nodearray == array && m.desired == Desired::k_powered_up &&
+                          (m.phase == Phase::k_creating || m.phase == Phase::k_registering));
+        }
+        return probe_out[array] = out;
+    };
     for (auto& [name, n] : p.intents) {
         if (n.desired != Desired::k_powered_up || n.phase != Phase::k_requested) {
             continue;
@@ -174,6 +244,27 @@ void start_requested_nodes(Pass& p) {
                                   ")");
                 }
                 continue;
+            }
+            if (const Bucket* b = invalid_bucket(p.world, n.nodearray, arr->second.machine_type);
+                b != nullptr) {
+                const std::string why = invalid_bucket_reason(n.nodearray, *b);
+                record_failure(p.plan.health, n.nodearray, ErrorKind::k_permanent, why,
+                               p.world.now_ms, p.settings);
+                p.fail(n, why);
+                continue;
+            }
+            if (const auto h = p.plan.health.find(n.nodearray);
+                h != p.plan.health.end() && h->second.bootstrap) {
+                // The breaker's backoff is over: one node probes; the others wait in
+                // `requested` for its outcome (its registration closes the breaker).
+                bool& out = probing(n.nodearray);
+                if (out) {
+                    continue;
+                }
+                out = true;
+                p.event(name, "cloud",
+                        "probing node array " + n.nodearray +
+                            " with this node after its bootstrap breaker's backoff");
             }
             auto& batch = batches[n.nodearray];
             batch.nodearray = n.nodearray;
@@ -245,15 +336,43 @@ void see_registrations(Pass& p) {
         const SlurmNode* s = p.slurm(name);
         if (s != nullptr && !s->state.has("POWERING_UP") && !s->state.has("NOT_RESPONDING") &&
             !s->state.has("POWERED_DOWN")) {
+            p.plan.bootstrap.erase(n.nodearray);
+            if (const auto h = p.plan.health.find(n.nodearray);
+                h != p.plan.health.end() && h->second.bootstrap) {
+                p.event(
+                    name, "cloud",
+                    "registered: the bootstrap breaker of node array " + n.nodearray + " closes");
+                p.plan.health.erase(h);
+            }
             p.move(n, Phase::k_running, "slurmd registered; node is " + s->state.base);
         }
     }
 }
 
+// CycleCloud marked the VM of a running node Failed (a health event) while slurmd still runs
+// its jobs: killing them would throw their work away, so the node is drained (no new jobs) and
+// failed once it is idle or slurmd is gone. True while the node is drained.
+bool drain_while_busy(Pass& p, NodeIntent& n, const std::string& why) {
+    const SlurmNode* s = p.slurm(n.name);
+    if (slurmd_gone(s) || !busy(*s)) {
+        return false;
+    }
+    const std::string reason = why + "; draining: replaced when its jobs end";
+    if (n.last_reason != reason) {
+        p.plan.slurm.push_back({{n.name}, "DRAIN", reason, {}, {}});
+        n.last_reason = reason;
+        p.event(n.name, "transition", reason);
+        p.plan.changed.push_back(n);
+    }
+    return true;
+}
+
 // A VM failed while we waited for it or while it ran: mark the node down with CycleCloud's
-// reason so its jobs requeue now, and clean the VM up. One that failed its allocation
-// (capacity or quota Azure found after CycleCloud accepted the create) also backs its node
-// array off, exactly as a create that added fewer nodes does.
+// reason so its jobs requeue now, and clean the VM up (a Failed VM may still exist and bill).
+// One that failed its allocation (capacity or quota Azure found after CycleCloud accepted the
+// create, Failed or stuck in Acquiring with the error) also backs its node array off, exactly
+// as a create that added fewer nodes does. One that failed after it had its VM counts toward
+// the array's bootstrap breaker; one running jobs is drained first.
 void fail_broken_vms(Pass& p) {
     for (auto& [name, n] : p.intents) {
         if (n.desired != Desired::k_powered_up ||
@@ -262,7 +381,13 @@ void fail_broken_vms(Pass& p) {
             continue;
         }
         const CloudNode* vm = p.cloud(name);
-        if (vm == nullptr || vm->status != VmStatus::k_failed) {
+        if (vm == nullptr) {
+            continue;
+        }
+        const bool failed = vm->status == VmStatus::k_failed;
+        const bool stalled = vm->status == VmStatus::k_acquiring && n.phase == Phase::k_creating &&
+                             !vm->status_message.empty();
+        if (!failed && !stalled) {
             continue;
         }
         const std::string said = without_control_chars(vm->status_message);
@@ -283,7 +408,65 @@ void fail_broken_vms(Pass& p) {
             p.fail(n, why);
             continue;
         }
-        p.fail(n, "cloudburst: cloud: VM failed" + (said.empty() ? "" : ": " + said));
+        if (stalled) {
+            continue;  // Acquiring with some other message: CycleCloud is still at it
+        }
+        const std::string why = "cloudburst: cloud: VM failed" + (said.empty() ? "" : ": " + said);
+        if (n.phase == Phase::k_running && drain_while_busy(p, n, why)) {
+            continue;
+        }
+        if (n.phase != Phase::k_running && !vm->private_ip.empty()) {
+            p.bootstrap_failed(
+                n, "failed before slurmd registered" + (said.empty() ? "" : ": " + said));
+        }
+        p.fail(n, why);
+    }
+}
+
+// Azure's Spot eviction notice (Scheduled Events "Preempt", about 30 s ahead; CycleCloud
+// shows it in StatusMessage while the node is still Ready): the VM will go. Take the node
+// out now, so its jobs requeue at once and none start there.
+void evacuate_evicted_vms(Pass& p) {
+    for (auto& [name, n] : p.intents) {
+        if (n.desired != Desired::k_powered_up ||
+            (n.phase != Phase::k_registering && n.phase != Phase::k_running)) {
+            continue;
+        }
+        const CloudNode* vm = p.cloud(name);
+        if (!vm_live(vm) || vm->status == VmStatus::k_failed ||
+            !starts_with(vm->status_message, "Preempt")) {
+            continue;
+        }
+        p.fail(n, "cloudburst: evicted: Azure is reclaiming this Spot VM (" +
+                      without_control_chars(vm->status_message) + "); its jobs requeue");
+    }
+}
+
+// CycleCloud lost touch with the VM of a running node (Unavailable): it may still run. Slurm
+// decides: while slurmd responds the node is kept (noted once); when slurmd does not, it
+// failed. A node still coming up waits for its deadline, as in any status it cannot use.
+void watch_unavailable_vms(Pass& p) {
+    constexpr std::string_view k_kept =
+        "CycleCloud reports the VM Unavailable; slurmd still responds, keeping the node";
+    for (auto& [name, n] : p.intents) {
+        if (n.desired != Desired::k_powered_up || n.phase != Phase::k_running) {
+            continue;
+        }
+        const CloudNode* vm = p.cloud(name);
+        if (vm == nullptr || vm->status != VmStatus::k_unavailable) {
+            continue;
+        }
+        if (!slurmd_gone(p.slurm(name))) {
+            if (n.last_reason != k_kept) {
+                n.last_reason = std::string(k_kept);
+                p.event(name, "cloud", std::string(k_kept));
+                p.plan.changed.push_back(n);
+            }
+            continue;
+        }
+        p.fail(n,
+               "cloudburst: cloud: CycleCloud reports the VM Unavailable and slurmd does "
+               "not respond");
     }
 }
 
@@ -321,6 +504,9 @@ void give_up_after_deadline(Pass& p) {
         const SlurmNode* s = p.slurm(name);
         const bool slurm_gave_up =
             s != nullptr && s->state.base == "DOWN" && s->state.has("POWERED_DOWN");
+        if (n.phase == Phase::k_registering) {
+            p.bootstrap_failed(n, "at " + n.private_ip + " never registered by its ResumeTimeout");
+        }
         p.fail(n,
                "cloudburst: timeout: the node was not up by its ResumeTimeout (" +
                    std::string(to_string(n.phase)) + ")",
@@ -338,6 +524,10 @@ void shut_down_unwanted(Pass& p) {
             continue;
         }
         if (n.last_reason == k_slurm_gave_up) {
+            if (n.phase == Phase::k_registering) {
+                p.bootstrap_failed(n,
+                                   "at " + n.private_ip + " never registered by its ResumeTimeout");
+            }
             p.fail(n, std::string(k_slurm_gave_up), false);
             continue;
         }
@@ -552,6 +742,8 @@ constexpr NamedStep k_steps[] = {
     {"notice_quota_changes", notice_quota_changes},
     {"retry_lost_creates", retry_lost_creates},
     {"fail_broken_vms", fail_broken_vms},
+    {"evacuate_evicted_vms", evacuate_evicted_vms},
+    {"watch_unavailable_vms", watch_unavailable_vms},
     {"notice_lost_vms", notice_lost_vms},
     {"give_up_after_deadline", give_up_after_deadline},
     {"shut_down_unwanted", shut_down_unwanted},
@@ -568,7 +760,8 @@ constexpr NamedStep k_steps[] = {
 
 ErrorKind classify_late_failure(const CloudNode& vm, const Bucket* bucket,
                                 std::int64_t asked_ago_ms) {
-    if (vm.status != VmStatus::k_failed || !vm.private_ip.empty()) {
+    const bool stalled = vm.status == VmStatus::k_acquiring && !vm.status_message.empty();
+    if ((vm.status != VmStatus::k_failed && !stalled) || !vm.private_ip.empty()) {
         return ErrorKind::k_cloud;  // it had a VM: not an allocation failure
     }
     const std::string& said = vm.status_message;
@@ -652,6 +845,9 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
                                            HookKind kind, const std::vector<std::string>& names,
                                            const ReconcileSettings& settings, std::int64_t now_ms) {
     std::vector<NodeIntent> changed;
+    if (kind == HookKind::k_reset) {
+        return changed;  // about a node array, not its nodes (Daemon::intake)
+    }
     for (const auto& name : names) {
         NodeIntent n;
         if (const auto it = intents.find(name); it != intents.end()) {
@@ -695,6 +891,7 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
 Plan reconcile(const World& world, const ReconcileSettings& settings) {
     Pass pass{world, settings, world.intents, {}};
     pass.plan.health = world.health;
+    pass.plan.bootstrap = world.bootstrap;
     for (const auto& step : k_steps) {
         step.run(pass);
     }
@@ -704,6 +901,7 @@ Plan reconcile(const World& world, const ReconcileSettings& settings) {
 Plan start_requests(const World& world, const ReconcileSettings& settings) {
     Pass pass{world, settings, world.intents, {}};
     pass.plan.health = world.health;
+    pass.plan.bootstrap = world.bootstrap;
     start_requested_nodes(pass);
     return std::move(pass.plan);
 }
@@ -786,8 +984,14 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
             out.changed.push_back(n);
             continue;
         }
-        const ErrorKind kind = classify_shortfall(set.message);
-        const std::string why = shortfall_reason(world, array, req.machine_type, kind, set.message);
+        // Structure first: a bucket CycleCloud marks not valid adds nothing, whatever it says.
+        const Bucket* invalid = invalid_bucket(world, array, req.machine_type);
+        const ErrorKind kind =
+            invalid != nullptr ? ErrorKind::k_permanent : classify_shortfall(set.message);
+        const std::string why = invalid != nullptr
+                                    ? invalid_bucket_reason(array, *invalid)
+                                    : shortfall_reason(world, array, req.machine_type, kind,
+                                                       without_control_chars(set.message));
         record_failure(out.health, array, kind, why, world.now_ms, settings,
                        available_of(world, array));
         out.slurm.push_back({{req.name}, "DOWN", why, {}, {}});
@@ -802,7 +1006,7 @@ void apply_create_result(Plan& out, const World& world, const CreateBatch& batch
     if (result && any_added) {
         const auto h = out.health.find(array);
         if (h != out.health.end() && h->second.until_ms <= world.now_ms &&
-            !seen_late(h->second.kind)) {
+            !seen_late(h->second.kind) && !h->second.bootstrap) {
             out.health.erase(h);  // the probe after a backoff worked
         }
     }

@@ -30,6 +30,16 @@ struct ArrayHealth {
     std::int64_t until_ms = 0;               // no create call for this array before this
     int failures = 0;                        // consecutive failures: the exponent of the backoff
     int available_at_trip = -1;              // quota: the array's available count when it tripped
+    // The bootstrap breaker (kind permanent): nodes of the array got VMs that never came up.
+    // After the backoff one node is asked for (the probe); only its registration closes it.
+    bool bootstrap = false;
+};
+
+// Nodes of a node array in a row whose VM came up but never registered with Slurm, or failed
+// in Preparing (a bad image, a broken cluster-init, a firewall). A registration ends it.
+struct BootstrapStreak {
+    int failures = 0;
+    std::string last;  // what happened to the last one, for the breaker's reason
 };
 
 // True for the kinds that fail the nodes asked for (jobs requeue, Slurm picks others), as
@@ -41,11 +51,13 @@ bool fails_nodes(ErrorKind kind);
 // unknown.
 ErrorKind classify_shortfall(const std::string& message);
 
-// A VM that went Failed before it had an address failed its allocation after CycleCloud had
-// accepted the create: Azure's capacity or quota, seen late. Structure decides first (the
-// node has no address; its bucket's lastCapacityFailure is no older than the ask,
-// `asked_ago_ms`); the message only refines (quota wording, Azure's allocation error codes).
-// Returns k_capacity, k_quota, or k_cloud when nothing says it was either.
+// A VM that went Failed before it had an address, or that sits in Acquiring with an error in
+// its StatusMessage (CycleCloud retrying Azure's AllocationFailed), failed its allocation
+// after CycleCloud had accepted the create: Azure's capacity or quota, seen late. Structure
+// decides first (no address; a Failed node whose bucket's lastCapacityFailure is no older
+// than the ask, `asked_ago_ms`, or an Acquiring node with a message while it is); the message
+// only refines (quota wording, Azure's allocation error codes). Returns k_capacity, k_quota,
+// or k_cloud when nothing says it was either (for Acquiring: keep waiting).
 ErrorKind classify_late_failure(const CloudNode& vm, const Bucket* bucket,
                                 std::int64_t asked_ago_ms);
 
@@ -65,6 +77,9 @@ struct ReconcileSettings {
     std::int64_t backoff_initial_ms = std::int64_t{60} * 1000;
     std::int64_t backoff_max_ms = std::int64_t{30} * 60 * 1000;
     double backoff_factor = 2.0;
+    // Nodes of one array in a row that get a VM but never register before the array's
+    // bootstrap breaker opens (0: never).
+    int bootstrap_failures = 5;
     // Per node array: how long a power-up may take before Slurm gives up (ResumeTimeout).
     std::function<std::int64_t(const std::string& nodearray)> resume_timeout_ms =
         [](const std::string&) -> std::int64_t { return std::int64_t{30} * 60 * 1000; };
@@ -77,7 +92,8 @@ struct World {
     std::map<std::string, CloudNode> cloud;
     std::map<std::string, SlurmNode> slurm;
     std::map<std::string, NodeArray> arrays;
-    std::map<std::string, ArrayHealth> health;  // by node array; absent: healthy
+    std::map<std::string, ArrayHealth> health;         // by node array; absent: healthy
+    std::map<std::string, BootstrapStreak> bootstrap;  // by node array; absent: none
 };
 
 struct CreateBatch {
@@ -92,7 +108,8 @@ struct Plan {
     std::vector<NodeUpdate> slurm;       // scontrol updates, in order
     std::vector<NodeIntent> changed;     // intents to journal (last write per node wins)
     std::vector<NodeEvent> events;
-    std::map<std::string, ArrayHealth> health;  // the health after this plan, whole
+    std::map<std::string, ArrayHealth> health;         // the health after this plan, whole
+    std::map<std::string, BootstrapStreak> bootstrap;  // the streaks after this plan, whole
     bool empty() const {
         return creates.empty() && starts.empty() && shutdowns.empty() && slurm.empty() &&
                changed.empty();

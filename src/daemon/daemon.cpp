@@ -106,6 +106,7 @@ ReconcileSettings Daemon::settings() const {
     s.backoff_initial_ms = m_config.backoff.initial.count();
     s.backoff_max_ms = m_config.backoff.max.count();
     s.backoff_factor = m_config.backoff.factor;
+    s.bootstrap_failures = m_config.backoff.bootstrap_failures;
     s.resume_timeout_ms = [this](const std::string& array) -> std::int64_t {
         return m_config.node_array(array).resume_timeout.count();
     };
@@ -136,7 +137,9 @@ Status Daemon::intake(std::int64_t now_ms) {
         const HookRequest& req = entry.request;
         std::vector<NodeIntent> changed;
         auto hosts = Hostlist::parse(req.hostlist);
-        if (!hosts) {
+        if (req.kind == HookKind::k_reset) {
+            reset_array(req.hostlist);
+        } else if (!hosts) {
             log::error("{} request with a bad hostlist: {}", to_string(req.kind),
                        hosts.error().describe());
         } else {
@@ -230,6 +233,7 @@ void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
     w.now_ms = now_ms;
     w.arrays = m_arrays;
     w.health = m_health;
+    w.bootstrap = m_bootstrap;
     for (const auto& name : requested) {
         const auto it = intents.find(name);
         // A VM that was there (running, deallocated, leaving, failed) is the pass's to judge.
@@ -292,6 +296,7 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     }
     w.arrays = m_arrays;
     w.health = m_health;
+    w.bootstrap = m_bootstrap;
     auto slurm = m_scheduler.nodes();
     if (!slurm) {
         return slurm.error().with_context("reading Slurm nodes");
@@ -332,7 +337,8 @@ void Daemon::log_health_changes(const std::map<std::string, ArrayHealth>& next) 
             table[array] = {{"kind", std::string(to_string(h.kind))},
                             {"reason", h.reason},
                             {"until_ms", h.until_ms},
-                            {"failures", h.failures}};
+                            {"failures", h.failures},
+                            {"bootstrap", h.bootstrap}};
         }
         if (auto st = write_file_atomic(health_file_path(m_config), table.dump(2) + "\n", 0644,
                                         Durability::k_process_crash);
@@ -340,6 +346,21 @@ void Daemon::log_health_changes(const std::map<std::string, ArrayHealth>& next) 
             log::warn("{}", st.error().describe());
         }
     }
+}
+
+// `cloudburst buckets reset ARRAY`: the operator fixed what tripped the array (an image, a
+// quota, a cluster-init); forget its backoff, breaker and bootstrap streak.
+void Daemon::reset_array(const std::string& array) {
+    if (!is_plain_name(array)) {
+        log::error("reset request for '{}', which is not a node array name", escaped(array));
+        return;
+    }
+    auto health = m_health;
+    const bool had = health.erase(array) + m_bootstrap.erase(array) > 0;
+    log::info("node array {}: reset by the operator{}", array,
+              had ? "" : " (it had no backoff or breaker)");
+    log_health_changes(health);
+    m_health = std::move(health);
 }
 
 // CycleCloud refuses us outright (credentials, unknown cluster): no snapshot, so no pass.
@@ -486,6 +507,7 @@ Status Daemon::pass(std::int64_t now_ms) {
     m_cloud_ok = true;
     Plan plan = reconcile(*world, settings());
     execute(plan, *world);
+    m_bootstrap = std::move(plan.bootstrap);
     m_busy = false;
     for (const auto& [name, n] : world->intents) {
         m_busy = m_busy || in_flight(n);

@@ -61,6 +61,7 @@ class Daemon {
                        const std::vector<std::string>& requested, std::int64_t now_ms);
     ReconcileSettings settings() const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
+    void reset_array(const std::string& array);
     void fail_waiting_nodes(const Error& error, std::int64_t now_ms);
     Status read_slurm_cloud_nodes();
     // Runs the part of `update` that names Slurm's cloud nodes (reading them again once per
@@ -75,7 +76,8 @@ class Daemon {
     Spool m_spool;
     std::map<std::string, NodeArray> m_arrays;
     std::int64_t m_arrays_fetched_ms = 0;
-    std::map<std::string, ArrayHealth> m_health;  // backoff and breakers, by node array
+    std::map<std::string, ArrayHealth> m_health;         // backoff and breakers, by node array
+    std::map<std::string, BootstrapStreak> m_bootstrap;  // VMs that never registered, by array
     // The names of the VMs the last snapshot saw (any status but Off); empty before the first.
     NameSet m_vms_seen;
     // The nodes Slurm listed as CLOUD when last read: the only ones we ever update.

@@ -20,7 +20,8 @@ enum class VmStatus {
     k_terminating,
     k_deallocating,
     k_deallocated,
-    k_unknown,  // a status string we do not know; treated as "still changing"
+    k_unavailable,  // CycleCloud lost touch with the VM; it may still run (core/vm_status.h)
+    k_unknown,      // a status string we do not know; treated as "still changing"
 };
 
 struct Bucket {

@@ -3,6 +3,8 @@
 // one failure and checks that it heals without an operator, and that Slurm shows why.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <optional>
 
 #include "adapters/cyclecloud_rest.h"
@@ -114,6 +116,67 @@ TEST_F(HealSystem, SpotEvictionDuringAJobRequeuesAndCompletes) {
     // The evicted node returns to the pool (idle~ or up again), never stuck down~.
     EXPECT_TRUE(wait_until(60s, [&] { return m_tb->node_state(first).rfind("DOWN", 0) != 0; }))
         << first << ": " << m_tb->node_state(first) << " " << m_tb->node_field(first, "Reason");
+}
+
+// CycleCloud marks the node of a running job Failed on a health event while its VM and
+// slurmd keep running: the job is not killed. The node is drained, the job completes where
+// it runs, and then the node is replaced (its Failed VM terminated, the node back in the pool).
+TEST_F(HealSystem, HealthEventDuringAJobDrainsTheNodeAndTheJobCompletes) {
+    bring_up("htc-[1-2]", "");
+    // The job runs as nobody: it must be able to see the file the test writes.
+    ASSERT_EQ(::chmod(m_files->path().c_str(), 0755), 0);
+    const std::string marker = m_files->path() + "/release";
+    // The job runs until the test lets it finish (a file it polls), then prints its host.
+    const std::string id = m_tb->submit(
+        RunAs::k_nobody,
+        {"--requeue", "-p", "cloud", "-N1", "--wrap",
+         "for i in $(seq 600); do [ -e " + marker + " ] && break; sleep 1; done; hostname"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(wait_until(90s, [&] { return m_tb->job_state(id) == "RUNNING"; }))
+        << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    const std::string node = m_tb->job_field(id, "NodeList");
+    ASSERT_TRUE(emulator_fault(*m_tb, {"ready-fail=" + node}));
+    ASSERT_TRUE(wait_until(
+        60s,
+        [&] {
+            return m_tb->node_field(node, "Reason").find("draining: replaced when its jobs end") !=
+                   std::string::npos;
+        }))
+        << node << ": " << m_tb->node_state(node) << " " << m_tb->node_field(node, "Reason");
+    EXPECT_EQ(m_tb->job_state(id), "RUNNING") << "the health event must not kill the job";
+    ASSERT_TRUE(m_files->write("release", ""));
+    ASSERT_TRUE(wait_until(60s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    EXPECT_EQ(m_tb->job_field(id, "Restarts"), "0");
+    // Idle now: the Failed VM is terminated and the node returns to the pool.
+    ASSERT_TRUE(wait_until(120s, [&] {
+        return why(node).find("returned to the powered-down pool") != std::string::npos;
+    })) << why(node);
+    EXPECT_NE(why(node).find("cloudburst: cloud: VM failed"), std::string::npos) << why(node);
+}
+
+// Azure's eviction notice comes about 30 s before a Spot VM goes: the job is requeued at the
+// notice, not when the VM disappears, and completes elsewhere.
+TEST_F(HealSystem, SpotEvictionNoticeRequeuesTheJobBeforeTheVmGoes) {
+    bring_up("htc-[1-2]", "");
+    const std::string id =
+        m_tb->submit(RunAs::k_nobody,
+                     {"--requeue", "-p", "cloud", "-N1", "--wrap",
+                      "if [ \"${SLURM_RESTART_COUNT:-0}\" = 0 ]; then sleep 600; fi; hostname"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(wait_until(90s, [&] { return m_tb->job_state(id) == "RUNNING"; }))
+        << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    const std::string first = m_tb->job_field(id, "NodeList");
+    ASSERT_TRUE(emulator_fault(*m_tb, {"evict-notice=" + first}));
+    ASSERT_TRUE(wait_until(180s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    EXPECT_GE(std::stoi(m_tb->job_field(id, "Restarts")), 1);
+    const std::string history = why(first);
+    EXPECT_NE(history.find("cloudburst: evicted: Azure is reclaiming this Spot VM"),
+              std::string::npos)
+        << history;
+    EXPECT_EQ(history.find("cloudburst: lost: the VM"), std::string::npos)
+        << "the node was taken out at the notice, before the VM went: " << history;
 }
 
 // The VM boots but slurmd never registers: Slurm gives up at ResumeTimeout (down~,

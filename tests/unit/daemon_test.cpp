@@ -164,6 +164,34 @@ TEST_F(DaemonTest, ResumeInAnArrayThatIsBackedOffIsLeftToThePass) {
     EXPECT_EQ(m_cloud.create_calls.size(), calls);
 }
 
+// `cloudburst buckets reset hpc` spools a reset: the daemon forgets the array's backoff and
+// rewrites the health file, and the next resume is asked at once.
+TEST_F(DaemonTest, AResetRequestClearsTheArraysBackoff) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);
+    spool(HookKind::k_resume, "hpc-1");
+    m_cloud.fail_next = make_error(ErrorKind::k_permanent, "HTTP 403");
+    ASSERT_TRUE(d.intake(m_now));
+    step(d);
+    ASSERT_EQ(d.health().count("hpc"), 1u);
+    auto before = read_file(health_file_path(m_config), 1 << 20);
+    ASSERT_TRUE(before);
+    EXPECT_NE(before->find("\"hpc\""), std::string::npos);
+    spool(HookKind::k_reset, "hpc");
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_TRUE(d.health().empty());
+    auto after = read_file(health_file_path(m_config), 1 << 20);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->find("\"hpc\""), std::string::npos) << *after;
+    const auto calls = m_cloud.create_calls.size();
+    spool(HookKind::k_resume, "hpc-2");
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_EQ(m_cloud.create_calls.size(), calls + 1);
+    // A reset that does not name a node array changes nothing and says so in the log.
+    spool(HookKind::k_reset, "hpc,other");
+    EXPECT_TRUE(d.intake(m_now));
+}
+
 // While the cloud cannot be read (the last pass failed), a resume is not asked at intake:
 // the create would only fail too and back the array off. The next good pass asks.
 TEST_F(DaemonTest, ResumeDuringAnOutageWaitsForAPassThatReadsTheCloud) {

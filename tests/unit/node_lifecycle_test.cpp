@@ -42,6 +42,7 @@ struct Cluster {
             w.intents[n.name] = n;
         }
         w.health = plan.health;
+        w.bootstrap = plan.bootstrap;
         return plan;
     }
     // The outcome of the pass's create call.
@@ -400,6 +401,238 @@ TEST(NodeLifecycle, PermanentErrorOpensTheBreakerAndAProbeClosesIt) {
     EXPECT_EQ(c.w.health.count("hpc"), 0u) << "the probe worked: breaker closed";
 }
 
+// CycleCloud marks a running node Failed on a health event while its VM and slurmd keep
+// running a job: the job is not killed; the node is drained and replaced once idle.
+TEST(NodeLifecycle, VmFailedWhileAJobRunsIsDrainedAndReplacedWhenIdle) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.vm("hpc-1", VmStatus::k_failed, "Failed", "198.18.0.7");
+    c.w.cloud["hpc-1"].status_message = "Node health check failed";
+    const Plan drained = c.pass();
+    const std::string why = "cloudburst: cloud: VM failed: Node health check failed";
+    ASSERT_TRUE(has_update(drained, "hpc-1", "DRAIN"));
+    EXPECT_EQ(drained.slurm.at(0).reason, why + "; draining: replaced when its jobs end");
+    EXPECT_FALSE(has_update(drained, "hpc-1", "DOWN")) << "DOWN would kill the job";
+    EXPECT_TRUE(drained.shutdowns.empty());
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_running);
+    c.later(k_minute);
+    EXPECT_TRUE(c.pass().slurm.empty()) << "drained once, not every pass";
+    // The job ends: Slurm shows the node drained and idle; now it goes.
+    c.slurm("hpc-1", "IDLE", {"DRAIN"}, why);
+    const Plan replaced = c.pass();
+    EXPECT_EQ(reason_of(replaced, "hpc-1"), why);
+    EXPECT_EQ(replaced.shutdowns, std::vector<std::string>{"hpc-1"}) << "a Failed VM still bills";
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+}
+
+TEST(NodeLifecycle, VmFailedWhoseSlurmdIsGoneFailsAtOnce) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.slurm("hpc-1", "ALLOCATED", {"NOT_RESPONDING"});
+    c.vm("hpc-1", VmStatus::k_failed, "Failed", "198.18.0.7");
+    const Plan failed = c.pass();
+    EXPECT_EQ(reason_of(failed, "hpc-1"), "cloudburst: cloud: VM failed");
+    EXPECT_FALSE(has_update(failed, "hpc-1", "DRAIN"));
+    EXPECT_EQ(failed.shutdowns, std::vector<std::string>{"hpc-1"});
+}
+
+// Azure's eviction notice arrives about 30 s before a Spot VM goes: the node goes DOWN now
+// (its jobs requeue at once, none start there) instead of when the VM disappears.
+TEST(NodeLifecycle, SpotEvictionNoticeRequeuesJobsBeforeTheVmGoes) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.w.cloud["hpc-1"].status_message = "Preempt: Azure will evict this Spot VM in 30 s";
+    const Plan out = c.pass();
+    EXPECT_EQ(reason_of(out, "hpc-1"),
+              "cloudburst: evicted: Azure is reclaiming this Spot VM (Preempt: Azure will evict "
+              "this Spot VM in 30 s); its jobs requeue");
+    EXPECT_EQ(out.shutdowns, std::vector<std::string>{"hpc-1"});
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+}
+
+TEST(NodeLifecycle, UnavailableVmIsKeptWhileSlurmdRespondsAndFailedWhenItDoesNot) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.vm("hpc-1", VmStatus::k_unavailable, "Unavailable", "198.18.0.7");
+    const Plan kept = c.pass();
+    EXPECT_TRUE(kept.slurm.empty());
+    EXPECT_TRUE(kept.shutdowns.empty());
+    EXPECT_EQ(c.w.intents.at("hpc-1").last_reason,
+              "CycleCloud reports the VM Unavailable; slurmd still responds, keeping the node");
+    EXPECT_TRUE(c.pass().changed.empty()) << "noted once";
+    c.slurm("hpc-1", "ALLOCATED", {"NOT_RESPONDING"});
+    const Plan failed = c.pass();
+    EXPECT_EQ(reason_of(failed, "hpc-1"),
+              "cloudburst: cloud: CycleCloud reports the VM Unavailable and slurmd does not "
+              "respond");
+}
+
+// A status CycleCloud may add one day: neither gone nor usable. The node waits (its deadline
+// still applies) and is never taken for a lost VM.
+TEST(NodeLifecycle, UnknownStatusIsWaitedForNotTakenForALostVm) {
+    Cluster c;
+    bring_up(c, "hpc-1");
+    c.vm("hpc-1", VmStatus::k_unknown, "Hibernating", "198.18.0.7");
+    const Plan running = c.pass();
+    EXPECT_TRUE(running.slurm.empty());
+    EXPECT_TRUE(running.shutdowns.empty());
+    c.hook(HookKind::k_resume, {"hpc-2"});
+    c.created(c.pass(), CreateResult{"op-2", {{1, ""}}});
+    c.vm("hpc-2", VmStatus::k_unknown, "Reimaging");
+    EXPECT_TRUE(c.pass().slurm.empty());
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_creating);
+    c.later(11 * k_minute + c.settings.deadline_grace_ms);
+    EXPECT_EQ(reason_of(c.pass(), "hpc-2"),
+              "cloudburst: timeout: the node was not up by its ResumeTimeout (creating)");
+}
+
+// CycleCloud keeps retrying Azure's AllocationFailed: the node stays Acquiring with the error
+// in its StatusMessage and never goes Failed. That is capacity, seen late.
+TEST(NodeLifecycle, CapacityStalledInAcquiringBacksOffTheArray) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-2"});
+    c.created(c.pass(), CreateResult{"op-1", {{1, ""}, {1, ""}}});
+    c.vm("hpc-1", VmStatus::k_acquiring, "Acquiring");
+    c.vm("hpc-2", VmStatus::k_acquiring, "Acquiring");
+    c.w.cloud["hpc-2"].status_message = "Retrying: AllocationFailed: no capacity";
+    const Plan out = c.pass();
+    EXPECT_TRUE(reason_of(out, "hpc-1").empty()) << "Acquiring without an error is normal";
+    EXPECT_EQ(reason_of(out, "hpc-2"),
+              "cloudburst: capacity: Standard_HB120rs_v3 unavailable in westeurope: Retrying: "
+              "AllocationFailed: no capacity");
+    EXPECT_EQ(out.shutdowns, std::vector<std::string>{"hpc-2"}) << "stop CycleCloud retrying";
+    ASSERT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_capacity);
+    // Acquiring with a message that says neither capacity nor quota: still CycleCloud's job.
+    c.vm("hpc-1", VmStatus::k_acquiring, "Acquiring");
+    c.w.cloud["hpc-1"].status_message = "Waiting for the network interface";
+    EXPECT_TRUE(reason_of(c.pass(), "hpc-1").empty());
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_creating);
+}
+
+// A bucket CycleCloud marks not valid (the size is not activated or is disabled) needs an
+// admin: permanent, decided from the bucket, without a create call that cannot work.
+TEST(NodeLifecycle, InvalidBucketFailsAtOnceAsPermanentWithoutACreateCall) {
+    Cluster c;
+    c.w.arrays["hpc"].buckets[0].valid = false;
+    c.w.arrays["hpc"].buckets[0].invalid_reason = "NotActivated";
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    const Plan out = c.pass();
+    EXPECT_TRUE(out.creates.empty());
+    const std::string why =
+        "cloudburst: permanent: Standard_HB120rs_v3 cannot be used in node array hpc "
+        "(NotActivated); activate the VM size for the subscription or set another in the node "
+        "array";
+    EXPECT_EQ(reason_of(out, "hpc-1"), why);
+    ASSERT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health["hpc"].kind, ErrorKind::k_permanent);
+    // The bucket went invalid between our read and the call: the shortfall is permanent too,
+    // whatever words CycleCloud used.
+    Cluster d;
+    d.hook(HookKind::k_resume, {"hpc-1"});
+    const Plan ask = d.pass();
+    d.w.arrays["hpc"].buckets[0].valid = false;
+    d.w.arrays["hpc"].buckets[0].invalid_reason = "DisabledMachineType";
+    const Plan refused = d.created(ask, CreateResult{"op", {{0, "0 of 1 nodes added"}}});
+    EXPECT_EQ(reason_of(refused, "hpc-1"),
+              "cloudburst: permanent: Standard_HB120rs_v3 cannot be used in node array hpc "
+              "(DisabledMachineType); activate the VM size for the subscription or set another "
+              "in the node array");
+    EXPECT_EQ(d.w.health["hpc"].kind, ErrorKind::k_permanent);
+}
+
+// Boots a VM for `name` that never registers; gives up after the deadline.
+void never_registers(Cluster& c, const std::string& name) {
+    c.hook(HookKind::k_resume, {name});
+    const Plan ask = c.pass();
+    ASSERT_EQ(ask.creates.size(), 1u) << name;
+    c.created(ask, CreateResult{"op-" + name, {{1, ""}}});
+    c.vm(name, VmStatus::k_ready, "Ready", "198.18.0.7");
+    c.slurm(name, "IDLE", {"POWERING_UP"});
+    c.pass();
+    ASSERT_EQ(c.phase(name), Phase::k_registering);
+    c.later(10 * k_minute + c.settings.deadline_grace_ms);
+    c.pass();
+    ASSERT_EQ(c.phase(name), Phase::k_failed);
+    c.w.cloud.erase(name);
+}
+
+// A bad image or cluster-init: VMs come up, slurmd never registers. After
+// bootstrap_failures in a row the array stops getting VMs; after the backoff one node
+// probes, and only its registration closes the breaker.
+TEST(NodeLifecycle, NodesThatNeverRegisterOpenTheBootstrapBreaker) {
+    Cluster c;
+    c.settings.bootstrap_failures = 3;
+    never_registers(c, "hpc-1");
+    never_registers(c, "hpc-2");
+    EXPECT_EQ(c.w.health.count("hpc"), 0u);
+    EXPECT_EQ(c.w.bootstrap["hpc"].failures, 2);
+    never_registers(c, "hpc-3");
+    ASSERT_EQ(c.w.health.count("hpc"), 1u);
+    const std::string why =
+        "cloudburst: bootstrap: 3 nodes of hpc in a row never registered with Slurm; last: "
+        "hpc-3 at 198.18.0.7 never registered by its ResumeTimeout; check the image and "
+        "cluster-init, then `cloudburst buckets reset hpc`";
+    EXPECT_EQ(c.w.health["hpc"].reason, why);
+    EXPECT_TRUE(c.w.health["hpc"].bootstrap);
+    // Open: nodes fail at once, no VM is made.
+    c.hook(HookKind::k_resume, {"hpc-4"});
+    const Plan open = c.pass();
+    EXPECT_TRUE(open.creates.empty());
+    EXPECT_EQ(reason_of(open, "hpc-4").rfind(why, 0), 0u) << reason_of(open, "hpc-4");
+    // After the backoff: one probe, the other node waits for it.
+    c.w.now_ms = c.w.health["hpc"].until_ms;
+    c.hook(HookKind::k_resume, {"hpc-5", "hpc-6"});
+    const Plan probe = c.pass();
+    ASSERT_EQ(probe.creates.size(), 1u);
+    ASSERT_EQ(probe.creates[0].requests.size(), 1u);
+    EXPECT_EQ(probe.creates[0].requests[0].name, "hpc-5");
+    EXPECT_EQ(c.phase("hpc-6"), Phase::k_requested);
+    c.created(probe, CreateResult{"op-probe", {{1, ""}}});
+    EXPECT_EQ(c.w.health.count("hpc"), 1u) << "accepted is not registered";
+    EXPECT_TRUE(c.pass().creates.empty()) << "still one probe at a time";
+    c.vm("hpc-5", VmStatus::k_ready, "Ready", "198.18.0.8");
+    c.pass();
+    c.slurm("hpc-5", "IDLE", {});
+    c.pass();
+    EXPECT_EQ(c.phase("hpc-5"), Phase::k_running);
+    EXPECT_EQ(c.w.health.count("hpc"), 0u) << "the probe registered: breaker closed";
+    EXPECT_EQ(c.w.bootstrap.count("hpc"), 0u);
+    const Plan rest = c.pass();
+    ASSERT_EQ(rest.creates.size(), 1u);
+    EXPECT_EQ(rest.creates[0].requests[0].name, "hpc-6");
+}
+
+TEST(NodeLifecycle, ARegistrationEndsTheBootstrapStreak) {
+    Cluster c;
+    c.settings.bootstrap_failures = 3;
+    never_registers(c, "hpc-1");
+    never_registers(c, "hpc-2");
+    bring_up(c, "hpc-3");
+    EXPECT_EQ(c.w.bootstrap.count("hpc"), 0u);
+    never_registers(c, "hpc-4");
+    never_registers(c, "hpc-5");
+    EXPECT_EQ(c.w.health.count("hpc"), 0u) << "not three in a row";
+    // A VM that failed in Preparing (it had its address) counts as well.
+    c.hook(HookKind::k_resume, {"hpc-6"});
+    c.created(c.pass(), CreateResult{"op-6", {{1, ""}}});
+    c.vm("hpc-6", VmStatus::k_failed, "Failed", "198.18.0.9");
+    c.w.cloud["hpc-6"].status_message = "cluster-init script 10-install.sh exited 1";
+    c.pass();
+    ASSERT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health["hpc"].reason,
+              "cloudburst: bootstrap: 3 nodes of hpc in a row never registered with Slurm; "
+              "last: hpc-6 failed before slurmd registered: cluster-init script 10-install.sh "
+              "exited 1; check the image and cluster-init, then `cloudburst buckets reset hpc`");
+    // Off when set to 0.
+    Cluster off;
+    off.settings.bootstrap_failures = 0;
+    for (const char* n : {"hpc-1", "hpc-2", "hpc-3", "hpc-4", "hpc-5", "hpc-6"}) {
+        never_registers(off, n);
+    }
+    EXPECT_EQ(off.w.health.count("hpc"), 0u);
+}
+
 TEST(NodeLifecycle, VmVanishedWhileAJobRanRequeuesAndReturnsTheNode) {
     Cluster c;
     bring_up(c, "hpc-1");
@@ -565,6 +798,51 @@ TEST(NodeLifecycle, SlurmctldRestartedKeepsRunningNodes) {
     EXPECT_TRUE(plan.shutdowns.empty());
     EXPECT_TRUE(plan.slurm.empty());
     EXPECT_EQ(c.phase("hpc-1"), Phase::k_running);
+}
+
+// What a create call's outcome does to the nodes asked for and to the array, decided from
+// the structure of the answer (error kind, added < asked, the bucket) before its words.
+TEST(NodeLifecycle, CreateOutcomesAreClassifiedByStructure) {
+    struct Case {
+        const char* what;
+        Result<CreateResult> result;
+        bool bucket_valid;
+        Phase phase;      // of the node asked for, after the answer
+        ErrorKind array;  // the array's health kind after the answer
+    };
+    const auto refused = [](ErrorKind kind, const char* text) {
+        return Result<CreateResult>(make_error(kind, text));
+    };
+    const Case cases[] = {
+        {"409 for the whole batch (invalid input)",
+         refused(ErrorKind::k_cloud, "HTTP 409 for POST /clusters/c/nodes/create: Invalid input"),
+         true, Phase::k_failed, ErrorKind::k_permanent},
+        {"401", refused(ErrorKind::k_permanent, "HTTP 401"), true, Phase::k_failed,
+         ErrorKind::k_permanent},
+        {"429 after the client's retries", refused(ErrorKind::k_throttled, "HTTP 429"), true,
+         Phase::k_requested, ErrorKind::k_throttled},
+        {"503 after the client's retries", refused(ErrorKind::k_transient, "HTTP 503"), true,
+         Phase::k_requested, ErrorKind::k_transient},
+        {"added 0 with no message", CreateResult{"op", {{0, ""}}}, true, Phase::k_failed,
+         ErrorKind::k_capacity},
+        {"added 0 with words nobody documented", CreateResult{"op", {{0, "zzz"}}}, true,
+         Phase::k_failed, ErrorKind::k_capacity},
+        {"added 0, bucket not valid, words say capacity",
+         CreateResult{"op", {{0, "AllocationFailed"}}}, false, Phase::k_failed,
+         ErrorKind::k_permanent},
+        {"added 0 and QuotaExceeded", CreateResult{"op", {{0, "QuotaExceeded"}}}, true,
+         Phase::k_failed, ErrorKind::k_quota},
+    };
+    for (const auto& t : cases) {
+        Cluster c;
+        c.hook(HookKind::k_resume, {"hpc-1"});
+        const Plan ask = c.pass();
+        c.w.arrays["hpc"].buckets[0].valid = t.bucket_valid;
+        c.created(ask, t.result);
+        EXPECT_EQ(c.phase("hpc-1"), t.phase) << t.what;
+        ASSERT_EQ(c.w.health.count("hpc"), 1u) << t.what;
+        EXPECT_EQ(c.w.health["hpc"].kind, t.array) << t.what;
+    }
 }
 
 TEST(NodeLifecycle, ClassifiesCycleCloudShortfalls) {

@@ -285,7 +285,14 @@ TEST(Reconciler, LateFailuresAreClassifiedByStructureThenWords) {
         {VmStatus::k_failed, "", "QuotaExceeded: Total Regional Cores", 10, ErrorKind::k_quota},
         {VmStatus::k_failed, "", "", no_bucket, ErrorKind::k_cloud},
         {VmStatus::k_failed, "198.18.0.4", "AllocationFailed", 10, ErrorKind::k_cloud},
-        {VmStatus::k_acquiring, "", "AllocationFailed", 10, ErrorKind::k_cloud},
+        // Acquiring with an error: CycleCloud retrying Azure's refusal (a stall).
+        {VmStatus::k_acquiring, "", "AllocationFailed", -1, ErrorKind::k_capacity},
+        {VmStatus::k_acquiring, "", "Retrying: QuotaExceeded", -1, ErrorKind::k_quota},
+        {VmStatus::k_acquiring, "", "Waiting for the network interface", 10,
+         ErrorKind::k_capacity},
+        {VmStatus::k_acquiring, "", "Waiting for the network interface", -1, ErrorKind::k_cloud},
+        {VmStatus::k_acquiring, "", "", 10, ErrorKind::k_cloud},  // plain Acquiring
+        {VmStatus::k_ready, "", "AllocationFailed", 10, ErrorKind::k_cloud},
     };
     for (const auto& t : cases) {
         CloudNode node = vm("hpc-1", t.status, t.ip);
