@@ -237,7 +237,7 @@ Result<int> run_buckets_reset(const std::string& array) {
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
     request.pid = ::getpid();
-    if (auto written = Spool(config->paths.spool_dir).submit(request); !written) {
+    if (auto written = Spool(config->paths.spool_dir).submit(request, 0644); !written) {
         return written.error().with_context("handing the reset to cloudburstd");
     }
     const bool poked = poke_daemon(config->paths.socket);

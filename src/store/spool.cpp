@@ -25,7 +25,7 @@ bool is_request_name(const char* name) {
 
 }  // namespace
 
-Result<std::string> Spool::submit(const HookRequest& request) const {
+Result<std::string> Spool::submit(const HookRequest& request, mode_t mode) const {
     static std::atomic<unsigned> seq{0};
     auto text = serialize(request);
     if (!text) {
@@ -39,7 +39,7 @@ Result<std::string> Spool::submit(const HookRequest& request) const {
     // No fsync: it costs the hook milliseconds (slurmctld waits on it) and only protects
     // against a machine crash, after which slurmctld runs ResumeProgram again for the jobs
     // still waiting, and the orphan sweep finds VMs whose suspend was lost.
-    if (auto st = write_file_atomic(path, *text, 0640, Durability::k_process_crash); !st) {
+    if (auto st = write_file_atomic(path, *text, mode, Durability::k_process_crash); !st) {
         return st.error();
     }
     return path;

@@ -33,8 +33,10 @@ class Spool {
   public:
     explicit Spool(std::string dir) : m_dir(std::move(dir)) {}
 
-    // Writes one request; returns the file's path. Mode 0640.
-    Result<std::string> submit(const HookRequest& request) const;
+    // Writes one request; returns the file's path. `mode`: 0640 for a hook's request (SlurmUser's,
+    // like the daemon); the CLI, as root, writes a reset with 0644 so that the daemon (SlurmUser)
+    // can read a file it does not own.
+    Result<std::string> submit(const HookRequest& request, mode_t mode = 0640) const;
 
     // Every complete request, oldest first. Each "*.req" name is opened relative to the
     // directory, never following a symlink and never blocking (O_NOFOLLOW|O_NONBLOCK), and

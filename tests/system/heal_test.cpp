@@ -203,6 +203,56 @@ TEST_F(HealSystem, VmThatNeverRegistersIsRemovedAndTheNodeReturns) {
         << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
 }
 
+// A bad image: every VM boots, slurmd never starts. After bootstrap_failures nodes in a row
+// the array stops getting VMs (not one VM per node per ResumeTimeout for ever) and Slurm says
+// why; `cloudburst buckets reset` after the fix lets the requeued job run.
+TEST_F(HealSystem, VmsThatNeverRegisterOpenTheBootstrapBreakerUntilReset) {
+    bring_up(
+        "hpc-[1-4]", "[backoff]\ninitial = \"10m\"\nbootstrap_failures = 2\n",
+        {"--resume-timeout", "15", "--emulator-arg", "--fault", "--emulator-arg", "no-slurmd=1"});
+    const std::string id =
+        m_tb->submit(RunAs::k_nobody, {"--requeue", "-p", "cloud", "-N2", "--wrap", "hostname"});
+    ASSERT_FALSE(id.empty());
+    const std::string opened = "cloudburst: bootstrap: 2 nodes of hpc in a row never registered";
+    const auto nodes_with_reason = [&] {
+        int n = 0;
+        for (const char* node : {"hpc-1", "hpc-2", "hpc-3", "hpc-4"}) {
+            n += m_tb->node_field(node, "Reason").rfind(opened, 0) == 0 ? 1 : 0;
+        }
+        return n;
+    };
+    // The first two VMs never register; the requeued job's next two nodes fail at once.
+    ASSERT_TRUE(wait_until(120s, [&] { return nodes_with_reason() >= 2; }))
+        << "hpc-3: " << m_tb->node_state("hpc-3") << " " << m_tb->node_field("hpc-3", "Reason")
+        << "\n"
+        << why("hpc-3");
+    EXPECT_LE(emulator_create_calls(*m_tb), 2) << "one create per ask of two nodes";
+    for (const char* node : {"hpc-3", "hpc-4"}) {
+        EXPECT_EQ(why(node).find("asked CycleCloud for a"), std::string::npos)
+            << "no VM for a node of an array whose breaker is open:\n"
+            << why(node);
+    }
+    // The operator fixes the image and resets the array (the backoff alone would last 10 min).
+    ASSERT_TRUE(emulator_fault(*m_tb, {"no-slurmd=0"}));
+    Command reset{{std::string(CB_BINARY_DIR) + "/cloudburst", "--config",
+                   m_tb->dir() + "/etc/cloudburst.toml", "buckets", "reset", "hpc"},
+                  minimal_environment(),
+                  {},
+                  30s};
+    auto out = run_command(reset);
+    ASSERT_TRUE(out) << out.error().describe();
+    EXPECT_EQ(out->exit_code, 0) << out->out << out->err;
+    EXPECT_NE(out->out.find("asked cloudburstd to forget the backoff and breakers of node "
+                            "array hpc"),
+              std::string::npos)
+        << out->out;
+    ASSERT_TRUE(wait_until(180s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason")
+        << "\n"
+        << why("hpc-1");
+    EXPECT_NE(daemon_log(*m_tb).find("node array hpc: reset by the operator"), std::string::npos);
+}
+
 // A VM created behind cloudburst's back for a name Slurm does not know is removed after the
 // orphan grace period, and nothing else is touched.
 TEST_F(HealSystem, OrphanVmCreatedBehindOurBackIsRemovedAfterTheGrace) {
