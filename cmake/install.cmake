@@ -19,7 +19,7 @@ set(CLOUDBURST_SYSTEMD_UNIT_DIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" CAC
 
 install(TARGETS cloudburst RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS cloudburstd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
-install(TARGETS cloudburst-resume cloudburst-suspend cloudburst-resume-fail
+install(TARGETS cloudburst-resume cloudburst-suspend cloudburst-resume-fail cloudburst-prolog
   RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/cloudburst)
 
 # The unit names the daemon by its installed path.

@@ -49,6 +49,10 @@
 #                              build/cloudburstd as slurm (setpriv) with the password handed
 #                              over as systemd would (LoadCredential=): a copy owned by slurm,
 #                              0400, in DIR/credentials, named by $CREDENTIALS_DIRECTORY
+#                              With --cloudburst, PrologSlurmctld is the registration gate
+#                              DIR/libexec/cloudburst-prolog (jobs start when their nodes
+#                              register, not at slurmctld's next 30 s check)
+#   --no-prolog-gate           no PrologSlurmctld (to measure Slurm's own start latency)
 #   --cloudburst-conf FILE     appended to DIR/etc/cloudburst.toml (e.g. [nodearrays.hpc])
 #   --build DIR                build directory (default: <repo>/build)
 set -euo pipefail
@@ -276,6 +280,7 @@ TreeWidth=65533
 ResumeProgram=$resume_program
 SuspendProgram=$suspend_program
 ResumeFailProgram=$resume_fail_program
+${prolog_program:+PrologSlurmctld=$prolog_program}
 ResumeTimeout=$resume_timeout
 SuspendTimeout=$suspend_timeout
 SuspendTime=INFINITE
@@ -427,7 +432,7 @@ start_cloudburstd() {
 install_hooks() {
   local h
   install -d -m 0755 "$dir/libexec"
-  for h in cloudburst-resume cloudburst-suspend cloudburst-resume-fail; do
+  for h in cloudburst-resume cloudburst-suspend cloudburst-resume-fail cloudburst-prolog; do
     [ -x "$build/$h" ] || die "$build/$h is not built"
     install -m 0755 "$build/$h" "$dir/libexec/$h"
   done
@@ -469,6 +474,7 @@ up() {
   local cloud_reg_addrs=0 extra_conf="" with_emulator=0 build=$here/build
   local with_cloudburst=0 cloudburst_conf=""
   local resume_program="" suspend_program="" resume_fail_program=""
+  local prolog_gate=1 prolog_program=""
   local index="" bridge="" onprem_list="" emulator_ready="" slurm_user=slurm
   emulator_args=()
   while [ $# -gt 0 ]; do
@@ -487,6 +493,7 @@ up() {
       --emulator) with_emulator=1 ;;
       --emulator-arg) emulator_args+=("$2"); shift ;;
       --cloudburst) with_cloudburst=1; with_emulator=1 ;;
+      --no-prolog-gate) prolog_gate=0 ;;
       --cloudburst-conf) cloudburst_conf=$(realpath "$2"); shift ;;
       --build) build=$(realpath "$2"); shift ;;
       *) die "unknown option '$1' (see: $0 --help)" ;;
@@ -526,6 +533,7 @@ up() {
     resume_program=${resume_program:-$dir/libexec/cloudburst-resume}
     suspend_program=${suspend_program:-$dir/libexec/cloudburst-suspend}
     resume_fail_program=${resume_fail_program:-$dir/libexec/cloudburst-resume-fail}
+    if [ "$prolog_gate" = 1 ]; then prolog_program=$dir/libexec/cloudburst-prolog; fi
   fi
   resume_program=${resume_program:-$dir/bin/resume}
   suspend_program=${suspend_program:-$dir/bin/suspend}

@@ -17,10 +17,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
 #include "core/config_path.h"
+#include "core/prolog_gate.h"
+#include "daemon/gate_table.h"
 #include "util/build_info.h"
 #include "util/files.h"
 #include "util/hostlist.h"
@@ -601,31 +604,112 @@ class ControlSocket {
         }
     }
     int fd() const { return m_fd; }
-    // Accepts and drains every pending connection; true if any came from root or SlurmUser.
-    bool drain() const {
-        bool poked = false;
+
+    struct Drained {
+        bool poked = false;  // a hook (or anyone of root or SlurmUser) asked for a pass
+        std::vector<std::pair<int, GateRequest>> gates;  // prolog gates; the fds are theirs
+    };
+    // Accepts every pending connection of root or SlurmUser and reads its one line: "poke"
+    // (or nothing: older hooks) asks for a pass, "wait JOB HOSTLIST" is a prolog gate, which
+    // keeps its connection open for the answer. A gate whose line is malformed is answered
+    // at once: the gate never holds a job back by mistake.
+    Drained drain() const {
+        Drained out;
         for (;;) {
             const int c = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (c < 0) {
-                return poked;
+                return out;
             }
             ucred cred{};
             socklen_t len = sizeof cred;
-            if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-                (cred.uid == 0 || cred.uid == m_slurm_uid)) {
-                poked = true;
+            if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+                (cred.uid != 0 && cred.uid != m_slurm_uid)) {
+                ::close(c);
+                continue;
+            }
+            const std::string line = read_line(c);
+            if (line.rfind("wait ", 0) == 0) {
+                if (auto request = parse_gate_request(line); request) {
+                    out.gates.emplace_back(c, std::move(*request));
+                    continue;
+                } else {
+                    log::warn("prolog gate: {}; letting the job go", request.error().describe());
+                }
+                (void)!::send(c, "go\n", 3, MSG_NOSIGNAL | MSG_DONTWAIT);
+            } else {
+                out.poked = true;
             }
             ::close(c);
         }
     }
 
   private:
+    // The first line a client sent right after connecting; waits at most 100 ms for it (the
+    // hooks and the gate write it at once). "" on EOF, time-out or a line over the limit.
+    static std::string read_line(int fd) {
+        std::string line;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+        char buf[4096];
+        while (line.size() <= k_max_gate_request_bytes) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            pollfd p{fd, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+                return {};
+            }
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) {
+                return line.find('\n') == std::string::npos ? std::string() : line;
+            }
+            line.append(buf, static_cast<std::size_t>(n));
+            if (const auto nl = line.find('\n'); nl != std::string::npos) {
+                line.resize(nl + 1);
+                return line;
+            }
+        }
+        return {};
+    }
+
     ControlSocket(int fd, std::string path, uid_t uid)
         : m_fd(fd), m_path(std::move(path)), m_slurm_uid(uid) {}
     int m_fd = -1;
     std::string m_path;
     uid_t m_slurm_uid = 0;
 };
+
+// Waiting gates beyond this many are answered at once (slurmscriptd runs a thread per
+// script): their jobs start by Slurm's periodic check instead, as without the gate.
+constexpr std::size_t k_max_waiting_gates = 512;
+
+// The longest any job's nodes may take to come up (the largest ResumeTimeout) and a margin:
+// after that a gate is answered whatever its nodes do. Slurm has given up on them by then.
+std::int64_t gate_max_wait_ms(const Config& config) {
+    auto longest = config.slurm.resume_timeout;
+    for (const auto& a : config.node_arrays) {
+        longest = std::max(longest, a.resume_timeout);
+    }
+    return (longest + std::chrono::seconds(30)).count();
+}
+
+// One read of Slurm's nodes for every waiting gate. A failed read releases nothing: the
+// gates wait for the next one (and, at worst, their own time-out).
+void release_gates(GateTable& gates, Scheduler& slurm, std::int64_t now_ms) {
+    auto nodes = slurm.nodes();
+    if (!nodes) {
+        log::warn("prolog gates: {}", nodes.error().describe());
+        return;
+    }
+    std::map<std::string, SlurmNode> by_name;
+    for (auto& n : *nodes) {
+        by_name.emplace(n.name, std::move(n));
+    }
+    const auto released = gates.release(by_name, now_ms);
+    if (!released.empty()) {
+        log::info(
+            "prolog gate: released job{} {}{}", released.size() == 1 ? "" : "s", released.front(),
+            released.size() == 1 ? "" : " and " + std::to_string(released.size() - 1) + " more");
+    }
+}
 
 std::string parent_of(const std::string& path) {
     const auto slash = path.rfind('/');
@@ -697,38 +781,80 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     log::info("{} started: cluster '{}' at {}, journal {}", version_line("cloudburstd"),
               config->cyclecloud.cluster, config->cyclecloud.url, config->paths.state_db);
     const auto poll_fast = std::chrono::milliseconds(1000);
+    // While prolog gates wait, Slurm's nodes are read this often (scontrol alone, never the
+    // cloud): a job starts within this long of its last node registering.
+    constexpr std::int64_t k_gate_poll_ms = 250;
+    GateTable gates(k_max_waiting_gates, gate_max_wait_ms(*config));
+    std::int64_t next_pass_ms = 0;
+    std::int64_t last_gate_check_ms = 0;
+    bool poked = true;
     int failed_passes = 0;  // in a row: the cloud or Slurm could not be read
     bool running = true;
     while (running && (options.stop == nullptr || !options.stop->load())) {
-        const std::int64_t now = wall_ms();
-        if (auto st = daemon.intake(now); !st) {
-            log::error("intake: {}", st.error().describe());
+        std::int64_t now = wall_ms();
+        if (poked || now >= next_pass_ms) {
+            poked = false;
+            if (auto st = daemon.intake(now); !st) {
+                log::error("intake: {}", st.error().describe());
+            }
+            if (auto st = daemon.pass(now); !st) {
+                log::error("pass: {}", st.error().describe());
+                ++failed_passes;
+            } else {
+                failed_passes = 0;
+            }
+            ::malloc_trim(0);  // a pass over 10,000 nodes frees tens of MB: give them back
+            // Busy: poll fast; while passes fail (API down), back off 1, 2, 4 s... up to
+            // sync_period, so an outage is not hammered.
+            auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)
+                                      : config->daemon.sync_period;
+            if (failed_passes > 0) {
+                wait = std::min(config->daemon.sync_period,
+                                poll_fast * (std::int64_t{1} << std::min(failed_passes - 1, 10)));
+            }
+            now = wall_ms();
+            next_pass_ms = now + wait.count();
         }
-        if (auto st = daemon.pass(now); !st) {
-            log::error("pass: {}", st.error().describe());
-            ++failed_passes;
-        } else {
-            failed_passes = 0;
+        if (!gates.empty() && now - last_gate_check_ms >= k_gate_poll_ms) {
+            last_gate_check_ms = now;
+            release_gates(gates, slurm, now);
         }
-        ::malloc_trim(0);  // a pass over 10,000 nodes frees tens of MB: give them back
-        // Busy: poll fast; while passes fail (API down), back off 1, 2, 4 s... up to
-        // sync_period, so an outage is not hammered.
-        auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)
-                                  : config->daemon.sync_period;
-        if (failed_passes > 0) {
-            wait = std::min(config->daemon.sync_period,
-                            poll_fast * (std::int64_t{1} << std::min(failed_passes - 1, 10)));
+        std::int64_t timeout = std::max<std::int64_t>(0, next_pass_ms - now);
+        if (!gates.empty()) {
+            timeout = std::min(timeout, k_gate_poll_ms);
         }
-        pollfd fds[2] = {{socket->fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}};
-        const int n = ::poll(fds, 2, static_cast<int>(std::min<long>(wait.count(), 1000L * 3600)));
-        if (n > 0 && (fds[1].revents & POLLIN) != 0) {
+        std::vector<pollfd> fds{{socket->fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}};
+        for (const int fd : gates.fds()) {
+            fds.push_back({fd, POLLIN, 0});
+        }
+        const int n = ::poll(fds.data(), fds.size(),
+                             static_cast<int>(std::min<std::int64_t>(timeout, 1000L * 3600)));
+        if (n <= 0) {
+            continue;
+        }
+        if ((fds[1].revents & POLLIN) != 0) {
             signalfd_siginfo info{};
             (void)!::read(sig_fd, &info, sizeof info);
             log::info("signal {} received; stopping", info.ssi_signo);
             running = false;
         }
-        if (n > 0 && (fds[0].revents & POLLIN) != 0) {
-            socket->drain();
+        for (std::size_t i = 2; i < fds.size(); ++i) {
+            if (fds[i].revents != 0) {
+                gates.gone(fds[i].fd);  // slurmctld killed the gate: cancelled or requeued
+            }
+        }
+        if ((fds[0].revents & POLLIN) != 0) {
+            auto drained = socket->drain();
+            poked = poked || drained.poked;
+            for (auto& [fd, request] : drained.gates) {
+                const std::string job = request.job_id;
+                if (gates.add(fd, std::move(request), now, [&daemon](const std::string& node) {
+                        return daemon.is_cloud_node(node);
+                    })) {
+                    log::info("prolog gate: job {} waits for its cloud nodes to register", job);
+                    last_gate_check_ms = 0;  // look at once: they may be up already
+                }
+            }
         }
     }
     ::close(sig_fd);

@@ -47,6 +47,8 @@ class Daemon {
 
     // True while any node is on its way up or down (the loop then polls faster).
     bool busy() const { return m_busy; }
+    // True when Slurm listed `name` as a CLOUD node at the last read (the prolog gate's test).
+    bool is_cloud_node(const std::string& name) const { return m_slurm_cloud.contains(name); }
     const DaemonStats& stats() const { return m_stats; }
     const std::map<std::string, ArrayHealth>& health() const { return m_health; }
     // Spool files owned by anyone else are refused (see Spool::trust_only).

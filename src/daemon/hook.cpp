@@ -18,10 +18,7 @@
 
 namespace cb {
 
-namespace {
-
-// Slurm 22.05 starts us with fds 0, 1 and 2 closed: give them /dev/null so that the files
-// we open never land on them (a later write to "stderr" would corrupt a spool file).
+// A later write to "stderr" on a spool file's fd would corrupt it.
 void ensure_standard_fds() {
     for (int fd = 0; fd <= 2; ++fd) {
         if (::fcntl(fd, F_GETFD) < 0) {
@@ -33,6 +30,8 @@ void ensure_standard_fds() {
         }
     }
 }
+
+namespace {
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(

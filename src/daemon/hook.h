@@ -13,6 +13,10 @@ namespace cb {
 // from argv[0]'s file name.
 int run_hook(int argc, char** argv);
 
+// Slurm 22.05 starts its scripts with fds 0, 1 and 2 closed: gives them /dev/null so that the
+// files we open never land on them.
+void ensure_standard_fds();
+
 // Connects to the daemon's control socket and writes "poke\n". Never blocks for long;
 // returns false if nobody listens (the caller does not care: the spool is the handoff).
 bool poke_daemon(const std::string& socket_path);

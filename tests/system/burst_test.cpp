@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "testbed.h"
+#include "util/files.h"
 
 namespace cb::system_test {
 namespace {
@@ -43,6 +44,39 @@ TEST_F(BurstSystem, SrunAsAUserBurstsOneNodeAndPrintsItsName) {
     EXPECT_TRUE(std::regex_match(out->out, std::regex("hpc-[1-8]\n"))) << out->out;
     EXPECT_EQ(emulator_create_calls(*m_tb), 1);
     EXPECT_EQ(emulator_vms(*m_tb), 1);
+}
+
+// The registration gate (cloudburst-prolog as PrologSlurmctld): slurmctld launches a batch
+// job when its gate ends with the nodes ready ("prolog_running_decr: Configuration for JobId=J
+// is complete"), not at its 30 s periodic check ("job_time_limit: Configuration for JobId=J
+// complete"), which is how it starts without the gate.
+TEST_F(BurstSystem, BatchJobIsLaunchedWhenItsNodesRegisterNotAtSlurmsPeriodicCheck) {
+    bring_up({});
+    const std::string id =
+        m_tb->submit(RunAs::k_nobody, {"-p", "cloud", "-N2", "--wrap", "hostname"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(wait_until(k_boot_deadline, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    auto log = read_file(m_tb->dir() + "/log/slurmctld.log", 64 << 20);
+    ASSERT_TRUE(log) << log.error().describe();
+    EXPECT_NE(log->find("prolog_running_decr: Configuration for JobId=" + id + " is complete"),
+              std::string::npos)
+        << "the job was not launched by its gate's completion";
+    EXPECT_EQ(log->find("job_time_limit: Configuration for JobId=" + id + " complete"),
+              std::string::npos);
+    EXPECT_NE(daemon_log(*m_tb).find("prolog gate: job " + id + " waits"), std::string::npos);
+}
+
+// An on-prem job asks the gate too: it is let go at once, without waiting for anything.
+TEST_F(BurstSystem, OnPremJobPassesTheGateAtOnce) {
+    bring_up({"--onprem", "1"});
+    const std::string id =
+        m_tb->submit(RunAs::k_nobody, {"-p", "work", "-w", "onprem1", "-N1", "--wrap", "hostname"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(wait_until(60s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
+        << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
+    EXPECT_EQ(daemon_log(*m_tb).find("prolog gate: job " + id + " waits"), std::string::npos);
+    EXPECT_EQ(emulator_create_calls(*m_tb), 0);
 }
 
 TEST_F(BurstSystem, HybridPartitionOverflowsOnlyWhenOnPremIsFull) {
