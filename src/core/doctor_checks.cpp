@@ -228,6 +228,27 @@ CheckResult check_include(const SlurmSettings& settings, const std::string& slur
                                         "` to it, then `scontrol reconfigure`");
 }
 
+CheckResult check_prolog_gate(const SlurmSettings& settings) {
+    constexpr const char* k_name = "PrologSlurmctld";
+    constexpr const char* k_late =
+        "batch jobs on cloud nodes start up to 30 s after their nodes register (Slurm's "
+        "periodic check)";
+    const auto value = settings.get(k_name);
+    if (!value || value->empty() || iequals(*value, "(null)")) {
+        return check_warning(k_name, std::string("not set: ") + k_late +
+                                         "; set PrologSlurmctld=/usr/libexec/cloudburst/"
+                                         "cloudburst-prolog and restart slurmctld (22.05 "
+                                         "does not read it on reconfigure)");
+    }
+    if (std::filesystem::path(*value).filename() != "cloudburst-prolog") {
+        return check_warning(k_name, *value + " is the site's own: " + k_late +
+                                         "; on Slurm 24.05 and later add a second line "
+                                         "PrologSlurmctld=/usr/libexec/cloudburst/"
+                                         "cloudburst-prolog");
+    }
+    return check_ok(k_name, *value + " (jobs start when their nodes register)");
+}
+
 CheckResult check_onprem_not_suspended(const SlurmSettings& settings) {
     const char* name = "SuspendTime";
     std::set<std::string> excluded;

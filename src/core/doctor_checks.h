@@ -18,8 +18,9 @@
 
 namespace cb {
 
-// k_warning: works, but a setting the operator chose puts the credentials at risk; printed
-// loudly, does not fail the run.
+// k_warning: works, but a setting the operator chose costs something (the credentials at
+// risk, jobs that start late); printed loudly, does not fail the run.
+
 enum class CheckOutcome { k_ok, k_problem, k_skipped, k_warning };
 
 struct CheckResult {
@@ -74,6 +75,10 @@ CheckResult check_include(const SlurmSettings& settings, const std::string& slur
 // No node that is not State=CLOUD gets a finite SuspendTime (global or from its partitions)
 // unless SuspendExcNodes or SuspendExcParts exempts it.
 CheckResult check_onprem_not_suspended(const SlurmSettings& settings);
+
+// PrologSlurmctld is cloudburst's registration gate (cloudburst-prolog); a warning otherwise:
+// batch jobs then start up to 30 s after their cloud nodes register (Slurm's periodic check).
+CheckResult check_prolog_gate(const SlurmSettings& settings);
 
 // ResumeTimeout for the cloud nodes (their partitions' value, else the global one) covers a
 // VM boot: at least k_min_resume_timeout.

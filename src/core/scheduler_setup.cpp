@@ -173,6 +173,9 @@ std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s) {
         {"ResumeProgram", s.hook_dir + "/cloudburst-resume", SettingMode::k_replace},
         {"SuspendProgram", s.hook_dir + "/cloudburst-suspend", SettingMode::k_replace},
         {"ResumeFailProgram", s.hook_dir + "/cloudburst-resume-fail", SettingMode::k_replace},
+        // The registration gate (core/prolog_gate.h); a site's own PrologSlurmctld is kept
+        // (doctor says what that costs).
+        {"PrologSlurmctld", s.hook_dir + "/cloudburst-prolog", SettingMode::k_if_absent},
     };
     std::string params = "idle_on_node_suspend,enable_configless";
     if (before_23_11) {

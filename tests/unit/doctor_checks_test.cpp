@@ -171,6 +171,22 @@ TEST(DoctorChecks, IncludeMayBeRelativeToSlurmConf) {
               "it, then `scontrol reconfigure`");
 }
 
+TEST(DoctorChecks, PrologGateMissingOrForeignIsAWarning) {
+    EXPECT_EQ(format_check(check_prolog_gate(good())),
+              "WARNING  PrologSlurmctld: not set: batch jobs on cloud nodes start up to 30 s "
+              "after their nodes register (Slurm's periodic check); set "
+              "PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog and restart slurmctld "
+              "(22.05 does not read it on reconfigure)");
+    EXPECT_EQ(format_check(check_prolog_gate(with("PrologSlurmctld=/opt/site/prolog.sh\n"))),
+              "WARNING  PrologSlurmctld: /opt/site/prolog.sh is the site's own: batch jobs on "
+              "cloud nodes start up to 30 s after their nodes register (Slurm's periodic "
+              "check); on Slurm 24.05 and later add a second line "
+              "PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog");
+    EXPECT_EQ(check_prolog_gate(with("PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog\n"))
+                  .outcome,
+              CheckOutcome::k_ok);
+}
+
 TEST(DoctorChecks, OnPremNodesMustNotBeSuspended) {
     EXPECT_EQ(check_onprem_not_suspended(good()).outcome, CheckOutcome::k_ok);
     const std::string msg =
