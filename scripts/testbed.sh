@@ -354,7 +354,7 @@ start_emulator() {
     [ $SECONDS -lt $deadline ] || die "cyclecloud-emulator not ready within 30s"
     sleep 0.1
   done
-  # "ready url=... cluster=... [ca=...] credentials=... user=... state-dir=... pid=..."
+  # "ready url=... cluster=... [ca=...] [tls-pin=...] credentials=... user=... state-dir=... pid=..."
   emulator_ready=$(head -n 1 "$dir/run/emulator.ready")
 }
 
@@ -460,6 +460,7 @@ export CB_TESTBED_SLURM_USER='$slurm_user'
 export CB_TESTBED_EMULATOR_URL='$(emulator_field url)'
 export CB_TESTBED_EMULATOR_CLUSTER='$(emulator_field cluster)'
 export CB_TESTBED_EMULATOR_CA='$(emulator_field ca)'
+export CB_TESTBED_EMULATOR_TLS_PIN='$(emulator_field tls-pin)'
 export CB_TESTBED_EMULATOR_CREDENTIALS='$(emulator_field credentials)'
 export CB_TESTBED_EMULATOR_USER='$(emulator_field user)'
 EOF

@@ -12,6 +12,7 @@ CycleCloudOptions cyclecloud_options(const Config& config) {
     cc.password = config.cyclecloud.password;
     cc.ca_bundle = config.cyclecloud.ca_bundle;
     cc.verify_tls = config.cyclecloud.verify_tls;
+    cc.tls_pin = config.cyclecloud.tls_pin;
     cc.connect_timeout = config.cyclecloud.connect_timeout;
     cc.request_timeout = config.cyclecloud.request_timeout;
     cc.max_response_bytes = static_cast<std::size_t>(config.cyclecloud.max_response_mb) << 20;

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "adapters/cyclecloud_node_list.h"
+#include "adapters/tls_probe.h"
 #include "core/cloud_input.h"
 #include "core/vm_status.h"
 #include "util/log.h"
@@ -94,6 +95,55 @@ size_t read_header(char* data, size_t size, size_t n, void* user) {
                                               std::chrono::system_clock::now());
     }
     return size * n;
+}
+
+// How the handle verifies the server (CycleCloudRest's header says why each way).
+void set_tls_options(CURL* curl, const CycleCloudOptions& options) {
+    if (!options.tls_pin.empty()) {
+        // The pinned key is the trust anchor: libcurl checks it even with VERIFYPEER off
+        // (CURLOPT_PINNEDPUBLICKEY(3)), and a self-signed certificate for another name, as a
+        // fresh CycleCloud serves, could pass neither the chain nor the name check.
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, options.tls_pin.c_str());
+        return;
+    }
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
+    if (!options.ca_bundle.empty()) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_bundle.c_str());
+    }
+}
+
+// libcurl's failure as our Error, with what to do. `verify_result` is
+// CURLINFO_SSL_VERIFYRESULT: why the certificate was refused, when it was.
+Error translate_curl_error(CURLcode rc, long verify_result, const char* errbuf,
+                           const std::string& url) {
+    const std::string detail = errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return make_error(ErrorKind::k_transient,
+                              "cannot resolve the host in " + url + ": " + detail);
+        case CURLE_COULDNT_CONNECT:
+            return make_error(ErrorKind::k_transient, "cannot connect to " + url + ": " + detail);
+        case CURLE_OPERATION_TIMEDOUT:
+            return make_error(ErrorKind::k_transient,
+                              "no answer from " + url + " in time: " + detail);
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return make_error(
+                ErrorKind::k_permanent,
+                tls_problem_message(tls_problem_of_verify_result(verify_result), url, detail));
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            return make_error(ErrorKind::k_permanent,
+                              tls_problem_message(TlsProblem::k_pin_mismatch, url, detail));
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CERTPROBLEM:
+            return make_error(ErrorKind::k_permanent,
+                              tls_problem_message(TlsProblem::k_other, url, detail));
+        default:
+            return make_error(ErrorKind::k_transient, "request to " + url + " failed: " + detail);
+    }
 }
 
 std::string url_escape(const std::string& s) {
@@ -520,11 +570,7 @@ struct CycleCloudRest::Impl {
                          static_cast<long>(options.connect_timeout.count()));
         curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                          static_cast<long>(options.request_timeout.count()));
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
-        if (!options.ca_bundle.empty()) {
-            curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_bundle.c_str());
-        }
+        set_tls_options(curl, options);
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
@@ -542,36 +588,12 @@ struct CycleCloudRest::Impl {
         curl_slist_free_all(headers);
         ++stats.requests;
         if (rc != CURLE_OK && !resp.too_big) {
-            return transport_error(rc, errbuf);
+            long verify_result = 0;
+            curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &verify_result);
+            return translate_curl_error(rc, verify_result, errbuf, options.url);
         }
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
         return resp;
-    }
-
-    Error transport_error(CURLcode rc, const char* errbuf) const {
-        const std::string detail = errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc);
-        switch (rc) {
-            case CURLE_COULDNT_RESOLVE_HOST:
-                return make_error(ErrorKind::k_transient,
-                                  "cannot resolve the host in " + options.url + ": " + detail);
-            case CURLE_COULDNT_CONNECT:
-                return make_error(ErrorKind::k_transient,
-                                  "cannot connect to " + options.url + ": " + detail);
-            case CURLE_OPERATION_TIMEDOUT:
-                return make_error(ErrorKind::k_transient,
-                                  "no answer from " + options.url + " in time: " + detail);
-            case CURLE_PEER_FAILED_VERIFICATION:
-            case CURLE_SSL_CACERT_BADFILE:
-            case CURLE_SSL_CONNECT_ERROR:
-            case CURLE_SSL_CERTPROBLEM:
-                return make_error(ErrorKind::k_permanent,
-                                  "TLS verification of " + options.url + " failed: " + detail +
-                                      " (give the server's CA certificate in "
-                                      "cyclecloud.ca_bundle)");
-            default:
-                return make_error(ErrorKind::k_transient,
-                                  "request to " + options.url + " failed: " + detail);
-        }
     }
 
     // An answer over max_response_bytes: a CycleCloud this large needs a larger limit, and
@@ -683,6 +705,49 @@ struct CycleCloudRest::Impl {
     }
 };
 
+Result<std::string> fetch_server_certificate(const std::string& url,
+                                             std::chrono::milliseconds timeout) {
+    if (!url.starts_with("https://")) {
+        return make_error(ErrorKind::k_usage,
+                          url + " is not an https:// URL: it has no certificate");
+    }
+    std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) {
+        return make_error(ErrorKind::k_internal, "curl_easy_init failed");
+    }
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+    // The handshake alone: CONNECT_ONLY stops before the request, so nothing (no credentials,
+    // not even a path) reaches a server that is not yet trusted.
+    curl_easy_setopt(curl.get(), CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(curl.get(), CURLOPT_CERTINFO, 1L);
+    curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
+    const CURLcode rc = curl_easy_perform(curl.get());
+    if (rc != CURLE_OK) {
+        return translate_curl_error(rc, 0, errbuf, url);
+    }
+    curl_certinfo* info = nullptr;
+    if (curl_easy_getinfo(curl.get(), CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
+        info->num_of_certs < 1) {
+        return make_error(ErrorKind::k_cloud, url + " presented no TLS certificate");
+    }
+    // The server's own certificate comes first; its "Cert:" field is the PEM.
+    constexpr std::string_view k_field = "Cert:";
+    for (const curl_slist* field = info->certinfo[0]; field != nullptr; field = field->next) {
+        const std::string_view text = field->data;
+        if (text.starts_with(k_field)) {
+            return std::string(text.substr(k_field.size()));
+        }
+    }
+    return make_error(ErrorKind::k_cloud, url + " presented no TLS certificate");
+}
+
 CycleCloudRest::CycleCloudRest(CycleCloudOptions options) : m_impl(std::make_unique<Impl>()) {
     std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     while (!options.url.empty() && options.url.back() == '/') {
@@ -695,7 +760,7 @@ CycleCloudRest::CycleCloudRest(CycleCloudOptions options) : m_impl(std::make_uni
         TokenBucket(m_impl->options.write_bucket.first, m_impl->options.write_bucket.second);
     m_impl->curl = curl_easy_init();
     log::register_secret(m_impl->options.password);
-    if (!m_impl->options.verify_tls) {
+    if (!m_impl->options.verify_tls && m_impl->options.tls_pin.empty()) {
         log::warn(
             "cyclecloud: TLS verification is OFF for {} (cyclecloud.verify_tls = false); "
             "anyone on the path can read the CycleCloud password",

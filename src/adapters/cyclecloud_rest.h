@@ -3,8 +3,12 @@
 //
 // * HTTP Basic auth; the password is handed to libcurl directly, never put in a URL, a log
 //   line, an error message or argv.
-// * TLS verification is on by default (optionally against `ca_bundle`); turning it off logs a
-//   warning every time a client is made.
+// * TLS verification is on by default: the chain against `ca_bundle` (or the system's CAs),
+//   the host name and the dates. With `tls_pin` the server's public key is checked instead
+//   (libcurl's CURLOPT_PINNEDPUBLICKEY, before any byte is sent): the key is the trust
+//   anchor, so the chain, the name and the dates are not checked. Turning verification off
+//   (verify_tls = false, no pin) logs a warning every time a client is made. A TLS failure's
+//   message says which of these failed and what to do (translate_curl_error).
 // * One connection is reused across calls (the object serialises its calls).
 // * Transient failures (connect errors, timeouts, 5xx, malformed bodies) are retried with
 //   jittered exponential backoff; 429 waits for Retry-After. After `max_attempts` the last
@@ -37,6 +41,7 @@ struct CycleCloudOptions {
     std::string password;
     std::string ca_bundle;  // empty: the system's CA store
     bool verify_tls = true;
+    std::string tls_pin;  // "sha256//BASE64[;...]": trust this key instead; empty: the CA
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds request_timeout{30000};
     int max_attempts = 4;
@@ -89,6 +94,14 @@ class CycleCloudRest final : public Cloud {
     Result<std::vector<Record>> screened(Result<std::vector<Record>> records);
     std::unique_ptr<Impl> m_impl;
 };
+
+// The certificate the server at `url` (https://) presents, as PEM, read during a TLS
+// handshake without verifying it; nothing is sent after the handshake: no HTTP request, no
+// credentials. For `cloudburst init`, to show an unverified certificate (adapters/tls_probe.h).
+// Errors: k_usage for a URL that is not https://, k_transient when the server cannot be
+// reached or the handshake fails, k_cloud when it presents no certificate.
+Result<std::string> fetch_server_certificate(const std::string& url,
+                                             std::chrono::milliseconds timeout);
 
 // The deepest nesting of objects and lists taken in an answer from CycleCloud. Its own answers
 // nest five levels at most (a node array's Configuration); a deeper one is malformed. Every

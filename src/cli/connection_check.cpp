@@ -132,6 +132,9 @@ std::string connection_message(ConnectionProblem problem, const ConnectionTarget
                    " s: check the address in the URL and that firewalls let this machine "
                    "reach CycleCloud over HTTPS";
         case ConnectionProblem::k_tls:
+            if (!detail.empty()) {
+                return detail;  // the client's message for the exact problem (tls_probe.h)
+            }
             return "TLS verification of " + t.url +
                    " failed: its certificate is not signed by a CA this machine trusts or does "
                    "not name '" +
@@ -196,8 +199,8 @@ ConnectionDiagnosis diagnose_connection(const CycleCloudOptions& options) {
     if (contains(e.message, "rejected the credentials")) {
         return fail(ConnectionProblem::k_credentials);
     }
-    if (contains(e.message, "TLS verification")) {
-        return fail(ConnectionProblem::k_tls);
+    if (contains(e.message, "TLS verification") || contains(e.message, "'s TLS ")) {
+        return fail(ConnectionProblem::k_tls, e.message);
     }
     if (contains(e.message, "cannot resolve")) {
         return fail(ConnectionProblem::k_dns);

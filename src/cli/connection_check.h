@@ -41,7 +41,8 @@ struct ConnectionDiagnosis {
 // with the k_bad_url message.
 Result<ConnectionTarget> parse_connection_target(const CycleCloudOptions& options);
 
-// The message for `problem` (`detail`: the underlying error, used by k_other only).
+// The message for `problem` (`detail`: the underlying error, used by k_other, and by k_tls,
+// whose message is the client's own when given: it names the exact TLS problem).
 std::string connection_message(ConnectionProblem problem, const ConnectionTarget& target,
                                const std::string& detail = {});
 

@@ -136,7 +136,11 @@ std::optional<std::string> cyclecloud_date(const Config& config) {
         return std::nullopt;
     }
     std::vector<std::string> argv{curl, "-sS", "-o", "/dev/null", "-D", "-", "--max-time", "10"};
-    if (!config.cyclecloud.ca_bundle.empty()) {
+    if (!config.cyclecloud.tls_pin.empty()) {
+        // As the client does: the pinned key instead of the CA and the name (curl checks the
+        // pin with --insecure too).
+        argv.insert(argv.end(), {"--pinnedpubkey", config.cyclecloud.tls_pin, "--insecure"});
+    } else if (!config.cyclecloud.ca_bundle.empty()) {
         argv.push_back("--cacert");
         argv.push_back(config.cyclecloud.ca_bundle);
     }

@@ -3,7 +3,9 @@
 // says what is wrong; writes the password file (root, 0600) and the config (root, 0644, no
 // secret), atomically; creates the spool for SlurmUser; runs `cloudburst scale`; installs
 // and starts the daemon's systemd unit; checks that slurm.conf calls our hooks and includes
-// the generated file. A rerun changes only what differs and says so.
+// the generated file. A rerun changes only what differs and says so. When CycleCloud's
+// certificate does not verify (a fresh CycleCloud's is self-signed), init shows it, fetched
+// without sending anything, and pins its key when the admin says so or gives --tls-pin.
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@
 #include <memory>
 
 #include "adapters/cyclecloud_options.h"
+#include "adapters/tls_probe.h"
 #include "cli/commands.h"
 #include "cli/connection_check.h"
 #include "cli/init_steps.h"
@@ -44,6 +47,7 @@ struct InitOptions {
     std::string password_file;
     bool password_stdin = false;
     std::string ca_bundle;
+    std::string tls_pin;
     std::string slurm_conf;
     bool no_start = false;
     bool dry_run = false;
@@ -179,6 +183,45 @@ Result<std::string> choose_password(const InitOptions& o, const std::string& cur
     return make_error(ErrorKind::k_usage,
                       "no CycleCloud password: give --password-file FILE or --password-stdin, "
                       "or set CLOUDBURST_PASSWORD (never on the command line)");
+}
+
+// Asks whether to trust a certificate's key; only at a terminal.
+bool confirm_pin(const InitOptions& o) {
+    if (!interactive(o)) {
+        return false;
+    }
+    std::cerr << "Trust this key and pin it in cyclecloud.tls_pin? Compare the SHA-256 "
+                 "fingerprint with the certificate on the CycleCloud host first [y/N]: "
+              << std::flush;
+    std::string line;
+    std::getline(std::cin, line);
+    line = strip_newlines(line);
+    return line == "y" || line == "Y" || line == "yes";
+}
+
+// After a TLS failure: CycleCloud's certificate, fetched without sending anything, shown with
+// its fingerprint and key. Returns the key to pin when the admin confirms it at the terminal;
+// else the error to stop with: the failure, and the --tls-pin that would trust this key.
+Result<std::string> offer_pin(const InitOptions& o, const std::string& url,
+                              std::chrono::milliseconds timeout, const std::string& failure) {
+    auto cert = probe_server_certificate(url, timeout);
+    if (!cert) {
+        return make_error(ErrorKind::k_cloud, failure);
+    }
+    std::cout << "CycleCloud's TLS certificate at " << url << ":\n" << describe_certificate(*cert);
+    if (!o.tls_pin.empty()) {
+        // The admin's pin does not match: never offer another key instead.
+        return make_error(ErrorKind::k_cloud,
+                          "the server at " + url + " holds the key " + cert->key_pin +
+                              ", not the --tls-pin " + o.tls_pin +
+                              ": compare the certificate above with the one on the CycleCloud "
+                              "host; pin its key only if they match");
+    }
+    if (confirm_pin(o)) {
+        return cert->key_pin;
+    }
+    return make_error(ErrorKind::k_cloud,
+                      failure + " (this server's: --tls-pin " + cert->key_pin + ")");
 }
 
 // Writes the password file, then the config (so the config never names a missing file);
@@ -424,6 +467,25 @@ Result<int> run_init(const InitOptions& o) {
     if (s.ca_bundle.empty()) {
         s.ca_bundle = current.cyclecloud.ca_bundle;
     }
+    if (!o.tls_pin.empty()) {
+        if (!is_tls_pin(o.tls_pin)) {
+            return make_error(ErrorKind::k_usage,
+                              "--tls-pin " + o.tls_pin +
+                                  ": expected sha256// and 44 characters of base64, as init "
+                                  "shows them for a certificate it cannot verify");
+        }
+        if (!o.ca_bundle.empty()) {
+            return make_error(ErrorKind::k_usage,
+                              "--tls-pin and --ca-bundle: give one; the pinned key replaces "
+                              "the CA");
+        }
+        s.tls_pin = o.tls_pin;
+    } else if (o.ca_bundle.empty()) {
+        s.tls_pin = current.cyclecloud.tls_pin;
+    }
+    if (!s.tls_pin.empty()) {
+        s.ca_bundle.clear();  // a pin and a CA do not go together (the config refuses both)
+    }
 
     const std::string slurm_conf = slurm_conf_path(o.slurm_conf, current.slurm.conf_dir);
     s.conf_dir = fs::path(slurm_conf).parent_path().string();
@@ -436,6 +498,7 @@ Result<int> run_init(const InitOptions& o) {
     CycleCloudConfig transport = current.cyclecloud;
     transport.url = s.url;
     transport.ca_bundle = s.ca_bundle;
+    transport.tls_pin = s.tls_pin;
     if (auto refusal = cleartext_url_refusal(transport); !refusal.empty()) {
         return make_error(ErrorKind::k_config, "the CycleCloud URL " + s.url + " " + refusal);
     }
@@ -449,10 +512,21 @@ Result<int> run_init(const InitOptions& o) {
     cc.username = s.username;
     cc.password = *password;
     cc.ca_bundle = s.ca_bundle;
+    cc.tls_pin = s.tls_pin;
     cc.connect_timeout = current.cyclecloud.connect_timeout;
     cc.request_timeout = current.cyclecloud.request_timeout;
     cc.max_response_bytes = static_cast<std::size_t>(current.cyclecloud.max_response_mb) << 20;
-    const ConnectionDiagnosis diagnosis = diagnose_connection(cc);
+    ConnectionDiagnosis diagnosis = diagnose_connection(cc);
+    if (diagnosis.problem == ConnectionProblem::k_tls) {
+        // The TLS handshake failed before the password was sent.
+        auto pin = offer_pin(o, s.url, cc.connect_timeout, diagnosis.message);
+        if (!pin) {
+            return pin.error();
+        }
+        s.tls_pin = cc.tls_pin = *pin;
+        s.ca_bundle = cc.ca_bundle = "";
+        diagnosis = diagnose_connection(cc);
+    }
     if (!diagnosis.ok()) {
         return make_error(ErrorKind::k_cloud, diagnosis.message);
     }
@@ -529,7 +603,12 @@ TomlEditResult render_init_config(std::string_view existing, const InitSettings&
         {"password_file", toml_string(s.password_file)},
         {"ca_bundle",
          s.ca_bundle.empty() ? std::nullopt : std::optional<std::string>(toml_string(s.ca_bundle))},
+        {"tls_pin",
+         s.tls_pin.empty() ? std::nullopt : std::optional<std::string>(toml_string(s.tls_pin))},
     };
+    if (!s.tls_pin.empty()) {
+        cyclecloud.push_back({"verify_tls", std::nullopt});  // a pin verifies
+    }
     TomlEditResult result = edit_toml_section(existing, "cyclecloud", cyclecloud);
     std::vector<TomlKeyEdit> slurm;
     if (!s.conf_dir.empty()) {
@@ -732,6 +811,10 @@ std::vector<CommandSpec> init_commands() {
                  app.add_option("--ca-bundle", o->ca_bundle,
                                 "CA certificate(s) for CycleCloud's TLS certificate (env "
                                 "CLOUDBURST_CA_BUNDLE; default: the system's)");
+                 app.add_option("--tls-pin", o->tls_pin,
+                                "trust CycleCloud's key sha256//BASE64 (as init shows it when "
+                                "the certificate does not verify) instead of a CA; a server "
+                                "with another key is refused");
                  app.add_option("--slurm-conf", o->slurm_conf,
                                 "slurm.conf to check (default: $SLURM_CONF, else "
                                 "<slurm.conf_dir>/slurm.conf)");

@@ -21,6 +21,7 @@ struct InitSettings {
     std::string username;
     std::string password_file;  // cyclecloud.password_file; cyclecloud.password is removed
     std::string ca_bundle;      // empty: the key is removed (system CAs)
+    std::string tls_pin;        // cyclecloud.tls_pin; empty: the key is removed (not pinned)
     std::string conf_dir;       // [slurm] conf_dir; empty: left as it is
     std::string slurm_user;     // [slurm] user; empty: left as it is
 };

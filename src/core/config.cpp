@@ -35,6 +35,28 @@ std::string url_host(std::string_view url) {
     return std::string(rest.substr(0, rest.find(':')));
 }
 
+bool is_tls_pin(std::string_view text) {
+    constexpr std::string_view k_prefix = "sha256//";
+    constexpr std::size_t k_base64_size = 44;  // 32 bytes: 43 characters and one '='
+    const auto base64 = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/';
+    };
+    while (true) {
+        const std::string_view pin = text.substr(0, text.find(';'));
+        if (!pin.starts_with(k_prefix) || pin.size() != k_prefix.size() + k_base64_size) {
+            return false;
+        }
+        const std::string_view digest = pin.substr(k_prefix.size());
+        if (!std::all_of(digest.begin(), digest.end() - 1, base64) || digest.back() != '=') {
+            return false;
+        }
+        if (pin.size() == text.size()) {
+            return true;
+        }
+        text.remove_prefix(pin.size() + 1);
+    }
+}
+
 bool is_loopback_host(std::string_view host) {
     std::string name(host);
     std::transform(name.begin(), name.end(), name.begin(),
@@ -84,9 +106,9 @@ std::string transport_warning(const CycleCloudConfig& cc) {
         return "cyclecloud.verify_tls = false: CycleCloud's certificate is not checked, so "
                "anyone on the way to " +
                host +
-               " can pose as CycleCloud and collect the password; put CycleCloud's CA "
-               "certificate in a file, set cyclecloud.ca_bundle to it (or install it in the "
-               "system's CA store) and remove verify_tls";
+               " can pose as CycleCloud and collect the password; pin CycleCloud's key with "
+               "`cloudburst init --tls-pin` (init shows it), or put CycleCloud's CA certificate "
+               "in a file and set cyclecloud.ca_bundle to it, and remove verify_tls";
     }
     return "";
 }

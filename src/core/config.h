@@ -35,6 +35,10 @@ struct CycleCloudConfig {
     std::string password_file;  // empty: the password is inline
     std::string ca_bundle;      // empty: the system's CA certificates
     bool verify_tls = true;
+    // CycleCloud's public key, pinned (libcurl's "sha256//BASE64", several joined by ';'):
+    // when set, the key is the trust anchor instead of a CA and the host name. Empty: not
+    // pinned.
+    std::string tls_pin;
     // Allows an http:// URL to a host other than this machine: the password then crosses the
     // network in clear text with every request. For labs only.
     bool allow_insecure_http = false;
@@ -111,6 +115,10 @@ struct Config {
 
 // The host of an http:// or https:// URL, without user, port or IPv6 brackets ("" if none).
 std::string url_host(std::string_view url);
+
+// Whether `text` is one or more pinned public keys in libcurl's form, joined by ';': each
+// "sha256//" and the base64 of a SHA-256 (43 characters and '=').
+bool is_tls_pin(std::string_view text);
 
 // localhost, 127.0.0.0/8 and ::1: a connection to them never leaves this machine.
 bool is_loopback_host(std::string_view host);

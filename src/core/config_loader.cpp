@@ -366,6 +366,17 @@ class ConfigReader {
                            "'cyclecloud.ca_bundle' is set but 'cyclecloud.verify_tls' is "
                            "false; remove one of them");
         }
+        if (auto at = given("cyclecloud.tls_pin"); at && !cc.verify_tls) {
+            m_problems.add(*at,
+                           "'cyclecloud.tls_pin' is set but 'cyclecloud.verify_tls' is false; "
+                           "the pin is a way to verify: remove verify_tls");
+        }
+        if (auto pin = given("cyclecloud.tls_pin"), ca = given("cyclecloud.ca_bundle"); pin && ca) {
+            m_problems.add(
+                std::max(*pin, *ca, [](Position a, Position b) { return a.line < b.line; }),
+                "'cyclecloud.tls_pin' and 'cyclecloud.ca_bundle' are both set; the "
+                "pinned key replaces the CA: keep only one of them");
+        }
         if (auto refusal = cleartext_url_refusal(cc); !refusal.empty()) {
             m_problems.add(given("cyclecloud.url").value_or(Position{}),
                            "'cyclecloud.url' " + refusal);

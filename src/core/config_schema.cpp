@@ -127,6 +127,17 @@ std::string non_empty(const ConfigValue& v) {
     return std::get<std::string>(v).empty() ? "must not be empty" : "";
 }
 
+std::string tls_pin(const ConfigValue& v) {
+    const auto& text = std::get<std::string>(v);
+    if (!is_tls_pin(text)) {
+        return "must be a pinned public key as `cloudburst init` shows it, sha256// and the "
+               "base64 of the SHA-256 of the certificate's public key (44 characters; several "
+               "joined by ';'), not " +
+               quote_for_message(text);
+    }
+    return "";
+}
+
 std::string user_name(const ConfigValue& v) {
     const auto& text = std::get<std::string>(v);
     if (text.empty()) {
@@ -284,6 +295,22 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "Verify CycleCloud's certificate and host name. Turn it off only for tests: "
                     "without it the password can be intercepted.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::verify_tls>()},
+    {.section = "cyclecloud",
+     .key = "tls_pin",
+     .type = ValueType::k_string,
+     .presence = Presence::k_optional,
+     .description =
+         "CycleCloud's public key, pinned: `sha256//` and the base64 of the SHA-256 of the "
+         "DER SubjectPublicKeyInfo of its certificate (libcurl's pinned public key; several "
+         "joined by `;` while a new key is rolled out). `cloudburst init` shows it and writes "
+         "it (`--tls-pin`). When set, a connection is made only to a server that proves it "
+         "holds that key, before anything is sent; the certificate's CA, host name and dates "
+         "are then not checked, which is what a fresh CycleCloud's self-signed, short-lived "
+         "certificate for another name needs. Not with `ca_bundle` or `verify_tls = false`.",
+     .access = field<&Config::cyclecloud, &CycleCloudConfig::tls_pin>(),
+     .check = tls_pin,
+     .default_note = "not pinned: the certificate is verified against `ca_bundle` or the "
+                     "system's CAs, with the host name"},
     {.section = "cyclecloud",
      .key = "allow_insecure_http",
      .type = ValueType::k_boolean,

@@ -556,6 +556,12 @@ CheckResult check_transport(const CycleCloudConfig& cc) {
         return check_ok("TLS", "none, but " + url_host(cc.url) +
                                    " is this machine: the password does not leave it");
     }
+    if (!cc.tls_pin.empty()) {
+        return check_ok("TLS",
+                        "https:// with CycleCloud's key pinned (cyclecloud.tls_pin): "
+                        "only a server holding that key is sent the password; the "
+                        "certificate's CA, name and dates are not checked");
+    }
     return check_ok("TLS", "https:// with CycleCloud's certificate verified" +
                                (cc.ca_bundle.empty() ? std::string(" by the system's CAs")
                                                      : " against " + cc.ca_bundle));

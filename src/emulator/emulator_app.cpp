@@ -267,7 +267,8 @@ Result<std::unique_ptr<Emulator>> Emulator::start(const EmulatorOptions& options
     server_options.transport = options.transport;
     server_options.threads = options.threads;
     if (options.transport == Transport::k_https) {
-        auto tls = generate_tls_files(impl->state_dir, {"127.0.0.1", "::1", "localhost"});
+        auto tls =
+            generate_tls_files(impl->state_dir, {"127.0.0.1", "::1", "localhost"}, options.tls);
         if (!tls) {
             return std::move(tls).error();
         }
@@ -305,6 +306,9 @@ std::string Emulator::url() const {
 std::string Emulator::ca_file() const {
     return m_impl->tls.ca_cert;
 }
+std::string Emulator::tls_pin() const {
+    return m_impl->tls.key_pin;
+}
 std::string Emulator::credentials_file() const {
     return m_impl->credentials_file;
 }
@@ -325,6 +329,9 @@ std::string Emulator::ready_line() const {
     std::string line = fmt::format("ready url={} cluster={}", url(), cluster());
     if (!ca_file().empty()) {
         line += " ca=" + ca_file();
+    }
+    if (!tls_pin().empty()) {
+        line += " tls-pin=" + tls_pin();
     }
     line += fmt::format(" credentials={} user={} state-dir={} pid={}", credentials_file(), user(),
                         state_dir(), ::getpid());
@@ -443,6 +450,7 @@ int emulator_main(int argc, char** argv) {
         std::vector<std::string> parameters;
         std::string listen = "127.0.0.1:0";
         bool plain_http = false;
+        std::string tls_mode = "ca";
         std::string timing = "fast";
         std::string acquire;
         std::string prepare;
@@ -465,6 +473,15 @@ int emulator_main(int argc, char** argv) {
         app.add_option("--listen", listen,
                        "ADDRESS:PORT on loopback (default 127.0.0.1:0; port 0 picks a free one)");
         app.add_flag("--http", plain_http, "serve plain HTTP instead of HTTPS");
+        app.add_option("--tls", tls_mode,
+                       "ca (default: a generated CA signs the certificate; ca= on the ready "
+                       "line) or self-signed (like a fresh CycleCloud: no CA file)")
+            ->check(CLI::IsMember({"ca", "self-signed"}));
+        app.add_option("--tls-cn", o.tls.common_name,
+                       "the certificate's only name (CN and subject alternative name) instead "
+                       "of 127.0.0.1, ::1 and localhost");
+        app.add_flag("--tls-expired", o.tls.expired,
+                     "serve a certificate whose validity ended a day ago");
         app.add_option("--credentials", o.credentials_path,
                        "file of user:password lines (default: user cyclecloud with a random "
                        "password, written to <state-dir>/credentials)");
@@ -569,6 +586,12 @@ int emulator_main(int argc, char** argv) {
         }
         o.listen = *address;
         o.transport = plain_http ? Transport::k_http : Transport::k_https;
+        o.tls.mode = tls_mode == "self-signed" ? TlsMode::k_self_signed : TlsMode::k_ca_signed;
+        if (plain_http && (tls_mode != "ca" || !o.tls.common_name.empty() || o.tls.expired)) {
+            return make_error(ErrorKind::k_usage,
+                              "--http serves no certificate: --tls, --tls-cn and --tls-expired "
+                              "need HTTPS");
+        }
         o.timings = timing == "realistic" ? Timings::realistic() : Timings::fast();
         for (const auto& [flag, value, target] :
              {std::tuple{"--acquire-time", &acquire, &o.timings.acquire},

@@ -11,6 +11,7 @@
 #include "emulator/cluster_model.h"
 #include "emulator/cluster_template.h"
 #include "emulator/http_server.h"
+#include "emulator/tls_cert.h"
 #include "util/result.h"
 
 namespace cb::emulator {
@@ -35,6 +36,7 @@ struct EmulatorOptions {
     std::vector<ParameterOverride> parameters;
     ListenAddress listen{"127.0.0.1", 0};
     Transport transport = Transport::k_https;
+    TlsCertOptions tls;            // --tls, --tls-cn, --tls-expired (HTTPS only)
     std::string credentials_path;  // empty: a random password in <state dir>/credentials
     std::vector<std::string> users_without_rights;  // --no-rights: 403 on the cluster
     std::string state_dir;                          // empty: a temporary directory, removed on stop
@@ -58,14 +60,17 @@ class Emulator {
     Emulator& operator=(const Emulator&) = delete;
 
     std::string url() const;
-    std::string ca_file() const;  // empty for plain HTTP
+    std::string ca_file() const;  // empty for plain HTTP and a self-signed certificate
+    // The server key as libcurl's pinned public key ("sha256//BASE64"); empty for plain HTTP.
+    std::string tls_pin() const;
     std::string credentials_file() const;
     std::string user() const;      // the first user in the credentials file
     std::string password() const;  // that user's password
     std::string state_dir() const;
     std::string cluster() const;
-    // One machine-readable line: "ready url=... cluster=... ca=... credentials=... user=...
-    // state-dir=... pid=...", printed on start and written to --ready-file.
+    // One machine-readable line: "ready url=... cluster=... [ca=...] [tls-pin=...]
+    // credentials=... user=... state-dir=... pid=...", printed on start and written to
+    // --ready-file.
     std::string ready_line() const;
 
     // Stops serving, stops the lifecycle, calls the backend's shutdown(). Idempotent.

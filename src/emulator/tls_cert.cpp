@@ -8,7 +8,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <filesystem>
 #include <memory>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -64,7 +66,10 @@ struct CertSpec {
     std::string common_name;
     bool ca = false;
     std::string subject_alt_names;  // "IP:127.0.0.1,DNS:localhost"
+    bool expired = false;
 };
+
+constexpr long k_day = 24L * 3600;
 
 // A certificate for `key`, signed by `issuer_key` as `issuer` (self-signed when null).
 Result<X509Ptr> new_certificate(const CertSpec& spec, EVP_PKEY* key, X509* issuer,
@@ -74,8 +79,10 @@ Result<X509Ptr> new_certificate(const CertSpec& spec, EVP_PKEY* key, X509* issue
     if (!cert || !serial || X509_set_version(cert.get(), 2) != 1 ||
         BN_rand(serial.get(), 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
         BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr ||
-        X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr ||
-        X509_gmtime_adj(X509_getm_notAfter(cert.get()), 30L * 24 * 3600) == nullptr ||
+        X509_gmtime_adj(X509_getm_notBefore(cert.get()), spec.expired ? -31 * k_day : -3600) ==
+            nullptr ||
+        X509_gmtime_adj(X509_getm_notAfter(cert.get()), spec.expired ? -k_day : 30 * k_day) ==
+            nullptr ||
         X509_set_pubkey(cert.get(), key) != 1) {
         return openssl_error("creating a certificate");
     }
@@ -124,6 +131,27 @@ Result<std::string> to_pem(Write write) {
     return std::string(data, static_cast<std::size_t>(size));
 }
 
+// libcurl's form of a pinned public key: "sha256//" + base64(SHA-256(DER SubjectPublicKeyInfo)).
+Result<std::string> key_pin(EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int size = i2d_PUBKEY(key, &der);
+    if (size <= 0) {
+        return openssl_error("encoding the public key");
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    const int hashed = EVP_Digest(der, static_cast<std::size_t>(size), digest, &digest_size,
+                                  EVP_sha256(), nullptr);
+    OPENSSL_free(der);
+    if (hashed != 1) {
+        return openssl_error("hashing the public key");
+    }
+    unsigned char base64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+    const int length = EVP_EncodeBlock(base64, digest, static_cast<int>(digest_size));
+    return "sha256//" +
+           std::string(reinterpret_cast<const char*>(base64), static_cast<std::size_t>(length));
+}
+
 std::string subject_alt_names(const std::vector<std::string>& hosts) {
     std::string out;
     for (const auto& host : hosts) {
@@ -139,38 +167,66 @@ std::string subject_alt_names(const std::vector<std::string>& hosts) {
 
 }  // namespace
 
-Result<TlsFiles> generate_tls_files(const std::string& dir, const std::vector<std::string>& hosts) {
-    auto ca_key = new_key();
-    auto server_key = ca_key ? new_key() : Result<PkeyPtr>(ca_key.error());
+Result<TlsFiles> generate_tls_files(const std::string& dir, const std::vector<std::string>& hosts,
+                                    const TlsCertOptions& options) {
+    const bool self_signed = options.mode == TlsMode::k_self_signed;
+    auto server_key = new_key();
     if (!server_key) {
         return std::move(server_key).error();
     }
-    auto ca =
-        new_certificate({"cyclecloud-emulator CA", true, ""}, ca_key->get(), nullptr, nullptr);
-    if (!ca) {
-        return std::move(ca).error();
+    PkeyPtr ca_key;
+    X509Ptr ca;
+    if (!self_signed) {
+        auto key = new_key();
+        if (!key) {
+            return std::move(key).error();
+        }
+        auto cert = new_certificate({"cyclecloud-emulator CA", true, "", false}, key->get(),
+                                    nullptr, nullptr);
+        if (!cert) {
+            return std::move(cert).error();
+        }
+        ca_key = std::move(*key);
+        ca = std::move(*cert);
     }
-    auto server = new_certificate(
-        {hosts.empty() ? "localhost" : hosts.front(), false, subject_alt_names(hosts)},
-        server_key->get(), ca->get(), ca_key->get());
+    // A name given with --tls-cn is the certificate's only name, as on a CycleCloud whose
+    // certificate was made for another host name than the one clients use.
+    const std::vector<std::string> names =
+        options.common_name.empty() ? hosts : std::vector<std::string>{options.common_name};
+    auto server = new_certificate({names.empty() ? "localhost" : names.front(), false,
+                                   subject_alt_names(names), options.expired},
+                                  server_key->get(), ca.get(), ca_key.get());
     if (!server) {
         return std::move(server).error();
     }
-    auto ca_pem = to_pem([&](BIO* b) { return PEM_write_bio_X509(b, ca->get()); });
+    auto pin = key_pin(server_key->get());
+    if (!pin) {
+        return std::move(pin).error();
+    }
     auto server_pem = to_pem([&](BIO* b) { return PEM_write_bio_X509(b, server->get()); });
     auto key_pem = to_pem([&](BIO* b) {
         return PEM_write_bio_PrivateKey(b, server_key->get(), nullptr, nullptr, 0, nullptr,
                                         nullptr);
     });
+    auto ca_pem = self_signed ? Result<std::string>(std::string())
+                              : to_pem([&](BIO* b) { return PEM_write_bio_X509(b, ca.get()); });
     for (const auto* pem : {&ca_pem, &server_pem, &key_pem}) {
         if (!*pem) {
             return pem->error();
         }
     }
-    TlsFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
-    for (const auto& [path, content, mode] : {std::tuple{files.ca_cert, *ca_pem, 0644},
-                                              std::tuple{files.server_cert, *server_pem, 0644},
-                                              std::tuple{files.server_key, *key_pem, 0600}}) {
+    TlsFiles files{self_signed ? "" : dir + "/ca.pem", dir + "/server.pem", dir + "/server.key",
+                   *pin};
+    std::vector<std::tuple<std::string, std::string, int>> writes{
+        {files.server_cert, *server_pem, 0644}, {files.server_key, *key_pem, 0600}};
+    if (self_signed) {
+        // A CA file left by an earlier run would vouch for nothing; clients must not find one.
+        std::error_code ignored;
+        std::filesystem::remove(dir + "/ca.pem", ignored);
+    } else {
+        writes.emplace_back(files.ca_cert, *ca_pem, 0644);
+    }
+    for (const auto& [path, content, mode] : writes) {
         if (Status st = write_file_atomic(path, content, static_cast<mode_t>(mode)); !st) {
             return std::move(st).error().with_context("writing the emulator's TLS files");
         }

@@ -169,9 +169,10 @@ TEST_F(ConfigCli, SecurityCleartextConfigCheckWarnsLoudly) {
     EXPECT_EQ(out.out, unverified +
                            ": OK\nWARNING: cyclecloud.verify_tls = false: CycleCloud's "
                            "certificate is not checked, so anyone on the way to cc.example.com "
-                           "can pose as CycleCloud and collect the password; put CycleCloud's CA "
-                           "certificate in a file, set cyclecloud.ca_bundle to it (or install it "
-                           "in the system's CA store) and remove verify_tls\n");
+                           "can pose as CycleCloud and collect the password; pin CycleCloud's key "
+                           "with `cloudburst init --tls-pin` (init shows it), or put "
+                           "CycleCloud's CA certificate in a file and set cyclecloud.ca_bundle "
+                           "to it, and remove verify_tls\n");
 
     const std::string http = write("http.toml",
                                    "[cyclecloud]\nurl = \"http://cc.lab\"\n"
@@ -213,9 +214,10 @@ TEST_F(ConfigCli, SecurityCleartextDoctorWarnsLoudly) {
                           "--exports", m_dir + "/exports", "--munge-key", m_dir + "/munge.key"});
     EXPECT_NE(out.out.find("\nWARNING  TLS: cyclecloud.verify_tls = false: CycleCloud's "
                            "certificate is not checked, so anyone on the way to 127.0.0.1 can "
-                           "pose as CycleCloud and collect the password; put CycleCloud's CA "
-                           "certificate in a file, set cyclecloud.ca_bundle to it (or install it "
-                           "in the system's CA store) and remove verify_tls\n"),
+                           "pose as CycleCloud and collect the password; pin CycleCloud's key with "
+                           "`cloudburst init --tls-pin` (init shows it), or put CycleCloud's CA "
+                           "certificate in a file and set cyclecloud.ca_bundle to it, and remove "
+                           "verify_tls\n"),
               std::string::npos)
         << out.out;
     EXPECT_NE(out.out.find(", 1 WARNING\n"), std::string::npos) << out.out;

@@ -363,9 +363,10 @@ TEST(SecurityCleartext, UnverifiedTlsIsAcceptedWithALoudWarning) {
     const Config c = parsed(k_minimal + "verify_tls = false\n");
     EXPECT_EQ(transport_warning(c.cyclecloud),
               "cyclecloud.verify_tls = false: CycleCloud's certificate is not checked, so anyone "
-              "on the way to cc.example.com can pose as CycleCloud and collect the password; put "
-              "CycleCloud's CA certificate in a file, set cyclecloud.ca_bundle to it (or install "
-              "it in the system's CA store) and remove verify_tls");
+              "on the way to cc.example.com can pose as CycleCloud and collect the password; pin "
+              "CycleCloud's key with `cloudburst init --tls-pin` (init shows it), or put "
+              "CycleCloud's CA certificate in a file and set cyclecloud.ca_bundle to it, and "
+              "remove verify_tls");
 }
 
 TEST(ConfigUrl, HostOfAUrl) {
@@ -444,6 +445,42 @@ TEST(ConfigErrors, ContradictoryTlsSettings) {
     EXPECT_EQ(error_of(k_minimal + "ca_bundle = \"/etc/ca.pem\"\nverify_tls = false\n"),
               "/etc/cloudburst/cloudburst.toml:6: 'cyclecloud.ca_bundle' is set but "
               "'cyclecloud.verify_tls' is false; remove one of them");
+}
+
+// A pin as `cloudburst init --tls-pin` writes it: 44 base64 characters of a SHA-256.
+const std::string k_pin = "sha256//0123456789abcdefghijklmnopqrstuvwxyzABCDEFG=";
+const std::string k_other_pin = "sha256//+/23456789abcdefghijklmnopqrstuvwxyzABCDEFG=";
+
+TEST(ParseConfig, TlsPinIsTakenAsWritten) {
+    EXPECT_EQ(parsed(k_minimal).cyclecloud.tls_pin, "");
+    EXPECT_EQ(parsed(k_minimal + "tls_pin = \"" + k_pin + "\"\n").cyclecloud.tls_pin, k_pin);
+    // Two keys while CycleCloud's certificate is replaced, as libcurl takes them.
+    const std::string both = k_pin + ";" + k_other_pin;
+    EXPECT_EQ(parsed(k_minimal + "tls_pin = \"" + both + "\"\n").cyclecloud.tls_pin, both);
+}
+
+TEST(ConfigErrors, TlsPinNotInLibcurlsForm) {
+    const std::string expected =
+        "/etc/cloudburst/cloudburst.toml:6: 'cyclecloud.tls_pin' must be a pinned public key as "
+        "`cloudburst init` shows it, sha256// and the base64 of the SHA-256 of the "
+        "certificate's public key (44 characters; several joined by ';'), not ";
+    for (const std::string& bad :
+         {std::string(""), k_pin.substr(8), "sha1//" + k_pin.substr(8), k_pin.substr(0, 51),
+          k_pin + "A", k_pin.substr(0, 50) + "==", k_pin.substr(0, 30) + "!" + k_pin.substr(31),
+          k_pin + ";", k_pin + " ", ";" + k_pin, std::string("AB:CD:EF:01:23:45:67:89")}) {
+        EXPECT_EQ(error_of(k_minimal + "tls_pin = \"" + bad + "\"\n"), expected + "\"" + bad + "\"")
+            << bad;
+    }
+}
+
+TEST(ConfigErrors, TlsPinWithVerificationOffOrACaBundle) {
+    EXPECT_EQ(error_of(k_minimal + "verify_tls = false\ntls_pin = \"" + k_pin + "\"\n"),
+              "/etc/cloudburst/cloudburst.toml:7: 'cyclecloud.tls_pin' is set but "
+              "'cyclecloud.verify_tls' is false; the pin is a way to verify: remove verify_tls");
+    EXPECT_EQ(error_of(k_minimal + "tls_pin = \"" + k_pin + "\"\nca_bundle = \"/etc/ca.pem\"\n"),
+              "/etc/cloudburst/cloudburst.toml:7: 'cyclecloud.tls_pin' and "
+              "'cyclecloud.ca_bundle' are both set; the pinned key replaces the CA: keep only one "
+              "of them");
 }
 
 TEST(ConfigErrors, BackoffInitialLongerThanMax) {

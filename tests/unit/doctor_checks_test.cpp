@@ -375,10 +375,16 @@ TEST(SecurityCleartext, DoctorWarnsAboutUnverifiedTlsAndAllowedHttp) {
     EXPECT_EQ(format_check(unverified),
               "WARNING  TLS: cyclecloud.verify_tls = false: CycleCloud's certificate is not "
               "checked, so anyone on the way to cc.example.com can pose as CycleCloud and "
-              "collect the password; put CycleCloud's CA certificate in a file, set "
-              "cyclecloud.ca_bundle to it (or install it in the system's CA store) and remove "
-              "verify_tls");
+              "collect the password; pin CycleCloud's key with `cloudburst init --tls-pin` "
+              "(init shows it), or put CycleCloud's CA certificate in a file and set "
+              "cyclecloud.ca_bundle to it, and remove verify_tls");
     EXPECT_TRUE(all_passed({unverified}));
+    cc.verify_tls = true;
+    cc.tls_pin = "sha256//0123456789abcdefghijklmnopqrstuvwxyzABCDEFG=";
+    EXPECT_EQ(format_check(check_transport(cc)),
+              "ok       TLS: https:// with CycleCloud's key pinned (cyclecloud.tls_pin): only a "
+              "server holding that key is sent the password; the certificate's CA, name and "
+              "dates are not checked");
 
     cc.verify_tls = true;
     cc.url = "http://10.0.0.4:8080";

@@ -39,7 +39,7 @@ TEST(EmulatorApp, StartsServesAndStops) {
     Emulator& e = **emulator;
     ASSERT_EQ(e.url().rfind("https://127.0.0.1:", 0), 0u) << e.url();
     EXPECT_EQ(e.ready_line(), "ready url=" + e.url() + " cluster=burst1 ca=" + dir.path() +
-                                  "/ca.pem credentials=" + dir.path() +
+                                  "/ca.pem tls-pin=" + e.tls_pin() + " credentials=" + dir.path() +
                                   "/credentials user=cyclecloud state-dir=" + dir.path() +
                                   " pid=" + std::to_string(::getpid()));
     EXPECT_EQ(e.password().size(), 32u);

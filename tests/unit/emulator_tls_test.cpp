@@ -1,7 +1,12 @@
 // HTTPS with the emulator's generated CA: clients that trust the CA connect; clients that do
-// not, fail.
+// not, fail. And the certificates of a fresh CycleCloud (--tls self-signed, --tls-cn,
+// --tls-expired): a verifying client refuses each for its own reason.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -18,8 +23,8 @@ using testing::TempDir;
 
 class TlsServer {
   public:
-    TlsServer() {
-        auto files = generate_tls_files(dir.path(), {"127.0.0.1", "::1", "localhost"});
+    explicit TlsServer(const TlsCertOptions& cert = {}) {
+        auto files = generate_tls_files(dir.path(), {"127.0.0.1", "::1", "localhost"}, cert);
         EXPECT_TRUE(files) << files.error().describe();
         tls = *files;
         ServerOptions options;
@@ -100,6 +105,97 @@ TEST(EmulatorTls, AClientWithoutTheCaIsRefused) {
     EXPECT_EQ(answer.error().kind, ErrorKind::k_transient);
     request.verify = false;  // the explicit opt-out
     EXPECT_TRUE(send_request(request));
+}
+
+// OpenSSL's verdict on `cert_file` for `host`, trusting `ca_file`: X509_V_OK or the error.
+long verify_certificate(const std::string& cert_file, const std::string& ca_file,
+                        const std::string& host) {
+    BIO* bio = BIO_new_file(cert_file.c_str(), "r");
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    X509_STORE* store = X509_STORE_new();
+    X509_STORE_load_file(store, ca_file.c_str());
+    X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, cert, nullptr);
+    X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(ctx), host.c_str(), 0);
+    X509_verify_cert(ctx);
+    const long result = X509_STORE_CTX_get_error(ctx);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    X509_free(cert);
+    return result;
+}
+
+// The pin of the public key in `cert_file`, computed here from the certificate (the emulator
+// computes it from its key).
+std::string pin_of_certificate(const std::string& cert_file) {
+    BIO* bio = BIO_new_file(cert_file.c_str(), "r");
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    unsigned char* der = nullptr;
+    const int size = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    unsigned char digest[32];
+    unsigned int digest_size = 0;
+    EVP_Digest(der, static_cast<std::size_t>(size), digest, &digest_size, EVP_sha256(), nullptr);
+    OPENSSL_free(der);
+    X509_free(cert);
+    unsigned char base64[45];
+    EVP_EncodeBlock(base64, digest, 32);
+    return "sha256//" + std::string(reinterpret_cast<const char*>(base64));
+}
+
+TEST(EmulatorTls, SelfSignedServesACertificateThatSignsItselfAndNoCaFile) {
+    TlsServer s({TlsMode::k_self_signed, "", false});
+    EXPECT_EQ(s.tls.ca_cert, "");
+    EXPECT_FALSE(std::filesystem::exists(s.dir.path() + "/ca.pem"));
+    EXPECT_EQ(verify_certificate(s.tls.server_cert, "/dev/null", "127.0.0.1"),
+              X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+    EXPECT_EQ(s.tls.key_pin, pin_of_certificate(s.tls.server_cert));
+    EXPECT_EQ(s.tls.key_pin.size(), 8u + 44u);
+
+    httplib::Client verifying(s.server->url());
+    verifying.enable_server_certificate_verification(true);
+    const auto r = verifying.Get("/x");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), httplib::Error::SSLServerVerification);
+    ClientRequest request;
+    request.url = s.server->url();
+    request.path = "/y";
+    request.verify = false;
+    EXPECT_TRUE(send_request(request));
+}
+
+TEST(EmulatorTls, AnEarlierRunsCaFileIsRemovedInTheSelfSignedMode) {
+    TempDir dir;
+    ASSERT_TRUE(generate_tls_files(dir.path(), {"127.0.0.1"}));
+    ASSERT_TRUE(std::filesystem::exists(dir.path() + "/ca.pem"));
+    ASSERT_TRUE(generate_tls_files(dir.path(), {"127.0.0.1"}, {TlsMode::k_self_signed, "", false}));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/ca.pem"));
+}
+
+TEST(EmulatorTls, TlsCnNamesOnlyThatHost) {
+    TlsServer s({TlsMode::k_ca_signed, "other-host", false});
+    EXPECT_EQ(verify_certificate(s.tls.server_cert, s.tls.ca_cert, "other-host"), X509_V_OK);
+    EXPECT_EQ(verify_certificate(s.tls.server_cert, s.tls.ca_cert, "127.0.0.1"),
+              X509_V_ERR_HOSTNAME_MISMATCH);
+    httplib::Client client(s.server->url());
+    client.set_ca_cert_path(s.tls.ca_cert.c_str());
+    client.enable_server_certificate_verification(true);
+    const auto r = client.Get("/x");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), httplib::Error::SSLServerVerification);
+}
+
+TEST(EmulatorTls, TlsExpiredServesACertificateWhoseValidityEnded) {
+    TlsServer s({TlsMode::k_ca_signed, "", true});
+    EXPECT_EQ(verify_certificate(s.tls.server_cert, s.tls.ca_cert, "localhost"),
+              X509_V_ERR_CERT_HAS_EXPIRED);
+    httplib::Client client(s.server->url());
+    client.set_ca_cert_path(s.tls.ca_cert.c_str());
+    client.enable_server_certificate_verification(true);
+    const auto r = client.Get("/x");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), httplib::Error::SSLServerVerification);
 }
 
 TEST(EmulatorTls, PlainHttpClientsGetNoAnswer) {
