@@ -168,6 +168,7 @@ measure() {
     t1=$(cat "$out")
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
+    echo "$t1 - $t_up" | bc -l | xargs printf '%.2f '
     program_times "$v" "$t_up"
     # Wait for the job to end and its VMs to be gone before the next run.
     deadline=$((SECONDS + 180))
@@ -179,11 +180,14 @@ measure() {
 }
 
 declare -A ours_up ours_run shell_up shell_run ours_wake shell_wake ours_create shell_create
+declare -A ours_reg shell_reg
 first=1
 for ((r = 1; r <= reps; r++)); do
   for n in $sizes; do
-    read -r ou orun owake ocreate <<<"$(measure ours "$n" "$first")"
-    read -r su srun swake screate <<<"$(measure shell "$n" "$first")"
+    read -r ou orun oreg owake ocreate <<<"$(measure ours "$n" "$first")"
+    read -r su srun sreg swake screate <<<"$(measure shell "$n" "$first")"
+    ours_reg[$n]+="$oreg "
+    shell_reg[$n]+="$sreg "
     ours_up[$n]+="$ou "
     ours_run[$n]+="$orun "
     shell_up[$n]+="$su "
@@ -195,7 +199,8 @@ for ((r = 1; r <= reps; r++)); do
     echo "  run $r, $n node(s): nodes up: cloudburst ${ou}s, shell script ${su}s;" \
       "from the ResumeProgram call: cloudburst ${owake}s, shell script ${swake}s;" \
       "creates answered: cloudburst ${ocreate}s, shell script ${screate}s;" \
-      "job running: cloudburst ${orun}s, shell script ${srun}s" >&2
+      "job running: cloudburst ${orun}s, shell script ${srun}s;" \
+      "registered -> running: cloudburst ${oreg}s, shell script ${sreg}s" >&2
     first=$((first + n))
   done
 done
@@ -217,15 +222,20 @@ slurmctld. "from resume": the same, but from the moment the ResumeProgram starte
 1 s for both alike); this is the part the ResumeProgram controls; the nodes are polled every
 0.1 s and the emulator's lifecycle ticks every 50 ms, so it is good to about 0.1 s. "create":
 from the ResumeProgram's start until the cloud had answered its last create call (from
-the emulator's log). "job running": the job's script runs; Slurm 22.05 releases a job whose
-nodes were powered up only at its periodic check (every 30 s), which adds 0-30 s to both.
+the emulator's log). "job running": the job's script runs. "reg->run": from every node
+registered until the job's script runs (not minus the boot delay). Slurm releases a job whose
+nodes were powered up only at its periodic check (every 30 s, 0-30 s later), unless its
+PrologSlurmctld ends with the nodes ready: cloudburst's testbed runs the registration gate
+(cloudburst-prolog), the shell script's has none, so that column is the gate on and off.
 TEXT
-printf '%6s  %9s  %9s  %12s  %13s  %12s  %13s  %13s  %14s\n' nodes "up: ours" "up: shell" \
-  "resume: ours" "resume: shell" "create: ours" "create: shell" "running: ours" "running: shell"
+printf '%6s  %9s  %9s  %12s  %13s  %12s  %13s  %13s  %14s  %13s  %14s\n' nodes "up: ours" \
+  "up: shell" "resume: ours" "resume: shell" "create: ours" "create: shell" "running: ours" \
+  "running: shell" "reg->run: ours" "reg->run: shell"
 for n in $sizes; do
-  printf '%6s  %8ss  %8ss  %11ss  %12ss  %11ss  %12ss  %12ss  %13ss\n' "$n" \
+  printf '%6s  %8ss  %8ss  %11ss  %12ss  %11ss  %12ss  %12ss  %13ss  %12ss  %13ss\n' "$n" \
     "$(median "${ours_up[$n]}")" "$(median "${shell_up[$n]}")" \
     "$(median "${ours_wake[$n]:-}")" "$(median "${shell_wake[$n]:-}")" \
     "$(median3 "${ours_create[$n]:-}")" "$(median3 "${shell_create[$n]:-}")" \
-    "$(median "${ours_run[$n]}")" "$(median "${shell_run[$n]}")"
+    "$(median "${ours_run[$n]}")" "$(median "${shell_run[$n]}")" \
+    "$(median "${ours_reg[$n]}")" "$(median "${shell_reg[$n]}")"
 done
