@@ -88,10 +88,12 @@ bash "$here/scripts/testbed.sh" up "$dir/shell" "${common[@]}" --emulator \
   install -o "$CB_TESTBED_SLURM_USER" -m 0400 "$CB_TESTBED_EMULATOR_CREDENTIALS" \
     "$dir/shell/naive/credentials"
   install -o "$CB_TESTBED_SLURM_USER" -m 0644 /dev/null "$dir/shell/naive/naive.log"
+  # The emulator keeps its CA in its private state directory: a public copy, as for cloudburst.
+  install -m 0644 "$CB_TESTBED_EMULATOR_CA" "$dir/shell/naive/ca.pem"
   cat >"$dir/shell/naive/naive.conf" <<CONF
 URL='$CB_TESTBED_EMULATOR_URL'
 CLUSTER='$CB_TESTBED_EMULATOR_CLUSTER'
-CA='$CB_TESTBED_EMULATOR_CA'
+CA='$dir/shell/naive/ca.pem'
 CREDENTIALS='$dir/shell/naive/credentials'
 SLURM_CONF='$SLURM_CONF'
 CONF

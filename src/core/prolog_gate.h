@@ -5,6 +5,7 @@
 // Here: the one-line request and the readiness rule, pure.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,7 +17,7 @@ namespace cb {
 
 // Longest request line the daemon reads ("wait JOBID HOSTLIST\n"): a job's node list,
 // compressed, for 10,000 scattered nodes is about 60 KB.
-inline constexpr std::size_t k_max_gate_request_bytes = 128 * 1024;
+inline constexpr std::size_t k_max_gate_request_bytes = std::size_t{128} * 1024;
 
 struct GateRequest {
     std::string job_id;              // digits (an array task's own id, as SLURM_JOB_ID gives)
