@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -159,14 +158,19 @@ void check_schema(const Json& schema, const Json& value, const std::string& wher
     const Json absent = schema.value("absent", Json::array());
     for (const auto& [name, member] : required.items()) {
         if (!value.contains(name)) {
-            errors.push_back(where + ": required member '" + name + "' is missing");
+            errors.push_back(std::string(where)
+                                 .append(": required member '")
+                                 .append(name)
+                                 .append("' is missing"));
         } else {
-            check_schema(member, value[name], where + "/" + name, defs, errors);
+            check_schema(member, value[name], std::string(where).append("/").append(name), defs,
+                         errors);
         }
     }
     for (const auto& [name, member] : optional.items()) {
         if (value.contains(name)) {
-            check_schema(member, value[name], where + "/" + name, defs, errors);
+            check_schema(member, value[name], std::string(where).append("/").append(name), defs,
+                         errors);
         }
     }
     for (const auto& name : absent) {
@@ -187,12 +191,14 @@ std::optional<Json> at_pointer(const Json& body, const std::string& pointer) {
 
 // The weekday of an ISO date ("2026-12-06..."), Sunday = 0.
 std::optional<unsigned> weekday_of(const std::string& iso) {
-    int y = 0;
-    unsigned m = 0;
-    unsigned d = 0;
-    if (std::sscanf(iso.c_str(), "%d-%u-%u", &y, &m, &d) != 3) {
+    static const std::regex k_date(R"((\d{4})-(\d\d)-(\d\d).*)");
+    std::smatch match;
+    if (!std::regex_match(iso, match, k_date)) {
         return std::nullopt;
     }
+    const int y = std::stoi(match[1].str());
+    const auto m = static_cast<unsigned>(std::stoi(match[2].str()));
+    const auto d = static_cast<unsigned>(std::stoi(match[3].str()));
     const std::chrono::year_month_day date{std::chrono::year(y), std::chrono::month(m),
                                            std::chrono::day(d)};
     if (!date.ok()) {
@@ -226,15 +232,22 @@ void run_checks(const Json& checks, const Json& body,
                              (value->is_array() ? std::to_string(value->size()) : type_of(*value)));
         }
         if (c.contains("min_size") && (!value->is_array() || value->size() < c["min_size"])) {
-            errors.push_back(pointer + ": expected at least " + c["min_size"].dump() + " elements");
+            errors.push_back(std::string(pointer)
+                                 .append(": expected at least ")
+                                 .append(c["min_size"].dump())
+                                 .append(" elements"));
         }
         if (c.contains("each")) {  // every element's member `each` equals `is`
             const std::string member = c["each"];
             for (const auto& element : *value) {
                 if (!element.contains(member) || element[member] != c["is"]) {
-                    errors.push_back(pointer + ": an element's " + member + " is " +
-                                     element.value(member, Json()).dump() + ", not " +
-                                     c["is"].dump());
+                    errors.push_back(std::string(pointer)
+                                         .append(": an element's ")
+                                         .append(member)
+                                         .append(" is ")
+                                         .append(element.value(member, Json()).dump())
+                                         .append(", not ")
+                                         .append(c["is"].dump()));
                     break;
                 }
             }
