@@ -489,6 +489,10 @@ struct ApiService::Impl {
             {"POST", "/clusters/{cluster}/nodes/terminate", true, &Impl::terminate_nodes},
             {"POST", "/clusters/{cluster}/nodes/deallocate", true, &Impl::deallocate_nodes},
             {"POST", "/clusters/{cluster}/nodes/remove", true, &Impl::remove_nodes},
+            {"POST", "/clusters/{cluster}/nodes/restart", true, &Impl::restart_nodes},
+            {"POST", "/clusters/{cluster}/nodes/reimage", true, &Impl::reimage_nodes},
+            {"GET", "/clusters/{cluster}/nodes/{node}/ghr", true, &Impl::get_ghr},
+            {"POST", "/clusters/{cluster}/nodes/{node}/ghr", true, &Impl::post_ghr},
             {"POST", "/clusters/{cluster}/scale/{nodearray}", true, &Impl::scale},
             {"GET", "/operations/{id}", true, &Impl::get_operation},
             {"GET", "/operations", true, &Impl::list_operations},
@@ -802,6 +806,38 @@ struct ApiService::Impl {
         r.headers.emplace_back("Location", location(result->operation_id));
         return r;
     }
+    HttpResponse restart_nodes(const HttpRequest& r, const Params&) {
+        return manage(NodeAction::k_restart, r);
+    }
+    HttpResponse reimage_nodes(const HttpRequest& r, const Params&) {
+        return manage(NodeAction::k_reimage, r);
+    }
+
+    // Guest Health Reports (API): GET tells the node's workload impact (200, no body here),
+    // POST submits one (202), once per node (409 after that); 404 for a node that does not
+    // exist. Nothing else changes: Azure's handling of a report is outside CycleCloud.
+    HttpResponse get_ghr(const HttpRequest&, const Params& params) {
+        return runner.with_model([&](ClusterModel& m, Time) {
+            if (m.find_node(params.at("node")) == nullptr) {
+                return error_response(404, fmt::format("node {} not found", params.at("node")));
+            }
+            return HttpResponse{200, "", "text/plain", {}};
+        });
+    }
+    HttpResponse post_ghr(const HttpRequest&, const Params& params) {
+        return runner.with_model([&](ClusterModel& m, Time) {
+            const std::string& node = params.at("node");
+            if (m.find_node(node) == nullptr) {
+                return error_response(404, fmt::format("node {} not found", node));
+            }
+            if (!m.submit_health_report(node)) {
+                return error_response(
+                    409,
+                    fmt::format("a Guest Health Report was already submitted for node {}", node));
+            }
+            return HttpResponse{202, "", "text/plain", {}};
+        });
+    }
     HttpResponse start_nodes(const HttpRequest& r, const Params&) {
         return manage(NodeAction::k_start, r);
     }
@@ -837,9 +873,15 @@ struct ApiService::Impl {
         if (totals[0].has_value() == totals[1].has_value()) {
             return error_response(409, "give exactly one of totalNodeCount and totalCoreCount");
         }
-        return accepted_creation(runner.with_model([&](ClusterModel& m, Time now) {
+        auto result = runner.with_model([&](ClusterModel& m, Time now) {
             return m.scale(params.at("nodearray"), totals[0], totals[1], now);
-        }));
+        });
+        // The reference gives scale only 202 and 409 (invalid input): an unknown node array
+        // is invalid input.
+        if (!result && result.error().kind == ErrorKind::k_not_found) {
+            return error_response(409, result.error().message);
+        }
+        return accepted_creation(result);
     }
 
     HttpResponse get_operation(const HttpRequest&, const Params& params) {
@@ -898,8 +940,8 @@ struct ApiService::Impl {
                 from = from_tm(first);
             }
         } else if (timeframe == "weekToDate") {
-            const int since_monday = (today.tm_wday + 6) % 7;
-            from = from_tm(today) - std::chrono::hours(24 * since_monday);
+            // "current week, starting Sunday" (API).
+            from = from_tm(today) - std::chrono::hours(24 * today.tm_wday);
         } else if (timeframe == "custom") {
             const auto f = parse_time(request.query_value("from").value_or(""));
             const auto t = parse_time(request.query_value("to").value_or(""));
@@ -915,7 +957,7 @@ struct ApiService::Impl {
                                                    "lastMonth, weekToDate or custom)",
                                                    timeframe));
         }
-        const std::string granularity = request.query_value("granularity").value_or("total");
+        const std::string granularity = request.query_value("granularity").value_or("daily");
         std::chrono::seconds step{0};
         if (granularity == "daily") {
             step = std::chrono::hours(24);
@@ -945,6 +987,8 @@ struct ApiService::Impl {
         return json_response(200, Json{{"usage", std::move(periods)}});
     }
 
+    // ClusterUsage (API): `hours` are core-hours; the total's category is "cluster";
+    // priority Regular or Spot, os Windows or Linux.
     static Json usage_json(const UsageReport& r) {
         std::map<std::string, Json> by_array;
         for (const auto& line : r.lines) {
@@ -953,20 +997,17 @@ struct ApiService::Impl {
                 entry = {{"category", "nodearray"},
                          {"node", line.nodearray},
                          {"hours", 0.0},
-                         {"core_hours", 0.0},
                          {"cost", 0.0},
                          {"details", Json::array()}};
             }
-            entry["hours"] = entry["hours"].get<double>() + line.hours;
-            entry["core_hours"] = entry["core_hours"].get<double>() + line.core_hours;
+            entry["hours"] = entry["hours"].get<double>() + line.core_hours;
             entry["cost"] = entry["cost"].get<double>() + line.cost;
             entry["details"].push_back({{"vm_size", line.machine_type},
                                         {"region", line.region},
-                                        {"priority", line.spot ? "spot" : "regular"},
-                                        {"os", "linux"},
+                                        {"priority", line.spot ? "Spot" : "Regular"},
+                                        {"os", "Linux"},
                                         {"core_count", line.core_count},
-                                        {"hours", line.hours},
-                                        {"core_hours", line.core_hours},
+                                        {"hours", line.core_hours},
                                         {"cost", line.cost}});
         }
         Json breakdown = Json::array();
@@ -975,7 +1016,7 @@ struct ApiService::Impl {
         }
         return {{"start", iso_time(r.start)},
                 {"end", iso_time(r.end)},
-                {"total", {{"hours", r.hours}, {"core_hours", r.core_hours}, {"cost", r.cost}}},
+                {"total", {{"category", "cluster"}, {"hours", r.core_hours}, {"cost", r.cost}}},
                 {"breakdown", std::move(breakdown)}};
     }
 
@@ -992,6 +1033,7 @@ struct ApiService::Impl {
                 {"hang-time", fmt::format("{}ms", f.hang_time.count())},
                 {"malformed-json", f.malformed_json_rate},
                 {"capacity", f.capacity},
+                {"acquire-stall", f.acquire_stall},
                 {"quota", f.quota},
                 {"azure-quota", f.azure_quota},
                 {"prepare-fail", f.prepare_fail_rate},
@@ -1013,8 +1055,13 @@ struct ApiService::Impl {
                 injected[std::string(to_string(kind))] =
                     http_counters.get(kind) + m.fault_counts()[i];
             }
+            Json creates = Json::object();
+            for (const auto& [array, c] : m.creates_by_array()) {
+                creates[array] = {{"requests", c.requests}, {"nodes", c.nodes}};
+            }
             return Json{
                 {"cluster", m.definition().name},
+                {"createsByNodearray", std::move(creates)},
                 {"backend", options.backend},
                 {"uptimeSeconds", std::chrono::duration<double>(now - started).count()},
                 {"nodes", {{"total", m.nodes().size()}, {"byStatus", std::move(by_status)}}},

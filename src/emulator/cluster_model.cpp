@@ -19,8 +19,8 @@ constexpr std::array<std::string_view, k_node_status_count> k_status_names{
 };
 constexpr std::array<std::string_view, 4> k_target_names{"Started", "Terminated", "Deallocated",
                                                          "Off"};
-constexpr std::array<std::string_view, 5> k_action_names{"start", "shutdown", "terminate",
-                                                         "deallocate", "remove"};
+constexpr std::array<std::string_view, 7> k_action_names{
+    "start", "shutdown", "terminate", "deallocate", "remove", "restart", "reimage"};
 
 // Operations kept for GET /operations and GET nodes?operation=; older ones (and their
 // requestIds) are forgotten once there are more, or once they name more nodes, than this.

@@ -36,6 +36,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -163,7 +164,17 @@ struct CreateResult {
     std::vector<SetResult> sets;
 };
 
-enum class NodeAction { k_start, k_shutdown, k_terminate, k_deallocate, k_remove };
+// restart and reimage (API) are accepted for nodes with a VM and change nothing here: the
+// emulator does not model a reboot or a new OS disk.
+enum class NodeAction {
+    k_start,
+    k_shutdown,
+    k_terminate,
+    k_deallocate,
+    k_remove,
+    k_restart,
+    k_reimage
+};
 std::string_view to_string(NodeAction action);  // "start", "shutdown", ...
 
 // Which nodes a management request is about; the union of all given selectors.
@@ -288,6 +299,17 @@ class ClusterModel {
     const ClusterDefinition& definition() const { return m_definition; }
     const std::map<std::string, Node>& nodes() const { return m_nodes; }
     const Node* find_node(const std::string& name) const;
+    // Create requests (create and scale calls that were accepted) per node array, and the nodes
+    // they added: what a test counts to see how often a client asks a node array for VMs.
+    struct CreateCount {
+        std::int64_t requests = 0;
+        std::int64_t nodes = 0;
+    };
+    const std::map<std::string, CreateCount>& creates_by_array() const { return m_creates; }
+    // Records a Guest Health Report for an existing node; false if it already has one.
+    bool submit_health_report(const std::string& name) {
+        return m_health_reports.insert(name).second;
+    }
     const Sku& sku_of(const Node& node) const;
     const Timings& timings() const { return m_options.timings; }
     const FaultSettings& faults() const { return m_options.faults; }
@@ -379,6 +401,9 @@ class ClusterModel {
     // azure-quota faults); "" if it does not. Counts the fault and the bucket's capacity
     // failure. `h` counts the VMs held so far.
     std::string allocation_problem(const Node& node, const Holdings& h, Time now);
+    // The acquire-stall fault: Azure has no VM of the node's size for it now, and CycleCloud
+    // keeps it in Acquiring and retries. Empty if a VM can be had.
+    std::string allocation_stall(Node& node, const Holdings& h, Time now);
     Holdings holdings() const;
     // The eviction-notice and ready-fail parts of advance().
     void advance_faults(Node& node, Time now, double evict_chance);
@@ -415,6 +440,8 @@ class ClusterModel {
     std::vector<UsageInterval> m_usage;
     std::mt19937_64 m_rng;
     std::array<std::uint64_t, k_fault_kind_count> m_fault_counts{};
+    std::set<std::string> m_health_reports;  // nodes with a Guest Health Report
+    std::map<std::string, CreateCount> m_creates;
     std::optional<Time> m_last_advance;
 };
 

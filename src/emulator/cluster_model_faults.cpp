@@ -22,6 +22,14 @@ void count(std::array<std::uint64_t, k_fault_kind_count>& counts, FaultKind kind
     counts[static_cast<std::size_t>(kind)] += 1;
 }
 
+// Azure Resource Manager's AllocationFailed, as the node's StatusMessage shows it.
+std::string allocation_failed(const std::string& size, const std::string& region) {
+    return fmt::format(
+        "AllocationFailed: We do not have sufficient capacity for the requested VM size {} in "
+        "region {}. Please try another size or deploy to a different location or zone.",
+        size, region);
+}
+
 }  // namespace
 
 // ---- what Azure refuses after CycleCloud accepted the create -------------------------------
@@ -53,11 +61,7 @@ std::string ClusterModel::allocation_problem(const Node& node, const Holdings& h
         used(h.sku_vms, to_lower(sku.name)) + 1 > cap->second) {
         count(m_fault_counts, FaultKind::k_capacity);
         state.last_capacity_failure = now;
-        return fmt::format(
-            "AllocationFailed: We do not have sufficient capacity for the "
-            "requested VM size {} in region {}. Please try another size or "
-            "deploy to a different location or zone.",
-            sku.name, array.region);
+        return allocation_failed(sku.name, array.region);
     }
     auto exceeded = [&](std::string_view what, std::int64_t limit, std::int64_t usage) {
         count(m_fault_counts, FaultKind::k_azure_quota);
@@ -82,6 +86,22 @@ std::string ClusterModel::allocation_problem(const Node& node, const Holdings& h
         return exceeded("Total Regional Cores", *limit, regional_usage);
     }
     return "";
+}
+
+std::string ClusterModel::allocation_stall(Node& node, const Holdings& h, Time now) {
+    BucketState& state = m_buckets[node.array][node.bucket];
+    const std::string size = to_lower(state.sku.name);
+    const auto stall = m_options.faults.acquire_stall.find(size);
+    if (stall == m_options.faults.acquire_stall.end() ||
+        used(h.sku_vms, size) + 1 <= stall->second) {
+        return "";
+    }
+    // Counted once per node that stalls, however often CycleCloud retries it.
+    if (!node.status_message.starts_with("AllocationFailed")) {
+        count(m_fault_counts, FaultKind::k_acquire_stall);
+    }
+    state.last_capacity_failure = now;
+    return allocation_failed(state.sku.name, m_definition.node_arrays[node.array].region);
 }
 
 // ---- faults that happen over time -----------------------------------------------------------

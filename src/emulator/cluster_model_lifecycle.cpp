@@ -289,6 +289,12 @@ NodeOutcome ClusterModel::apply_action(NodeAction action, Node& node, Tally& t, 
                 begin_deallocate(node, now);
             }
             return out;
+        case NodeAction::k_restart:
+        case NodeAction::k_reimage:
+            if (!node.vm_exists) {
+                return refuse(fmt::format("node {} has no VM to {}", node.name, to_string(action)));
+            }
+            return out;
         case NodeAction::k_shutdown:
             break;
     }
@@ -351,6 +357,7 @@ void ClusterModel::erase(const std::string& name) {
         return;
     }
     m_names_by_id.erase(it->second.node_id);
+    m_health_reports.erase(name);
     m_nodes.erase(it);
 }
 
@@ -395,6 +402,14 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
                     fail(node, std::move(problem));
                     break;
                 }
+                // acquire-stall: CycleCloud keeps the node in Acquiring with Azure's error and
+                // tries again after another acquire time.
+                if (std::string stall = allocation_stall(node, *held, now); !stall.empty()) {
+                    node.status_message = std::move(stall);
+                    node.phase_end = now + m_options.timings.acquire;
+                    break;
+                }
+                node.status_message.clear();
                 held->add(*this, node);
                 node.busy = true;
                 calls.push_back({VmStep::k_create_vm, name});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -98,6 +99,14 @@ Result<CreateResult> ClusterModel::create_nodes(const CreateRequest& request, Ti
     for (std::size_t i = 0; i < request.sets.size(); ++i) {
         result.sets.push_back(
             create_set(request.sets[i], targets[i].first, targets[i].second, t, op, now));
+    }
+    std::set<std::size_t> asked;
+    for (std::size_t i = 0; i < request.sets.size(); ++i) {
+        CreateCount& c = m_creates[m_definition.node_arrays[targets[i].first].name];
+        c.nodes += result.sets[i].added;
+        if (asked.insert(targets[i].first).second) {
+            c.requests += 1;
+        }
     }
     return result;
 }

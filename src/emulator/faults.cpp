@@ -15,9 +15,9 @@ namespace cb::emulator {
 namespace {
 
 constexpr std::array<std::string_view, k_fault_kind_count> k_kind_names{
-    "http-5xx",        "http-429",    "latency",      "hang",      "malformed-json",
-    "capacity",        "quota",       "prepare-fail", "no-slurmd", "evict",
-    "deallocate-fail", "azure-quota", "ready-fail",   "status",    "evict-notice",
+    "http-5xx",   "http-429",     "latency",      "hang",          "malformed-json",  "capacity",
+    "quota",      "prepare-fail", "no-slurmd",    "evict",         "deallocate-fail", "azure-quota",
+    "ready-fail", "status",       "evict-notice", "acquire-stall",
 };
 
 Error usage(std::string message) {
@@ -227,6 +227,13 @@ const std::vector<FaultSpec>& fault_table() {
          "nodes beyond go Failed with AllocationFailed in Acquiring; -1 lifts it)",
          setting([](std::string_view v, FaultSettings& s) {
              return set_limit(v, s.capacity, true, "VM_SIZE");
+         })},
+        {"acquire-stall", "SIZE:N",
+         "Azure can run at most N VMs of this size at once; the nodes beyond stay in Acquiring "
+         "with AllocationFailed in StatusMessage while CycleCloud retries, and never go Failed "
+         "(-1 lifts it)",
+         setting([](std::string_view v, FaultSettings& s) {
+             return set_limit(v, s.acquire_stall, true, "VM_SIZE");
          })},
         {"quota", "FAMILY:CORES",
          "quota for a VM family, or regional / spot, in every region "

@@ -39,12 +39,13 @@ enum class FaultKind {
     k_ready_fail,
     k_status,
     k_evict_notice,
+    k_acquire_stall,
 };
-inline constexpr std::size_t k_fault_kind_count = 15;
+inline constexpr std::size_t k_fault_kind_count = 16;
 
 // "http-5xx", "http-429", "latency", "hang", "malformed-json", "capacity", "quota",
 // "prepare-fail", "no-slurmd", "evict", "deallocate-fail", "azure-quota", "ready-fail",
-// "status", "evict-notice".
+// "status", "evict-notice", "acquire-stall".
 std::string_view to_string(FaultKind kind);
 
 struct FaultSettings {
@@ -64,6 +65,9 @@ struct FaultSettings {
     // Lower-case VM size -> how many VMs of it Azure can run at once; absent: no limit.
     // CycleCloud does not know it: creates are accepted and the nodes fail in Acquiring.
     std::map<std::string, std::int64_t> capacity;
+    // Lower-case VM size -> how many VMs of it Azure can run at once; the nodes beyond stay in
+    // Acquiring with AllocationFailed in StatusMessage while CycleCloud retries, never Failed.
+    std::map<std::string, std::int64_t> acquire_stall;
     // Quota overrides in cores as CycleCloud sees them (creates add fewer): a family name,
     // "regional" or "spot" -> limit in every region.
     std::map<std::string, std::int64_t> quota;

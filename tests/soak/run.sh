@@ -8,7 +8,11 @@
 # Standard_F2s_v2; htc on Spot Standard_D2s_v5, deallocated on suspend), then for N minutes
 # (default 10; fractions allowed) submits random short batch jobs across the partitions
 # while the emulator injects every fault class at modest rates, switched on and off at run
-# time, and kills cloudburstd with SIGKILL twice (at 1/3 and 2/3) and restarts it. Then it
+# time (among them the ways real CycleCloud fails late, issue 12: capacity and Azure-only
+# quota failing nodes in Acquiring, nodes stuck in Acquiring, a health event failing a Ready
+# node, a node going Unavailable, a Spot eviction notice, KeepAlive set by an admin and
+# cleared again, an invalid bucket), and kills cloudburstd with SIGKILL twice (at 1/3 and
+# 2/3) and restarts it. Then it
 # clears the faults, waits for the queue to drain and the idle nodes to power down, and
 # checks:
 #
@@ -185,8 +189,37 @@ watch_nodes() {
   done < <(node_states)
 }
 
-# Faults at modest rates for the whole run (every HTTP and node class); capacity, quota and
-# evictions come and go.
+nodes_json() { CLOUDBURST_CONFIG=$CLOUDBURST_CONFIG "$build/cloudburst" nodes --json 2>/dev/null; }
+# A node whose VM is Ready, by `cloudburst nodes`, or nothing.
+ready_node() {
+  nodes_json | jq -r --argjson i "$RANDOM" \
+    '[.[] | select(.cloud_status == "Ready") | .name] | if length > 0 then .[$i % length] else empty end'
+}
+keep_alive_nodes=()
+# One-shot faults that name a node act on a Ready one, if there is one.
+fault_on_ready_node() { # KIND VALUE_SUFFIX
+  local node
+  node=$(ready_node || true)
+  if [ -n "$node" ]; then
+    fault "$1=$node$2"
+    note "fault $1=$node$2"
+    if [ "$1" = keep-alive ]; then keep_alive_nodes+=("$node"); fi
+  else
+    note "fault $1: no Ready node to give it to"
+  fi
+}
+# An admin clears KeepAlive again (clear=all does not: it is the node's attribute).
+clear_keep_alive() {
+  local node
+  for node in "${keep_alive_nodes[@]}"; do
+    fault "keep-alive=$node:false"
+    note "fault keep-alive=$node:false"
+  done
+  keep_alive_nodes=()
+}
+
+# Faults at modest rates for the whole run (every HTTP and node class); capacity, quota,
+# stalls, health events, statuses, KeepAlive, invalid buckets and evictions come and go.
 fault http-5xx=0.05 http-429=0.04 retry-after=1 latency=100ms hang=0.02 hang-time=3s \
   malformed-json=0.03 prepare-fail=0.08 no-slurmd=0.05 deallocate-fail=0.2
 note "faults on; running for ${run_seconds}s"
@@ -200,11 +233,27 @@ while [ $SECONDS -lt $end ]; do
     for _ in $(seq $((RANDOM % 3))); do submit_job; done
   fi
   if [ $SECONDS -ge $next_toggle ]; then
-    case $((toggle % 4)) in
+    case $((toggle % 8)) in
+      # hpc is Standard_F2s_v2: Azure's capacity fails its nodes in Acquiring.
       0) fault capacity=Standard_F2s_v2:1 ;;
-      1) fault capacity=Standard_F2s_v2:-1 quota=spot:2 evict=1 ;; # htc is Spot: spot quota
-      2) fault quota=spot:1000000 evict=1 ;;
-      3) fault evict=1 ;;
+      1)
+        fault capacity=Standard_F2s_v2:-1 quota=spot:2 evict=1 # htc is Spot: spot quota
+        clear_keep_alive # set four toggles ago: long enough for Slurm to suspend the node
+        ;;
+      # Quota only Azure knows; a Spot eviction notice (evicted 30 s later).
+      2) fault quota=spot:1000000 azure-quota=regional:6 evict-notice=1 ;;
+      # Nodes stuck in Acquiring with AllocationFailed; a health event on a Ready node.
+      3) fault azure-quota=regional:-1 acquire-stall=Standard_F2s_v2:1 ready-fail=1 ;;
+      4)
+        fault acquire-stall=Standard_F2s_v2:-1 invalid-bucket=Standard_D2s_v5:NotActivated
+        fault_on_ready_node status :Unavailable
+        ;;
+      5)
+        fault invalid-bucket=Standard_D2s_v5:none azure-quota=spot:2
+        fault_on_ready_node keep-alive :true
+        ;;
+      6) fault azure-quota=spot:-1 evict=1 ;;
+      7) fault evict=1 ;;
     esac
     toggle=$((toggle + 1))
     next_toggle=$((SECONDS + 12))
@@ -228,6 +277,7 @@ done
 # --- settle ----------------------------------------------------------------------------------
 
 fault clear=all
+clear_keep_alive
 note "faults cleared; $submitted jobs submitted; waiting for the queue to drain"
 # A job requeued late waits for its begin time (Slurm delays requeued jobs) and a new boot.
 drain_deadline=$((SECONDS + 2 * resume_timeout + 420))
@@ -257,7 +307,6 @@ while ! settled && [ $SECONDS -lt $settle_deadline ]; do
 done
 # Nodes have powered down; give the cloud side the same chance to follow.
 vm_deadline=$((SECONDS + 90))
-nodes_json() { CLOUDBURST_CONFIG=$CLOUDBURST_CONFIG "$build/cloudburst" nodes --json 2>/dev/null; }
 running_vms_for_powered_down() {
   nodes_json | jq '[.[] | select((.slurm_state | contains("POWERED_DOWN")) and
     (.cloud_status | IN("-", "?", "Deallocated", "Off") | not))] | length'

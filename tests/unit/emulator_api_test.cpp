@@ -294,7 +294,8 @@ TEST(EmulatorApi, ScaleRetryUsageAndAnyContentType) {
                   .status,
               409);
     EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/htc?totalNodeCount=x", "").status, 409);
-    EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/nope?totalNodeCount=1", "").status, 404);
+    // An unknown node array is invalid input too: the reference gives scale only 202 and 409.
+    EXPECT_EQ(f.post_text(std::string(k_base) + "/scale/nope?totalNodeCount=1", "").status, 409);
 
     // Bodies are JSON whatever the Content-Type says (CycleCloud's own examples send text/plain).
     auto created =
@@ -311,16 +312,19 @@ TEST(EmulatorApi, ScaleRetryUsageAndAnyContentType) {
 
     f.boot();
     f.advance(1h);
-    auto usage = f.get(std::string(k_base) + "/usage");
+    auto usage = f.get(std::string(k_base) + "/usage?granularity=total");
     ASSERT_EQ(usage.status, 200) << usage.text;
     ASSERT_EQ(usage.body["usage"].size(), 1u);
     const Json& period = usage.body["usage"][0];
     EXPECT_EQ(keys(period), (std::set<std::string>{"start", "end", "total", "breakdown"}));
-    EXPECT_GT(period["total"]["hours"].get<double>(), 4.0);  // 3 htc + 1 hpc for over an hour
+    // Core-hours (API ClusterUsageItem.hours): 3 htc + 1 hpc, 2 cores each, for over an hour.
+    EXPECT_GT(period["total"]["hours"].get<double>(), 8.0);
+    EXPECT_EQ(period["total"]["category"], "cluster");
     EXPECT_EQ(period["breakdown"][0]["category"], "nodearray");
     EXPECT_EQ(period["breakdown"][0]["node"], "hpc");
     EXPECT_EQ(period["breakdown"][0]["details"][0]["vm_size"], "Standard_F2s_v2");
-    EXPECT_EQ(period["breakdown"][0]["details"][0]["priority"], "regular");
+    EXPECT_EQ(period["breakdown"][0]["details"][0]["priority"], "Regular");
+    EXPECT_EQ(period["breakdown"][0]["details"][0]["os"], "Linux");
     auto hourly = f.get(std::string(k_base) +
                         "/usage?timeframe=custom&from=2026-01-01&to=2026-01-01T03:00:00Z&"
                         "granularity=hourly");
@@ -494,6 +498,60 @@ TEST(EmulatorApi, AClusterThatIsNotStartedSaysSoAndRefusesCreates) {
     ASSERT_EQ(f.post("/_emulator/faults", Json::array({"cluster-state=Started"})).status, 200);
     EXPECT_EQ(f.post(std::string(k_base) + "/nodes/create", create_body("hpc", 1)).status, 202);
     EXPECT_EQ(f.get(std::string(k_base) + "/status").body["state"], "Started");
+}
+
+// restart and reimage (API #clusters_restartnodes, #clusters_reimagenodes): 202 with a
+// NodeManagementResult; OK for a node with a VM, Error for one without; nothing else changes.
+TEST(EmulatorApi, RestartAndReimageAnswerPerNode) {
+    ApiFixture f;
+    ASSERT_EQ(f.post(std::string(k_base) + "/nodes/create", create_body("hpc", 2)).status, 202);
+    f.boot();
+    ASSERT_EQ(f.post(std::string(k_base) + "/nodes/create", create_body("htc", 1)).status, 202);
+    for (const char* action : {"restart", "reimage"}) {
+        const auto r =
+            f.post(std::string(k_base) + "/nodes/" + action, Json{{"names", {"hpc-1", "htc-1"}}});
+        ASSERT_EQ(r.status, 202) << action << ": " << r.text;
+        ASSERT_EQ(r.body["nodes"].size(), 2u) << r.text;
+        EXPECT_EQ(r.body["nodes"][0]["name"], "hpc-1");
+        EXPECT_EQ(r.body["nodes"][0]["status"], "OK");
+        EXPECT_EQ(r.body["nodes"][1]["name"], "htc-1");
+        EXPECT_EQ(r.body["nodes"][1]["status"], "Error");
+        EXPECT_EQ(r.body["nodes"][1]["error"], std::string("node htc-1 has no VM to ") + action);
+        EXPECT_EQ(f.get("/operations/" + r.body["operationId"].get<std::string>()).body["action"],
+                  action);
+        EXPECT_EQ(f.post_text(std::string(k_base) + "/nodes/" + action, "names").status, 409);
+    }
+    const auto nodes = f.get(std::string(k_base) + "/nodes");
+    EXPECT_EQ(nodes.body["nodes"][0]["Status"], "Ready");
+}
+
+// Guest Health Reports (API #clusters_getghr, #clusters_ghrnode): GET 200, POST 202 once per
+// node and 409 after, 404 for an unknown node.
+TEST(EmulatorApi, GuestHealthReportsOncePerNode) {
+    ApiFixture f;
+    ASSERT_EQ(f.post(std::string(k_base) + "/nodes/create", create_body("hpc", 1)).status, 202);
+    EXPECT_EQ(f.get(std::string(k_base) + "/nodes/hpc-1/ghr").status, 200);
+    EXPECT_EQ(f.get(std::string(k_base) + "/nodes/hpc-9/ghr").status, 404);
+    EXPECT_EQ(f.post_text(std::string(k_base) + "/nodes/hpc-1/ghr?category=x", "").status, 202);
+    const auto again = f.post_text(std::string(k_base) + "/nodes/hpc-1/ghr", "");
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(again.body["message"], "a Guest Health Report was already submitted for node hpc-1");
+    EXPECT_EQ(f.post_text(std::string(k_base) + "/nodes/hpc-9/ghr", "").status, 404);
+}
+
+// The emulator's own counter of create requests per node array, for tests that count how often
+// a client asks an array for VMs; a request with two sets of one array counts once.
+TEST(EmulatorApi, StatusCountsCreateRequestsPerNodearray) {
+    ApiFixture f;
+    Json body = create_body("hpc", 2);
+    body["sets"].push_back({{"nodearray", "hpc"}, {"count", 1}});
+    body["sets"].push_back({{"nodearray", "htc"}, {"count", 1}});
+    ASSERT_EQ(f.post(std::string(k_base) + "/nodes/create", body).status, 202);
+    ASSERT_EQ(f.post_text(std::string(k_base) + "/scale/htc?totalNodeCount=3", "").status, 202);
+    const auto s = f.get("/_emulator/status");
+    ASSERT_EQ(s.status, 200);
+    EXPECT_EQ(s.body["createsByNodearray"], (Json{{"hpc", {{"requests", 1}, {"nodes", 3}}},
+                                                  {"htc", {{"requests", 2}, {"nodes", 3}}}}));
 }
 
 TEST(EmulatorCredentials, FileParsingAndBase64) {

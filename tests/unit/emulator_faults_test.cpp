@@ -28,13 +28,26 @@ std::size_t node_count(ApiFixture& f) {
 
 TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
     FaultSettings s;
-    for (const char* spec :
-         {"http-5xx=0.25", "http-429=10%", "retry-after=7", "latency=200ms", "hang=1",
-          "hang-time=2s", "malformed-json=0", "capacity=Standard_HB120rs_v3:4",
-          "quota=standardHBv3Family:240", "quota=regional:1000", "prepare-fail=0.5", "no-slurmd=1",
-          "deallocate-fail=0.1", "evict-rate=2.5", "azure-quota=spot:16",
-          "external-load=regional:64", "invalid-bucket=Standard_F2s_v2:NotActivated",
-          "spot-score=Standard_F2s_v2:Low", "cluster-state=Off"}) {
+    for (const char* spec : {"http-5xx=0.25",
+                             "http-429=10%",
+                             "retry-after=7",
+                             "latency=200ms",
+                             "hang=1",
+                             "hang-time=2s",
+                             "malformed-json=0",
+                             "capacity=Standard_HB120rs_v3:4",
+                             "acquire-stall=Standard_HC44rs:0",
+                             "quota=standardHBv3Family:240",
+                             "quota=regional:1000",
+                             "prepare-fail=0.5",
+                             "no-slurmd=1",
+                             "deallocate-fail=0.1",
+                             "evict-rate=2.5",
+                             "azure-quota=spot:16",
+                             "external-load=regional:64",
+                             "invalid-bucket=Standard_F2s_v2:NotActivated",
+                             "spot-score=Standard_F2s_v2:Low",
+                             "cluster-state=Off"}) {
         auto r = apply_fault_spec(spec, s);
         ASSERT_TRUE(r) << spec << ": " << r.error().describe();
         EXPECT_FALSE(*r);
@@ -46,6 +59,7 @@ TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
     EXPECT_DOUBLE_EQ(s.hang_rate, 1);
     EXPECT_EQ(s.hang_time, 2s);
     EXPECT_EQ(s.capacity, (std::map<std::string, std::int64_t>{{"standard_hb120rs_v3", 4}}));
+    EXPECT_EQ(s.acquire_stall, (std::map<std::string, std::int64_t>{{"standard_hc44rs", 0}}));
     EXPECT_EQ(s.quota, (std::map<std::string, std::int64_t>{{"standardHBv3Family", 240},
                                                             {"regional", 1000}}));
     EXPECT_DOUBLE_EQ(s.prepare_fail_rate, 0.5);
@@ -63,6 +77,8 @@ TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
 
     ASSERT_TRUE(apply_fault_spec("capacity=standard_hb120rs_v3:-1", s));
     EXPECT_TRUE(s.capacity.empty());
+    ASSERT_TRUE(apply_fault_spec("acquire-stall=standard_hc44rs:none", s));
+    EXPECT_TRUE(s.acquire_stall.empty());
     ASSERT_TRUE(apply_fault_spec("quota=regional:none", s));
     EXPECT_EQ(s.quota.count("regional"), 0u);
     auto evict = apply_fault_spec("evict=3", s);
@@ -101,7 +117,7 @@ TEST(EmulatorFaultSpec, InvalidSpecsSayWhatWasExpected) {
     const std::vector<std::pair<std::string, std::string>> cases{
         {"http-500=1",
          "unknown fault 'http-500' (known: http-5xx, http-429, retry-after, latency, hang, "
-         "hang-time, malformed-json, capacity, quota, azure-quota, external-load, "
+         "hang-time, malformed-json, capacity, acquire-stall, quota, azure-quota, external-load, "
          "invalid-bucket, spot-score, cluster-state, prepare-fail, no-slurmd, deallocate-fail, "
          "evict-rate, evict, evict-notice, ready-fail, status, keep-alive, clear)"},
         {"http-5xx", "fault 'http-5xx' needs a value: http-5xx=RATE"},

@@ -788,6 +788,51 @@ TEST(EmulatorNodeFaults, CapacityFailsNodesInAcquiringAfterTheCreateWasAccepted)
     EXPECT_EQ(h.status("hpc-9"), "Preparing");
 }
 
+// Azure's AllocationFailed while CycleCloud keeps retrying: the node stays in Acquiring with
+// the error in StatusMessage and never goes Failed (az-hop#557, nodes stuck in Acquiring; API
+// lastCapacityFailure). It gets its VM once capacity frees up.
+TEST(EmulatorNodeFaults, AcquireStallKeepsNodesInAcquiringWithTheAllocationError) {
+    ModelOptions options;
+    options.faults.acquire_stall["standard_f2s_v2"] = 1;
+    Harness h({}, options);
+    const auto r = h.create(set_of("hpc", 3));
+    EXPECT_EQ(r.sets.at(0).added, 3);
+    EXPECT_EQ(r.sets.at(0).message, "");
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-1"), "Preparing");
+    const std::string allocation_failed =
+        "AllocationFailed: We do not have sufficient capacity for the requested VM size "
+        "Standard_F2s_v2 in region eastus. Please try another size or deploy to a different "
+        "location or zone.";
+    for (int retry = 0; retry < 5; ++retry) {
+        for (const char* name : {"hpc-2", "hpc-3"}) {
+            const Node n = h.node(name);
+            EXPECT_EQ(to_string(n.status), "Acquiring") << name << " retry " << retry;
+            EXPECT_EQ(n.target, TargetState::k_started);
+            EXPECT_EQ(n.status_message, allocation_failed);
+            EXPECT_EQ(n.private_ip, "");
+            EXPECT_EQ(n.instance_id, "");
+        }
+        EXPECT_DOUBLE_EQ(h.bucket(k_hpc).last_capacity_failure, 0.0) << "retry " << retry;
+        h.advance(1s);
+    }
+    EXPECT_EQ(h.backend.live(), (std::set<std::string>{"hpc-1"}));
+    EXPECT_EQ(h.faults(FaultKind::k_acquire_stall), 2u) << "once per node, not per retry";
+    EXPECT_EQ(h.faults(FaultKind::k_capacity), 0u);
+    // Capacity frees up: the first VM goes, and one stalled node gets it on its next retry.
+    h.manage(NodeAction::k_terminate, {"hpc-1"});
+    h.advance(1s);
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-2"), "Preparing");
+    EXPECT_EQ(h.node("hpc-2").status_message, "");
+    EXPECT_EQ(h.status("hpc-3"), "Acquiring");
+    EXPECT_EQ(h.node("hpc-3").status_message, allocation_failed);
+    // A stalled node can be terminated like any Acquiring one.
+    h.manage(NodeAction::k_terminate, {"hpc-3"});
+    h.advance(1s);
+    EXPECT_EQ(h.status("hpc-3"), "gone");
+}
+
 // Quota that only Azure knows (CycleCloud's view said there was room): same shape as capacity,
 // with Azure's QuotaExceeded, and lastCapacityFailure untouched.
 TEST(EmulatorNodeFaults, AzureQuotaFailsNodesInAcquiring) {
