@@ -1043,7 +1043,9 @@ struct ApiService::Impl {
     }
 
     HttpResponse post_faults(const HttpRequest& request, const Params&) {
-        Json j = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+        // Ordered: {"KIND": VALUE, ...} is applied in the order written, as a list is.
+        const nlohmann::ordered_json j =
+            nlohmann::ordered_json::parse(request.body, nullptr, /*allow_exceptions=*/false);
         std::vector<std::string> specs;
         if (j.is_array()) {
             for (const auto& v : j) {
@@ -1072,45 +1074,71 @@ struct ApiService::Impl {
             200, Json{{"faults", std::move(body)}, {"evicted", evicted}, {"nodes", *affected}});
     }
 
-    // Returns the nodes the one-shot faults changed; `evicted` gets those evicted at once.
+    // Applies the specs in the order written: a setting is in force for the one-shot faults
+    // after it, not for those before. All or nothing: every spec is read first, and the
+    // one-shot faults are tried on a copy of the model, so that a bad spec or a one-shot
+    // fault that finds no node changes nothing. Returns the nodes the one-shot faults
+    // changed; `evicted` gets those evicted at once.
     Result<std::vector<std::string>> apply_faults(const std::vector<std::string>& specs,
                                                   std::vector<std::string>* evicted = nullptr) {
+        struct Step {
+            FaultSettings settings;  // in force from this spec on
+            std::optional<OneShotFault> one_shot;
+        };
+        std::vector<Step> steps;
         FaultSettings next;
         {
             std::lock_guard lock(mutex);
             next = faults;
         }
-        std::vector<OneShotFault> evictions;
         for (const auto& spec : specs) {
             auto r = apply_fault_spec(spec, next);
             if (!r) {
                 return std::move(r).error();
             }
-            if (*r) {
-                evictions.push_back(**r);
-            }
+            steps.push_back({next, *r});
+        }
+        auto applied =
+            runner.with_model([&](ClusterModel& m, Time now) -> Result<std::vector<std::string>> {
+                const bool one_shots = std::any_of(steps.begin(), steps.end(), [](const Step& s) {
+                    return s.one_shot.has_value();
+                });
+                if (!one_shots) {
+                    m.set_faults(next);
+                    return std::vector<std::string>{};
+                }
+                ClusterModel trial = m;
+                std::vector<std::string> affected;
+                std::vector<std::string> gone;
+                for (const auto& step : steps) {
+                    trial.set_faults(step.settings);
+                    if (!step.one_shot) {
+                        continue;
+                    }
+                    auto names = trial.inject(*step.one_shot, now);
+                    if (!names) {
+                        return std::move(names).error();
+                    }
+                    affected.insert(affected.end(), names->begin(), names->end());
+                    if (step.one_shot->kind == OneShotKind::k_evict) {
+                        gone.insert(gone.end(), names->begin(), names->end());
+                    }
+                }
+                m = std::move(trial);
+                if (evicted != nullptr) {
+                    *evicted = std::move(gone);
+                }
+                return affected;
+            });
+        if (!applied) {
+            return applied;
         }
         {
             std::lock_guard lock(mutex);
             faults = next;
         }
         injector.set(next);
-        return runner.with_model(
-            [&](ClusterModel& m, Time now) -> Result<std::vector<std::string>> {
-                m.set_faults(next);
-                std::vector<std::string> affected;
-                for (const auto& e : evictions) {
-                    auto names = m.inject(e, now);
-                    if (!names) {
-                        return std::move(names).error();
-                    }
-                    affected.insert(affected.end(), names->begin(), names->end());
-                    if (evicted != nullptr && e.kind == OneShotKind::k_evict) {
-                        evicted->insert(evicted->end(), names->begin(), names->end());
-                    }
-                }
-                return affected;
-            });
+        return applied;
     }
 
     ModelRunner& runner;
