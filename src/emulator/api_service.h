@@ -10,7 +10,8 @@
 //
 // Control endpoints (not subject to HTTP faults):
 //   GET  /_emulator/status   API calls per endpoint, responses per status, faults injected
-//                            by class, nodes by status
+//                            by class, nodes by status, API answers per endpoint (count,
+//                            bytes, the latency-per-mb delay they got)
 //   GET  /_emulator/faults   the fault settings in force
 //   POST /_emulator/faults   ["KIND=VALUE", ...] or {"KIND": VALUE, ...}: applied in the order
 //                            written (a setting holds for the one-shot faults after it), all

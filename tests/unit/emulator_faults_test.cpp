@@ -100,8 +100,9 @@ TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
 TEST(EmulatorFaultSpec, InvalidSpecsSayWhatWasExpected) {
     const std::vector<std::pair<std::string, std::string>> cases{
         {"http-500=1",
-         "unknown fault 'http-500' (known: http-5xx, http-429, retry-after, latency, hang, "
-         "hang-time, malformed-json, capacity, quota, azure-quota, external-load, "
+         "unknown fault 'http-500' (known: http-5xx, http-429, retry-after, latency, "
+         "latency-per-mb, record-bytes, hang, hang-time, malformed-json, capacity, quota, "
+         "azure-quota, external-load, "
          "invalid-bucket, spot-score, cluster-state, prepare-fail, no-slurmd, deallocate-fail, "
          "evict-rate, evict, evict-notice, ready-fail, status, keep-alive, clear)"},
         {"http-5xx", "fault 'http-5xx' needs a value: http-5xx=RATE"},
