@@ -8,10 +8,16 @@
 // FakeScheduler (N cloud nodes in memory, reported apart), so what is measured is the daemon's own
 // work plus CycleCloud round trips.
 //
-//   build/bench/resume_bench [--passes K] [N...]     (default: 5 steady passes; 1000 10000)
+//   build/bench/resume_bench [--passes K] [--record-bytes B]... [--max-response-mb M] [N...]
+//       (default: 5 steady passes; record sizes 4096 16384; cyclecloud.max_response_mb's
+//       default; 1000 10000 nodes)
 //
 // The steady pass is run K times: its CPU time is reported as the median, with the fastest
-// and slowest, and the peak RSS is the highest over all K.
+// and slowest, and the peak RSS is the highest over all K. It is run first against the
+// emulator's own records (about 1.2 KB a node), then again, on the same nodes, with records
+// padded to each B bytes (the emulator's record-bytes setting: the attributes real CycleCloud
+// records carry; docs/emulator.md "Size and speed"), with the node list's size as the
+// emulator counted it. `--record-bytes 0` leaves that out.
 //
 // Last, the node list the daemon reads every pass is parsed in a fresh process each by the tree
 // parser the client used first, by the SAX reader it used next, and as the daemon reads it now
@@ -34,6 +40,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "adapters/cyclecloud_node_list.h"
 #include "adapters/cyclecloud_rest.h"
@@ -138,7 +145,28 @@ void compare_node_list_parsers(const cb::CycleCloudConfig& cc, const std::string
     }
 }
 
-int run(int n, int steady_passes) {
+// GET /_emulator/status: the node lists answered so far, and their bytes.
+std::pair<double, double> node_list_answers(httplib::Client& http) {
+    auto res = http.Get("/_emulator/status");
+    if (!res || res->status != 200) {
+        return {0, 0};
+    }
+    const auto j = nlohmann::json::parse(res->body, nullptr, false);
+    const auto& tally = j["answers"]["GET /clusters/{cluster}/nodes"];
+    if (!tally.is_object()) {
+        return {0, 0};
+    }
+    return {tally["count"].get<double>(), tally["bytes"].get<double>()};
+}
+
+bool set_record_bytes(httplib::Client& http, std::size_t bytes) {
+    const std::string body = "[\"record-bytes=" + std::to_string(bytes) + "\"]";
+    auto res = http.Post("/_emulator/faults", body, "application/json");
+    return res && res->status == 200;
+}
+
+int run(int n, int steady_passes, const std::vector<std::size_t>& record_sizes,
+        long max_response_mb) {
     cb::configure_heap();  // as cloudburstd does
     // The bench's own memory before any work (its code and libraries; cloudburstd has its own).
     ::malloc_trim(0);
@@ -207,6 +235,9 @@ int run(int n, int steady_passes) {
     cc.username = config.cyclecloud.username;
     cc.password = config.cyclecloud.password;
     cc.request_timeout = 120s;
+    if (max_response_mb > 0) {
+        cc.max_response_bytes = static_cast<std::size_t>(max_response_mb) << 20;
+    }
     cb::CycleCloudRest cloud(cc);
     cb::testing_fakes::FakeScheduler slurm;
     std::vector<std::string> names;
@@ -258,10 +289,12 @@ int run(int n, int steady_passes) {
         }
         std::this_thread::sleep_for(200ms);  // polling the emulator's clock-driven lifecycle
     }
+    long failed_passes = 0;
     auto measure = [&](std::int64_t at_ms) {
         const double cpu0 = cpu_ms();
         const auto t0 = Clock::now();
         if (auto st = daemon.pass(at_ms); !st) {
+            ++failed_passes;
             std::fprintf(stderr, "pass failed: %s\n", st.error().describe().c_str());
         }
         return std::pair{cpu_ms() - cpu0,
@@ -273,33 +306,67 @@ int run(int n, int steady_passes) {
         node.state.flags = {"CLOUD"};
     }
     (void)measure(now_ms + 2000);
-    // cloudburstd gives freed memory back after every pass (malloc_trim); so does the bench.
-    // The peak is then measured over the steady pass alone (clear_refs "5" resets VmHWM).
-    ::malloc_trim(0);
-    {
-        std::ofstream clear("/proc/self/clear_refs");
-        clear << "5";
-    }
-    // Steady state, the periodic sync: every node running, nothing to do.
-    std::vector<std::pair<double, double>> steady;
-    for (int i = 0; i < steady_passes; ++i) {
-        steady.push_back(measure(now_ms + 3000 + 1000 * i));
-        ::malloc_trim(0);
-    }
-    std::sort(steady.begin(), steady.end());
-    const auto [sync_cpu, sync_wall] = steady[steady.size() / 2];
-    const double peak_mb = rss_kb("VmHWM:") / 1024.0;
-    ::malloc_trim(0);
-    const double between_mb = rss_kb("VmRSS:") / 1024.0;
+    httplib::Client control(config.cyclecloud.url);
+    control.set_basic_auth(config.cyclecloud.username, config.cyclecloud.password);
     std::printf(
         "nodes=%d  resume: %.0f ms, %ld HTTP calls, %ld create calls (4 node arrays)\n"
-        "  pass publishing %d addresses: %.0f ms CPU, %.0f ms wall\n"
-        "  steady sync pass (median of %zu): %.0f ms CPU (%.0f to %.0f), %.0f ms wall\n"
-        "  RSS: peak during the steady pass %.1f MB, between passes %.1f MB; of which the fake "
-        "Slurm %.1f MB and the bench before any work %.1f MB\n",
-        n, resume_ms, calls, creates, n, addr_cpu, addr_wall, steady.size(), sync_cpu,
-        steady.front().first, steady.back().first, sync_wall, peak_mb, between_mb,
-        fake_slurm_kb / 1024.0, baseline_kb / 1024.0);
+        "  pass publishing %d addresses: %.0f ms CPU, %.0f ms wall\n",
+        n, resume_ms, calls, creates, n, addr_cpu, addr_wall);
+    // Steady state, the periodic sync: every node running, nothing to do. K passes against
+    // node records of `bytes` (0: the emulator's own).
+    std::int64_t at_ms = now_ms + 3000;
+    auto steady_passes_with = [&](std::size_t bytes) {
+        if (!set_record_bytes(control, bytes)) {
+            std::fprintf(stderr, "cannot set record-bytes=%zu\n", bytes);
+            return false;
+        }
+        const auto answers0 = node_list_answers(control);
+        // cloudburstd gives freed memory back after every pass (malloc_trim); so does the
+        // bench. The peak is then measured over the steady passes alone (clear_refs "5"
+        // resets VmHWM).
+        ::malloc_trim(0);
+        {
+            std::ofstream clear("/proc/self/clear_refs");
+            clear << "5";
+        }
+        std::vector<std::pair<double, double>> steady;
+        const long failures0 = failed_passes;
+        for (int i = 0; i < steady_passes; ++i) {
+            steady.push_back(measure(at_ms));
+            at_ms += 1000;
+            ::malloc_trim(0);
+        }
+        const long failed = failed_passes - failures0;
+        std::sort(steady.begin(), steady.end());
+        const auto [sync_cpu, sync_wall] = steady[steady.size() / 2];
+        const double peak_mb = rss_kb("VmHWM:") / 1024.0;
+        ::malloc_trim(0);
+        const double between_mb = rss_kb("VmRSS:") / 1024.0;
+        const auto answers1 = node_list_answers(control);
+        const double lists = answers1.first - answers0.first;
+        const double list_mb = lists > 0 ? (answers1.second - answers0.second) / lists / 1e6 : 0;
+        const std::string records = bytes == 0 ? std::string("the emulator's own records")
+                                               : "records of " + std::to_string(bytes) + " bytes";
+        std::printf(
+            "  steady sync pass, %s (node list %.1f MB; median of %zu%s): %.0f ms CPU "
+            "(%.0f to %.0f), %.0f ms wall\n"
+            "    RSS: peak during the steady passes %.1f MB, between passes %.1f MB\n",
+            records.c_str(), list_mb, steady.size(),
+            failed > 0 ? (", " + std::to_string(failed) + " FAILED").c_str() : "", sync_cpu,
+            steady.front().first, steady.back().first, sync_wall, peak_mb, between_mb);
+        return true;
+    };
+    if (!steady_passes_with(0)) {
+        return 1;
+    }
+    std::printf("    of which the fake Slurm %.1f MB and the bench before any work %.1f MB\n",
+                fake_slurm_kb / 1024.0, baseline_kb / 1024.0);
+    for (const std::size_t bytes : record_sizes) {
+        if (!steady_passes_with(bytes)) {
+            return 1;
+        }
+    }
+    (void)set_record_bytes(control, 0);
     compare_node_list_parsers(config.cyclecloud, dir);
     child->stop();
     return 0;
@@ -313,20 +380,36 @@ int main(int argc, char** argv) {
     }
     std::vector<int> sizes;
     int steady_passes = 5;
+    std::vector<std::size_t> record_sizes;
+    bool records_given = false;
+    long max_response_mb = 0;
     for (int i = 1; i < argc; ++i) {
         const bool is_passes = std::string(argv[i]) == "--passes";
-        if (is_passes && ++i == argc) {
-            std::fprintf(stderr, "usage: resume_bench [--passes K] [N...]\n");
+        const bool is_records = std::string(argv[i]) == "--record-bytes";
+        const bool is_cap = std::string(argv[i]) == "--max-response-mb";
+        if ((is_passes || is_records || is_cap) && ++i == argc) {
+            std::fprintf(stderr,
+                         "usage: resume_bench [--passes K] [--record-bytes B]... "
+                         "[--max-response-mb M] [N...]\n");
             return 2;
         }
         char* end = nullptr;
         const long value = std::strtol(argv[i], &end, 10);
-        if (end == argv[i] || *end != '\0' || value < 1 || value > 1000000) {
-            std::fprintf(stderr, "resume_bench: '%s' is not a count from 1 to 1000000\n", argv[i]);
+        const long least = is_records ? 0 : 1;
+        if (end == argv[i] || *end != '\0' || value < least || value > 1000000) {
+            std::fprintf(stderr, "resume_bench: '%s' is not a count from %ld to 1000000\n", argv[i],
+                         least);
             return 2;
         }
         if (is_passes) {
             steady_passes = static_cast<int>(value);
+        } else if (is_cap) {
+            max_response_mb = value;
+        } else if (is_records) {
+            records_given = true;
+            if (value > 0) {
+                record_sizes.push_back(static_cast<std::size_t>(value));
+            }
         } else {
             sizes.push_back(static_cast<int>(value));
         }
@@ -334,8 +417,11 @@ int main(int argc, char** argv) {
     if (sizes.empty()) {
         sizes = {1000, 10000};
     }
+    if (!records_given) {
+        record_sizes = {4096, 16384};
+    }
     for (int n : sizes) {
-        if (run(n, steady_passes) != 0) {
+        if (run(n, steady_passes, record_sizes, max_response_mb) != 0) {
             return 1;
         }
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <ctime>
@@ -13,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "emulator/record_padding.h"
 #include "util/log.h"
 
 namespace cb::emulator {
@@ -461,6 +463,7 @@ struct ApiService::Impl {
           injector(options.seed ^ 0x5eedULL, http_counters),
           faults(options.faults) {
         injector.set(faults);
+        record_bytes = faults.record_bytes;
         runner.with_model([&](ClusterModel& m, Time now) {
             m.set_faults(faults);
             started = now;
@@ -472,6 +475,9 @@ struct ApiService::Impl {
                 }
                 record["Name"] = array.name;
                 record["Configuration"] = nested(array.configuration);
+                paddings.emplace_back(array.attributes, [](std::string_view key) {
+                    return k_node_fields.count(key) != 0;
+                });
                 array_configuration.push_back(record["Configuration"]);
                 array_configuration_text.push_back(dump(record["Configuration"]));
                 array_records.push_back(std::move(record));
@@ -544,18 +550,26 @@ struct ApiService::Impl {
         }
         const std::string endpoint =
             route != nullptr ? fmt::format("{} {}", route->method, route->pattern) : "other";
-        HttpResponse response = respond(route, path_known, request, params);
+        std::chrono::microseconds size_wait{0};
+        HttpResponse response = respond(route, path_known, request, params, size_wait);
         {
             std::lock_guard lock(mutex);
             calls[endpoint] += 1;
             statuses[response.status] += 1;
+            if (route != nullptr && route->api) {
+                AnswerTally& tally = answers[endpoint];
+                tally.count += 1;
+                tally.bytes += response.body.size();
+                tally.size_wait += size_wait;
+            }
         }
         log::debug("{} {} -> {}", request.method, request.path, response.status);
         return response;
     }
 
+    // `size_wait`: the latency-per-mb delay given to the answer.
     HttpResponse respond(const Route* route, bool path_known, const HttpRequest& request,
-                         const Params& params) {
+                         const Params& params, std::chrono::microseconds& size_wait) {
         const std::string user = credentials.user_of(request.authorization);
         if (user.empty()) {
             HttpResponse r = error_response(401, "authentication required (HTTP Basic)");
@@ -596,6 +610,12 @@ struct ApiService::Impl {
             return error_response(404, fmt::format("cluster {} not found", params.at("cluster")));
         }
         HttpResponse response = (this->*(route->handler))(request, params);
+        // Making and sending an answer takes longer the larger it is (the whole answer,
+        // before a malformed-json fault cuts it).
+        size_wait = size_latency(fault.latency_per_mb, response.body.size());
+        if (size_wait.count() > 0 && !injector.sleep(size_wait)) {
+            return shutting_down();
+        }
         if (fault.malformed && response.content_type == "application/json") {
             response.body.resize(response.body.size() / 2);
         }
@@ -614,8 +634,11 @@ struct ApiService::Impl {
     // Node records are written straight into the answer: a status of 10,000 nodes built as
     // a JSON tree first took half a second and hundreds of MB. Each array's Configuration
     // is serialised once, at start.
-    void append_node(std::string& out, const ClusterModel& m, const Node& n) const {
+    // `padded_size`: pad the record to about this size (0: no padding).
+    void append_node(std::string& out, const ClusterModel& m, const Node& n,
+                     std::size_t padded_size) const {
         const auto& array = m.definition().node_arrays[n.array];
+        const std::size_t begin = out.size();
         out += '{';
         auto key = [&](std::string_view k) {
             if (out.back() != '{') {
@@ -668,19 +691,24 @@ struct ApiService::Impl {
                 out += dump(to_json(kv.value));
             }
         }
+        paddings[n.array].append(out, begin, padded_size, [&](std::string_view k) {
+            return std::any_of(n.attributes.begin(), n.attributes.end(),
+                               [&](const KeyValue& kv) { return kv.key == k; });
+        });
         out += '}';
     }
 
     // "[node,node,...]" for `nodes`.
     template <typename Nodes, typename Get>
     std::string node_array(const ClusterModel& m, const Nodes& nodes, Get get) const {
+        const std::size_t padded = record_bytes.load();
         std::string out = "[";
-        out.reserve(nodes.size() * 1024);
+        out.reserve(nodes.size() * std::max<std::size_t>(1024, padded + 64));
         for (const auto& entry : nodes) {
             if (out.size() > 1) {
                 out += ',';
             }
-            append_node(out, m, get(entry));
+            append_node(out, m, get(entry), padded);
         }
         out += ']';
         return out;
@@ -1032,6 +1060,8 @@ struct ApiService::Impl {
                 {"hang", f.hang_rate},
                 {"hang-time", fmt::format("{}ms", f.hang_time.count())},
                 {"malformed-json", f.malformed_json_rate},
+                {"latency-per-mb", fmt::format("{}ms", f.latency_per_mb.count())},
+                {"record-bytes", f.record_bytes},
                 {"capacity", f.capacity},
                 {"acquire-stall", f.acquire_stall},
                 {"quota", f.quota},
@@ -1080,6 +1110,15 @@ struct ApiService::Impl {
                 per_status[std::to_string(status)] = n;
             }
             body["responses"] = std::move(per_status);
+            Json per_answer = Json::object();
+            for (const auto& [endpoint, tally] : answers) {
+                per_answer[endpoint] = {
+                    {"count", tally.count},
+                    {"bytes", tally.bytes},
+                    {"sizeLatencyMs",
+                     std::chrono::duration<double, std::milli>(tally.size_wait).count()}};
+            }
+            body["answers"] = std::move(per_answer);
         }
         body["faults"] = faults_json();
         return json_response(200, body);
@@ -1090,7 +1129,9 @@ struct ApiService::Impl {
     }
 
     HttpResponse post_faults(const HttpRequest& request, const Params&) {
-        Json j = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+        // Ordered: {"KIND": VALUE, ...} is applied in the order written, as a list is.
+        const nlohmann::ordered_json j =
+            nlohmann::ordered_json::parse(request.body, nullptr, /*allow_exceptions=*/false);
         std::vector<std::string> specs;
         if (j.is_array()) {
             for (const auto& v : j) {
@@ -1119,45 +1160,72 @@ struct ApiService::Impl {
             200, Json{{"faults", std::move(body)}, {"evicted", evicted}, {"nodes", *affected}});
     }
 
-    // Returns the nodes the one-shot faults changed; `evicted` gets those evicted at once.
+    // Applies the specs in the order written: a setting is in force for the one-shot faults
+    // after it, not for those before. All or nothing: every spec is read first, and the
+    // one-shot faults are tried on a copy of the model, so that a bad spec or a one-shot
+    // fault that finds no node changes nothing. Returns the nodes the one-shot faults
+    // changed; `evicted` gets those evicted at once.
     Result<std::vector<std::string>> apply_faults(const std::vector<std::string>& specs,
                                                   std::vector<std::string>* evicted = nullptr) {
+        struct Step {
+            FaultSettings settings;  // in force from this spec on
+            std::optional<OneShotFault> one_shot;
+        };
+        std::vector<Step> steps;
         FaultSettings next;
         {
             std::lock_guard lock(mutex);
             next = faults;
         }
-        std::vector<OneShotFault> evictions;
         for (const auto& spec : specs) {
             auto r = apply_fault_spec(spec, next);
             if (!r) {
                 return std::move(r).error();
             }
-            if (*r) {
-                evictions.push_back(**r);
-            }
+            steps.push_back({next, *r});
+        }
+        auto applied =
+            runner.with_model([&](ClusterModel& m, Time now) -> Result<std::vector<std::string>> {
+                const bool one_shots = std::any_of(steps.begin(), steps.end(), [](const Step& s) {
+                    return s.one_shot.has_value();
+                });
+                if (!one_shots) {
+                    m.set_faults(next);
+                    return std::vector<std::string>{};
+                }
+                ClusterModel trial = m;
+                std::vector<std::string> affected;
+                std::vector<std::string> gone;
+                for (const auto& step : steps) {
+                    trial.set_faults(step.settings);
+                    if (!step.one_shot) {
+                        continue;
+                    }
+                    auto names = trial.inject(*step.one_shot, now);
+                    if (!names) {
+                        return std::move(names).error();
+                    }
+                    affected.insert(affected.end(), names->begin(), names->end());
+                    if (step.one_shot->kind == OneShotKind::k_evict) {
+                        gone.insert(gone.end(), names->begin(), names->end());
+                    }
+                }
+                m = std::move(trial);
+                if (evicted != nullptr) {
+                    *evicted = std::move(gone);
+                }
+                return affected;
+            });
+        if (!applied) {
+            return applied;
         }
         {
             std::lock_guard lock(mutex);
             faults = next;
         }
+        record_bytes = next.record_bytes;
         injector.set(next);
-        return runner.with_model(
-            [&](ClusterModel& m, Time now) -> Result<std::vector<std::string>> {
-                m.set_faults(next);
-                std::vector<std::string> affected;
-                for (const auto& e : evictions) {
-                    auto names = m.inject(e, now);
-                    if (!names) {
-                        return std::move(names).error();
-                    }
-                    affected.insert(affected.end(), names->begin(), names->end());
-                    if (evicted != nullptr && e.kind == OneShotKind::k_evict) {
-                        evicted->insert(evicted->end(), names->begin(), names->end());
-                    }
-                }
-                return affected;
-            });
+        return applied;
     }
 
     ModelRunner& runner;
@@ -1171,12 +1239,21 @@ struct ApiService::Impl {
     std::string base_url;
     std::map<std::string, std::uint64_t> calls;
     std::map<int, std::uint64_t> statuses;
+    // API answers per endpoint: how many, their bytes and the latency-per-mb delay they got.
+    struct AnswerTally {
+        std::uint64_t count = 0;
+        std::uint64_t bytes = 0;
+        std::chrono::microseconds size_wait{0};
+    };
+    std::map<std::string, AnswerTally> answers;
+    std::atomic<std::size_t> record_bytes{0};  // faults.record_bytes, read without the mutex
 
     Time started;
     std::string cluster;
     std::vector<Json> array_records;        // the nodearray record of each array
     std::vector<Json> array_configuration;  // its Configuration, the base of each node's
     std::vector<std::string> array_configuration_text;  // the same as JSON text
+    std::vector<RecordPadding> paddings;                // of each array's node records
 };
 
 ApiService::ApiService(ModelRunner& runner, Credentials credentials, ApiOptions options)

@@ -10,10 +10,12 @@
 //
 // Control endpoints (not subject to HTTP faults):
 //   GET  /_emulator/status   API calls per endpoint, responses per status, faults injected
-//                            by class, nodes by status
+//                            by class, nodes by status, API answers per endpoint (count,
+//                            bytes, the latency-per-mb delay they got)
 //   GET  /_emulator/faults   the fault settings in force
-//   POST /_emulator/faults   ["KIND=VALUE", ...] or {"KIND": VALUE, ...}: all applied, or
-//                            none (400) if one is invalid
+//   POST /_emulator/faults   ["KIND=VALUE", ...] or {"KIND": VALUE, ...}: applied in the order
+//                            written (a setting holds for the one-shot faults after it), all
+//                            or none (400) if one is invalid or finds no node
 #pragma once
 
 #include <chrono>
@@ -54,8 +56,9 @@ class ApiService {
     // Ends every injected wait now and answers those requests with 503 (for shutdown).
     void release_waiters();
 
-    // Applies "KIND=VALUE" specs to the HTTP injector and the model, all or none. Returns the
-    // names of the nodes one-shot faults changed (evict, ready-fail, ...). k_usage errors.
+    // Applies "KIND=VALUE" specs to the HTTP injector and the model, in order, all or none.
+    // Returns the names of the nodes one-shot faults changed (evict, ready-fail, ...).
+    // k_usage errors for a bad spec, k_not_found for a one-shot fault that finds no node.
     Result<std::vector<std::string>> apply_faults(const std::vector<std::string>& specs);
 
   private:

@@ -462,6 +462,8 @@ int emulator_main(int argc, char** argv) {
         std::vector<std::string> spot_quota;
         std::string ready_file;
         std::string log_level = "info";
+        std::string record_bytes;
+        std::string latency_per_mb;
 
         app.add_option("--template", o.template_path,
                        "CycleCloud cluster template (default: templates/slurm-headless.txt)");
@@ -512,6 +514,13 @@ int emulator_main(int argc, char** argv) {
         app.add_option("--fault", o.faults,
                        "KIND=VALUE: inject a fault from the start "
                        "(repeatable; kinds below)");
+        app.add_option("--record-bytes", record_bytes,
+                       "BYTES: pad every node record to about this size with the attributes "
+                       "real records carry (the record-bytes fault setting; default 0: about "
+                       "1.2 KB)");
+        app.add_option("--latency-per-mb", latency_per_mb,
+                       "DURATION: delay API answers by this much per MiB of body, on top of "
+                       "the latency fault (the latency-per-mb fault setting)");
         app.add_option("--seed", o.seed, "seed for every random choice (default 1)");
         app.add_option("--threads", o.threads, "concurrent HTTP requests (default 32)");
         app.add_option("--log-level", log_level, "debug, info, warn or error")
@@ -585,6 +594,13 @@ int emulator_main(int argc, char** argv) {
             return std::move(address).error();
         }
         o.listen = *address;
+        // Before the --fault specs, which may change them again.
+        for (const auto& [kind, value] : {std::pair{"latency-per-mb", &latency_per_mb},
+                                          std::pair{"record-bytes", &record_bytes}}) {
+            if (!value->empty()) {
+                o.faults.insert(o.faults.begin(), std::string(kind) + "=" + *value);
+            }
+        }
         o.transport = plain_http ? Transport::k_http : Transport::k_https;
         o.tls.mode = tls_mode == "self-signed" ? TlsMode::k_self_signed : TlsMode::k_ca_signed;
         if (plain_http && (tls_mode != "ca" || !o.tls.common_name.empty() || o.tls.expired)) {

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "emulator/record_padding.h"
 #include "util/text.h"
 
 namespace cb::emulator {
@@ -213,6 +214,24 @@ const std::vector<FaultSpec>& fault_table() {
          })},
         {"latency", "DURATION", "delay every API answer (e.g. 200ms)",
          duration_of(&FaultSettings::latency)},
+        {"latency-per-mb", "DURATION",
+         "delay every API answer by this much per MiB of its body, on top of latency "
+         "(e.g. 20ms)",
+         duration_of(&FaultSettings::latency_per_mb)},
+        {"record-bytes", "BYTES",
+         "pad every node record to about this many bytes with the attributes real records "
+         "carry (0: the emulator's own, about 1.2 KB; at most 1048576)",
+         setting([](std::string_view v, FaultSettings& s) -> Status {
+             auto n = parse_count(v);
+             if (!n) {
+                 return n.error();
+             }
+             if (static_cast<std::uint64_t>(*n) > k_max_record_bytes) {
+                 return usage(fmt::format("at most {} bytes", k_max_record_bytes));
+             }
+             s.record_bytes = static_cast<std::size_t>(*n);
+             return ok_status();
+         })},
         {"hang", "RATE",
          "this share of API requests are carried out but answered only after hang-time",
          rate_of(&FaultSettings::hang_rate)},
@@ -312,12 +331,15 @@ const std::vector<FaultSpec>& fault_table() {
          "sets the node's KeepAlive, as an admin does in CycleCloud (true: terminate and "
          "deallocate are refused for it)",
          node_value(OneShotKind::k_keep_alive, {"true", "false"})},
-        {"clear", "all", "remove every fault",
+        {"clear", "all", "remove every fault (record-bytes stays)",
          setting([](std::string_view v, FaultSettings& s) -> Status {
              if (v != "all") {
                  return usage("expected clear=all");
              }
+             // The record size is how big answers are, not a fault: it stays.
+             const std::size_t record_bytes = s.record_bytes;
              s = FaultSettings{};
+             s.record_bytes = record_bytes;
              return ok_status();
          })},
     };
@@ -400,6 +422,7 @@ HttpFaultInjector::Decision HttpFaultInjector::decide() {
         d.latency = m_settings.latency;
         m_counters.add(FaultKind::k_latency);
     }
+    d.latency_per_mb = m_settings.latency_per_mb;
     if (happens(m_settings.http_5xx_rate)) {
         d.status = 503;
         m_counters.add(FaultKind::k_http_5xx);
@@ -419,7 +442,14 @@ HttpFaultInjector::Decision HttpFaultInjector::decide() {
     return d;
 }
 
-bool HttpFaultInjector::sleep(std::chrono::milliseconds d) {
+std::chrono::microseconds size_latency(std::chrono::milliseconds per_mib, std::size_t bytes) {
+    constexpr double k_mib = 1024.0 * 1024.0;
+    const double us = static_cast<double>(std::chrono::microseconds(per_mib).count()) *
+                      static_cast<double>(bytes) / k_mib;
+    return std::chrono::microseconds(static_cast<std::int64_t>(us));
+}
+
+bool HttpFaultInjector::sleep(std::chrono::microseconds d) {
     std::unique_lock lock(m_mutex);
     return !m_wake.wait_for(lock, d, [this] { return m_released; });
 }

@@ -54,7 +54,10 @@ struct FaultSettings {
     double http_429_rate = 0;  // 0..1: answered 429 with Retry-After, without doing anything
     std::chrono::seconds retry_after{5};
     std::chrono::milliseconds latency{0};  // added before every answer
-    double hang_rate = 0;                  // 0..1: carried out, then no answer for hang_time
+    // Added after the answer is made, per MiB of its body, on top of `latency`: a large
+    // answer takes longer to make and to send (a real CycleCloud is a Java server).
+    std::chrono::milliseconds latency_per_mb{0};
+    double hang_rate = 0;  // 0..1: carried out, then no answer for hang_time
     std::chrono::milliseconds hang_time{120000};
     double malformed_json_rate = 0;  // 0..1: the request is carried out, its JSON body cut short
     // Nodes.
@@ -82,6 +85,9 @@ struct FaultSettings {
     // The cluster's state (Started, Off, Starting, Terminated); creates and starts need
     // Started.
     std::string cluster_state = "Started";
+    // Size. Node records in node lists and status answers padded to about this many bytes
+    // with the attributes real records carry (record_padding.h); 0: the emulator's own.
+    std::size_t record_bytes = 0;
 };
 
 // What a one-shot fault does to existing nodes.
@@ -114,6 +120,10 @@ std::string fault_help();
 // "250ms", "2s", "5m", "1h" (a unit is required). k_usage errors.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// The latency-per-mb part of an answer's delay: `per_mib` for each 1,048,576 bytes of its
+// body, pro rata (a 512 KiB answer at 100ms per MiB waits 50 ms).
+std::chrono::microseconds size_latency(std::chrono::milliseconds per_mib, std::size_t bytes);
+
 // Injected-fault counts by kind; safe from any thread.
 class FaultCounters {
   public:
@@ -136,7 +146,9 @@ class HttpFaultInjector {
 
     struct Decision {
         std::chrono::milliseconds latency{0};  // wait before carrying the request out
-        std::chrono::milliseconds hang{0};     // wait after carrying it out, before answering
+        // Wait after, per MiB of the answer's body (size_latency()).
+        std::chrono::milliseconds latency_per_mb{0};
+        std::chrono::milliseconds hang{0};  // wait after carrying it out, before answering
         int status = 0;  // 0: carry the request out; 503 or 429: answer this instead
         std::chrono::seconds retry_after{0};
         bool malformed = false;  // cut the JSON body short
@@ -146,7 +158,7 @@ class HttpFaultInjector {
     // Draws what happens to one request and counts the faults it gets.
     Decision decide();
     // Sleeps for `d`, or less if release_all() is called (shutdown). Returns false if released.
-    bool sleep(std::chrono::milliseconds d);
+    bool sleep(std::chrono::microseconds d);
     // Wakes every sleeper now and makes later sleeps return at once.
     void release_all();
 

@@ -116,8 +116,9 @@ TEST(EmulatorFaultSpec, ValidSpecsChangeSettings) {
 TEST(EmulatorFaultSpec, InvalidSpecsSayWhatWasExpected) {
     const std::vector<std::pair<std::string, std::string>> cases{
         {"http-500=1",
-         "unknown fault 'http-500' (known: http-5xx, http-429, retry-after, latency, hang, "
-         "hang-time, malformed-json, capacity, acquire-stall, quota, azure-quota, external-load, "
+         "unknown fault 'http-500' (known: http-5xx, http-429, retry-after, latency, "
+         "latency-per-mb, record-bytes, hang, hang-time, malformed-json, capacity, "
+         "acquire-stall, quota, azure-quota, external-load, "
          "invalid-bucket, spot-score, cluster-state, prepare-fail, no-slurmd, deallocate-fail, "
          "evict-rate, evict, evict-notice, ready-fail, status, keep-alive, clear)"},
         {"http-5xx", "fault 'http-5xx' needs a value: http-5xx=RATE"},
@@ -378,6 +379,47 @@ TEST(EmulatorControl, OneShotFaultsChangeNamedNodesAndAreCounted) {
     EXPECT_EQ(injected["status"], 1);
     EXPECT_EQ(injected["evict-notice"], 1);
     EXPECT_EQ(injected["evict"], 1);
+}
+
+// A body mixing settings and one-shot faults is applied in the order written, in both its
+// forms, and all or nothing: a one-shot fault that finds no node changes no setting either.
+TEST(EmulatorControl, FaultsApplyInTheOrderWritten) {
+    ApiFixture f;
+    f.post(k_create, one_node("h-1"));
+    f.post(k_create, one_node("h-2"));
+    f.boot();
+    // As an object: keys in the order written, not sorted (clear comes after latency here).
+    auto r = f.post_text("/_emulator/faults", R"({"latency": "1s", "clear": "all"})");
+    ASSERT_EQ(r.status, 200) << r.text;
+    EXPECT_EQ(r.body["faults"]["latency"], "0ms");
+    r = f.post_text("/_emulator/faults", R"({"clear": "all", "latency": "5ms"})");
+    ASSERT_EQ(r.status, 200) << r.text;
+    EXPECT_EQ(r.body["faults"]["latency"], "5ms");
+
+    // One-shot faults see what came before them: h-1 is no longer Ready when ready-fail comes.
+    r = f.post_text("/_emulator/faults",
+                    R"({"status": "h-1:Started", "ready-fail": "h-1", "latency": "7ms"})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["message"], "ready-fail: no Ready node named h-1");
+    EXPECT_EQ(f.get("/_emulator/faults").body["latency"], "5ms") << "nothing applied";
+    EXPECT_EQ(f.get("/clusters/burst1/nodes").body["nodes"][0]["Status"], "Ready");
+
+    // Written the other way round, both apply, and the setting after them too.
+    r = f.post_text("/_emulator/faults",
+                    R"({"ready-fail": "h-1", "status": "h-1:Started", "latency": "7ms"})");
+    ASSERT_EQ(r.status, 200) << r.text;
+    EXPECT_EQ(r.body["nodes"], Json::array({"h-1", "h-1"}));
+    EXPECT_EQ(r.body["faults"]["latency"], "7ms");
+    EXPECT_EQ(f.get("/clusters/burst1/nodes").body["nodes"][0]["Status"], "Started");
+
+    // A list: a setting before a one-shot fault that fails is not applied.
+    r = f.post("/_emulator/faults", Json::array({"no-slurmd=1", "evict=nobody"}));
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(f.get("/_emulator/faults").body["no-slurmd"], 0.0);
+    r = f.post("/_emulator/faults", Json::array({"evict=h-2", "clear=all"}));
+    ASSERT_EQ(r.status, 200) << r.text;
+    EXPECT_EQ(r.body["evicted"], Json::array({"h-2"}));
+    EXPECT_EQ(r.body["faults"]["latency"], "0ms");
 }
 
 }  // namespace
