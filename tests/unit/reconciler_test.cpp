@@ -288,8 +288,7 @@ TEST(Reconciler, LateFailuresAreClassifiedByStructureThenWords) {
         // Acquiring with an error: CycleCloud retrying Azure's refusal (a stall).
         {VmStatus::k_acquiring, "", "AllocationFailed", -1, ErrorKind::k_capacity},
         {VmStatus::k_acquiring, "", "Retrying: QuotaExceeded", -1, ErrorKind::k_quota},
-        {VmStatus::k_acquiring, "", "Waiting for the network interface", 10,
-         ErrorKind::k_capacity},
+        {VmStatus::k_acquiring, "", "Waiting for the network interface", 10, ErrorKind::k_capacity},
         {VmStatus::k_acquiring, "", "Waiting for the network interface", -1, ErrorKind::k_cloud},
         {VmStatus::k_acquiring, "", "", 10, ErrorKind::k_cloud},  // plain Acquiring
         {VmStatus::k_ready, "", "AllocationFailed", 10, ErrorKind::k_cloud},
