@@ -26,17 +26,6 @@ using Params = std::map<std::string, std::string>;
 
 // ---- JSON and time helpers ----------------------------------------------------------------
 
-Json to_json(const TemplateValue& value) {
-    struct Visitor {
-        Json operator()(std::monostate) const { return nullptr; }
-        Json operator()(bool b) const { return b; }
-        Json operator()(std::int64_t i) const { return i; }
-        Json operator()(double d) const { return d; }
-        Json operator()(const std::string& s) const { return s; }
-    };
-    return std::visit(Visitor{}, value);
-}
-
 // Dotted keys ("slurm.partition") into nested objects, as CycleCloud reports Configuration.
 void put_nested(Json& out, const std::string& dotted, Json value) {
     Json* at = &out;
@@ -59,7 +48,7 @@ void put_nested(Json& out, const std::string& dotted, Json value) {
 Json nested(const std::vector<KeyValue>& flat) {
     Json out = Json::object();
     for (const auto& kv : flat) {
-        put_nested(out, kv.key, to_json(kv.value));
+        put_nested(out, kv.key, template_value_json(kv.value));
     }
     return out;
 }
@@ -471,7 +460,7 @@ struct ApiService::Impl {
             for (const auto& array : m.definition().node_arrays) {
                 Json record = Json::object();
                 for (const auto& kv : array.attributes) {
-                    record[kv.key] = to_json(kv.value);
+                    record[kv.key] = template_value_json(kv.value);
                 }
                 record["Name"] = array.name;
                 record["Configuration"] = nested(array.configuration);
@@ -681,14 +670,14 @@ struct ApiService::Impl {
         } else {
             Json configuration = array_configuration[n.array];
             for (const auto& kv : n.configuration) {
-                put_nested(configuration, kv.key, to_json(kv.value));
+                put_nested(configuration, kv.key, template_value_json(kv.value));
             }
             out += dump(configuration);
         }
         for (const auto& kv : n.attributes) {
             if (k_node_fields.count(kv.key) == 0) {
                 key(kv.key);
-                out += dump(to_json(kv.value));
+                out += dump(template_value_json(kv.value));
             }
         }
         paddings[n.array].append(out, begin, padded_size, [&](std::string_view k) {

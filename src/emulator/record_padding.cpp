@@ -39,17 +39,6 @@ const std::vector<std::pair<std::string_view, Json>>& documented_defaults() {
     return table;
 }
 
-Json value_json(const TemplateValue& value) {
-    struct Visitor {
-        Json operator()(std::monostate) const { return nullptr; }
-        Json operator()(bool b) const { return b; }
-        Json operator()(std::int64_t i) const { return i; }
-        Json operator()(double d) const { return d; }
-        Json operator()(const std::string& s) const { return s; }
-    };
-    return std::visit(Visitor{}, value);
-}
-
 std::string member_text(std::string_view key, const Json& value) {
     return fmt::format(",{}:{}", Json(std::string(key)).dump(),
                        value.dump(-1, ' ', false, Json::error_handler_t::replace));
@@ -60,6 +49,17 @@ std::string member_text(std::string_view key, const Json& value) {
 constexpr std::size_t k_tag_value_length = 24;
 
 }  // namespace
+
+Json template_value_json(const TemplateValue& value) {
+    struct Visitor {
+        Json operator()(std::monostate) const { return nullptr; }
+        Json operator()(bool b) const { return b; }
+        Json operator()(std::int64_t i) const { return i; }
+        Json operator()(double d) const { return d; }
+        Json operator()(const std::string& s) const { return s; }
+    };
+    return std::visit(Visitor{}, value);
+}
 
 RecordPadding::RecordPadding(const std::vector<KeyValue>& array_attributes,
                              const std::function<bool(std::string_view)>& modelled) {
@@ -72,7 +72,7 @@ RecordPadding::RecordPadding(const std::vector<KeyValue>& array_attributes,
         m_members.push_back({std::string(key), member_text(key, value)});
     };
     for (const auto& kv : array_attributes) {
-        add(kv.key, value_json(kv.value));
+        add(kv.key, template_value_json(kv.value));
     }
     for (const auto& [key, value] : documented_defaults()) {
         add(key, value);

@@ -17,9 +17,15 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "emulator/cluster_template.h"
 
 namespace cb::emulator {
+
+// A template attribute's value as JSON, typed as CycleCloud reports it (null, bool, integer,
+// number, string): for node records, their Configuration, and their padding.
+nlohmann::json template_value_json(const TemplateValue& value);
 
 // The largest --record-bytes (a record of 1 MiB; real ones are a few KB).
 inline constexpr std::size_t k_max_record_bytes = std::size_t{1} << 20;
