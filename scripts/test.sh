@@ -23,8 +23,9 @@ CLOUDBURST_TIDY=${CLOUDBURST_TIDY:-0} bash scripts/lint.sh
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 # Only label "unit": the oracle tests call libslurm, which leaks on the malformed lists they
 # feed it (LeakSanitizer would blame libslurm, not us); they run in the full suite below.
-# Only what the unit tests run: their binary and the two programs they call.
-CLOUDBURST_TARGETS="unit_tests cloudburst cyclecloud-emulator" \
+# Only what the unit tests run: their binary, the two programs they call and the conformance
+# probes (label unit too).
+CLOUDBURST_TARGETS="unit_tests cloudburst cyclecloud-emulator conformance-probes" \
   bash scripts/build.sh "$here/build-asan" -DCLOUDBURST_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCLOUDBURST_SANITIZE=ON \
   -DCLOUDBURST_BENCH=OFF -DCLOUDBURST_SYSTEM_TESTS=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
