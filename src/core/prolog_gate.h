@@ -50,4 +50,19 @@ bool gate_nodes_ready(const std::vector<std::string>& nodes, Find&& find) {
     return true;
 }
 
+// True when the job will not start on these nodes: one of its cloud nodes is DOWN (Slurm gave
+// up on it at ResumeTimeout, or cloudburst failed it) or powering down. slurmctld requeues
+// the job but waits for its PrologSlurmctld first ("Cleaning"), so the gate must end now.
+template <typename Find>
+bool gate_nodes_failed(const std::vector<std::string>& nodes, Find&& find) {
+    for (const auto& name : nodes) {
+        const SlurmNode* s = find(name);
+        if (s != nullptr && s->state.has("CLOUD") &&
+            (s->state.base == "DOWN" || s->state.has("POWERING_DOWN"))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace cb

@@ -41,7 +41,8 @@ std::vector<std::string> GateTable::release(const std::map<std::string, SlurmNod
     };
     for (auto it = m_gates.begin(); it != m_gates.end();) {
         const Gate& g = it->second;
-        if (now_ms - g.since_ms >= m_max_wait_ms || gate_nodes_ready(g.request.nodes, find)) {
+        if (now_ms - g.since_ms >= m_max_wait_ms || gate_nodes_ready(g.request.nodes, find) ||
+            gate_nodes_failed(g.request.nodes, find)) {
             released.push_back(g.request.job_id);
             answer(it->first);
             it = m_gates.erase(it);

@@ -47,8 +47,9 @@ class GateTable {
     // `fd` is readable or hung up: the gate sends nothing more, so it is gone.
     void gone(int fd);
 
-    // Answers the gates whose nodes are ready in `slurm` (Slurm's nodes, by name) or that have
-    // waited max_wait; returns the jobs released, for the log.
+    // Answers the gates whose nodes are ready in `slurm` (Slurm's nodes, by name), whose nodes
+    // failed (the job is being requeued) or that have waited max_wait; returns the jobs
+    // released, for the log.
     std::vector<std::string> release(const std::map<std::string, SlurmNode>& slurm,
                                      std::int64_t now_ms);
 

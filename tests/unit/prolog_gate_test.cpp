@@ -110,6 +110,22 @@ TEST(GateTable, ReleasesAGateWhenItsCloudNodesRegister) {
     EXPECT_TRUE(gates.empty());
 }
 
+// Slurm gave up on a node (ResumeTimeout: down~) and requeues the job, but only once its
+// PrologSlurmctld has ended: the gate is let go at once, not at the end of its wait.
+TEST(GateTable, AGateWhoseNodesFailedIsReleased) {
+    GateTable gates(8, 60'000);
+    Pair a;
+    const auto cloud = [](const std::string&) { return true; };
+    ASSERT_TRUE(gates.add(a.daemon, request("9", {"hpc-1", "hpc-2"}), 0, cloud));
+    std::map<std::string, SlurmNode> slurm{
+        {"hpc-1", node("hpc-1", "ALLOCATED", {"CLOUD", "POWERING_UP"})},
+        {"hpc-2", node("hpc-2", "ALLOCATED", {"CLOUD", "POWERING_UP"})}};
+    EXPECT_TRUE(gates.release(slurm, 1000).empty());
+    slurm["hpc-2"] = node("hpc-2", "DOWN", {"CLOUD", "POWERED_DOWN"});
+    EXPECT_EQ(gates.release(slurm, 2000), std::vector<std::string>{"9"});
+    EXPECT_EQ(a.answer(), "go\n");
+}
+
 TEST(GateTable, OnPremJobsFullTablesAndLongWaitsGoAtOnce) {
     GateTable gates(1, 60'000);
     const auto cloud = [](const std::string& n) { return n.rfind("hpc-", 0) == 0; };
