@@ -113,4 +113,12 @@ std::string transport_warning(const CycleCloudConfig& cc) {
     return "";
 }
 
+Duration Config::longest_resume_timeout() const {
+    Duration longest = slurm.resume_timeout;
+    for (const auto& a : node_arrays) {
+        longest = std::max(longest, a.resume_timeout);
+    }
+    return longest;
+}
+
 }  // namespace cb

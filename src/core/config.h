@@ -111,6 +111,9 @@ struct Config {
 
     // The settings for node array `name`: those from the file, or the defaults.
     NodeArrayConfig node_array(std::string_view name) const;
+    // The largest ResumeTimeout of any node array (the default included): how long any
+    // job's cloud nodes may take to come up.
+    Duration longest_resume_timeout() const;
 };
 
 // The host of an http:// or https:// URL, without user, port or IPv6 brackets ("" if none).

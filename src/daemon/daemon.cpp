@@ -684,11 +684,7 @@ constexpr std::size_t k_max_waiting_gates = 512;
 // The longest any job's nodes may take to come up (the largest ResumeTimeout) and a margin:
 // after that a gate is answered whatever its nodes do. Slurm has given up on them by then.
 std::int64_t gate_max_wait_ms(const Config& config) {
-    auto longest = config.slurm.resume_timeout;
-    for (const auto& a : config.node_arrays) {
-        longest = std::max(longest, a.resume_timeout);
-    }
-    return (longest + std::chrono::seconds(30)).count();
+    return (config.longest_resume_timeout() + std::chrono::seconds(30)).count();
 }
 
 // One read of Slurm's nodes for every waiting gate. A failed read releases nothing: the

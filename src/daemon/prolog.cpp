@@ -29,11 +29,7 @@ std::string env(const char* name) {
 // How long to wait at most: the largest ResumeTimeout and a margin (the daemon answers by
 // then too); slurmctld kills the gate earlier when the job is cancelled or requeued.
 std::chrono::milliseconds longest_wait(const Config& config) {
-    auto longest = config.slurm.resume_timeout;
-    for (const auto& a : config.node_arrays) {
-        longest = std::max(longest, a.resume_timeout);
-    }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(longest +
+    return std::chrono::duration_cast<std::chrono::milliseconds>(config.longest_resume_timeout() +
                                                                  std::chrono::seconds(60));
 }
 
