@@ -33,7 +33,7 @@ install(FILES ${CMAKE_BINARY_DIR}/packaging/cloudburstd.service
 install(FILES packaging/logrotate/cloudburst
   DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/logrotate.d)
 
-install(FILES docs/cloudburst.example.toml templates/slurm-headless.txt
+install(FILES docs/cloudburst.example.toml templates/slurm-headless.txt packaging/prices-sample.csv
   DESTINATION ${CMAKE_INSTALL_DATADIR}/cloudburst)
 install(DIRECTORY templates/cluster-init DESTINATION ${CMAKE_INSTALL_DATADIR}/cloudburst
   USE_SOURCE_PERMISSIONS)

@@ -362,6 +362,19 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
     return std::clamp(delta, std::chrono::seconds(0), k_retry_after_ceiling);
 }
 
+Result<ClusterLimits> parse_cluster_limits(const std::string& body) {
+    const auto parsed = parse_answer(body, "cluster status");
+    if (!parsed) {
+        return parsed.error();
+    }
+    try {
+        return ClusterLimits{num<int>(*parsed, "maxCount", 0),
+                             num<int>(*parsed, "maxCoreCount", 0)};
+    } catch (const json::exception& e) {
+        return malformed(e.what());
+    }
+}
+
 VmStatus parse_vm_status(const std::string& text) {
     return vm_status_from_text(text);
 }
@@ -416,6 +429,14 @@ Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body) {
                     bk.available_count = num<int>(b, "availableCount", 0);
                     bk.max_placement_group_size = num<int>(b, "maxPlacementGroupSize", 0);
                     bk.last_capacity_failure_seconds = num<double>(b, "lastCapacityFailure", -1);
+                    bk.max_core_count = num<int>(b, "maxCoreCount", -1);
+                    bk.active_core_count = num<int>(b, "activeCoreCount", -1);
+                    bk.quota_core_count = num<int>(b, "quotaCoreCount", -1);
+                    bk.consumed_core_count = num<int>(b, "consumedCoreCount", -1);
+                    bk.family_quota_core_count = num<int>(b, "familyQuotaCoreCount", -1);
+                    bk.family_consumed_core_count = num<int>(b, "familyConsumedCoreCount", -1);
+                    bk.regional_quota_core_count = num<int>(b, "regionalQuotaCoreCount", -1);
+                    bk.regional_consumed_core_count = num<int>(b, "regionalConsumedCoreCount", -1);
                     na.buckets.push_back(std::move(bk));
                 }
             }
@@ -794,6 +815,14 @@ Result<std::vector<NodeArray>> CycleCloudRest::node_arrays() {
         return text.error();
     }
     return screened(parse_cluster_status(*text));
+}
+
+Result<ClusterLimits> CycleCloudRest::cluster_limits() {
+    auto text = m_impl->call("GET", m_impl->cluster_path("/status?nodes=false"));
+    if (!text) {
+        return text.error();
+    }
+    return parse_cluster_limits(*text);
 }
 
 Result<std::vector<CloudNode>> CycleCloudRest::nodes() {

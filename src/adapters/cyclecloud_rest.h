@@ -83,6 +83,9 @@ class CycleCloudRest final : public Cloud {
                                             ShutdownMode mode) override;
     Result<std::vector<CloudNode>> operation_nodes(const std::string& operation_id) override;
 
+    // The cluster's own MaxCount and MaxCoreCount, for `cloudburst limits`.
+    Result<ClusterLimits> cluster_limits();
+
     // GET status, for `cloudburst init` and `doctor`: checks URL, TLS, credentials, cluster.
     Status check_connection();
 
@@ -117,6 +120,7 @@ constexpr std::chrono::seconds k_retry_after_ceiling{3600};
 // nested deeper than 128 levels", or a missing or wrong part.
 Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body);
 Result<std::vector<CloudNode>> parse_node_list(const std::string& body);
+Result<ClusterLimits> parse_cluster_limits(const std::string& body);
 // The answer to POST nodes/create; `sets` is resized to `request_count` (one per request).
 Result<CreateResult> parse_create_result(const std::string& body, std::size_t request_count);
 // The answer to POST nodes/<action> (start, shutdown, terminate, deallocate).

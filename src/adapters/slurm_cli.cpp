@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <ctime>
 #include <map>
 
 #include "util/process.h"
@@ -250,6 +251,28 @@ Result<std::vector<SlurmPartition>> parse_scontrol_partitions(std::string_view t
     });
 }
 
+namespace {
+
+// Runs one of Slurm's commands; its output, or k_slurm naming `what` with its message.
+Result<std::string> run_slurm_command(const Command& cmd, const std::string& what) {
+    auto out = run_command(cmd);
+    if (!out) {
+        return out.error().with_context("running " + what);
+    }
+    if (!out->ok()) {
+        std::string msg = out->err.empty() ? out->out : out->err;
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) {
+            msg.pop_back();
+        }
+        return make_error(ErrorKind::k_slurm, what + " failed (exit " +
+                                                  std::to_string(out->exit_code) +
+                                                  "): " + without_control_chars(msg));
+    }
+    return std::move(out->out);
+}
+
+}  // namespace
+
 Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args) const {
     Command cmd;
     cmd.argv.push_back(m_options.scontrol);
@@ -259,20 +282,39 @@ Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args)
         cmd.env.push_back("SLURM_CONF=" + m_options.slurm_conf);
     }
     cmd.timeout = m_options.timeout;
-    auto out = run_command(cmd);
-    if (!out) {
-        return out.error().with_context("running scontrol");
+    return run_slurm_command(cmd,
+                             "scontrol " + args.front() + " " + (args.size() > 1 ? args[1] : ""));
+}
+
+Result<std::string> SlurmCli::accounting(std::int64_t from_ms, std::int64_t to_ms) const {
+    auto local = [](std::int64_t ms) {
+        const std::time_t t = static_cast<std::time_t>(ms / 1000);
+        std::tm tm{};
+        ::localtime_r(&t, &tm);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+        return std::string(buf);
+    };
+    const auto slash = m_options.scontrol.rfind('/');
+    Command cmd;
+    cmd.argv = {m_options.scontrol.substr(0, slash == std::string::npos ? 0 : slash + 1) + "sacct",
+                "-X",
+                "-P",
+                "-n",
+                "-a",
+                "-o",
+                "JobID,User,Account,Partition,NodeList,Start,End",
+                "-S",
+                local(from_ms),
+                "-E",
+                local(to_ms)};
+    cmd.env = minimal_environment();
+    cmd.env.push_back("SLURM_TIME_FORMAT=%s");
+    if (!m_options.slurm_conf.empty()) {
+        cmd.env.push_back("SLURM_CONF=" + m_options.slurm_conf);
     }
-    if (!out->ok()) {
-        std::string msg = out->err.empty() ? out->out : out->err;
-        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) {
-            msg.pop_back();
-        }
-        return make_error(ErrorKind::k_slurm,
-                          "scontrol " + args.front() + " " + (args.size() > 1 ? args[1] : "") +
-                              " failed (exit " + std::to_string(out->exit_code) + "): " + msg);
-    }
-    return std::move(out->out);
+    cmd.timeout = m_options.timeout;
+    return run_slurm_command(cmd, "sacct");
 }
 
 Result<std::vector<SlurmNode>> SlurmCli::nodes() {

@@ -33,6 +33,11 @@ class SlurmCli final : public Scheduler {
     // passed without control characters.
     Status update_nodes(const NodeUpdate& update) override;
 
+    // Slurm's accounting of the jobs that ran in [from_ms, to_ms): sacct's lines in the shape
+    // parse_sacct_jobs (core/cost.h) reads, run beside scontrol. Errors: k_slurm with sacct's
+    // message (accounting off: "Slurm accounting storage is disabled").
+    Result<std::string> accounting(std::int64_t from_ms, std::int64_t to_ms) const;
+
     // The argv of each scontrol call an update makes (exposed for tests).
     std::vector<std::vector<std::string>> update_commands(const NodeUpdate& update) const;
 

@@ -14,6 +14,7 @@
 
 #include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
+#include "cli/table.h"
 #include "core/config_loader.h"
 #include "daemon/daemon.h"
 #include "daemon/hook.h"
@@ -29,57 +30,12 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string format_time(std::int64_t ms) {
-    if (ms <= 0) {
-        return "-";
-    }
-    const std::time_t t = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    ::localtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
-
 std::string state_text(const SlurmNodeState& s) {
     std::string out = s.base;
     for (const auto& f : s.flags) {
         out += "+" + f;
     }
     return out;
-}
-
-// The journal if the daemon has made one; reading it never creates it.
-std::optional<Journal> open_journal(const Config& config) {
-    struct stat st {};
-    if (::stat(config.paths.state_db.c_str(), &st) != 0) {
-        return std::nullopt;
-    }
-    auto j = Journal::open(config.paths.state_db);
-    if (!j) {
-        return std::nullopt;
-    }
-    return std::move(*j);
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<std::size_t> widths;
-    for (const auto& r : rows) {
-        widths.resize(std::max(widths.size(), r.size()));
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            widths[i] = std::max(widths[i], r[i].size());
-        }
-    }
-    for (const auto& r : rows) {
-        std::string line;
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            line += r[i];
-            if (i + 1 < r.size()) {
-                line += std::string(widths[i] - r[i].size() + 2, ' ');
-            }
-        }
-        std::cout << line << "\n";
-    }
 }
 
 Result<int> run_nodes(bool as_json) {
@@ -247,6 +203,54 @@ Result<int> run_buckets_reset(const std::string& array) {
     return 0;
 }
 
+// Hands the daemon failed nodes to return to the pool now, whatever their array's backoff
+// (their VMs must be gone first; the daemon removes them).
+Result<int> run_retry(const std::string& nodes) {
+    auto hosts = Hostlist::parse(nodes);
+    if (!hosts) {
+        return make_error(ErrorKind::k_usage, "'" + escaped(nodes) + "' is not a Slurm hostlist: " +
+                                                  hosts.error().message);
+    }
+    auto config = load_global_config(PasswordUse::k_skip);
+    if (!config) {
+        return config.error();
+    }
+    auto journal = open_journal(*config);
+    std::vector<std::string> failed;
+    for (const auto& name : hosts->expand()) {
+        const auto intent = journal ? journal->intent(name) : std::nullopt;
+        if (intent && intent->phase != Phase::k_failed) {
+            std::cout << name << " is " << to_string(intent->phase)
+                      << ", not failed: nothing to retry\n";
+            continue;
+        }
+        failed.push_back(name);  // failed, or unknown to the journal but perhaps DOWN in Slurm
+    }
+    if (failed.empty()) {
+        return 1;
+    }
+    auto list = Hostlist::from_names(failed);
+    if (!list) {
+        return list.error();
+    }
+    HookRequest request;
+    request.kind = HookKind::k_retry;
+    request.hostlist = list->compress();
+    request.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    request.pid = ::getpid();
+    if (auto written = Spool(config->paths.spool_dir).submit(request, 0644); !written) {
+        return written.error().with_context("handing the retry to cloudburstd");
+    }
+    const bool poked = poke_daemon(config->paths.socket);
+    std::cout << "asked cloudburstd to return " << request.hostlist
+              << " to the powered-down pool once their VMs are gone"
+              << (poked ? "" : " (it is not running: it will when it starts)")
+              << "; `cloudburst why NODE` shows it\n";
+    return 0;
+}
+
 Result<int> run_why(const std::string& node, int limit) {
     auto config = load_global_config(PasswordUse::k_skip);
     if (!config) {
@@ -311,6 +315,13 @@ std::vector<CommandSpec> node_commands() {
              return std::function<Result<int>()>([as_json, array, reset] {
                  return reset->parsed() ? run_buckets_reset(*array) : run_buckets(*as_json);
              });
+         }},
+        {"retry",
+         "return failed nodes to the powered-down pool now, whatever their array's backoff",
+         [](CLI::App& app) {
+             auto nodes = std::make_shared<std::string>();
+             app.add_option("NODES", *nodes, "failed nodes, as a Slurm hostlist")->required();
+             return std::function<Result<int>()>([nodes] { return run_retry(*nodes); });
          }},
         {"why", "a node's recent history from the journal, in plain sentences",
          [](CLI::App& app) {

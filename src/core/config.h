@@ -83,6 +83,13 @@ struct BackoffConfig {
     int bootstrap_failures = 5;
 };
 
+// What VMs cost, for `cloudburst cost` and budgets (docs/cost.md).
+struct CostConfig {
+    std::string prices;            // the price file (CSV); empty: no prices, no budgets
+    std::string currency = "USD";  // printed beside amounts; the price file's unit
+    int budget_warn_percent = 80;  // a budget's warning, in percent of it
+};
+
 // Settings for one CycleCloud node array. Arrays the file does not name get the defaults
 // (see Config::node_array).
 struct NodeArrayConfig {
@@ -99,6 +106,9 @@ struct NodeArrayConfig {
     Duration suspend_time{};    // default: slurm.suspend_time
     Duration resume_timeout{};  // default: slurm.resume_timeout
     ShutdownPolicy shutdown = ShutdownPolicy::k_terminate;
+    // Spend per calendar month (UTC, in cost.currency) after which no new VMs are made for the
+    // array until the next month; unset: no budget.
+    std::optional<double> monthly_budget;
 };
 
 struct Config {
@@ -107,6 +117,7 @@ struct Config {
     PathsConfig paths;
     DaemonConfig daemon;
     BackoffConfig backoff;
+    CostConfig cost;
     std::vector<NodeArrayConfig> node_arrays;  // the arrays the file names, sorted by name
 
     // The settings for node array `name`: those from the file, or the defaults.

@@ -191,7 +191,8 @@ class ConfigReader {
   private:
     struct GivenArray {
         NodeArrayConfig settings;
-        std::set<std::string_view> keys;  // the keys the file sets
+        std::set<std::string_view> keys;          // the keys the file sets
+        std::map<std::string_view, Position> at;  // where it sets them
     };
 
     void read_section(std::string_view section, const toml::node& node, Position at) {
@@ -276,6 +277,7 @@ class ConfigReader {
             }
             spec->access.set(array.settings, *interpreted);
             array.keys.insert(spec->key);
+            array.at.emplace(spec->key, position_of(key.source()));
         }
         m_arrays.push_back(std::move(array));
     }
@@ -380,6 +382,14 @@ class ConfigReader {
         if (auto refusal = cleartext_url_refusal(cc); !refusal.empty()) {
             m_problems.add(given("cyclecloud.url").value_or(Position{}),
                            "'cyclecloud.url' " + refusal);
+        }
+        for (const auto& array : m_arrays) {
+            if (const auto b = array.at.find("monthly_budget");
+                b != array.at.end() && m_config.cost.prices.empty()) {
+                m_problems.add(b->second, "'nodearrays." + array.settings.name +
+                                              ".monthly_budget' needs prices: set "
+                                              "'cost.prices' to the price file (docs/cost.md)");
+            }
         }
         const auto& backoff = m_config.backoff;
         if (backoff.initial > backoff.max) {

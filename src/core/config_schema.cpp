@@ -44,6 +44,9 @@ ConfigValue to_value(const std::vector<std::string>& v) {
 ConfigValue to_value(const std::optional<int>& v) {
     return v ? ConfigValue{std::int64_t{*v}} : ConfigValue{};
 }
+ConfigValue to_value(const std::optional<double>& v) {
+    return v ? ConfigValue{*v} : ConfigValue{};
+}
 ConfigValue to_value(ShutdownPolicy v) {
     return std::string(k_shutdown_names.at(static_cast<std::size_t>(v)));
 }
@@ -75,6 +78,13 @@ void from_value(std::optional<int>& out, const ConfigValue& v) {
         out.reset();
     } else {
         out = static_cast<int>(std::get<std::int64_t>(v));
+    }
+}
+void from_value(std::optional<double>& out, const ConfigValue& v) {
+    if (std::holds_alternative<std::monostate>(v)) {
+        out.reset();
+    } else {
+        out = std::get<double>(v);
     }
 }
 template <typename Enum, std::size_t N>
@@ -125,6 +135,19 @@ bool is_slurm_name(std::string_view text) {
 
 std::string non_empty(const ConfigValue& v) {
     return std::get<std::string>(v).empty() ? "must not be empty" : "";
+}
+
+std::string currency_code(const ConfigValue& v) {
+    const auto& text = std::get<std::string>(v);
+    if (text.empty() || text.size() > 8) {
+        return "must be 1 to 8 letters, like \"USD\" or \"EUR\"";
+    }
+    for (const char c : text) {
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+            return "must be 1 to 8 letters, like \"USD\" or \"EUR\"";
+        }
+    }
+    return "";
 }
 
 std::string tls_pin(const ConfigValue& v) {
@@ -232,8 +255,8 @@ constexpr std::int64_t ms(Duration d) {
 
 // ---------------------------------------------------------------- the tables
 
-constexpr std::array<std::string_view, 5> k_sections{"cyclecloud", "slurm", "paths", "daemon",
-                                                     "backoff"};
+constexpr std::array<std::string_view, 6> k_sections{"cyclecloud", "slurm",   "paths",
+                                                     "daemon",     "backoff", "cost"};
 
 const KeySpec<Config> k_config_keys[] = {
     // [cyclecloud]
@@ -492,6 +515,31 @@ const KeySpec<Config> k_config_keys[] = {
                     "breaker off.",
      .access = field<&Config::backoff, &BackoffConfig::bootstrap_failures>(),
      .limits = {0, 1000}},
+    // [cost]
+    {.section = "cost",
+     .key = "prices",
+     .type = ValueType::k_path,
+     .presence = Presence::k_optional,
+     .description = "The price file: CSV with the header `vm_size,region,hourly,spot_hourly`, "
+                    "one line per VM size (region `*` for any); see docs/cost.md. Needed by "
+                    "`cloudburst cost` for money and by budgets.",
+     .access = field<&Config::cost, &CostConfig::prices>(),
+     .default_note = "none: `cloudburst cost` shows VM-hours only"},
+    {.section = "cost",
+     .key = "currency",
+     .type = ValueType::k_string,
+     .presence = Presence::k_defaulted,
+     .description = "The unit of the price file's amounts and of budgets, printed beside them.",
+     .access = field<&Config::cost, &CostConfig::currency>(),
+     .check = currency_code},
+    {.section = "cost",
+     .key = "budget_warn_percent",
+     .type = ValueType::k_integer,
+     .presence = Presence::k_defaulted,
+     .description = "At this share of a node array's monthly budget the daemon warns (log and "
+                    "`cloudburst cost`).",
+     .access = field<&Config::cost, &CostConfig::budget_warn_percent>(),
+     .limits = {1, 100}},
 };
 
 const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
@@ -582,6 +630,17 @@ const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
      .default_note = "`slurm.resume_timeout`",
      .derive = [](NodeArrayConfig& a,
                   const Config& c) { a.resume_timeout = c.slurm.resume_timeout; }},
+    {.section = "nodearrays.<name>",
+     .key = "monthly_budget",
+     .type = ValueType::k_number,
+     .presence = Presence::k_optional,
+     .description = "Spend per calendar month (UTC, in `cost.currency`, priced from "
+                    "`cost.prices`) at which this array gets no new VMs until the next month: "
+                    "its nodes go DOWN with a `cloudburst: budget:` reason and jobs wait or use "
+                    "other partitions. VMs already running are left alone.",
+     .access = array_field<&NodeArrayConfig::monthly_budget>(),
+     .limits = {0, 1000000000},
+     .default_note = "no budget"},
     {.section = "nodearrays.<name>",
      .key = "shutdown",
      .type = ValueType::k_choice,

@@ -17,6 +17,7 @@ constexpr std::array k_kinds{
     KindName{HookKind::k_suspend, "suspend", "cloudburst-suspend"},
     KindName{HookKind::k_resume_fail, "resume-fail", "cloudburst-resume-fail"},
     KindName{HookKind::k_reset, "reset", ""},  // from the CLI only: no hook program
+    KindName{HookKind::k_retry, "retry", ""},  // from the CLI only
 };
 
 Error bad(std::size_t line, const std::string& what) {

@@ -14,7 +14,7 @@ namespace cb {
 
 // k_reset is not a hook: `cloudburst buckets reset ARRAY` spools it (hostlist: the node
 // array's name) to make the daemon forget the array's backoff, breakers and streaks.
-enum class HookKind { k_resume, k_suspend, k_resume_fail, k_reset };
+enum class HookKind { k_resume, k_suspend, k_resume_fail, k_reset, k_retry };
 
 std::string_view to_string(HookKind kind);
 std::optional<HookKind> hook_kind_from_string(std::string_view name);

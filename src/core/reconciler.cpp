@@ -240,8 +240,10 @@ void start_requested_nodes(Pass& p) {
             }
             if (const ArrayHealth* h = p.blocked(n.nodearray); h != nullptr) {
                 if (fails_nodes(h->kind)) {
-                    p.fail(n, h->reason + " (not asking again before " + clock_text(h->until_ms) +
-                                  ")");
+                    // A spent budget's reason says until when itself (a date).
+                    p.fail(n, h->budget ? h->reason
+                                        : h->reason + " (not asking again before " +
+                                              clock_text(h->until_ms) + ")");
                 }
                 continue;
             }
@@ -628,7 +630,8 @@ void return_failed_nodes(Pass& p) {
         }
         const std::string array =
             n != nullptr ? n->nodearray : nodearray_of(name, p.settings.node_prefix);
-        if (const ArrayHealth* h = p.blocked(array); h != nullptr && fails_nodes(h->kind)) {
+        if (const ArrayHealth* h = p.blocked(array);
+            h != nullptr && fails_nodes(h->kind) && p.world.retry.count(name) == 0) {
             // Hold: idle_on_node_suspend made it idle~; keep Slurm away until the backoff ends.
             if (s.state.base != "DOWN" && ours_failed) {
                 p.plan.slurm.push_back({{name}, "DOWN", h->reason, {}, {}});
@@ -639,10 +642,13 @@ void return_failed_nodes(Pass& p) {
             to_resume.push_back(name);
         }
         const std::string was = ours_failed ? n->last_reason : s.reason;
+        const char* by = p.world.retry.count(name) != 0 ? " by cloudburst retry" : "";
         if (n != nullptr) {
-            p.move(*n, Phase::k_idle, "returned to the powered-down pool (was: " + was + ")");
+            p.move(*n, Phase::k_idle,
+                   std::string("returned to the powered-down pool") + by + " (was: " + was + ")");
         } else {
-            p.event(name, "slurm", "returned to the powered-down pool (was: " + was + ")");
+            p.event(name, "slurm",
+                    std::string("returned to the powered-down pool") + by + " (was: " + was + ")");
         }
     }
     if (!to_resume.empty()) {
@@ -845,8 +851,8 @@ std::vector<NodeIntent> apply_hook_request(const std::map<std::string, NodeInten
                                            HookKind kind, const std::vector<std::string>& names,
                                            const ReconcileSettings& settings, std::int64_t now_ms) {
     std::vector<NodeIntent> changed;
-    if (kind == HookKind::k_reset) {
-        return changed;  // about a node array, not its nodes (Daemon::intake)
+    if (kind == HookKind::k_reset || kind == HookKind::k_retry) {
+        return changed;  // the daemon's own state, not the nodes' intents (Daemon::intake)
     }
     for (const auto& name : names) {
         NodeIntent n;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct ArrayHealth {
     // The bootstrap breaker (kind permanent): nodes of the array got VMs that never came up.
     // After the backoff one node is asked for (the probe); only its registration closes it.
     bool bootstrap = false;
+    // The array's monthly budget is spent (kind quota, until the next month): set and cleared
+    // by the daemon's budget check alone (daemon/spend.h).
+    bool budget = false;
 };
 
 // Nodes of a node array in a row whose VM came up but never registered with Slurm, or failed
@@ -94,6 +98,9 @@ struct World {
     std::map<std::string, NodeArray> arrays;
     std::map<std::string, ArrayHealth> health;         // by node array; absent: healthy
     std::map<std::string, BootstrapStreak> bootstrap;  // by node array; absent: none
+    // Failed nodes an operator asked back (`cloudburst retry`): they return to the pool once
+    // their VM is gone, whatever their array's backoff.
+    std::set<std::string> retry;
 };
 
 struct CreateBatch {

@@ -101,7 +101,8 @@ Daemon::Daemon(Config config, Cloud& cloud, Scheduler& scheduler, Journal& journ
       m_cloud(cloud),
       m_scheduler(scheduler),
       m_journal(journal),
-      m_spool(m_config.paths.spool_dir) {}
+      m_spool(m_config.paths.spool_dir),
+      m_spend(m_config) {}
 
 ReconcileSettings Daemon::settings() const {
     ReconcileSettings s;
@@ -142,6 +143,11 @@ Status Daemon::intake(std::int64_t now_ms) {
         auto hosts = Hostlist::parse(req.hostlist);
         if (req.kind == HookKind::k_reset) {
             reset_array(req.hostlist);
+        } else if (req.kind == HookKind::k_retry && hosts) {
+            for (const auto& name : hosts->expand()) {
+                m_retry[name] = now_ms;
+            }
+            m_busy = true;  // the next pass returns them
         } else if (!hosts) {
             log::error("{} request with a bad hostlist: {}", to_string(req.kind),
                        hosts.error().describe());
@@ -300,6 +306,9 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     w.arrays = m_arrays;
     w.health = m_health;
     w.bootstrap = m_bootstrap;
+    for (const auto& [name, asked_ms] : m_retry) {
+        w.retry.insert(name);
+    }
     auto slurm = m_scheduler.nodes();
     if (!slurm) {
         return slurm.error().with_context("reading Slurm nodes");
@@ -313,8 +322,61 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     return w;
 }
 
+// A retry is done when its node went back to the pool (or was never failed); one whose VM is
+// still being removed waits for it, at most the longest ResumeTimeout.
+void Daemon::forget_retries(const World& world, const Plan& plan, std::int64_t now_ms) {
+    std::map<std::string, Phase> phase;
+    for (const auto& [name, n] : world.intents) {
+        phase[name] = n.phase;
+    }
+    for (const auto& n : plan.changed) {
+        phase[n.name] = n.phase;
+    }
+    const std::int64_t keep_ms = m_config.longest_resume_timeout().count();
+    for (auto it = m_retry.begin(); it != m_retry.end();) {
+        const auto p = phase.find(it->first);
+        const bool failed = p != phase.end() && p->second == Phase::k_failed;
+        if (!failed || now_ms - it->second > keep_ms) {
+            it = m_retry.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
 std::string health_file_path(const Config& config) {
     return config.paths.state_db + ".health.json";
+}
+
+std::map<std::string, ArrayHealth> read_health_file(const Config& config, std::int64_t now_ms) {
+    std::map<std::string, ArrayHealth> out;
+    auto text = read_file(health_file_path(config), 1 << 20);
+    if (!text) {
+        return out;
+    }
+    const auto table = nlohmann::json::parse(*text, nullptr, false);
+    if (!table.is_object()) {
+        return out;
+    }
+    for (const auto& [array, h] : table.items()) {
+        if (!h.is_object() || !is_plain_name(array)) {
+            continue;
+        }
+        ArrayHealth a;
+        try {  // value() throws when a key holds another type: such an entry is skipped
+            a.reason = without_control_chars(h.value("reason", std::string()));
+            a.until_ms = h.value("until_ms", std::int64_t{0});
+            a.failures = h.value("failures", 0);
+            a.bootstrap = h.value("bootstrap", false);
+            a.budget = h.value("kind", std::string()) == "budget";
+        } catch (const nlohmann::json::exception&) {
+            continue;
+        }
+        if (a.until_ms > now_ms || a.bootstrap) {
+            out.emplace(array, std::move(a));
+        }
+    }
+    return out;
 }
 
 // One line when a node array is backed off or its breaker opens, and when it recovers; the
@@ -337,11 +399,12 @@ void Daemon::log_health_changes(const std::map<std::string, ArrayHealth>& next) 
     if (changed) {
         nlohmann::json table = nlohmann::json::object();
         for (const auto& [array, h] : next) {
-            table[array] = {{"kind", std::string(to_string(h.kind))},
-                            {"reason", h.reason},
-                            {"until_ms", h.until_ms},
-                            {"failures", h.failures},
-                            {"bootstrap", h.bootstrap}};
+            table[array] = {
+                {"kind", h.budget ? std::string("budget") : std::string(to_string(h.kind))},
+                {"reason", h.reason},
+                {"until_ms", h.until_ms},
+                {"failures", h.failures},
+                {"bootstrap", h.bootstrap}};
         }
         if (auto st = write_file_atomic(health_file_path(m_config), table.dump(2) + "\n", 0644,
                                         Durability::k_process_crash);
@@ -508,9 +571,16 @@ Status Daemon::pass(std::int64_t now_ms) {
         return world.error();
     }
     m_cloud_ok = true;
+    m_spend.observe(m_journal, *world, settings().node_prefix);
+    if (auto health = m_health; m_spend.apply_budgets(m_journal, health, now_ms)) {
+        log_health_changes(health);
+        m_health = std::move(health);
+        world->health = m_health;
+    }
     Plan plan = reconcile(*world, settings());
     execute(plan, *world);
     m_bootstrap = std::move(plan.bootstrap);
+    forget_retries(*world, plan, now_ms);
     m_busy = false;
     for (const auto& [name, n] : world->intents) {
         m_busy = m_busy || in_flight(n);
@@ -773,6 +843,9 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     }
 
     Daemon daemon(*config, cloud, slurm, *journal);
+    if (auto st = daemon.load_prices(); !st) {
+        return st.error();
+    }
     daemon.trust_spool_owners({0, slurm_uid});
     log::info("{} started: cluster '{}' at {}, journal {}", version_line("cloudburstd"),
               config->cyclecloud.cluster, config->cyclecloud.url, config->paths.state_db);

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/reconciler.h"
+#include "daemon/spend.h"
 #include "ports/cloud.h"
 #include "ports/scheduler.h"
 #include "store/journal.h"
@@ -50,6 +51,8 @@ class Daemon {
     // True when Slurm listed `name` as a CLOUD node at the last read (the prolog gate's test).
     bool is_cloud_node(const std::string& name) const { return m_slurm_cloud.contains(name); }
     const DaemonStats& stats() const { return m_stats; }
+    // Reads the price file when a node array has a budget (see SpendTracker::load_prices).
+    Status load_prices() { return m_spend.load_prices(); }
     const std::map<std::string, ArrayHealth>& health() const { return m_health; }
     // Spool files owned by anyone else are refused (see Spool::trust_only).
     void trust_spool_owners(std::vector<uid_t> owners) { m_spool.trust_only(std::move(owners)); }
@@ -64,6 +67,7 @@ class Daemon {
     ReconcileSettings settings() const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
     void reset_array(const std::string& array);
+    void forget_retries(const World& world, const Plan& plan, std::int64_t now_ms);
     void fail_waiting_nodes(const Error& error, std::int64_t now_ms);
     Status read_slurm_cloud_nodes();
     // Runs the part of `update` that names Slurm's cloud nodes (reading them again once per
@@ -90,6 +94,8 @@ class Daemon {
     // Refused spool files that could not be renamed, already logged and journaled.
     std::map<std::string, std::string> m_reported_bad;
     DaemonStats m_stats;
+    std::map<std::string, std::int64_t> m_retry;  // `cloudburst retry` nodes -> when asked
+    SpendTracker m_spend;                         // VM lifetimes and budgets; refers to m_config
 };
 
 // The log lines for a pass's events: one per distinct message, naming its nodes as a hostlist,
@@ -100,6 +106,9 @@ std::vector<std::string> event_log_lines(const std::vector<NodeEvent>& events);
 
 // Where the daemon keeps its node-array health (backoff, breakers) for `cloudburst buckets`.
 std::string health_file_path(const Config& config);
+// What that file says is in force at `now_ms` (entries whose backoff is over, but a bootstrap
+// breaker waiting for its probe, are kept); empty when there is none or it cannot be read.
+std::map<std::string, ArrayHealth> read_health_file(const Config& config, std::int64_t now_ms);
 
 // The heap of a long-running process that reads 10,000-node lists every pass: blocks of
 // 128 KiB and more (a 12 MB response body, a vector of nodes) are mapped on their own and

@@ -37,6 +37,21 @@ struct Bucket {
     int available_count = 0;  // already includes quota; may be below max - active
     int max_placement_group_size = 0;
     double last_capacity_failure_seconds = -1;  // negative: never
+    // Cores (vCPUs) and quota, for `cloudburst limits`; -1: CycleCloud did not say.
+    int max_core_count = -1;
+    int active_core_count = -1;
+    int quota_core_count = -1;     // the family quota, accounting for the regional one
+    int consumed_core_count = -1;  // of that quota
+    int family_quota_core_count = -1;
+    int family_consumed_core_count = -1;
+    int regional_quota_core_count = -1;
+    int regional_consumed_core_count = -1;
+};
+
+// The cluster's own limits (0: none).
+struct ClusterLimits {
+    int max_count = 0;
+    int max_core_count = 0;
 };
 
 struct NodeArray {

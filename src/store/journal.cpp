@@ -65,7 +65,23 @@ CREATE TABLE IF NOT EXISTS refused_requests (
 );
 )sql";
 
-constexpr std::array k_migrations{k_schema_v1};
+// Version 2: VM lifetimes for `cloudburst cost` and budgets (core/usage.h).
+constexpr const char* k_schema_v2 = R"sql(
+CREATE TABLE IF NOT EXISTS vm_usage (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    node TEXT NOT NULL,
+    nodearray TEXT NOT NULL,
+    machine_type TEXT NOT NULL,
+    region TEXT NOT NULL,
+    spot INTEGER NOT NULL,
+    started_ms INTEGER NOT NULL,
+    ended_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vm_usage_open ON vm_usage(ended_ms);
+CREATE INDEX IF NOT EXISTS vm_usage_started ON vm_usage(started_ms);
+)sql";
+
+constexpr std::array k_migrations{k_schema_v1, k_schema_v2};
 
 Error db_error(sqlite3* db, const std::string& what) {
     return make_error(ErrorKind::k_io,
@@ -447,6 +463,83 @@ Result<std::vector<JournalEvent>> Journal::events_for(const std::string& node, i
         return db_error(m_db->db, "journal: reading events");
     }
     return out;
+}
+
+namespace {
+
+constexpr const char* k_select_usage =
+    "SELECT id, node, nodearray, machine_type, region, spot, started_ms, ended_ms FROM vm_usage";
+
+Result<std::vector<VmUsage>> usage_rows(sqlite3* db, Stmt& s) {
+    std::vector<VmUsage> out;
+    int rc = 0;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        VmUsage u;
+        u.id = s.int64(0);
+        u.node = s.text(1);
+        u.nodearray = s.text(2);
+        u.machine_type = s.text(3);
+        u.region = s.text(4);
+        u.spot = s.int64(5) != 0;
+        u.started_ms = s.int64(6);
+        u.ended_ms = s.int64(7);
+        out.push_back(std::move(u));
+    }
+    if (rc != SQLITE_DONE) {
+        return db_error(db, "journal: reading VM lifetimes");
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<std::vector<VmUsage>> Journal::open_usage() const {
+    Stmt s(m_db->db, (std::string(k_select_usage) + " WHERE ended_ms = 0 ORDER BY id").c_str());
+    if (!s.ok()) {
+        return db_error(m_db->db, "journal: reading VM lifetimes");
+    }
+    return usage_rows(m_db->db, s);
+}
+
+Result<std::vector<VmUsage>> Journal::usage_between(std::int64_t from_ms,
+                                                    std::int64_t to_ms) const {
+    Stmt s(m_db->db, (std::string(k_select_usage) +
+                      " WHERE started_ms < ?2 AND (ended_ms = 0 OR ended_ms > ?1) ORDER BY id")
+                         .c_str());
+    if (!s.ok()) {
+        return db_error(m_db->db, "journal: reading VM lifetimes");
+    }
+    s.bind(1, from_ms).bind(2, to_ms);
+    return usage_rows(m_db->db, s);
+}
+
+Status Journal::save_usage(const UsageChanges& changes) {
+    if (changes.empty()) {
+        return ok_status();
+    }
+    return m_db->transaction([&]() -> Status {
+        for (const auto& u : changes.closed) {
+            Stmt s(m_db->db, "UPDATE vm_usage SET ended_ms = ?2 WHERE id = ?1 AND ended_ms = 0");
+            s.bind(1, u.id).bind(2, u.ended_ms);
+            if (!s.ok() || s.step() != SQLITE_DONE) {
+                return db_error(m_db->db, "journal: ending the VM lifetime of " + u.node);
+            }
+        }
+        for (const auto& u : changes.opened) {
+            Stmt s(m_db->db,
+                   "INSERT INTO vm_usage (node, nodearray, machine_type, region, spot, "
+                   "started_ms, ended_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)");
+            // CycleCloud's words: kept printable (`cloudburst cost` prints them).
+            const std::string type = without_control_chars(u.machine_type);
+            const std::string region = without_control_chars(u.region);
+            s.bind(1, u.node).bind(2, u.nodearray).bind(3, type).bind(4, region);
+            s.bind(5, std::int64_t{u.spot ? 1 : 0}).bind(6, u.started_ms);
+            if (!s.ok() || s.step() != SQLITE_DONE) {
+                return db_error(m_db->db, "journal: recording the VM lifetime of " + u.node);
+            }
+        }
+        return ok_status();
+    });
 }
 
 Result<std::int64_t> Journal::count_requests() const {

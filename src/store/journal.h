@@ -1,7 +1,8 @@
 // The journal: cloudburstd's durable memory, one SQLite file in WAL mode
 // (/var/lib/cloudburst/state.db). It holds what we were asked (requests), what we want for
 // each node and what we are doing about it (node intents, with deadlines and the cloud
-// operation), and what happened (events, for `cloudburst why`). Every change is one
+// operation), what happened (events, for `cloudburst why`), and how long each VM billed
+// (VM lifetimes, for `cloudburst cost` and budgets). Every change is one
 // transaction, so a daemon killed at any point restarts from a consistent state.
 // SQLite is included only by journal.cpp.
 #pragma once
@@ -14,6 +15,7 @@
 
 #include "core/hook_request.h"
 #include "core/node_intent.h"
+#include "core/usage.h"
 #include "util/result.h"
 
 namespace cb {
@@ -68,6 +70,12 @@ class Journal {
     // The most recent `limit` events of a node, oldest first.
     Result<std::vector<JournalEvent>> events_for(const std::string& node, int limit) const;
     Result<std::int64_t> count_requests() const;
+
+    // VM lifetimes (core/usage.h): those still billing; those that overlap [from_ms, to_ms);
+    // and a pass's changes, in one transaction.
+    Result<std::vector<VmUsage>> open_usage() const;
+    Result<std::vector<VmUsage>> usage_between(std::int64_t from_ms, std::int64_t to_ms) const;
+    Status save_usage(const UsageChanges& changes);
 
     const std::string& path() const { return m_path; }
 

@@ -9,6 +9,7 @@
 
 #include "adapters/cyclecloud_rest.h"
 #include "testbed.h"
+#include "util/files.h"
 
 namespace cb::system_test {
 namespace {
@@ -39,6 +40,22 @@ class HealSystem : public ::testing::Test {
         auto tb = Testbed::up(args);
         ASSERT_TRUE(tb) << tb.error().describe();
         m_tb = std::move(*tb);
+    }
+
+    // `cloudburst ARGS...` as root with the testbed's config: its output, or a test failure.
+    nlohmann::json cloudburst_json(std::vector<std::string> args) const {
+        std::vector<std::string> argv{std::string(CB_BINARY_DIR) + "/cloudburst", "--config",
+                                      m_tb->dir() + "/etc/cloudburst.toml"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        Command c{argv, minimal_environment(), {}, 30s};
+        c.env.push_back("SLURM_CONF=" + m_tb->slurm_conf());
+        auto out = run_command(c);
+        if (!out || !out->ok()) {
+            ADD_FAILURE() << "cloudburst " << args.front()
+                          << " failed: " << (out ? out->out + out->err : out.error().describe());
+            return nlohmann::json();
+        }
+        return nlohmann::json::parse(out->out, nullptr, false);
     }
 
     std::string why(const std::string& name) const {
@@ -274,6 +291,69 @@ TEST_F(HealSystem, OrphanVmCreatedBehindOurBackIsRemovedAfterTheGrace) {
     ASSERT_TRUE(wait_until(90s, [&] { return emulator_vms(*m_tb) == 0; }))
         << "the orphan is still there";
     EXPECT_NE(why("hpc-9").find("orphan VM"), std::string::npos) << why("hpc-9");
+}
+
+// A monthly budget, spent: at a price of 36,000 an hour one VM spends 10 a second, so a
+// budget of 100 is gone about 10 s after the first VM came up. The next nodes asked for go
+// DOWN with the budget's reason and get no VM; `cloudburst cost` shows what the burst cost
+// and the spent budget, `cloudburst limits` names the budget as what binds.
+TEST_F(HealSystem, ASpentMonthlyBudgetStopsNewVmsAndCostShowsTheBurst) {
+    auto sample = read_file(std::string(CB_SOURCE_DIR) + "/packaging/prices-sample.csv");
+    ASSERT_TRUE(sample) << sample.error().describe();
+    std::string prices = "vm_size,region,hourly,spot_hourly\n";
+    for (const auto& line : lines_of(*sample)) {
+        if (!line.empty() && line[0] != '#' && line.rfind("vm_size,", 0) != 0) {
+            prices += line.substr(0, line.find(',')) + ",*,36000,\n";
+        }
+    }
+    auto files = TempDir::create("cb-budget");
+    ASSERT_TRUE(files) << files.error().describe();
+    auto price_file = files->write("prices.csv", prices);
+    ASSERT_TRUE(price_file) << price_file.error().describe();
+    ASSERT_EQ(::chmod(files->path().c_str(), 0755), 0);  // the daemon (slurm) reads it
+    bring_up("hpc-[1-4]", "[cost]\nprices = \"" + *price_file +
+                              "\"\n[nodearrays.hpc]\nmonthly_budget = 100.0\n");
+    auto first = m_tb->run_as(RunAs::k_nobody, {"/usr/bin/srun", "-p", "cloud", "-N1", "hostname"});
+    ASSERT_TRUE(first && first->ok()) << (first ? first->err : first.error().describe());
+    const std::string spent = "cloudburst: budget: node array hpc spent ";
+    ASSERT_TRUE(wait_until(60s, [&] {
+        return daemon_log(*m_tb).find("node array hpc: " + spent) != std::string::npos;
+    })) << daemon_log(*m_tb);
+    const long vms = emulator_vms(*m_tb);
+    EXPECT_EQ(vms, 1);
+    // Three more nodes: the array may not grow, so they fail at once and no VM is made.
+    const std::string id =
+        m_tb->submit(RunAs::k_nobody, {"-p", "cloud", "-N4", "--wrap", "hostname"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(wait_until(60s, [&] {
+        int down = 0;
+        for (const char* node : {"hpc-1", "hpc-2", "hpc-3", "hpc-4"}) {
+            down += m_tb->node_field(node, "Reason").rfind(spent, 0) == 0 ? 1 : 0;
+        }
+        return down >= 3;
+    })) << why("hpc-2");
+    EXPECT_EQ(emulator_vms(*m_tb), vms) << "a VM was made for an array whose budget is spent";
+
+    const auto cost = cloudburst_json({"cost", "--json"});
+    ASSERT_TRUE(cost.is_object()) << cost.dump();
+    ASSERT_EQ(cost["lines"].size(), 1u) << cost.dump(2);
+    EXPECT_EQ(cost["lines"][0]["key"], "hpc");
+    EXPECT_EQ(cost["lines"][0]["vms"], 1) << "one VM lifetime for the one VM made";
+    EXPECT_GE(cost["lines"][0]["cost"].get<double>(), 100.0) << cost.dump(2);
+    ASSERT_EQ(cost["budgets"].size(), 1u) << cost.dump(2);
+    EXPECT_TRUE(cost["budgets"][0]["exhausted"].get<bool>()) << cost.dump(2);
+    // The VM-hours agree with the price: cost = hours * 36000.
+    EXPECT_NEAR(cost["cost"].get<double>(), cost["vm_hours"].get<double>() * 36000, 1e-6);
+
+    const auto limits = cloudburst_json({"limits", "--json"});
+    ASSERT_TRUE(limits.is_array() && !limits.empty()) << limits.dump();
+    for (const auto& row : limits) {
+        if (row["nodearray"] == "hpc") {
+            EXPECT_EQ(row["binding"].get<std::string>().rfind("budget: " + spent, 0), 0u)
+                << row.dump(2);
+            EXPECT_EQ(row["room_nodes"], 0);
+        }
+    }
 }
 
 }  // namespace

@@ -483,6 +483,20 @@ TEST(ConfigErrors, TlsPinWithVerificationOffOrACaBundle) {
               "of them");
 }
 
+TEST(ConfigErrors, ABudgetNeedsAPriceFileAndACurrencyIsLetters) {
+    EXPECT_EQ(error_of(k_minimal + "[nodearrays.hpc]\nmonthly_budget = 500.0\n"),
+              "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.monthly_budget' needs prices: "
+              "set 'cost.prices' to the price file (docs/cost.md)");
+    const Config ok = parsed(k_minimal + "[cost]\nprices = \"/etc/cloudburst/prices.csv\"\n"
+                                         "[nodearrays.hpc]\nmonthly_budget = 500\n");
+    EXPECT_EQ(ok.node_array("hpc").monthly_budget, 500.0);
+    EXPECT_FALSE(ok.node_array("gpu").monthly_budget);
+    EXPECT_EQ(ok.cost.currency, "USD");
+    EXPECT_EQ(error_of(k_minimal + "[cost]\ncurrency = \"US$\"\n"),
+              "/etc/cloudburst/cloudburst.toml:7: 'cost.currency' must be 1 to 8 letters, like "
+              "\"USD\" or \"EUR\"");
+}
+
 TEST(ConfigErrors, BackoffInitialLongerThanMax) {
     EXPECT_EQ(error_of(k_minimal + "[backoff]\ninitial = \"2h\"\nmax = \"1h\"\n"),
               "/etc/cloudburst/cloudburst.toml:7: 'backoff.initial' (2h) is longer than "

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/cost.h"
 #include "daemon/daemon.h"
 #include "fakes/fake_cloud.h"
 #include "fakes/temp_dir.h"
@@ -263,6 +264,141 @@ TEST_F(DaemonTest, RefusedCredentialsFailWaitingNodesWithTheReasonInSlurm) {
     ASSERT_TRUE(health) << health.error().describe();
     EXPECT_NE(health->find("\"permanent\""), std::string::npos) << *health;
     EXPECT_TRUE(m_cloud.create_calls.empty());
+}
+
+// `cloudburst retry`: a failed node whose array is backed off goes back to the pool at once;
+// without the retry it is held until the backoff ends.
+TEST_F(DaemonTest, RetryReturnsAFailedNodeWhoseArrayIsBackedOff) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    m_cloud.fail_next = make_error(ErrorKind::k_capacity, "AllocationFailed: no capacity");
+    ASSERT_TRUE(d.intake(m_now));
+    ASSERT_EQ(d.health().count("hpc"), 1u);
+    for (const char* name : {"hpc-1", "hpc-2"}) {
+        auto& n = m_slurm.nodes_by_name[name];
+        n.state.base = "DOWN";
+        n.state.flags = {"CLOUD", "POWERED_DOWN"};
+        n.reason = "cloudburst: capacity: AllocationFailed";
+    }
+    step(d);
+    ASSERT_EQ(m_journal->intent("hpc-1")->phase, Phase::k_failed);
+    const auto updates = m_slurm.updates.size();
+    spool(HookKind::k_retry, "hpc-1");
+    step(d);
+    EXPECT_EQ(m_journal->intent("hpc-1")->phase, Phase::k_idle);
+    EXPECT_EQ(m_journal->intent("hpc-2")->phase, Phase::k_failed);  // not named: held
+    bool resumed = false;
+    for (std::size_t i = updates; i < m_slurm.updates.size(); ++i) {
+        resumed = resumed || (m_slurm.updates[i].state == "RESUME" &&
+                              m_slurm.updates[i].names == std::vector<std::string>{"hpc-1"});
+    }
+    EXPECT_TRUE(resumed);
+    auto events = m_journal->events_for("hpc-1", 5);
+    ASSERT_TRUE(events);
+    EXPECT_NE(events->back().message.find("by cloudburst retry"), std::string::npos)
+        << events->back().message;
+    EXPECT_EQ(d.health().count("hpc"), 1u);  // the array's backoff stays
+}
+
+class BudgetTest : public DaemonTest {
+  protected:
+    void SetUp() override {
+        DaemonTest::SetUp();
+        m_cloud.arrays[0].region = "eastus";
+        ASSERT_TRUE(write_file_atomic(m_dir + "/prices.csv",
+                                      "vm_size,region,hourly,spot_hourly\n"
+                                      "Standard_F2s_v2,*,0.50,\n",
+                                      0644, Durability::k_process_crash));
+        m_config.cost.prices = m_dir + "/prices.csv";
+        NodeArrayConfig hpc;
+        hpc.name = "hpc";
+        hpc.monthly_budget = 1.0;
+        m_config.node_arrays = {hpc};
+        m_now = month_start_ms(1'796'515'200'000) + 60'000;  // 2026-12-01T00:01Z
+    }
+};
+
+// Two VMs at 0.50 an hour spend a budget of 1.00 in an hour: the array then gets no new VMs
+// (the node asked for goes DOWN with the budget's reason) until the next month.
+TEST_F(BudgetTest, ASpentBudgetStopsNewVmsUntilTheNextMonth) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    ASSERT_TRUE(d.load_prices());
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    step(d);
+    m_cloud.make_ready("hpc-1");
+    m_cloud.make_ready("hpc-2");
+    step(d);
+    for (const char* name : {"hpc-1", "hpc-2"}) {  // slurmd registered
+        m_slurm.nodes_by_name[name].state.flags = {"CLOUD"};
+    }
+    step(d);
+    auto open = m_journal->open_usage();
+    ASSERT_TRUE(open);
+    ASSERT_EQ(open->size(), 2u);
+    EXPECT_EQ((*open)[0].machine_type, "Standard_F2s_v2");
+    EXPECT_EQ((*open)[0].region, "eastus");
+    EXPECT_EQ(d.health().count("hpc"), 0u);
+
+    m_now += 3600 * 1000;  // both have run an hour: 1.00 spent
+    step(d);
+    ASSERT_EQ(d.health().count("hpc"), 1u);
+    const ArrayHealth h = d.health().at("hpc");
+    EXPECT_TRUE(h.budget);
+    EXPECT_EQ(h.until_ms, next_month_start_ms(m_now));
+    EXPECT_EQ(h.reason.rfind("cloudburst: budget: node array hpc spent 1.00 USD of its monthly "
+                             "budget of 1.00 USD; no new VMs before 2027-01-01",
+                             0),
+              0u)
+        << h.reason;
+    auto file = read_file(health_file_path(m_config));
+    ASSERT_TRUE(file);
+    EXPECT_NE(file->find("\"budget\""), std::string::npos) << *file;
+
+    const auto creates = m_cloud.create_calls.size();
+    spool(HookKind::k_resume, "hpc-3");
+    step(d);
+    EXPECT_EQ(m_cloud.create_calls.size(), creates);
+    EXPECT_EQ(m_journal->intent("hpc-3")->phase, Phase::k_failed);
+    bool down = false;
+    for (const auto& u : m_slurm.updates) {
+        down = down || (u.state == "DOWN" && u.names == std::vector<std::string>{"hpc-3"} &&
+                        u.reason == h.reason);
+    }
+    EXPECT_TRUE(down);
+    // The running VMs are left alone.
+    EXPECT_TRUE(m_cloud.shutdown_calls.empty());
+
+    // The VMs go; a new month begins: the budget is fresh.
+    spool(HookKind::k_suspend, "hpc-[1-2]");
+    step(d);
+    m_cloud.finish_shutdowns();
+    step(d);
+    open = m_journal->open_usage();
+    ASSERT_TRUE(open);
+    EXPECT_TRUE(open->empty());
+    m_now = next_month_start_ms(m_now) + 1000;
+    step(d);
+    EXPECT_EQ(d.health().count("hpc"), 0u);
+}
+
+TEST_F(BudgetTest, ABudgetWithoutAReadablePriceFileStopsTheDaemonFromStarting) {
+    m_config.cost.prices = m_dir + "/missing.csv";
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    auto st = d.load_prices();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().kind, ErrorKind::k_config);
+    EXPECT_NE(st.error().describe().find("missing.csv"), std::string::npos)
+        << st.error().describe();
+    ASSERT_TRUE(write_file_atomic(m_dir + "/bad.csv", "vm_size,region,hourly,spot_hourly\nx,*,y,\n",
+                                  0644, Durability::k_process_crash));
+    m_config.cost.prices = m_dir + "/bad.csv";
+    Daemon d2(m_config, m_cloud, m_slurm, *m_journal);
+    st = d2.load_prices();
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("bad.csv line 2: hourly 'y' is not a price"),
+              std::string::npos)
+        << st.error().message;
 }
 
 // Issue 11, finding 7: spool intake

@@ -1,0 +1,50 @@
+// What the daemon knows of money: it records each VM's lifetime from every pass's read of the
+// cloud (core/usage.h, kept in the journal) and, for node arrays with a monthly budget, stops
+// new VMs once the month's spend reaches it (an ArrayHealth with `budget`, until the next
+// month), warning first at cost.budget_warn_percent.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/cost.h"
+#include "core/reconciler.h"
+#include "store/journal.h"
+
+namespace cb {
+
+class SpendTracker {
+  public:
+    explicit SpendTracker(const Config& config);
+
+    // Reads cost.prices when a node array has a budget (the daemon refuses to start without
+    // them: a budget it cannot price would be no budget). Errors: k_config.
+    Status load_prices();
+
+    // Records the VM lifetimes that began or ended since the last call (`world` must hold a
+    // complete read of the cloud).
+    void observe(Journal& journal, const World& world, const std::string& node_prefix);
+
+    // Opens or closes the budget breakers in `health`; true when it changed anything.
+    bool apply_budgets(Journal& journal, std::map<std::string, ArrayHealth>& health,
+                       std::int64_t now_ms);
+
+  private:
+    const Config& m_config;
+    std::map<std::string, double> m_budgets;  // node array -> monthly amount
+    std::optional<PriceTable> m_prices;
+    std::vector<VmUsage> m_open;
+    bool m_open_loaded = false;
+    std::set<std::string> m_warned;  // "<array> <month start>": warned once a month
+};
+
+// The Slurm reason of a node array whose budget is spent.
+std::string budget_reason(const BudgetState& state, const std::string& currency,
+                          std::int64_t until_ms);
+
+}  // namespace cb
