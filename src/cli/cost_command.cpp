@@ -3,7 +3,9 @@
 // accounting; and each budget's month (docs/cost.md).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -32,22 +34,36 @@ std::int64_t now_ms() {
         .count();
 }
 
+// The digits of text[at, at + n) as a number, or -1.
+int digits(const std::string& text, std::size_t at, std::size_t n) {
+    int v = 0;
+    if (at + n > text.size()) {
+        return -1;
+    }
+    const char* first = text.data() + at;
+    const auto [p, ec] = std::from_chars(first, first + n, v);
+    return ec == std::errc() && p == first + n && std::isdigit(static_cast<unsigned char>(*first))
+               ? v
+               : -1;
+}
+
 // "2026-12-01", "2026-12-01T08:00" or "2026-12-01T08:00:30", UTC -> ms.
 Result<std::int64_t> parse_utc(const std::string& text, const char* option) {
-    int y = 0;
-    unsigned mo = 0;
-    unsigned d = 0;
-    unsigned h = 0;
-    unsigned mi = 0;
-    unsigned s = 0;
-    char tail = 0;
-    const int n =
-        std::sscanf(text.c_str(), "%4d-%2u-%2uT%2u:%2u:%2u%c", &y, &mo, &d, &h, &mi, &s, &tail);
+    const std::size_t n = text.size();
+    const bool shape = (n == 10 || n == 16 || n == 19) && text[4] == '-' && text[7] == '-' &&
+                       (n == 10 || (text[10] == 'T' && text[13] == ':')) &&
+                       (n != 19 || text[16] == ':');
+    const int y = digits(text, 0, 4);
+    const int mo = digits(text, 5, 2);
+    const int d = digits(text, 8, 2);
+    const int h = n > 10 ? digits(text, 11, 2) : 0;
+    const int mi = n > 10 ? digits(text, 14, 2) : 0;
+    const int s = n > 16 ? digits(text, 17, 2) : 0;
     using namespace std::chrono;
-    const year_month_day ymd{year{y}, month{mo}, day{d}};
-    const bool shape = (n == 3 && text.size() == 10) || (n == 5 && text.size() == 16) ||
-                       (n == 6 && text.size() == 19);
-    if (!shape || !ymd.ok() || h > 23 || mi > 59 || s > 59) {
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(std::max(mo, 0))},
+                             day{static_cast<unsigned>(std::max(d, 0))}};
+    if (!shape || y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0 || !ymd.ok() || h > 23 ||
+        mi > 59 || s > 59) {
         return make_error(ErrorKind::k_usage,
                           std::string(option) + " '" + escaped(text) +
                               "' is not a UTC time like 2026-12-01 or 2026-12-01T08:00[:30]");
