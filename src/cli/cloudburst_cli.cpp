@@ -18,7 +18,7 @@ GlobalOptions g_options;
 // Commands from DESIGN.md that are not built yet.
 std::vector<CommandSpec> planned_commands() {
     std::vector<CommandSpec> out;
-    for (const char* name : {"status", "limits", "cost", "keep-alive"}) {
+    for (const char* name : {"limits", "cost", "keep-alive"}) {
         out.push_back(planned_command(name));
     }
     return out;
@@ -40,6 +40,7 @@ std::vector<CommandSpec> all_commands() {
     add(users_commands());
     add(setup_commands());
     add(completion_commands());
+    add(status_commands());
     out.push_back({"version", "print the version", [](CLI::App&) {
                        return std::function<Result<int>()>([]() -> Result<int> {
                            std::cout << version_line("cloudburst") << "\n";
