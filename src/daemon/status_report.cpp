@@ -138,6 +138,9 @@ std::string number(double v) {
     if (std::isinf(v)) {
         return v > 0 ? "+Inf" : "-Inf";
     }
+    if (v == std::floor(v) && std::fabs(v) < 1e15) {
+        return std::to_string(static_cast<long long>(v));  // 1700000200, not 1.7000002e+09
+    }
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", v);
     std::string s = buf;

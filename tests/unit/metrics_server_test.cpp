@@ -130,13 +130,9 @@ TEST_F(MetricsServerTest, SecurityIdleConnectionsAreClosedAtTheirDeadlineAndCapp
     std::vector<UniqueFd> idle;
     for (std::size_t i = 0; i < k_max_metrics_connections + 4; ++i) {
         idle.push_back(connect_client());
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (m_server->poll_fds().size() < k_max_metrics_connections + 1 &&
-           std::chrono::steady_clock::now() < deadline) {
         auto fds = m_server->poll_fds();
-        ::poll(fds.data(), 1, 100);
-        m_server->on_ready(fds[0].fd, fds[0].revents, 0, k_metrics);
+        ::poll(fds.data(), 1, 1000);
+        m_server->on_ready(fds[0].fd, fds[0].revents, 0, k_metrics);  // accepts it
     }
     EXPECT_EQ(m_server->poll_fds().size(), k_max_metrics_connections + 1) << "capped";
     // A new client is still served: the oldest idle one gave way.
