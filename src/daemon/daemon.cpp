@@ -156,7 +156,9 @@ Status Daemon::intake(std::int64_t now_ms) {
         if (!id) {
             return id.error();  // keep the spool file: nothing is lost
         }
+        write_events(node_events(intents, changed, now_ms));
         for (auto& n : changed) {
+            m_intents[n.name] = n;
             if (n.desired == Desired::k_powered_up && n.phase == Phase::k_requested) {
                 requested.push_back(n.name);
             }

@@ -326,6 +326,8 @@ TEST_F(DaemonTest, TheStatusReportAndTheEventFileFollowABurst) {
         text->find(R"("event":"node_phase","from":"creating","node":"hpc-1","nodearray":"hpc")"),
         std::string::npos)
         << *text;
+    EXPECT_NE(text->find(R"("from":"idle","node":"hpc-2","nodearray":"hpc")"), std::string::npos)
+        << "the resume request itself is an event: " << *text;
     EXPECT_NE(text->find(R"("from":"requested","node":"hpc-2","nodearray":"hpc")"),
               std::string::npos)
         << *text;
