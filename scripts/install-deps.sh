@@ -17,6 +17,8 @@ packages=(
   slurmctld slurmd slurm-client munge
   # namespaces, bridges, certificates
   iproute2 util-linux procps openssl curl ca-certificates sqlite3 bc jq
+  # promtool: the tests check cloudburstd's metrics with it (its service is not started)
+  prometheus
   # packages: man pages, and the Debian roots the install tests put them in
   go-md2man mmdebstrap
 )

@@ -375,6 +375,7 @@ start_cloudburst() {
     install -m 0644 "$ca" "$dir/etc/cyclecloud-ca.pem"
     ca=$dir/etc/cyclecloud-ca.pem
   fi
+  record metrics_port "$(free_port)" # cloudburstd's metrics (docs/operations.md)
   {
     echo "# Written by testbed.sh for the emulator of this testbed."
     echo "[cyclecloud]"
@@ -393,6 +394,12 @@ start_cloudburst() {
     echo "state_db = \"$dir/cloudburst/state.db\""
     echo "log_dir = \"$dir/log/cloudburst\""
     echo "socket = \"$dir/cloudburst/cloudburstd.sock\""
+    echo
+    echo "[metrics]"
+    echo "listen = \"127.0.0.1:$(recorded metrics_port)\""
+    echo
+    echo "[events]"
+    echo "file = \"$dir/log/cloudburst/events.jsonl\""
     echo
     echo "[daemon]"
     echo "sync_period = \"2s\""
@@ -466,6 +473,7 @@ export CB_TESTBED_EMULATOR_USER='$(emulator_field user)'
 EOF
   if [ "$with_cloudburst" = 1 ]; then
     echo "export CLOUDBURST_CONFIG='$dir/etc/cloudburst.toml'" >>"$dir/testbed.env"
+    echo "export CLOUDBURST_METRICS_URL='http://127.0.0.1:$(recorded metrics_port)/metrics'" >>"$dir/testbed.env"
   fi
 }
 

@@ -18,7 +18,7 @@ GlobalOptions g_options;
 // Commands from DESIGN.md that are not built yet.
 std::vector<CommandSpec> planned_commands() {
     std::vector<CommandSpec> out;
-    for (const char* name : {"status", "keep-alive"}) {
+    for (const char* name : {"keep-alive"}) {
         out.push_back(planned_command(name));
     }
     return out;
@@ -42,6 +42,7 @@ std::vector<CommandSpec> all_commands() {
     add(completion_commands());
     add(cost_commands());
     add(limits_commands());
+    add(status_commands());
     out.push_back({"version", "print the version", [](CLI::App&) {
                        return std::function<Result<int>()>([]() -> Result<int> {
                            std::cout << version_line("cloudburst") << "\n";

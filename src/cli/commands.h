@@ -51,6 +51,7 @@ std::vector<CommandSpec> setup_commands();
 std::vector<CommandSpec> completion_commands();
 std::vector<CommandSpec> cost_commands();
 std::vector<CommandSpec> limits_commands();
+std::vector<CommandSpec> status_commands();
 
 // The bash completion script for the command tree under `root` (`cloudburst completion bash`).
 std::string bash_completion(const CLI::App& root);

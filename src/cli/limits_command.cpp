@@ -9,7 +9,7 @@
 
 #include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
-#include "cli/table.h"
+#include "cli/text_output.h"
 #include "core/limits.h"
 #include "daemon/daemon.h"
 

@@ -14,7 +14,8 @@
 
 #include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
-#include "cli/table.h"
+#include "cli/journal_reader.h"
+#include "cli/text_output.h"
 #include "core/config_loader.h"
 #include "daemon/daemon.h"
 #include "daemon/hook.h"

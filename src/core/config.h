@@ -90,6 +90,18 @@ struct CostConfig {
     int budget_warn_percent = 80;  // a budget's warning, in percent of it
 };
 
+// The Prometheus endpoint (docs/operations.md): off unless `listen` is set.
+struct MetricsConfig {
+    std::string listen;  // "127.0.0.1:9101": a loopback address and a port
+};
+
+// The operations event file: one JSON line per event, rotated by size (docs/operations.md).
+struct EventsConfig {
+    std::string file;      // empty: no event file
+    int max_size_mb = 64;  // the file is rotated before it grows past this
+    int keep = 3;          // rotated files kept: FILE.1 (newest) ... FILE.<keep>
+};
+
 // Settings for one CycleCloud node array. Arrays the file does not name get the defaults
 // (see Config::node_array).
 struct NodeArrayConfig {
@@ -118,6 +130,8 @@ struct Config {
     DaemonConfig daemon;
     BackoffConfig backoff;
     CostConfig cost;
+    MetricsConfig metrics;
+    EventsConfig events;
     std::vector<NodeArrayConfig> node_arrays;  // the arrays the file names, sorted by name
 
     // The settings for node array `name`: those from the file, or the defaults.

@@ -249,14 +249,35 @@ std::string whole_seconds(const ConfigValue& v) {
     return "";
 }
 
+// "127.0.0.1:9101", "[::1]:9101", "localhost:9101": the metrics are for this machine's
+// Prometheus (or its agent); a loopback address keeps them off the network.
+std::string loopback_listen_address(const ConfigValue& v) {
+    const auto& text = std::get<std::string>(v);
+    const auto colon = text.rfind(':');
+    const std::string host = colon == std::string::npos ? std::string() : text.substr(0, colon);
+    const std::string port = colon == std::string::npos ? std::string() : text.substr(colon + 1);
+    int number = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    const bool port_ok = !port.empty() && ec == std::errc() && end == port.data() + port.size() &&
+                         number >= 1 && number <= 65535;
+    const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+    const std::string bare = bracketed ? host.substr(1, host.size() - 2) : host;
+    if (!port_ok || bare.empty() || !is_loopback_host(bare) ||
+        (bare.find(':') != std::string::npos && !bracketed)) {
+        return "must be a loopback address and a port, such as \"127.0.0.1:9101\", not " +
+               quote_for_message(text);
+    }
+    return "";
+}
+
 constexpr std::int64_t ms(Duration d) {
     return d.count();
 }
 
 // ---------------------------------------------------------------- the tables
 
-constexpr std::array<std::string_view, 6> k_sections{"cyclecloud", "slurm",   "paths",
-                                                     "daemon",     "backoff", "cost"};
+constexpr std::array<std::string_view, 8> k_sections{"cyclecloud", "slurm", "paths",   "daemon",
+                                                     "backoff",    "cost",  "metrics", "events"};
 
 const KeySpec<Config> k_config_keys[] = {
     // [cyclecloud]
@@ -539,6 +560,41 @@ const KeySpec<Config> k_config_keys[] = {
      .description = "At this share of a node array's monthly budget the daemon warns (log and "
                     "`cloudburst cost`).",
      .access = field<&Config::cost, &CostConfig::budget_warn_percent>(),
+     .limits = {1, 100}},
+    // [metrics]
+    {.section = "metrics",
+     .key = "listen",
+     .type = ValueType::k_string,
+     .presence = Presence::k_optional,
+     .description = "Where cloudburstd serves its Prometheus metrics (GET /metrics, "
+                    "docs/operations.md): a loopback address and a port, such as "
+                    "\"127.0.0.1:9101\"; unset, there is no metrics endpoint. Any local user "
+                    "can read them (they hold no secret).",
+     .access = field<&Config::metrics, &MetricsConfig::listen>(),
+     .check = loopback_listen_address},
+    // [events]
+    {.section = "events",
+     .key = "file",
+     .type = ValueType::k_path,
+     .presence = Presence::k_optional,
+     .description = "File cloudburstd appends one JSON line to per operations event (node "
+                    "phase changes, failures, breakers, orphans; docs/operations.md), for a log "
+                    "shipper; unset, there is none.",
+     .access = field<&Config::events, &EventsConfig::file>()},
+    {.section = "events",
+     .key = "max_size_mb",
+     .type = ValueType::k_integer,
+     .presence = Presence::k_defaulted,
+     .description = "The event file is rotated (FILE.1, FILE.2, ...) before it grows past this "
+                    "many MiB.",
+     .access = field<&Config::events, &EventsConfig::max_size_mb>(),
+     .limits = {1, 4096}},
+    {.section = "events",
+     .key = "keep",
+     .type = ValueType::k_integer,
+     .presence = Presence::k_defaulted,
+     .description = "How many rotated event files are kept; the oldest is removed.",
+     .access = field<&Config::events, &EventsConfig::keep>(),
      .limits = {1, 100}},
 };
 

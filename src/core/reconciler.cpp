@@ -805,6 +805,10 @@ ErrorKind classify_shortfall(const std::string& message) {
     return ErrorKind::k_capacity;
 }
 
+std::string health_kind(const ArrayHealth& h) {
+    return h.budget ? "budget" : std::string(to_string(h.kind));
+}
+
 std::string clock_text(std::int64_t ms) {
     const std::int64_t day_s = (ms / 1000) % 86400;
     return fmt::format("{:02}:{:02}:{:02}Z", day_s / 3600, day_s / 60 % 60, day_s % 60);

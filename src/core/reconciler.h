@@ -39,6 +39,9 @@ struct ArrayHealth {
     bool budget = false;
 };
 
+// The kind people and tools see: "budget" for a spent budget, else the ErrorKind's name.
+std::string health_kind(const ArrayHealth& h);
+
 // Nodes of a node array in a row whose VM came up but never registered with Slurm, or failed
 // in Preparing (a bad image, a broken cluster-init, a firewall). A registration ends it.
 struct BootstrapStreak {

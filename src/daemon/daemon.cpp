@@ -17,13 +17,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
 #include "core/config_path.h"
 #include "core/prolog_gate.h"
+#include "core/vm_status.h"
 #include "daemon/gate_table.h"
+#include "daemon/metrics_server.h"
 #include "util/build_info.h"
 #include "util/files.h"
 #include "util/hostlist.h"
@@ -158,7 +162,9 @@ Status Daemon::intake(std::int64_t now_ms) {
         if (!id) {
             return id.error();  // keep the spool file: nothing is lost
         }
+        write_events(node_events(intents, changed, now_ms));
         for (auto& n : changed) {
+            m_intents[n.name] = n;
             if (n.desired == Desired::k_powered_up && n.phase == Phase::k_requested) {
                 requested.push_back(n.name);
             }
@@ -344,6 +350,81 @@ void Daemon::forget_retries(const World& world, const Plan& plan, std::int64_t n
     }
 }
 
+void Daemon::count_error(const Error& error) {
+    ++m_stats.errors;
+    ++m_stats.errors_by_class[std::string(to_string(error.kind))];
+}
+
+void Daemon::write_events(const std::vector<OpsEvent>& events) {
+    if (auto st = m_events.append(events); !st) {
+        log::warn("{}", st.error().describe());
+    }
+}
+
+void Daemon::observe_changes(const Plan& plan, const World& world) {
+    const std::int64_t now = world.now_ms;
+    write_events(node_events(m_intents, plan.changed, now));
+    for (const auto& n : plan.changed) {
+        const auto it = m_intents.find(n.name);
+        if (it != m_intents.end()) {
+            const NodeIntent& old = it->second;
+            const double waited = static_cast<double>(now - old.since_ms) / 1000.0;
+            if (old.phase == Phase::k_creating && n.phase == Phase::k_registering) {
+                m_stats.boot_seconds.observe(waited);
+            } else if (old.phase == Phase::k_registering && n.phase == Phase::k_running) {
+                m_stats.registration_seconds.observe(waited);
+            } else if (old.phase == Phase::k_idle && n.phase == Phase::k_stopping) {
+                ++m_stats.orphans_removed;
+            }
+        }
+        m_intents[n.name] = n;
+    }
+}
+
+void Daemon::count_nodes(const World& world) {
+    m_stats.nodes.clear();
+    for (const auto& [name, n] : m_intents) {
+        ++m_stats.nodes[n.nodearray][std::string(to_string(n.phase))];
+    }
+    m_stats.vms.clear();
+    for (const auto& [name, vm] : world.cloud) {
+        if (vm.status == VmStatus::k_off) {
+            continue;
+        }
+        const VmStatusInfo* info = vm_status_info(vm.status);
+        ++m_stats.vms[vm.nodearray][info != nullptr ? std::string(info->text) : "Unknown"];
+    }
+}
+
+void Daemon::fill_report(StatusReport& r) const {
+    r.passes = m_stats.passes;
+    r.requests = m_stats.requests;
+    r.create_calls = m_stats.create_calls;
+    r.nodes_created = m_stats.nodes_created;
+    r.start_calls = m_stats.start_calls;
+    r.shutdown_calls = m_stats.shutdown_calls;
+    r.slurm_updates = m_stats.slurm_updates;
+    r.orphans_removed = m_stats.orphans_removed;
+    r.errors_by_class = m_stats.errors_by_class;
+    r.last_pass_ms = m_stats.last_pass_ms;
+    r.last_pass_duration_ms = m_stats.last_pass_duration_ms;
+    r.last_pass_error = m_stats.last_pass_error;
+    r.nodes = m_stats.nodes;
+    r.vms = m_stats.vms;
+    r.creates_in_flight = 0;
+    for (const auto& [array, phases] : m_stats.nodes) {
+        const auto it = phases.find("creating");
+        r.creates_in_flight += it == phases.end() ? 0 : it->second;
+    }
+    r.blocked.clear();
+    for (const auto& [array, h] : m_health) {
+        r.blocked.push_back({array, health_kind(h), h.reason, h.until_ms, h.failures, h.bootstrap});
+    }
+    r.create_call_seconds = m_stats.create_call_seconds;
+    r.boot_seconds = m_stats.boot_seconds;
+    r.registration_seconds = m_stats.registration_seconds;
+}
+
 std::string health_file_path(const Config& config) {
     return config.paths.state_db + ".health.json";
 }
@@ -396,15 +477,15 @@ void Daemon::log_health_changes(const std::map<std::string, ArrayHealth>& next) 
             log::info("node array {}: healthy again", array);
         }
     }
+    write_events(health_events(m_health, next, wall_ms()));
     if (changed) {
         nlohmann::json table = nlohmann::json::object();
         for (const auto& [array, h] : next) {
-            table[array] = {
-                {"kind", h.budget ? std::string("budget") : std::string(to_string(h.kind))},
-                {"reason", h.reason},
-                {"until_ms", h.until_ms},
-                {"failures", h.failures},
-                {"bootstrap", h.bootstrap}};
+            table[array] = {{"kind", health_kind(h)},
+                            {"reason", h.reason},
+                            {"until_ms", h.until_ms},
+                            {"failures", h.failures},
+                            {"bootstrap", h.bootstrap}};
         }
         if (auto st = write_file_atomic(health_file_path(m_config), table.dump(2) + "\n", 0644,
                                         Durability::k_process_crash);
@@ -496,7 +577,7 @@ void Daemon::update_slurm(const NodeUpdate& update, bool& refreshed) {
     ++m_stats.slurm_updates;
     if (auto st = m_scheduler.update_nodes(cloud_only); !st) {
         log::error("slurm update failed: {}", st.error().describe());
-        ++m_stats.errors;
+        count_error(st.error());
     }
 }
 
@@ -504,9 +585,10 @@ void Daemon::execute(Plan& plan, const World& world) {
     // Journal first: if we die during a call, the next start knows what may be in flight.
     if (auto st = m_journal.save(plan.changed, plan.events); !st) {
         log::error("{}", st.error().describe());
-        ++m_stats.errors;
+        count_error(st.error());
         return;
     }
+    observe_changes(plan, world);
     for (const auto& line : event_log_lines(plan.events)) {
         log::info("{}", line);
     }
@@ -518,15 +600,19 @@ void Daemon::execute(Plan& plan, const World& world) {
     follow_up.health = plan.health;
     for (const auto& batch : plan.creates) {
         ++m_stats.create_calls;
+        m_stats.nodes_created += static_cast<long>(batch.requests.size());
         // Unique per call (CycleCloud refuses a repeated requestId): the intake-time create
         // and a pass may both ask for the same array in the same millisecond.
         const std::string request_id = "cloudburst-" + std::to_string(world.now_ms) + "-" +
                                        std::to_string(++m_create_seq) + "-" + batch.nodearray;
+        const auto call_start = std::chrono::steady_clock::now();
         auto result = m_cloud.create_nodes(batch.requests, request_id);
+        m_stats.create_call_seconds.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start).count());
         if (!result) {
             log::error("create of {} node(s) in {} failed: {}", batch.requests.size(),
                        batch.nodearray, result.error().describe());
-            ++m_stats.errors;
+            count_error(result.error());
         }
         apply_create_result(follow_up, world, batch, result, settings());
     }
@@ -536,7 +622,7 @@ void Daemon::execute(Plan& plan, const World& world) {
         ++m_stats.start_calls;
         if (auto r = m_cloud.start_nodes(plan.starts); !r) {
             log::error("start failed: {}", r.error().describe());
-            ++m_stats.errors;
+            count_error(r.error());
         }
     }
     std::map<ShutdownMode, std::vector<std::string>> shutdowns;
@@ -550,7 +636,7 @@ void Daemon::execute(Plan& plan, const World& world) {
         ++m_stats.shutdown_calls;
         if (auto r = m_cloud.shutdown_nodes(names, mode); !r) {
             log::error("shutdown of {} node(s) failed: {}", names.size(), r.error().describe());
-            ++m_stats.errors;
+            count_error(r.error());
         }
     }
     if (!follow_up.empty()) {
@@ -559,11 +645,22 @@ void Daemon::execute(Plan& plan, const World& world) {
 }
 
 Status Daemon::pass(std::int64_t now_ms) {
+    const auto started = std::chrono::steady_clock::now();
+    Status status = pass_once(now_ms);
+    m_stats.last_pass_ms = now_ms;
+    m_stats.last_pass_duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - started)
+                                        .count();
+    m_stats.last_pass_error = status ? std::string() : status.error().describe();
+    return status;
+}
+
+Status Daemon::pass_once(std::int64_t now_ms) {
     ++m_stats.passes;
     m_cloud_ok = false;  // until this pass's snapshot has read the cloud
     auto world = snapshot(now_ms);
     if (!world) {
-        ++m_stats.errors;
+        count_error(world.error());
         if (world.error().kind == ErrorKind::k_permanent) {
             fail_waiting_nodes(world.error(), now_ms);
         }
@@ -577,8 +674,10 @@ Status Daemon::pass(std::int64_t now_ms) {
         m_health = std::move(health);
         world->health = m_health;
     }
+    m_intents = world->intents;
     Plan plan = reconcile(*world, settings());
     execute(plan, *world);
+    count_nodes(*world);
     m_bootstrap = std::move(plan.bootstrap);
     forget_retries(*world, plan, now_ms);
     m_busy = false;
@@ -678,11 +777,13 @@ class ControlSocket {
     struct Drained {
         bool poked = false;  // a hook (or anyone of root or SlurmUser) asked for a pass
         std::vector<std::pair<int, GateRequest>> gates;  // prolog gates; the fds are theirs
+        std::vector<int> status;  // `cloudburst status` connections, to answer; the caller's
     };
-    // Accepts every pending connection of root or SlurmUser and reads its one line: "poke"
-    // (or nothing: older hooks) asks for a pass, "wait JOB HOSTLIST" is a prolog gate, which
-    // keeps its connection open for the answer. A gate whose line is malformed is answered
-    // at once: the gate never holds a job back by mistake.
+    // Accepts every pending connection of root or SlurmUser and reads its one line
+    // (classify_control_line): "poke" (or nothing: older hooks) asks for a pass, "wait JOB
+    // HOSTLIST" is a prolog gate, which keeps its connection open for the answer, "status"
+    // waits for a status report. A gate whose line is malformed is answered at once: the gate
+    // never holds a job back by mistake. Any other line is logged and closed.
     Drained drain() const {
         Drained out;
         for (;;) {
@@ -698,7 +799,15 @@ class ControlSocket {
                 continue;
             }
             const std::string line = read_line(c);
-            if (line.rfind("wait ", 0) == 0) {
+            const ControlRequest kind = classify_control_line(line);
+            if (kind == ControlRequest::k_status) {
+                out.status.push_back(c);
+                continue;
+            }
+            if (kind == ControlRequest::k_unknown) {
+                log::warn("control socket: ignored a request of {} bytes from uid {}", line.size(),
+                          cred.uid);
+            } else if (kind == ControlRequest::k_wait) {
                 if (auto request = parse_gate_request(line); request) {
                     out.gates.emplace_back(c, std::move(*request));
                     continue;
@@ -777,6 +886,24 @@ void release_gates(GateTable& gates, Scheduler& slurm, std::int64_t now_ms) {
     }
 }
 
+// Writes the status report to a `cloudburst status` connection and closes it. The client
+// reads at once; a second at most, so a client that does not read cannot hold the loop.
+void answer_status(int fd, const std::string& text) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    (void)!::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    const timeval limit{1, 0};
+    (void)!::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    std::size_t sent = 0;
+    while (sent < text.size()) {
+        const ssize_t n = ::send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) {
+            break;
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+}
+
 std::string parent_of(const std::string& path) {
     const auto slash = path.rfind('/');
     return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
@@ -828,6 +955,24 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     if (!socket) {
         return socket.error();
     }
+    EventLog events;
+    if (!config->events.file.empty()) {
+        auto opened = EventLog::open(config->events.file,
+                                     std::int64_t{config->events.max_size_mb} * 1024 * 1024,
+                                     config->events.keep);
+        if (!opened) {
+            return opened.error();
+        }
+        events = std::move(*opened);
+    }
+    std::optional<MetricsServer> metrics;
+    if (!config->metrics.listen.empty()) {
+        auto server = MetricsServer::listen(config->metrics.listen);
+        if (!server) {
+            return server.error();
+        }
+        metrics.emplace(std::move(*server));
+    }
     CycleCloudRest cloud(cyclecloud_options(*config));
     SlurmCli slurm(slurm_cli_options(*config));
 
@@ -847,13 +992,39 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
         return st.error();
     }
     daemon.trust_spool_owners({0, slurm_uid});
+    daemon.set_event_log(std::move(events));
     log::info("{} started: cluster '{}' at {}, journal {}", version_line("cloudburstd"),
               config->cyclecloud.cluster, config->cyclecloud.url, config->paths.state_db);
+    if (metrics) {
+        log::info("metrics: http://{}/metrics", config->metrics.listen);
+    }
+    const std::int64_t started_ms = wall_ms();
     const auto poll_fast = std::chrono::milliseconds(1000);
     // While prolog gates wait, Slurm's nodes are read this often (scontrol alone, never the
     // cloud): a job starts within this long of its last node registering.
     constexpr std::int64_t k_gate_poll_ms = 250;
     GateTable gates(k_max_waiting_gates, gate_max_wait_ms(*config));
+    const auto report = [&]() {
+        StatusReport r;
+        r.version = version_line("cloudburstd");
+        r.config_path = options.config_path;
+        r.cluster = config->cyclecloud.cluster;
+        r.pid = static_cast<long>(::getpid());
+        r.started_ms = started_ms;
+        r.now_ms = wall_ms();
+        daemon.fill_report(r);
+        const CloudCallStats api = cloud.stats();
+        r.api_requests = api.requests;
+        r.api_retries = api.retries;
+        r.api_throttled = api.throttled;
+        r.api_paced = api.paced;
+        r.gates_waiting = static_cast<long>(gates.size());
+        r.gates = gates.waiting(k_max_listed_gates);
+        return r;
+    };
+    const std::function<std::string()> render_metrics = [&]() {
+        return render_prometheus(report());
+    };
     std::int64_t next_pass_ms = 0;
     std::int64_t last_gate_check_ms = 0;
     bool poked = true;
@@ -896,6 +1067,14 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
         for (const int fd : gates.fds()) {
             fds.push_back({fd, POLLIN, 0});
         }
+        const std::size_t metrics_from = fds.size();
+        if (metrics) {
+            metrics->expire(now);
+            for (const auto& p : metrics->poll_fds()) {
+                fds.push_back(p);
+            }
+            timeout = std::min<std::int64_t>(timeout, k_connection_deadline_ms);
+        }
         const int n = ::poll(fds.data(), fds.size(),
                              static_cast<int>(std::min<std::int64_t>(timeout, 1000L * 3600)));
         if (n <= 0) {
@@ -907,14 +1086,25 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
             log::info("signal {} received; stopping", info.ssi_signo);
             running = false;
         }
-        for (std::size_t i = 2; i < fds.size(); ++i) {
+        for (std::size_t i = 2; i < metrics_from; ++i) {
             if (fds[i].revents != 0) {
                 gates.gone(fds[i].fd);  // slurmctld killed the gate: cancelled or requeued
+            }
+        }
+        for (std::size_t i = metrics_from; i < fds.size(); ++i) {
+            if (fds[i].revents != 0) {
+                metrics->on_ready(fds[i].fd, fds[i].revents, wall_ms(), render_metrics);
             }
         }
         if ((fds[0].revents & POLLIN) != 0) {
             auto drained = socket->drain();
             poked = poked || drained.poked;
+            if (!drained.status.empty()) {
+                const std::string text = status_json(report());
+                for (const int fd : drained.status) {
+                    answer_status(fd, text);
+                }
+            }
             for (auto& [fd, request] : drained.gates) {
                 const std::string job = request.job_id;
                 if (gates.add(fd, std::move(request), now, [&daemon](const std::string& node) {

@@ -11,7 +11,9 @@
 
 #include "core/config.h"
 #include "core/reconciler.h"
+#include "daemon/event_log.h"
 #include "daemon/spend.h"
+#include "daemon/status_report.h"
 #include "ports/cloud.h"
 #include "ports/scheduler.h"
 #include "store/journal.h"
@@ -20,15 +22,28 @@
 
 namespace cb {
 
-// Counters for one daemon's life (shown by `cloudburst status` later).
+// Counters for one daemon's life (`cloudburst status`, the metrics).
 struct DaemonStats {
     long passes = 0;
     long requests = 0;
     long create_calls = 0;
+    long nodes_created = 0;  // nodes asked for in create calls
     long start_calls = 0;
     long shutdown_calls = 0;
     long slurm_updates = 0;
+    long orphans_removed = 0;
     long errors = 0;
+    std::map<std::string, long> errors_by_class;  // by ErrorKind name
+    std::int64_t last_pass_ms = 0;
+    std::int64_t last_pass_duration_ms = 0;
+    std::string last_pass_error;
+    // By node array, then phase (the journal's intents) or CycleCloud status (VMs not Off),
+    // as the last pass left them.
+    std::map<std::string, std::map<std::string, long>> nodes;
+    std::map<std::string, std::map<std::string, long>> vms;
+    Histogram create_call_seconds{call_seconds_buckets()};
+    Histogram boot_seconds{boot_seconds_buckets()};
+    Histogram registration_seconds{boot_seconds_buckets()};
 };
 
 class Daemon {
@@ -54,10 +69,15 @@ class Daemon {
     // Reads the price file when a node array has a budget (see SpendTracker::load_prices).
     Status load_prices() { return m_spend.load_prices(); }
     const std::map<std::string, ArrayHealth>& health() const { return m_health; }
+    // The daemon's part of a status report: counters, nodes, VMs, blocked node arrays.
+    void fill_report(StatusReport& report) const;
+    // Where operations events go (`[events] file`); none until set.
+    void set_event_log(EventLog log) { m_events = std::move(log); }
     // Spool files owned by anyone else are refused (see Spool::trust_only).
     void trust_spool_owners(std::vector<uid_t> owners) { m_spool.trust_only(std::move(owners)); }
 
   private:
+    Status pass_once(std::int64_t now_ms);
     Result<World> snapshot(std::int64_t now_ms);
     void execute(Plan& plan, const World& world);
     // Asks for VMs for the nodes just requested that had no VM at the last snapshot, without
@@ -74,6 +94,11 @@ class Daemon {
     // plan, `refreshed`, when a name is missing); logs the names it leaves out.
     void update_slurm(const NodeUpdate& update, bool& refreshed);
     void refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now_ms);
+    void count_error(const Error& error);
+    // Phase changes of `plan` against `world`: events, histograms, orphans removed.
+    void observe_changes(const Plan& plan, const World& world);
+    void count_nodes(const World& world);
+    void write_events(const std::vector<OpsEvent>& events);
 
     Config m_config;
     Cloud& m_cloud;
@@ -96,6 +121,9 @@ class Daemon {
     DaemonStats m_stats;
     std::map<std::string, std::int64_t> m_retry;  // `cloudburst retry` nodes -> when asked
     SpendTracker m_spend;                         // VM lifetimes and budgets; refers to m_config
+    EventLog m_events;
+    // The intents as the last snapshot and every change journaled since left them.
+    std::map<std::string, NodeIntent> m_intents;
 };
 
 // The log lines for a pass's events: one per distinct message, naming its nodes as a hostlist,

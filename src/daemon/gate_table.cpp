@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace cb {
 
 GateTable::~GateTable() {
@@ -22,6 +24,20 @@ std::vector<int> GateTable::fds() const {
     out.reserve(m_gates.size());
     for (const auto& [fd, gate] : m_gates) {
         out.push_back(fd);
+    }
+    return out;
+}
+
+std::vector<WaitingGate> GateTable::waiting(std::size_t limit) const {
+    std::vector<WaitingGate> out;
+    for (const auto& [fd, gate] : m_gates) {
+        out.push_back({gate.request.job_id, gate.request.nodes.size(), gate.since_ms});
+    }
+    std::stable_sort(out.begin(), out.end(), [](const WaitingGate& a, const WaitingGate& b) {
+        return a.since_ms < b.since_ms;
+    });
+    if (out.size() > limit) {
+        out.resize(limit);
     }
     return out;
 }

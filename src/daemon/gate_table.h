@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/prolog_gate.h"
+#include "daemon/status_report.h"
 #include "ports/scheduler.h"
 
 namespace cb {
@@ -42,6 +43,8 @@ class GateTable {
 
     bool empty() const { return m_gates.empty(); }
     std::size_t size() const { return m_gates.size(); }
+    // The first `limit` waiting gates, oldest first (for `cloudburst status`).
+    std::vector<WaitingGate> waiting(std::size_t limit) const;
     // The waiting gates' fds, to poll for a hang-up.
     std::vector<int> fds() const;
     // `fd` is readable or hung up: the gate sends nothing more, so it is gone.

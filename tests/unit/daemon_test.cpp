@@ -431,5 +431,43 @@ TEST_F(DaemonTest, SecuritySpoolIntakeAnOversizeRequestIsJournaledForWhyNotSilen
     EXPECT_EQ(m_journal->events_for("hpc-1", 10)->size(), 1u);
 }
 
+// What `cloudburst status` and the metrics show comes from what the daemon did: the create
+// call, the nodes per phase, the boot time; and each phase change is a line of the event file.
+TEST_F(DaemonTest, TheStatusReportAndTheEventFileFollowABurst) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    auto events = EventLog::open(m_dir + "/events.jsonl", 1 << 20, 2);
+    ASSERT_TRUE(events);
+    d.set_event_log(std::move(*events));
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    step(d);
+    m_cloud.make_ready("hpc-1");
+    m_now += 29'000;  // hpc-1's VM is up 30 s after its create call
+    step(d);
+    StatusReport r;
+    d.fill_report(r);
+    EXPECT_EQ(r.create_calls, 1);
+    EXPECT_EQ(r.nodes_created, 2);
+    EXPECT_EQ(r.nodes["hpc"]["registering"], 1);
+    EXPECT_EQ(r.nodes["hpc"]["creating"], 1);
+    EXPECT_EQ(r.creates_in_flight, 1);
+    EXPECT_EQ(r.vms["hpc"]["Ready"], 1);
+    EXPECT_EQ(r.create_call_seconds.count(), 1);
+    ASSERT_EQ(r.boot_seconds.count(), 1);
+    EXPECT_DOUBLE_EQ(r.boot_seconds.sum(), 30.0);
+    EXPECT_EQ(r.last_pass_ms, m_now - 1000);
+    EXPECT_EQ(r.last_pass_error, "");
+    auto text = read_file(m_dir + "/events.jsonl");
+    ASSERT_TRUE(text);
+    EXPECT_NE(
+        text->find(R"("event":"node_phase","from":"creating","node":"hpc-1","nodearray":"hpc")"),
+        std::string::npos)
+        << *text;
+    EXPECT_NE(text->find(R"("from":"idle","node":"hpc-2","nodearray":"hpc")"), std::string::npos)
+        << "the resume request itself is an event: " << *text;
+    EXPECT_NE(text->find(R"("from":"requested","node":"hpc-2","nodearray":"hpc")"),
+              std::string::npos)
+        << *text;
+}
+
 }  // namespace
 }  // namespace cb

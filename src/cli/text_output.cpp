@@ -1,6 +1,4 @@
-#include "cli/table.h"
-
-#include <sys/stat.h>
+#include "cli/text_output.h"
 
 #include <algorithm>
 #include <ctime>
@@ -38,18 +36,6 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
         }
         std::cout << line << "\n";
     }
-}
-
-std::optional<Journal> open_journal(const Config& config) {
-    struct stat st {};
-    if (::stat(config.paths.state_db.c_str(), &st) != 0) {
-        return std::nullopt;
-    }
-    auto j = Journal::open(config.paths.state_db);
-    if (!j) {
-        return std::nullopt;
-    }
-    return std::move(*j);
 }
 
 }  // namespace cb::cli
