@@ -512,7 +512,6 @@ export CB_TESTBED_SLURM_USER='$slurm_user'
 export CB_TESTBED_SLURM_VERSION='$slurm_version'
 export CB_TESTBED_SLURM_BIN='$bin'
 export CB_TESTBED_SLURM_SBIN='$sbin'
-export PATH='$bin':"\$PATH"
 export CB_TESTBED_EMULATOR_URL='$(emulator_field url)'
 export CB_TESTBED_EMULATOR_CLUSTER='$(emulator_field cluster)'
 export CB_TESTBED_EMULATOR_CA='$(emulator_field ca)'
@@ -522,6 +521,9 @@ export CB_TESTBED_EMULATOR_USER='$(emulator_field user)'
 EOF
   if [ "$with_cloudburst" = 1 ]; then
     echo "export CLOUDBURST_CONFIG='$dir/etc/cloudburst.toml'" >>"$dir/testbed.env"
+  fi
+  if [ "$slurm_version" != host ]; then
+    echo "export PATH='$bin':\"\$PATH\"" >>"$dir/testbed.env"
   fi
 }
 
