@@ -8,8 +8,8 @@
 # a tmpfs on MNT (an empty directory) holds an overlay whose lower layer is ROOT, so ROOT is
 # never written; the host's /proc, /dev, /sys and /tmp, every --bind PATH (the testbed
 # directory, the build directory) at the same path, the host's /etc/passwd, /etc/group and
-# /etc/hosts (same accounts and IDs, names resolve as on the host), a fresh /run, and ROOT's
-# own path as a link to /. The
+# /etc/hosts (same accounts and IDs, names resolve as on the host, and no DNS), a fresh
+# /run, and ROOT's own path as a link to /. The
 # process keeps its PID (exec all the way), network, UTS and time namespaces, so the
 # emulator's and namespace-vms' slurmd and testbed.sh's pid files see Slurm's own daemon.
 set -euo pipefail
@@ -48,6 +48,11 @@ for b in ${binds[@]+"${binds[@]}"}; do
   mkdir -p "$r$b"
   mount --rbind "$b" "$r$b"
 done
+# No DNS: every name the testbed uses is in /etc/hosts or given as an address. A query for
+# any other name (slurmd looks up its node name) would leave an emulated VM's namespace by its
+# default route and time out, holding slurmd's start up by 10 s; a resolver on 127.0.0.1,
+# where nothing listens, fails at once.
+printf '# slurm-root-exec.sh: no DNS in the testbed\nnameserver 127.0.0.1\n' >"$r/etc/resolv.conf"
 # ROOT's own path leads back to the root's top, so that paths the clients outside use (the
 # PluginDir in slurm.conf) hold the same files inside.
 if [ ! -e "$r$root" ]; then

@@ -389,14 +389,32 @@ start_onprem() {
 }
 
 start_emulator() {
-  local emu=$build/cyclecloud-emulator
+  local emu=$build/cyclecloud-emulator i slurmd=$sbin/slurmd
   [ -x "$emu" ] || die "$emu is not built"
+  # An --emulator-arg --slurmd PROGRAM (a VM's start program, e.g. cloudburst-node-start,
+  # which ends in exec $CLOUDBURST_SLURMD) replaces the testbed's slurmd; with --slurm it
+  # still ends in the version's slurmd.
+  local args=()
+  for ((i = 0; i < ${#emulator_args[@]}; i++)); do
+    if [ "${emulator_args[i]}" = --slurmd ] && [ $((i + 1)) -lt ${#emulator_args[@]} ]; then
+      slurmd=${emulator_args[i + 1]}
+      i=$((i + 1))
+      if [ "$slurm_version" != host ]; then
+        printf '#!/bin/bash\n# %s ending in the testbed'"'"'s slurmd.\nCLOUDBURST_SLURMD=%q exec %q "$@"\n' \
+          "$slurmd" "$sbin/slurmd" "$slurmd" >"$dir/slurm/sbin/vm-start"
+        chmod 0755 "$dir/slurm/sbin/vm-start"
+        slurmd=$dir/slurm/sbin/vm-start
+      fi
+    else
+      args+=("${emulator_args[i]}")
+    fi
+  done
   record "vms_tb${index}c" "$dir/emulator/vms" # where its namespaces backend keeps pid files
   setsid "$emu" --backend namespaces --instance "tb${index}c" --state-dir "$dir/emulator" \
     --subnet "198.18.$index.0/24" --pool "198.18.$index.128/25" --bridge "$bridge" \
-    --external-bridge --slurm-conf "$dir/etc/slurm.conf" --slurmd "$sbin/slurmd" \
+    --external-bridge --slurm-conf "$dir/etc/slurm.conf" --slurmd "$slurmd" \
     --ready-file "$dir/run/emulator.ready" \
-    "${emulator_args[@]}" </dev/null >>"$dir/log/emulator.log" 2>&1 &
+    ${args[@]+"${args[@]}"} </dev/null >>"$dir/log/emulator.log" 2>&1 &
   echo $! >"$dir/run/emulator.pid"
   local pid=$!
   local deadline=$((SECONDS + 30))

@@ -7,12 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <algorithm>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -221,9 +221,8 @@ std::string Testbed::slurm_daemon(const std::string& name) const {
 }
 
 std::vector<std::string> Testbed::with_testbed_slurm(std::vector<std::string> argv) const {
-    static const std::vector<std::string> k_clients{"scontrol", "sinfo",   "squeue",
-                                                    "sbatch",   "srun",    "salloc",
-                                                    "scancel",  "sacct",   "sdiag"};
+    static const std::vector<std::string> k_clients{
+        "scontrol", "sinfo", "squeue", "sbatch", "srun", "salloc", "scancel", "sacct", "sdiag"};
     static const std::vector<std::string> k_daemons{"slurmctld", "slurmd", "munged"};
     if (argv.empty()) {
         return argv;
