@@ -22,7 +22,8 @@ case "$version" in
   *) echo "slurm-root: error: unknown Slurm version '$version' (24.11; the host's own is the default)" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "slurm-root: error: run as root" >&2; exit 2; }
-packages=(slurmctld slurmd slurm-client munge)
+# curl and jq: for bench/naive_resume.sh, the hand-written ResumeProgram slurmctld runs in the root.
+packages=(slurmctld slurmd slurm-client munge curl jq)
 cache=${CLOUDBURST_ROOT_CACHE:-/var/cache/cloudburst/roots}
 mkdir -p "$cache"
 root=$(dirname "$cache")/slurm-$version
