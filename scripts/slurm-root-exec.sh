@@ -17,7 +17,10 @@ root=$1 mnt=$2
 shift 2
 binds=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
-  [ "$1" = --bind ] && [ $# -ge 2 ] || { echo "slurm-root-exec: usage: ROOT MNT [--bind PATH]... -- COMMAND" >&2; exit 2; }
+  if [ "$1" != --bind ] || [ $# -lt 2 ]; then
+    echo "slurm-root-exec: usage: ROOT MNT [--bind PATH]... -- COMMAND" >&2
+    exit 2
+  fi
   binds+=("$2")
   shift 2
 done
