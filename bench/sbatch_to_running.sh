@@ -5,6 +5,10 @@
 # (bench/naive_resume.sh: curl per node, poll, scontrol per node; naive_suspend.sh).
 #
 #   bash bench/sbatch_to_running.sh [--build DIR] [--sizes "1 8 32"] [--reps N] [--keep DIR]
+#                                   [--slurm VERSION]
+#
+# --slurm 24.11 runs both testbeds on Debian 13's Slurm 24.11 (scripts/testbed.sh --slurm);
+# the default is the host's.
 #
 # As root. Two testbeds (scripts/testbed.sh) are up at once, identical except for the
 # power-saving programs: same slurm.conf, the emulator with the namespaces backend (each VM
@@ -21,12 +25,14 @@ build=$here/build
 sizes="1 8 32"
 reps=1
 keep=""
+slurm=host
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$(realpath "$2"); shift ;;
     --sizes) sizes=$2; shift ;;
     --reps) reps=$2; shift ;;
     --keep) keep=$2; shift ;;
+    --slurm) slurm=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "sbatch_to_running: unknown option '$1'" >&2; exit 2 ;;
   esac
@@ -62,7 +68,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # Identical for both: only the power-saving programs differ.
-common=(--build "$build" --cloud-nodes "hpc-[1-$total]" --resume-timeout 300
+common=(--build "$build" --slurm "$slurm" --cloud-nodes "hpc-[1-$total]" --resume-timeout 300
   --suspend-time 5 --suspend-timeout 5
   --emulator-arg --acquire-time --emulator-arg "${acquire_s}s"
   --emulator-arg --prepare-time --emulator-arg "${prepare_s}s"

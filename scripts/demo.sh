@@ -9,9 +9,20 @@
 #     shut down after they idle;
 #   * shows the node states as they change and ends with a summary.
 # It cleans up after itself, also on Ctrl-C.
+#
+#   scripts/demo.sh [--slurm VERSION]   VERSION: host (default; 22.05 on Debian 12) or 24.11
+#                                       (Debian 13's, see scripts/testbed.sh --slurm)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+slurm=host
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --slurm) [ $# -ge 2 ] || { echo "demo: --slurm takes host or 24.11" >&2; exit 2; }; slurm=$2; shift ;;
+    *) echo "demo: unknown option '$1' (usage: $0 [--slurm host|24.11])" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -31,8 +42,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bold "Bringing up Slurm, two on-prem nodes, the CycleCloud emulator and cloudburstd"
-bash scripts/testbed.sh up "$dir" --build "$build" --cloudburst --onprem 2 --cloud-nodes 'hpc-[1-4]' \
-  --suspend-time 15 --suspend-timeout 5 2>&1 | sed -n '1,6p'
+bash scripts/testbed.sh up "$dir" --build "$build" --slurm "$slurm" --cloudburst --onprem 2 \
+  --cloud-nodes 'hpc-[1-4]' --suspend-time 15 --suspend-timeout 5 2>&1 | sed -n '1,7p'
 # shellcheck disable=SC1091
 . "$dir/testbed.env"
 cb=$build/cloudburst
@@ -50,7 +61,8 @@ install -d -m 0777 "$dir/out"
 start=$(date +%s.%N)
 jobs=()
 for i in 1 2 3 4 5 6; do
-  jobs+=("$(runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" sbatch --parsable -p work \
+  # shellcheck disable=SC2016 # $(hostname) is for the job's shell
+  jobs+=("$(runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" "$CB_TESTBED_SLURM_BIN/sbatch" --parsable -p work \
     -o "$dir/out/job$i.out" --wrap 'echo "job on $(hostname)"; sleep 10')")
 done
 echo "jobs: ${jobs[*]}"

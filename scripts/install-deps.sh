@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that building, testing, benchmarking and the demo need.
-# Idempotent: packages already present are left alone; `apt-get update` runs at most once
-# per day (stamp file) unless CLOUDBURST_APT_UPDATE=1.
+# Installs every Debian 12 package that building, testing, benchmarking and the demo need,
+# and the second Slurm they run beside the host's 22.05: a Debian 13 root with Slurm 24.11 and
+# munge (scripts/slurm-root.sh; built once from the package registry, a few minutes, then
+# cached in /var/cache/cloudburst). Idempotent: packages already present are left alone;
+# `apt-get update` runs at most once per day (stamp file) unless CLOUDBURST_APT_UPDATE=1.
 set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   # build
@@ -35,8 +38,16 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The Slurm 24.11 root (after the packages: it needs mmdebstrap).
+slurm_roots() {
+  local root
+  root=$(bash "$here/scripts/slurm-root.sh" 24.11)
+  echo "install-deps: Slurm 24.11 root in $root"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  slurm_roots
   exit 0
 fi
 
@@ -55,4 +66,5 @@ fi
 cleanup() { if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+slurm_roots
 echo "install-deps: done"

@@ -4,7 +4,8 @@
 #   2. checks formatting (clang-format; clang-tidy too with CLOUDBURST_TIDY=1),
 #   3. builds the unit tests with ASan+UBSan and runs them,
 #   4. builds the normal tree and runs every test: unit, libslurm oracle, and system tests
-#      (real munge, slurmctld, slurmd in network namespaces, the emulator), which start
+#      (real munge, slurmctld, slurmd in network namespaces, the emulator; on Slurm 22.05 and
+#      24.11), which start
 #      and stop whatever they need themselves, and beside them the package tests (the .deb in
 #      fresh Debian 12 and 13 roots). The chaos soak (label soak) is left out:
 #      `ctest -L soak` or tests/soak/run.sh.
@@ -45,6 +46,9 @@ status=0
 # bridge, subnet, ports, munge and namespaces (scripts/testbed.sh picks a free index under a
 # lock), so three run at once: on 2 cores that halves the run (measured: 10 heal and failure
 # tests, 725 s one by one, 377 s two at a time).
+# Each system test runs twice, on the host's Slurm 22.05 and on 24.11 from the Debian 13 root
+# install-deps.sh built (TEST.slurm24.11); CTest's "Label Time Summary" at the end gives the
+# time per label (slurm22.05, slurm24.11, unit, ...).
 ctest -LE 'soak|package' -j3 --output-on-failure --timeout 900 || status=$?
 package_status=0
 wait "$package_pid" || package_status=$?

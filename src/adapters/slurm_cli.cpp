@@ -15,8 +15,10 @@ namespace cb {
 namespace {
 
 // Keys scontrol prints in one-line node and partition records (22.05 .. 25.05). A value
-// runs until the next " Key=" of this table, so values with spaces (Reason, OS) survive.
-constexpr std::array<std::string_view, 76> k_known_keys{"NodeName",
+// runs until the next " Key=" of this table, so values with spaces (Reason, OS) survive; a
+// key missing here would run into the value before it (24.11 prints PowerDownOnIdle right
+// after a partition's SuspendTime).
+constexpr std::array<std::string_view, 87> k_known_keys{"NodeName",
                                                         "Arch",
                                                         "CoresPerSocket",
                                                         "CPUAlloc",
@@ -91,7 +93,18 @@ constexpr std::array<std::string_view, 76> k_known_keys{"NodeName",
                                                         "PreemptMode",
                                                         "ResumeTimeout",
                                                         "SuspendTimeout",
-                                                        "SuspendTime"};
+                                                        "SuspendTime",
+                                                        "PowerDownOnIdle",
+                                                        "ExclusiveTopo",
+                                                        "MaxCPUsPerSocket",
+                                                        "OverTimeLimit",
+                                                        "TotalCPUs",
+                                                        "TotalNodes",
+                                                        "SelectTypeParameters",
+                                                        "JobDefaults",
+                                                        "DefMemPerNode",
+                                                        "MaxMemPerNode",
+                                                        "TRES"};
 
 bool is_known_key(std::string_view key) {
     return std::find(k_known_keys.begin(), k_known_keys.end(), key) != k_known_keys.end();

@@ -69,6 +69,7 @@ class NamespaceBackendSystem : public ::testing::Test {
         o.bridge = m_testbed->env("CB_TESTBED_BRIDGE");
         o.bridge_owner = BridgeOwner::k_external;
         o.slurm_conf = m_testbed->slurm_conf();
+        o.slurmd = m_testbed->slurm_daemon("slurmd");  // the testbed's Slurm version
         o.state_dir = m_testbed->dir() + "/vms/" + o.instance;
         return o;
     }
@@ -198,6 +199,8 @@ TEST_F(NamespaceBackendSystem, RecoverRemovesWhatACrashedInstanceLeftBehind) {
                   options.state_dir,
                   "--slurm-conf",
                   options.slurm_conf,
+                  "--slurmd",
+                  options.slurmd,
                   "--ready-file",
                   ready,
                   "cloud1",

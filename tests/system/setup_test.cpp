@@ -329,8 +329,8 @@ TEST(ClusterInit, EmulatorVmsStartSlurmdThroughTheHealthCheck) {
     auto tb = Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-2]", "--emulator-arg",
                            "--slurmd", "--emulator-arg", k_node_start});
     ASSERT_TRUE(tb) << tb.error().describe();
-    Command srun{{"/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/srun", "-p", "cloud", "-N1",
-                  "hostname"},
+    Command srun{{"/usr/sbin/runuser", "-u", "nobody", "--", (*tb)->slurm_client("srun"), "-p",
+                  "cloud", "-N1", "hostname"},
                  minimal_environment(),
                  {},
                  120s};
@@ -351,7 +351,7 @@ void restart_slurmctld(const Testbed& tb) {
     ASSERT_EQ(::kill(pid, SIGTERM), 0);
     ASSERT_TRUE(wait_until(30s, [&] { return !process_alive(pid); }));
     auto started = run_command(
-        {{"/usr/sbin/slurmctld", "-f", tb.slurm_conf()}, minimal_environment(), {}, 30s});
+        {{tb.slurm_daemon("slurmctld"), "-f", tb.slurm_conf()}, minimal_environment(), {}, 30s});
     ASSERT_TRUE(started && started->ok()) << (started ? started->err : started.error().describe());
     ASSERT_TRUE(wait_until(30s, [&] { return bool(tb.slurm({"/usr/bin/scontrol", "ping"})); }));
 }
@@ -433,6 +433,8 @@ TEST(EndToEnd, FromBuilderToSrunAsASyncedUserAndACleanDoctor) {
                                             std::to_string(munge_ids.first),
                                             "--munge-gid",
                                             std::to_string(munge_ids.second),
+                                            "--sbin-dir",
+                                            tb->env("CB_TESTBED_SLURM_SBIN"),
                                             "--no-install",
                                             "--no-start"});
     ASSERT_EQ(built.exit_code, 0) << built.out << built.err;
@@ -521,8 +523,8 @@ TEST(EndToEnd, FromBuilderToSrunAsASyncedUserAndACleanDoctor) {
     EXPECT_EQ(clean.out, "no changes\n") << clean.err;
 
     // 4. As that user, srun bursts a node and prints its name.
-    Command srun{{"/usr/sbin/runuser", "-u", account.name(), "--", "/usr/bin/srun", "-p", partition,
-                  "-N1", "hostname"},
+    Command srun{{"/usr/sbin/runuser", "-u", account.name(), "--", tb->slurm_client("srun"), "-p",
+                  partition, "-N1", "hostname"},
                  minimal_environment(),
                  {},
                  120s};

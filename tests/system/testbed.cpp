@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "util/files.h"
 
@@ -89,6 +91,11 @@ void print_tail(const std::filesystem::path& file, std::size_t lines) {
 
 }  // namespace
 
+std::string test_slurm_version() {
+    const char* v = std::getenv("CLOUDBURST_TEST_SLURM");
+    return v == nullptr || *v == '\0' ? std::string("host") : std::string(v);
+}
+
 std::string why_system_tests_cannot_run() {
     if (::geteuid() != 0) {
         return "system tests need root (network namespaces, bridges, Slurm daemons)";
@@ -158,6 +165,9 @@ Result<std::unique_ptr<Testbed>> Testbed::up(const std::vector<std::string>& arg
     }
     std::unique_ptr<Testbed> testbed(new Testbed(dir));
     std::vector<std::string> up_args{"up", dir, "--build", CB_BINARY_DIR};
+    if (std::find(args.begin(), args.end(), "--slurm") == args.end()) {
+        up_args.insert(up_args.end(), {"--slurm", test_slurm_version()});
+    }
     up_args.insert(up_args.end(), args.begin(), args.end());
     testbed->m_up = true;  // from here on, the destructor runs `down` whatever happens
     auto out = run_script(up_args);
@@ -200,9 +210,39 @@ std::string Testbed::env(const std::string& name) const {
     return it == m_env.end() ? std::string() : it->second;
 }
 
+std::string Testbed::slurm_client(const std::string& name) const {
+    const std::string dir = env("CB_TESTBED_SLURM_BIN");
+    return (dir.empty() ? std::string("/usr/bin") : dir) + "/" + name;
+}
+
+std::string Testbed::slurm_daemon(const std::string& name) const {
+    const std::string dir = env("CB_TESTBED_SLURM_SBIN");
+    return (dir.empty() ? std::string("/usr/sbin") : dir) + "/" + name;
+}
+
+std::vector<std::string> Testbed::with_testbed_slurm(std::vector<std::string> argv) const {
+    static const std::vector<std::string> k_clients{
+        "scontrol", "sinfo", "squeue", "sbatch", "srun", "salloc", "scancel", "sacct", "sdiag"};
+    static const std::vector<std::string> k_daemons{"slurmctld", "slurmd", "munged"};
+    if (argv.empty()) {
+        return argv;
+    }
+    for (const auto& [prefix, names, map] :
+         {std::tuple{std::string("/usr/bin/"), &k_clients, &Testbed::slurm_client},
+          std::tuple{std::string("/usr/sbin/"), &k_daemons, &Testbed::slurm_daemon}}) {
+        if (argv[0].rfind(prefix, 0) == 0) {
+            const std::string name = argv[0].substr(prefix.size());
+            if (std::find(names->begin(), names->end(), name) != names->end()) {
+                argv[0] = (this->*map)(name);
+            }
+        }
+    }
+    return argv;
+}
+
 Result<CommandOutput> Testbed::slurm(const std::vector<std::string>& argv,
                                      std::chrono::milliseconds timeout) const {
-    Command command{argv, minimal_environment(), {}, timeout};
+    Command command{with_testbed_slurm(argv), minimal_environment(), {}, timeout};
     command.env.push_back("SLURM_CONF=" + slurm_conf());
     auto out = run_command(command);
     if (out && !out->ok()) {
@@ -238,7 +278,8 @@ Result<CommandOutput> Testbed::run_as(RunAs who, const std::vector<std::string>&
         command.argv = {"/usr/sbin/runuser", "-u", who == RunAs::k_slurm ? k_slurm_user : "nobody",
                         "--"};
     }
-    command.argv.insert(command.argv.end(), argv.begin(), argv.end());
+    const auto mapped = with_testbed_slurm(argv);
+    command.argv.insert(command.argv.end(), mapped.begin(), mapped.end());
     command.env.push_back("SLURM_CONF=" + slurm_conf());
     return run_command(command);
 }

@@ -26,6 +26,11 @@ namespace cb::system_test {
 // munge or iproute2 binary, or the namespace-vms helper, is missing.
 std::string why_system_tests_cannot_run();
 
+// The Slurm the system tests run on: $CLOUDBURST_TEST_SLURM (tests/CMakeLists.txt sets it for
+// the copies of the tests labelled slurm24.11), "host" when unset or empty (the host's
+// packages, 22.05 on Debian 12). Testbed::up passes it to testbed.sh --slurm.
+std::string test_slurm_version();
+
 // Polls `condition` every 100 ms until it holds (true) or `timeout` passes (false).
 bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& condition);
 
@@ -61,8 +66,20 @@ class Testbed {
     // A variable of DIR/testbed.env (SLURM_CONF, CB_TESTBED_BRIDGE, ...); "" if absent.
     std::string env(const std::string& name) const;
     std::string slurm_conf() const { return env("SLURM_CONF"); }
+    // "host" or the --slurm version the testbed runs (CB_TESTBED_SLURM_VERSION).
+    std::string slurm_version() const { return env("CB_TESTBED_SLURM_VERSION"); }
+    // The testbed's Slurm client NAME ("srun"): /usr/bin/NAME on the host's Slurm, the
+    // wrapper DIR/slurm/bin/NAME with --slurm (a 22.05 client cannot talk to 24.11).
+    std::string slurm_client(const std::string& name) const;
+    // The testbed's Slurm daemon NAME ("slurmd", "slurmctld"): /usr/sbin/NAME, or the wrapper
+    // DIR/slurm/sbin/NAME that runs it in the version's root.
+    std::string slurm_daemon(const std::string& name) const;
+    // `argv` with a leading /usr/bin/NAME or /usr/sbin/NAME of Slurm replaced by the
+    // testbed's own (slurm_client, slurm_daemon); anything else unchanged.
+    std::vector<std::string> with_testbed_slurm(std::vector<std::string> argv) const;
 
-    // Runs a Slurm client by absolute path with SLURM_CONF set. A non-zero exit is returned
+    // Runs a Slurm client by absolute path (/usr/bin/NAME is the testbed's own client, see
+    // with_testbed_slurm) with SLURM_CONF set. A non-zero exit is returned
     // as an error (k_slurm) with the command's stderr.
     Result<CommandOutput> slurm(const std::vector<std::string>& argv,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
@@ -80,7 +97,8 @@ class Testbed {
     // The JobState= of job `id` ("PENDING", "COMPLETED", ...), or "".
     std::string job_state(const std::string& id) const { return job_field(id, "JobState"); }
 
-    // Runs `argv` (argv[0] an absolute path) with SLURM_CONF set, as `who`: `slurm` and
+    // Runs `argv` (argv[0] an absolute path; /usr/bin/NAME of a Slurm client is the testbed's
+    // own) with SLURM_CONF set, as `who`: `slurm` and
     // `nobody` go through runuser. Unlike `slurm`, a non-zero exit is not an error: read exit_code.
     Result<CommandOutput> run_as(
         RunAs who, const std::vector<std::string>& argv,

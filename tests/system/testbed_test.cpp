@@ -90,12 +90,12 @@ TEST_F(TestbedSystem, FailedUpCleansUpAfterItself) {
     ASSERT_NE(::mkdtemp(dir.data()), nullptr);
     const std::string bad_conf = dir + "-bad.conf";
     ASSERT_TRUE(write_file_atomic(bad_conf, "NoSuchSlurmOption=1\n"));
-    auto out =
-        run_command({{"/bin/bash", std::string(CB_SOURCE_DIR) + "/scripts/testbed.sh", "up", dir,
-                      "--onprem", "1", "--extra-conf", bad_conf, "--build", CB_BINARY_DIR},
-                     {},
-                     {},
-                     120s});
+    auto out = run_command(
+        {{"/bin/bash", std::string(CB_SOURCE_DIR) + "/scripts/testbed.sh", "up", dir, "--onprem",
+          "1", "--extra-conf", bad_conf, "--build", CB_BINARY_DIR, "--slurm", test_slurm_version()},
+         {},
+         {},
+         120s});
     ASSERT_TRUE(out) << out.error().describe();
     EXPECT_NE(out->exit_code, 0);
     EXPECT_NE(out->err.find("up failed; cleaning up"), std::string::npos) << out->err;

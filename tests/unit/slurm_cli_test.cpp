@@ -79,6 +79,89 @@ TEST(SlurmCliParse, Partitions) {
     EXPECT_FALSE((*parts)[1].suspend_time_seconds.has_value());
 }
 
+// Verbatim from Slurm 24.11.5 (Debian 13; scripts/testbed.sh --slurm 24.11): a burst node
+// running a job (24.11 keeps +CLOUD on it for good), a cloud node set DOWN by hand, and one
+// asked to power up (POWER_UP beside POWERED_DOWN until ResumeProgram runs).
+constexpr const char* k_nodes_24_11 =
+    "NodeName=hpc-1 Arch=x86_64 CoresPerSocket=1  CPUAlloc=1 CPUEfctv=1 CPUTot=1 CPULoad="
+    "5.45 AvailableFeatures=cloud ActiveFeatures=cloud Gres=(null) NodeAddr=198.18.100.12"
+    "8 NodeHostName=hpc-1 Version=24.11.5 OS=Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMI"
+    "C @0  RealMemory=100 AllocMem=100 FreeMem=19985 Sockets=1 Boards=1 State=ALLOCATED+C"
+    "LOUD ThreadsPerCore=1 TmpDisk=0 Weight=10 Owner=N/A MCS_label=N/A Partitions=work,cl"
+    "oud  BootTime=2026-12-06T18:22:59 SlurmdStartTime=2026-12-06T18:23:00 LastBusyTime=2"
+    "026-12-06T18:23:00 ResumeAfterTime=None CfgTRES=cpu=1,mem=100M,billing=1 AllocTRES=c"
+    "pu=1,mem=100M CurrentWatts=0 AveWatts=0 \nNodeName=hpc-3 CoresPerSocket=1  CPUAlloc=0"
+    " CPUEfctv=1 CPUTot=1 CPULoad=0.00 AvailableFeatures=cloud ActiveFeatures=cloud Gres="
+    "(null) NodeAddr=hpc-3 NodeHostName=hpc-3  RealMemory=100 AllocMem=0 FreeMem=N/A Sock"
+    "ets=1 Boards=1 State=DOWN+CLOUD+POWERED_DOWN ThreadsPerCore=1 TmpDisk=0 Weight=10 Ow"
+    "ner=N/A MCS_label=N/A Partitions=work,cloud  BootTime=None SlurmdStartTime=None Last"
+    "BusyTime=Unknown ResumeAfterTime=None CfgTRES=cpu=1,mem=100M,billing=1 AllocTRES= Cu"
+    "rrentWatts=0 AveWatts=0  Reason=test reason x [root@2026-12-06T18:23:05]\nNodeName=hp"
+    "c-2 CoresPerSocket=1  CPUAlloc=0 CPUEfctv=1 CPUTot=1 CPULoad=0.00 AvailableFeatures="
+    "cloud ActiveFeatures=cloud Gres=(null) NodeAddr=hpc-2 NodeHostName=hpc-2  RealMemory"
+    "=100 AllocMem=0 FreeMem=N/A Sockets=1 Boards=1 State=IDLE+CLOUD+POWER_UP+POWERED_DOW"
+    "N ThreadsPerCore=1 TmpDisk=0 Weight=10 Owner=N/A MCS_label=N/A Partitions=work,cloud"
+    "  BootTime=None SlurmdStartTime=None LastBusyTime=Unknown ResumeAfterTime=None CfgTR"
+    "ES=cpu=1,mem=100M,billing=1 AllocTRES= CurrentWatts=0 AveWatts=0 ";
+
+// `scontrol show partition -o` of Slurm 24.11.5: PowerDownOnIdle (new since 22.05) follows
+// SuspendTime, and keys 22.05 also prints (TotalCPUs, TRES, ...) sit between the ones read.
+constexpr const char* k_partitions_24_11 =
+    "PartitionName=work AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL AllocNodes=ALL Def"
+    "ault=YES QoS=N/A DefaultTime=NONE DisableRootJobs=NO ExclusiveUser=NO ExclusiveTopo="
+    "NO GraceTime=0 Hidden=NO MaxNodes=UNLIMITED MaxTime=UNLIMITED MinNodes=0 LLN=NO MaxC"
+    "PUsPerNode=UNLIMITED MaxCPUsPerSocket=UNLIMITED Nodes=hpc-[1-4] PriorityJobFactor=1 "
+    "PriorityTier=1 RootOnly=NO ReqResv=NO OverSubscribe=NO OverTimeLimit=NONE PreemptMod"
+    "e=OFF State=UP TotalCPUs=4 TotalNodes=4 SelectTypeParameters=NONE JobDefaults=(null)"
+    " DefMemPerNode=UNLIMITED MaxMemPerNode=UNLIMITED TRES=cpu=4,mem=400M,node=4,billing="
+    "4 ResumeTimeout=GLOBAL SuspendTimeout=GLOBAL SuspendTime=GLOBAL PowerDownOnIdle=NO\nP"
+    "artitionName=cloud AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL AllocNodes=ALL Def"
+    "ault=NO QoS=N/A DefaultTime=NONE DisableRootJobs=NO ExclusiveUser=NO ExclusiveTopo=N"
+    "O GraceTime=0 Hidden=NO MaxNodes=UNLIMITED MaxTime=UNLIMITED MinNodes=0 LLN=NO MaxCP"
+    "UsPerNode=UNLIMITED MaxCPUsPerSocket=UNLIMITED Nodes=hpc-[1-4] PriorityJobFactor=1 P"
+    "riorityTier=1 RootOnly=NO ReqResv=NO OverSubscribe=NO OverTimeLimit=NONE PreemptMode"
+    "=OFF State=UP TotalCPUs=4 TotalNodes=4 SelectTypeParameters=NONE JobDefaults=(null) "
+    "DefMemPerNode=UNLIMITED MaxMemPerNode=UNLIMITED TRES=cpu=4,mem=400M,node=4,billing=4"
+    " ResumeTimeout=GLOBAL SuspendTimeout=GLOBAL SuspendTime=300 PowerDownOnIdle=NO";
+
+TEST(SlurmCliParse, NodesOfSlurm24_11) {
+    auto nodes = parse_scontrol_nodes(k_nodes_24_11);
+    ASSERT_TRUE(nodes) << nodes.error().describe();
+    ASSERT_EQ(nodes->size(), 3u);
+    const auto& running = (*nodes)[0];
+    EXPECT_EQ(running.name, "hpc-1");
+    EXPECT_EQ(running.state.base, "ALLOCATED");
+    EXPECT_TRUE(running.state.has("CLOUD"));
+    EXPECT_FALSE(running.state.has("POWERED_DOWN"));
+    EXPECT_FALSE(running.state.has("POWERING_UP"));
+    EXPECT_EQ(running.node_addr, "198.18.100.128");
+    EXPECT_EQ(running.node_hostname, "hpc-1");
+    EXPECT_EQ(running.features, (std::vector<std::string>{"cloud"}));
+    EXPECT_EQ(running.partitions, (std::vector<std::string>{"work", "cloud"}));
+    const auto& down = (*nodes)[1];
+    EXPECT_EQ(down.state.base, "DOWN");
+    EXPECT_TRUE(down.state.has("POWERED_DOWN"));
+    EXPECT_EQ(down.reason, "test reason x [root@2026-12-06T18:23:05]");
+    const auto& asked = (*nodes)[2];
+    EXPECT_EQ(asked.state.base, "IDLE");
+    EXPECT_TRUE(asked.state.has("POWER_UP"));
+    EXPECT_TRUE(asked.state.has("POWERED_DOWN"));
+    EXPECT_EQ(asked.node_addr, "hpc-2");
+}
+
+TEST(SlurmCliParse, PartitionsOfSlurm24_11) {
+    auto parts = parse_scontrol_partitions(k_partitions_24_11);
+    ASSERT_TRUE(parts) << parts.error().describe();
+    ASSERT_EQ(parts->size(), 2u);
+    EXPECT_EQ((*parts)[0].name, "work");
+    EXPECT_EQ((*parts)[0].nodes, "hpc-[1-4]");
+    EXPECT_FALSE((*parts)[0].suspend_time_seconds.has_value());  // GLOBAL
+    EXPECT_FALSE((*parts)[0].resume_timeout_seconds.has_value());
+    EXPECT_EQ((*parts)[1].name, "cloud");
+    EXPECT_EQ((*parts)[1].nodes, "hpc-[1-4]");
+    EXPECT_EQ((*parts)[1].suspend_time_seconds, 300);
+}
+
 TEST(SlurmCli, UpdatesAreBatchedAtOneHundredNamesWithPairedAddresses) {
     SlurmCli cli({"/usr/bin/scontrol", "", std::chrono::milliseconds(1000)});
     NodeUpdate u;
