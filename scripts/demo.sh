@@ -36,14 +36,19 @@ dir=$(mktemp -d /tmp/cloudburst-demo.XXXXXX)
 cleanup() {
   bold "Cleaning up"
   bash "$here/scripts/testbed.sh" down "$dir" 2>&1 | tail -n 1 || true
-  rm -rf "$dir"
+  rm -rf "$dir" "$dir-prices.csv" "$dir-cost.toml"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The sample price list, so that `cloudburst cost` shows money (docs/cost.md).
+install -m 0644 "$here/packaging/prices-sample.csv" "$dir-prices.csv"
+printf '[cost]\nprices = "%s"\n' "$dir-prices.csv" >"$dir-cost.toml"
+
 bold "Bringing up Slurm, two on-prem nodes, the CycleCloud emulator and cloudburstd"
 bash scripts/testbed.sh up "$dir" --build "$build" --slurm "$slurm" --cloudburst --onprem 2 \
-  --cloud-nodes 'hpc-[1-4]' --suspend-time 15 --suspend-timeout 5 2>&1 | sed -n '1,7p'
+  --cloud-nodes 'hpc-[1-4]' --suspend-time 15 --suspend-timeout 5 \
+  --cloudburst-conf "$dir-cost.toml" 2>&1 | sed -n '1,7p'
 # shellcheck disable=SC1091
 . "$dir/testbed.env"
 cb=$build/cloudburst
@@ -97,6 +102,12 @@ done
 
 bold "Why is hpc-1 in its state? (cloudburst why hpc-1)"
 "$cb" why hpc-1 || true
+
+bold "The daemon (cloudburst status)"
+"$cb" status || true
+
+bold "What the burst cost (cloudburst cost, sample list prices)"
+"$cb" cost || true
 
 bold "Summary"
 status=$(emulator_status)
