@@ -487,8 +487,9 @@ TEST(ConfigErrors, ABudgetNeedsAPriceFileAndACurrencyIsLetters) {
     EXPECT_EQ(error_of(k_minimal + "[nodearrays.hpc]\nmonthly_budget = 500.0\n"),
               "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.monthly_budget' needs prices: "
               "set 'cost.prices' to the price file (docs/cost.md)");
-    const Config ok = parsed(k_minimal + "[cost]\nprices = \"/etc/cloudburst/prices.csv\"\n"
-                                         "[nodearrays.hpc]\nmonthly_budget = 500\n");
+    const Config ok = parsed(k_minimal +
+                             "[cost]\nprices = \"/etc/cloudburst/prices.csv\"\n"
+                             "[nodearrays.hpc]\nmonthly_budget = 500\n");
     EXPECT_EQ(ok.node_array("hpc").monthly_budget, 500.0);
     EXPECT_FALSE(ok.node_array("gpu").monthly_budget);
     EXPECT_EQ(ok.cost.currency, "USD");
