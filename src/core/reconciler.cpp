@@ -98,6 +98,12 @@ bool busy(const SlurmNode& s) {
            s.state.has("COMPLETING");
 }
 
+// slurmd registered: Slurm no longer shows the node powering up or down, and reaches it.
+bool registered(const SlurmNode* s) {
+    return s != nullptr && !s->state.has("POWERING_UP") && !s->state.has("NOT_RESPONDING") &&
+           !s->state.has("POWERED_DOWN");
+}
+
 // slurmd is not there: Slurm has the node DOWN or cannot reach it.
 bool slurmd_gone(const SlurmNode* s) {
     return s == nullptr || s->state.base == "DOWN" || s->state.has("NOT_RESPONDING");
@@ -336,8 +342,7 @@ void see_registrations(Pass& p) {
             continue;
         }
         const SlurmNode* s = p.slurm(name);
-        if (s != nullptr && !s->state.has("POWERING_UP") && !s->state.has("NOT_RESPONDING") &&
-            !s->state.has("POWERED_DOWN")) {
+        if (registered(s)) {
             p.plan.bootstrap.erase(n.nodearray);
             if (const auto h = p.plan.health.find(n.nodearray);
                 h != p.plan.health.end() && h->second.bootstrap) {
@@ -414,7 +419,11 @@ void fail_broken_vms(Pass& p) {
             continue;  // Acquiring with some other message: CycleCloud is still at it
         }
         const std::string why = "cloudburst: cloud: VM failed" + (said.empty() ? "" : ": " + said);
-        if (n.phase == Phase::k_running && drain_while_busy(p, n, why)) {
+        // A node still "registering" to us may have registered and started its job already
+        // (the prolog gate releases jobs within 250 ms, before our next pass): Slurm decides.
+        const bool up = n.phase == Phase::k_running ||
+                        (n.phase == Phase::k_registering && registered(p.slurm(name)));
+        if (up && drain_while_busy(p, n, why)) {
             continue;
         }
         if (n.phase != Phase::k_running && !vm->private_ip.empty()) {

@@ -425,6 +425,26 @@ TEST(NodeLifecycle, VmFailedWhileAJobRunsIsDrainedAndReplacedWhenIdle) {
     EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
 }
 
+// The health event comes between slurmd's registration (the job already runs: the prolog gate
+// let it go) and the pass that would have seen the node "running": drained all the same. A
+// node Slurm still shows powering up has no job running on it: it fails at once.
+TEST(NodeLifecycle, VmFailedRightAfterRegistrationIsDrainedNotFailed) {
+    for (const bool booting : {false, true}) {
+        Cluster c;
+        c.hook(HookKind::k_resume, {"hpc-1"});
+        c.created(c.pass(), CreateResult{"op-1", {{1, ""}}});
+        c.vm("hpc-1", VmStatus::k_ready, "Ready", "198.18.0.7");
+        c.pass();
+        ASSERT_EQ(c.phase("hpc-1"), Phase::k_registering);
+        c.slurm("hpc-1", "ALLOCATED",
+                booting ? std::set<std::string>{"POWERING_UP"} : std::set<std::string>{});
+        c.vm("hpc-1", VmStatus::k_failed, "Failed", "198.18.0.7");
+        const Plan out = c.pass();
+        EXPECT_EQ(has_update(out, "hpc-1", "DRAIN"), !booting) << "booting=" << booting;
+        EXPECT_EQ(has_update(out, "hpc-1", "DOWN"), booting) << "booting=" << booting;
+    }
+}
+
 TEST(NodeLifecycle, VmFailedWhoseSlurmdIsGoneFailsAtOnce) {
     Cluster c;
     bring_up(c, "hpc-1");
