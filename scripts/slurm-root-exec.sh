@@ -42,9 +42,14 @@ mount --rbind /dev "$r/dev"
 mount --rbind /sys "$r/sys"
 mount --rbind /tmp "$r/tmp"
 mount -t tmpfs -o mode=0755 cb-slurm-run "$r/run"
+# The accounts through a read-only view of the host's /etc, not a bind of the files: useradd
+# replaces /etc/passwd by a rename, and a bound file would keep showing the old one, so a user
+# made after slurmctld started would stay unknown to it ("Error generating job credential").
+mkdir "$r/run/cb-host-etc"
+mount --bind /etc "$r/run/cb-host-etc"
+mount -o remount,bind,ro "$r/run/cb-host-etc"
 for f in passwd group hosts; do
-  touch "$r/etc/$f"
-  mount --bind "/etc/$f" "$r/etc/$f"
+  ln -sfn "/run/cb-host-etc/$f" "$r/etc/$f"
 done
 for b in ${binds[@]+"${binds[@]}"}; do
   case "$b" in /tmp/*) continue ;; esac # already there through /tmp
