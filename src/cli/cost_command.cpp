@@ -73,15 +73,16 @@ Result<std::int64_t> parse_utc(const std::string& text, const char* option) {
     return duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
 
+// Cents, and below one unit four places (a short burst costs fractions of a cent).
 std::string money(double v) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
+    std::snprintf(buf, sizeof buf, v != 0 && v < 1 ? "%.4f" : "%.2f", v);
     return buf;
 }
 
 std::string hours_text(double v) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
+    std::snprintf(buf, sizeof buf, "%.3f", v);
     return buf;
 }
 
