@@ -18,7 +18,7 @@
 #include "cli/journal_reader.h"
 #include "cli/text_output.h"
 #include "core/cost.h"
-#include "util/files.h"
+#include "daemon/spend.h"
 #include "util/sanitize.h"
 
 namespace cb::cli {
@@ -26,8 +26,6 @@ namespace cb::cli {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr std::size_t k_max_price_file_bytes = std::size_t{4} << 20;
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -157,12 +155,7 @@ Result<int> run_cost(const CostOptions& o) {
     PriceTable prices;
     const bool priced = !config->cost.prices.empty();
     if (priced) {
-        auto text = read_file(config->cost.prices, k_max_price_file_bytes);
-        if (!text) {
-            return Error{ErrorKind::k_config, text.error().message, text.error().context}
-                .with_context("reading the price file (cost.prices)");
-        }
-        auto table = PriceTable::parse(*text, config->cost.prices);
+        auto table = read_price_file(config->cost.prices);
         if (!table) {
             return table.error();
         }
@@ -196,12 +189,7 @@ Result<int> run_cost(const CostOptions& o) {
         lines = cost_by(*usage, prices, *grouping, from, to, now,
                         [&](const std::string& a) { return config->node_array(a).partition; });
     }
-    std::map<std::string, double> budgets;
-    for (const auto& a : config->node_arrays) {
-        if (a.monthly_budget) {
-            budgets.emplace(a.name, *a.monthly_budget);
-        }
-    }
+    const auto budgets = monthly_budgets(*config);
     std::vector<BudgetState> budget_lines;
     if (priced && !budgets.empty()) {
         auto month = journal->usage_between(month_start_ms(now), now + 1);

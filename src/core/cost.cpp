@@ -352,6 +352,16 @@ std::string date_text(std::int64_t ms) {
     return buf;
 }
 
+std::map<std::string, double> monthly_budgets(const Config& config) {
+    std::map<std::string, double> out;
+    for (const auto& a : config.node_arrays) {
+        if (a.monthly_budget) {
+            out.emplace(a.name, *a.monthly_budget);
+        }
+    }
+    return out;
+}
+
 std::vector<BudgetState> budget_states(const std::map<std::string, double>& budgets,
                                        const std::vector<VmUsage>& usage, const PriceTable& prices,
                                        int warn_percent, std::int64_t now_ms) {

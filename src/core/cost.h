@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
 #include "core/usage.h"
 #include "util/result.h"
 
@@ -90,6 +91,9 @@ std::int64_t month_start_ms(std::int64_t ms);
 std::int64_t next_month_start_ms(std::int64_t ms);
 // "2027-01-01" for a wall-clock time in ms (UTC).
 std::string date_text(std::int64_t ms);
+
+// Node array -> monthly budget, for the arrays of `config` that have one.
+std::map<std::string, double> monthly_budgets(const Config& config);
 
 struct BudgetState {
     std::string nodearray;

@@ -14,13 +14,17 @@ constexpr std::size_t k_max_price_file_bytes = std::size_t{4} << 20;
 
 }  // namespace
 
-SpendTracker::SpendTracker(const Config& config) : m_config(config) {
-    for (const auto& a : config.node_arrays) {
-        if (a.monthly_budget) {
-            m_budgets.emplace(a.name, *a.monthly_budget);
-        }
+Result<PriceTable> read_price_file(const std::string& path) {
+    auto text = read_file(path, k_max_price_file_bytes);
+    if (!text) {
+        return Error{ErrorKind::k_config, text.error().message, text.error().context}.with_context(
+            "reading the price file (cost.prices)");
     }
+    return PriceTable::parse(*text, path);
 }
+
+SpendTracker::SpendTracker(const Config& config)
+    : m_config(config), m_budgets(monthly_budgets(config)) {}
 
 Status SpendTracker::load_prices() {
     if (m_budgets.empty()) {
@@ -31,12 +35,7 @@ Status SpendTracker::load_prices() {
         return make_error(ErrorKind::k_config,
                           "node array budgets need 'cost.prices' (the price file)");
     }
-    auto text = read_file(path, k_max_price_file_bytes);
-    if (!text) {
-        return Error{ErrorKind::k_config, text.error().message, text.error().context}.with_context(
-            "reading the price file for the node array budgets");
-    }
-    auto table = PriceTable::parse(*text, path);
+    auto table = read_price_file(path);
     if (!table) {
         return table.error();
     }

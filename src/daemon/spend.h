@@ -18,6 +18,10 @@
 
 namespace cb {
 
+// The price file `path` (cost.prices), read and parsed. Errors: k_config, naming the file (and
+// the line).
+Result<PriceTable> read_price_file(const std::string& path);
+
 class SpendTracker {
   public:
     explicit SpendTracker(const Config& config);
