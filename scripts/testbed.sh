@@ -346,6 +346,10 @@ NodeName=$cloud_nodes CPUs=1 RealMemory=100 Weight=10 Feature=cloud State=CLOUD
 PartitionName=work Nodes=${onprem_nodes:+$onprem_nodes,}$cloud_nodes Default=YES MaxTime=INFINITE State=UP
 PartitionName=cloud Nodes=$cloud_nodes SuspendTime=$suspend_time MaxTime=INFINITE State=UP
 EOF
+  # The file `cloudburst scale` and `cloudburst keep-alive` write (slurm.generated_conf), included
+  # as `cloudburst setup scheduler` includes it; the testbed's own node lines stay above.
+  echo "# cloudburst's generated conf: empty until cloudburst scale or keep-alive writes it" >"$dir/etc/cloudburst.conf"
+  echo "Include $dir/etc/cloudburst.conf" >>"$dir/etc/slurm.conf"
   if [ -n "$extra_conf" ]; then
     cat "$extra_conf" >>"$dir/etc/slurm.conf"
   fi

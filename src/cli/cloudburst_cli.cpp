@@ -15,15 +15,6 @@ namespace {
 
 GlobalOptions g_options;
 
-// Commands from DESIGN.md that are not built yet.
-std::vector<CommandSpec> planned_commands() {
-    std::vector<CommandSpec> out;
-    for (const char* name : {"keep-alive"}) {
-        out.push_back(planned_command(name));
-    }
-    return out;
-}
-
 std::vector<CommandSpec> all_commands() {
     std::vector<CommandSpec> out;
     auto add = [&out](std::vector<CommandSpec> more) {
@@ -43,25 +34,17 @@ std::vector<CommandSpec> all_commands() {
     add(cost_commands());
     add(limits_commands());
     add(status_commands());
+    add(keep_alive_commands());
     out.push_back({"version", "print the version", [](CLI::App&) {
                        return std::function<Result<int>()>([]() -> Result<int> {
                            std::cout << version_line("cloudburst") << "\n";
                            return 0;
                        });
                    }});
-    add(planned_commands());
     return out;
 }
 
 }  // namespace
-
-CommandSpec planned_command(const char* name) {
-    return {name, "(not yet implemented)", [name](CLI::App& app) {
-                app.allow_extras();
-                return std::function<Result<int>()>(
-                    [name]() -> Result<int> { return not_implemented(name); });
-            }};
-}
 
 const GlobalOptions& global_options() {
     return g_options;

@@ -52,12 +52,9 @@ std::vector<CommandSpec> completion_commands();
 std::vector<CommandSpec> cost_commands();
 std::vector<CommandSpec> limits_commands();
 std::vector<CommandSpec> status_commands();
+std::vector<CommandSpec> keep_alive_commands();
 
 // The bash completion script for the command tree under `root` (`cloudburst completion bash`).
 std::string bash_completion(const CLI::App& root);
-
-// A command that exists so `--help` shows the whole shape, and says honestly that it does
-// not work yet.
-CommandSpec planned_command(const char* name);
 
 }  // namespace cb::cli

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "util/text.h"
 
 namespace cb::cli {
 
@@ -33,14 +34,6 @@ void collect(const CLI::App& app, const std::string& path,
             here.push_back("-" + name);
         }
     }
-}
-
-std::string join(const std::vector<std::string>& items, const char* separator) {
-    std::string out;
-    for (const auto& item : items) {
-        out += (out.empty() ? "" : separator) + item;
-    }
-    return out;
 }
 
 }  // namespace

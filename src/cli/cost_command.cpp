@@ -20,6 +20,7 @@
 #include "core/cost.h"
 #include "daemon/spend.h"
 #include "util/sanitize.h"
+#include "util/text.h"
 
 namespace cb::cli {
 
@@ -89,14 +90,6 @@ std::string upper(std::string v) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     return v;
-}
-
-std::string joined(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) {
-        out += (out.empty() ? "" : " ") + s;
-    }
-    return out;
 }
 
 // CSV cells are names, numbers and sizes we validated; a cell with a comma or quote is quoted.
@@ -240,7 +233,7 @@ Result<int> run_cost(const CostOptions& o) {
         std::cout << csv_cell(o.by) << ",vms,vm_hours,cost_" << currency << ",unpriced\n";
         for (const auto& l : lines) {
             std::cout << csv_cell(l.key) << "," << l.vms << "," << hours_text(l.vm_hours) << ","
-                      << (priced ? money(l.cost) : "") << "," << csv_cell(joined(l.unpriced))
+                      << (priced ? money(l.cost) : "") << "," << csv_cell(join(l.unpriced, " "))
                       << "\n";
         }
         return 0;
@@ -251,7 +244,7 @@ Result<int> run_cost(const CostOptions& o) {
     for (const auto& l : lines) {
         rows.push_back({l.key, std::to_string(l.vms), hours_text(l.vm_hours),
                         priced ? money(l.cost) : "-",
-                        l.unpriced.empty() ? "" : joined(l.unpriced)});
+                        l.unpriced.empty() ? "" : join(l.unpriced, " ")});
     }
     rows.push_back({"total", "", hours_text(total_hours), priced ? money(total_cost) : "-", ""});
     print_table(rows);

@@ -57,6 +57,9 @@ struct SlurmConfig {
     Duration suspend_time = std::chrono::minutes(5);     // default for every node array
     Duration resume_timeout = std::chrono::minutes(30);  // default for every node array
     std::string onprem_nodes;  // hostlist of the site's own nodes, for hybrid partitions
+    // Cloud nodes kept up once they are up, each of them (`cloudburst keep-alive NODES`);
+    // a hostlist. Counts per node array are nodearrays.<n>.keep_alive.
+    std::string keep_alive_nodes;
 };
 
 struct PathsConfig {

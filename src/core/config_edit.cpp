@@ -8,19 +8,6 @@ namespace cb {
 
 namespace {
 
-std::vector<std::string> split_lines(std::string_view text) {
-    std::vector<std::string> out;
-    while (!text.empty()) {
-        const auto nl = text.find('\n');
-        out.emplace_back(text.substr(0, nl));
-        if (nl == std::string_view::npos) {
-            break;
-        }
-        text.remove_prefix(nl + 1);
-    }
-    return out;
-}
-
 // The section a "[name]" header line opens, or nullopt for other lines.
 std::optional<std::string> header_of(std::string_view line) {
     line = trim(line);

@@ -422,6 +422,15 @@ const KeySpec<Config> k_config_keys[] = {
      .access = field<&Config::slurm, &SlurmConfig::onprem_nodes>(),
      .check = plain_hostlist},
     {.section = "slurm",
+     .key = "keep_alive_nodes",
+     .type = ValueType::k_string,
+     .presence = Presence::k_optional,
+     .description = "Hostlist of cloud nodes that are never suspended once they are up, each "
+                    "of them (`SuspendExcNodes`; `cloudburst keep-alive NODES --set` adds to it): "
+                    "plain node names and bracketed ranges, separated by commas.",
+     .access = field<&Config::slurm, &SlurmConfig::keep_alive_nodes>(),
+     .check = plain_hostlist},
+    {.section = "slurm",
      .key = "generated_conf",
      .type = ValueType::k_path,
      .presence = Presence::k_defaulted,
@@ -662,7 +671,8 @@ const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
      .type = ValueType::k_integer,
      .presence = Presence::k_defaulted,
      .description = "How many of this array's nodes are never suspended once they are up "
-                    "(`SuspendExcNodes=<nodes>:N`).",
+                    "(`SuspendExcNodes=<nodes>:N`; `cloudburst keep-alive ARRAY --set N` "
+                    "changes it). Slurm keeps them up; it does not start them.",
      .access = array_field<&NodeArrayConfig::keep_alive>(),
      .limits = {0, 100000}},
     {.section = "nodearrays.<name>",

@@ -826,13 +826,6 @@ bool path_holds(std::string_view outer, std::string_view inner) {
            (inner.starts_with(outer) && inner.size() > outer.size() && inner[outer.size()] == '/');
 }
 
-std::string joined(const std::vector<std::string>& items, std::string_view separator) {
-    std::string out;
-    for (const auto& item : items) {
-        out += (out.empty() ? "" : std::string(separator)) + item;
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -856,14 +849,14 @@ CheckResult check_sched_export(const std::vector<ExportsFile>& files,
                 if (!bad.empty()) {
                     problems.push_back(file.path + ":" + std::to_string(e.line) + " exports " +
                                        e.path + " to " + (client.empty() ? "everyone" : client) +
-                                       " with " + joined(bad, ","));
+                                       " with " + join(bad, ","));
                 }
             }
         }
     }
     if (!problems.empty()) {
         return check_problem(
-            name, joined(problems, "; ") + ": root on those hosts must neither write " + sched_dir +
+            name, join(problems, "; ") + ": root on those hosts must neither write " + sched_dir +
                       " nor be root there, or it can replace the munge key every new node "
                       "installs and plant setuid programs; export " +
                       sched_dir +
@@ -871,10 +864,10 @@ CheckResult check_sched_export(const std::vector<ExportsFile>& files,
                       "`exportfs -ra`");
     }
     if (exporting.empty()) {
-        return check_skipped(name, "no line of " + joined(looked, ", ") + " exports " + sched_dir);
+        return check_skipped(name, "no line of " + join(looked, ", ") + " exports " + sched_dir);
     }
     return check_ok(name, sched_dir + " is exported read-only with root squashed (" +
-                              joined(exporting, ", ") + ")");
+                              join(exporting, ", ") + ")");
 }
 
 }  // namespace cb

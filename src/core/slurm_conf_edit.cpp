@@ -67,21 +67,6 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::vector<std::string> split_lines(std::string_view text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const auto nl = text.find('\n', start);
-        if (nl == std::string_view::npos) {
-            out.emplace_back(text.substr(start));
-            break;
-        }
-        out.emplace_back(text.substr(start, nl - start));
-        start = nl + 1;
-    }
-    return out;
-}
-
 std::vector<std::string> split_list(std::string_view value) {
     std::vector<std::string> out;
     std::size_t start = 0;

@@ -48,16 +48,6 @@ Error invalid(std::string message) {
     return make_error(ErrorKind::k_usage, std::move(message));
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-    std::string out;
-    for (const auto& item : items) {
-        if (!out.empty()) {
-            out += separator;
-        }
-        out += item;
-    }
-    return out;
-}
 
 }  // namespace detail
 

@@ -11,7 +11,6 @@
 namespace cb::emulator {
 
 using detail::invalid;
-using detail::join;
 
 namespace {
 

@@ -12,7 +12,6 @@
 namespace cb::emulator {
 
 using detail::invalid;
-using detail::join;
 
 namespace {
 

@@ -42,9 +42,6 @@ int run_main(std::string_view program, const std::function<Result<int>()>& body)
         const std::string line =
             std::string(program) + ": error: " + log::redact(err.describe()) + "\n";
         std::fputs(line.c_str(), stderr);
-        if (err.message.rfind("not yet implemented", 0) == 0) {
-            return static_cast<int>(ExitCode::k_not_implemented);
-        }
         return static_cast<int>(exit_code_for(err.kind));
     } catch (const std::exception& e) {
         const std::string line = std::string(program) +
@@ -53,12 +50,6 @@ int run_main(std::string_view program, const std::function<Result<int>()>& body)
         std::fputs(line.c_str(), stderr);
         return static_cast<int>(ExitCode::k_internal);
     }
-}
-
-Error not_implemented(std::string_view what) {
-    return make_error(ErrorKind::k_internal,
-                      "not yet implemented: " + std::string(what) +
-                          " (see the open issues; this build cannot do it yet)");
 }
 
 }  // namespace cb

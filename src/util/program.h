@@ -6,7 +6,6 @@
 //   2  usage: bad command line
 //   3  configuration error
 //   4  an external system failed (cloud API, Slurm, a file or socket)
-//   69 not yet implemented
 //   70 internal error (a bug)
 #pragma once
 
@@ -23,7 +22,6 @@ enum class ExitCode : int {
     k_usage = 2,
     k_config = 3,
     k_external = 4,
-    k_not_implemented = 69,
     k_internal = 70,
 };
 
@@ -32,8 +30,5 @@ ExitCode exit_code_for(ErrorKind kind);
 // Runs `body`. On an Error prints "<program>: error: <description>" to stderr (secrets
 // redacted) and returns the matching exit code; an escaping exception is an internal error.
 int run_main(std::string_view program, const std::function<Result<int>()>& body);
-
-// An Error that says a command exists in the design but is not built yet.
-Error not_implemented(std::string_view what);
 
 }  // namespace cb

@@ -36,4 +36,28 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) {
+            out += separator;
+        }
+        out += items[i];
+    }
+    return out;
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        const auto nl = text.find('\n');
+        out.emplace_back(text.substr(0, nl));
+        if (nl == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
 }  // namespace cb
