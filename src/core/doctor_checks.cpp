@@ -826,7 +826,6 @@ bool path_holds(std::string_view outer, std::string_view inner) {
            (inner.starts_with(outer) && inner.size() > outer.size() && inner[outer.size()] == '/');
 }
 
-
 }  // namespace
 
 CheckResult check_sched_export(const std::vector<ExportsFile>& files,

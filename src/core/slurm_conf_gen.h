@@ -23,9 +23,9 @@ struct ConfField {
 };
 
 struct GeneratedSlurmConf {
-    std::string nodes_conf;  // for /etc/slurm/cloudburst.conf (Include'd from slurm.conf)
-    std::string gres_conf;   // gres.conf lines for GPU node arrays (empty if none)
-    std::string suspend_exc_nodes;      // the keep-alive line's value (empty: no line)
+    std::string nodes_conf;         // for /etc/slurm/cloudburst.conf (Include'd from slurm.conf)
+    std::string gres_conf;          // gres.conf lines for GPU node arrays (empty if none)
+    std::string suspend_exc_nodes;  // the keep-alive line's value (empty: no line)
     std::vector<std::string> warnings;  // arrays skipped or adjusted, in plain sentences
 };
 

@@ -48,7 +48,6 @@ Error invalid(std::string message) {
     return make_error(ErrorKind::k_usage, std::move(message));
 }
 
-
 }  // namespace detail
 
 std::string_view to_string(NodeStatus status) {

@@ -27,7 +27,6 @@ inline constexpr std::int64_t k_no_limit_count = 100'000;
 // Invalid input to the API (HTTP 409).
 Error invalid(std::string message);
 
-
 // m[key], or 0 when absent.
 inline std::int64_t used(const std::map<std::string, std::int64_t>& m, const std::string& key) {
     const auto it = m.find(key);
