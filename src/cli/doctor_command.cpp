@@ -238,7 +238,8 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
             out.push_back(check_include(s, slurm_conf, cfg.slurm.generated_conf));
         }
         out.push_back(check_onprem_not_suspended(s));
-        out.push_back(check_prolog_gate(s));
+        out.push_back(check_prolog_gate(s, cfg.slurm.prolog_chain));
+        out.push_back(check_slurm_release_bugs(s));
         out.push_back(check_resume_timeout(s));
         out.push_back(check_suspend_timeout(s));
         out.push_back(check_tree_width(s));

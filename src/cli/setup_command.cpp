@@ -24,6 +24,8 @@
 #include "cli/commands.h"
 #include "cli/system_changes.h"
 #include "cli/system_facts.h"
+#include "core/config_edit.h"
+#include "core/config_loader.h"
 #include "core/scheduler_setup.h"
 #include "core/slurm_conf_gen.h"
 #include "util/files.h"
@@ -487,6 +489,33 @@ Status ensure_exports(SystemChanges& changes, const SetupOptions& o) {
         "apply the NFS exports");
 }
 
+// Before 24.05 slurm.conf takes one PrologSlurmctld: the gate can take the site's line only
+// if the cloudburst config names the site's program as slurm.prolog_chain (the gate runs it
+// first). Sets that key when the config exists; returns whether the site's program is chained.
+Result<bool> chain_site_prolog(SystemChanges& changes, const std::string& site_prolog) {
+    const std::string& path = global_options().config_path;
+    auto text = read_trusted_config_text(path);
+    if (!text) {
+        if (text.error().kind != ErrorKind::k_not_found) {
+            return text.error();
+        }
+        std::cout << "slurm.conf: PrologSlurmctld=" << site_prolog
+                  << " is the site's and this Slurm takes one: kept. Rerun this command after "
+                     "`cloudburst init` to chain it behind the registration gate\n";
+        return false;
+    }
+    const TomlEditResult edit =
+        edit_toml_section(*text, "slurm", {{"prolog_chain", toml_string(site_prolog)}});
+    if (auto valid = parse_config(edit.text, path); !valid) {
+        return valid.error().with_context("chaining PrologSlurmctld in " + path);
+    }
+    if (auto st = ensure_file(changes, path, edit.text, 0600, 0, 0, "cloudburst config", true);
+        !st) {
+        return st.error();
+    }
+    return true;
+}
+
 Status ensure_slurm_conf(SystemChanges& changes, const SetupOptions& o, Facts& f) {
     if (auto st = ensure_directory(changes, o.sysconfdir, 0755, 0, 0); !st) {
         return st;
@@ -509,10 +538,21 @@ Status ensure_slurm_conf(SystemChanges& changes, const SetupOptions& o, Facts& f
         text = base_slurm_conf({o.cluster, f.os.package_manager});
     }
     const std::string include = o.sysconfdir + "/cloudburst.conf";
-    const SlurmConfEdit edit = edit_slurm_conf(
-        text,
-        bursting_settings({o.controller_name, o.controller_addr, o.hook_dir, include, f.release}),
-        include);
+    SchedulerSettings settings{o.controller_name,
+                               o.controller_addr,
+                               o.hook_dir,
+                               include,
+                               f.release,
+                               slurm_conf_value(text, "PrologSlurmctld"),
+                               false};
+    if (prolog_plan(settings) == PrologPlan::k_chain) {
+        auto chained = chain_site_prolog(changes, settings.site_prolog);
+        if (!chained) {
+            return chained.error();
+        }
+        settings.site_prolog_chained = *chained;
+    }
+    const SlurmConfEdit edit = edit_slurm_conf(text, bursting_settings(settings), include);
     for (const auto& c : edit.changes) {
         std::cout << "slurm.conf: " << c << "\n";
     }

@@ -60,6 +60,9 @@ struct SlurmConfig {
     // Cloud nodes kept up once they are up, each of them (`cloudburst keep-alive NODES`);
     // a hostlist. Counts per node array are nodearrays.<n>.keep_alive.
     std::string keep_alive_nodes;
+    // The site's own PrologSlurmctld, which cloudburst-prolog runs first on Slurm before 24.05
+    // (one PrologSlurmctld line only there); empty: none.
+    std::string prolog_chain;
 };
 
 struct PathsConfig {

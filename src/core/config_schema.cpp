@@ -431,6 +431,17 @@ const KeySpec<Config> k_config_keys[] = {
      .access = field<&Config::slurm, &SlurmConfig::keep_alive_nodes>(),
      .check = plain_hostlist},
     {.section = "slurm",
+     .key = "prolog_chain",
+     .type = ValueType::k_path,
+     .presence = Presence::k_optional,
+     .description = "The site's own PrologSlurmctld, on Slurm before 24.05 (one "
+                    "PrologSlurmctld line only): cloudburst-prolog runs it first, with the job's "
+                    "environment, and a non-zero exit of it is the gate's; only then does the "
+                    "gate wait for the job's cloud nodes. `cloudburst setup scheduler` sets it "
+                    "when it puts the gate in the site's line. From 24.05 on the gate gets a "
+                    "second PrologSlurmctld line instead.",
+     .access = field<&Config::slurm, &SlurmConfig::prolog_chain>()},
+    {.section = "slurm",
      .key = "generated_conf",
      .type = ValueType::k_path,
      .presence = Presence::k_defaulted,

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -228,25 +229,68 @@ CheckResult check_include(const SlurmSettings& settings, const std::string& slur
                                         "` to it, then `scontrol reconfigure`");
 }
 
-CheckResult check_prolog_gate(const SlurmSettings& settings) {
+CheckResult check_prolog_gate(const SlurmSettings& settings, const std::string& prolog_chain) {
     constexpr const char* k_name = "PrologSlurmctld";
     constexpr const char* k_late =
         "batch jobs on cloud nodes start up to 30 s after their nodes register (Slurm's "
         "periodic check)";
+    constexpr const char* k_gate = "/usr/libexec/cloudburst/cloudburst-prolog";
     const auto value = settings.get(k_name);
     if (!value || value->empty() || iequals(*value, "(null)")) {
         return check_warning(k_name, std::string("not set: ") + k_late +
-                                         "; set PrologSlurmctld=/usr/libexec/cloudburst/"
-                                         "cloudburst-prolog and restart slurmctld (22.05 "
-                                         "does not read it on reconfigure)");
+                                         "; set PrologSlurmctld=" + k_gate +
+                                         " and restart slurmctld (22.05 does not read it on "
+                                         "reconfigure)");
     }
-    if (std::filesystem::path(*value).filename() != "cloudburst-prolog") {
-        return check_warning(k_name, *value + " is the site's own: " + k_late +
-                                         "; on Slurm 24.05 and later add a second line "
-                                         "PrologSlurmctld=/usr/libexec/cloudburst/"
-                                         "cloudburst-prolog");
+    std::string site;
+    for (const auto& item : split_list(*value)) {
+        if (std::filesystem::path(item).filename() == "cloudburst-prolog") {
+            return check_ok(k_name, item + " (jobs start when their nodes register" +
+                                        (prolog_chain.empty()
+                                             ? std::string(")")
+                                             : "; it runs the site's " + prolog_chain + " first)"));
+        }
+        site = item;
     }
-    return check_ok(k_name, *value + " (jobs start when their nodes register)");
+    const int release = slurm_release(settings.version);
+    if (release >= 2405) {
+        return check_warning(k_name, site + " is the site's own: " + k_late +
+                                         "; add a second line PrologSlurmctld=" + k_gate +
+                                         " (Slurm " + settings.version +
+                                         " runs both), or rerun `cloudburst setup scheduler`");
+    }
+    return check_warning(k_name,
+                         site + " is the site's own: " + k_late +
+                             "; this Slurm takes one PrologSlurmctld: set slurm.prolog_chain "
+                             "= \"" +
+                             site +
+                             "\" in the cloudburst config and "
+                             "PrologSlurmctld=" +
+                             k_gate +
+                             " (the gate runs the site's first), or rerun `cloudburst "
+                             "setup scheduler`, which does both");
+}
+
+CheckResult check_slurm_release_bugs(const SlurmSettings& settings) {
+    constexpr const char* k_name = "Slurm version";
+    const std::string& v = settings.version;
+    if (v.empty()) {
+        return check_skipped(k_name, "the Slurm version is unknown");
+    }
+    if (v.rfind("23.11.", 0) == 0) {
+        int patch = 0;
+        const std::string rest = v.substr(6);
+        const auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), patch);
+        if (ec == std::errc() && p != rest.data() && patch <= 7) {
+            return check_warning(
+                k_name, "Slurm " + v +
+                            " can crash slurmctld on `scontrol reconfigure` while a "
+                            "PrologSlurmctld runs (fixed in 23.11.8), and cloudburst's gate "
+                            "runs while cloud nodes boot: upgrade to 23.11.8 or later, or "
+                            "restart slurmctld instead of reconfiguring");
+        }
+    }
+    return check_ok(k_name, v);
 }
 
 CheckResult check_onprem_not_suspended(const SlurmSettings& settings) {

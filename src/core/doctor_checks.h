@@ -76,9 +76,15 @@ CheckResult check_include(const SlurmSettings& settings, const std::string& slur
 // unless SuspendExcNodes or SuspendExcParts exempts it.
 CheckResult check_onprem_not_suspended(const SlurmSettings& settings);
 
-// PrologSlurmctld is cloudburst's registration gate (cloudburst-prolog); a warning otherwise:
-// batch jobs then start up to 30 s after their cloud nodes register (Slurm's periodic check).
-CheckResult check_prolog_gate(const SlurmSettings& settings);
+// One PrologSlurmctld (of a comma list or several lines) is cloudburst's registration gate
+// (cloudburst-prolog); a warning otherwise: batch jobs then start up to 30 s after their cloud
+// nodes register (Slurm's periodic check), with the fix for the version: a second line from
+// 24.05, slurm.prolog_chain before. `prolog_chain` is the config's slurm.prolog_chain.
+CheckResult check_prolog_gate(const SlurmSettings& settings, const std::string& prolog_chain);
+
+// Slurm 23.11.0 to 23.11.7 can crash slurmctld on `scontrol reconfigure` while a
+// PrologSlurmctld runs (fixed in 23.11.8), and the gate makes that window as long as a boot.
+CheckResult check_slurm_release_bugs(const SlurmSettings& settings);
 
 // ResumeTimeout for the cloud nodes (their partitions' value, else the global one) covers a
 // VM boot: at least k_min_resume_timeout.

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -157,6 +158,14 @@ Result<SlurmRelease> parse_slurm_release(std::string_view version_output) {
                                               "' (expected 'slurm 22.05.8' or similar)");
 }
 
+PrologPlan prolog_plan(const SchedulerSettings& s) {
+    if (s.site_prolog.empty() ||
+        std::filesystem::path(s.site_prolog).filename() == "cloudburst-prolog") {
+        return PrologPlan::k_none;
+    }
+    return s.release.before(24, 5) ? PrologPlan::k_chain : PrologPlan::k_second_line;
+}
+
 std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s) {
     const bool before_23_02 = s.release.before(23, 2);
     const bool before_23_11 = s.release.before(23, 11);
@@ -173,10 +182,22 @@ std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s) {
         {"ResumeProgram", s.hook_dir + "/cloudburst-resume", SettingMode::k_replace},
         {"SuspendProgram", s.hook_dir + "/cloudburst-suspend", SettingMode::k_replace},
         {"ResumeFailProgram", s.hook_dir + "/cloudburst-resume-fail", SettingMode::k_replace},
-        // The registration gate (core/prolog_gate.h); a site's own PrologSlurmctld is kept
-        // (doctor says what that costs).
-        {"PrologSlurmctld", s.hook_dir + "/cloudburst-prolog", SettingMode::k_if_absent},
     };
+    // The registration gate (core/prolog_gate.h).
+    const std::string gate = s.hook_dir + "/cloudburst-prolog";
+    switch (prolog_plan(s)) {
+        case PrologPlan::k_none:
+            out.push_back({"PrologSlurmctld", gate, SettingMode::k_if_absent});
+            break;
+        case PrologPlan::k_second_line:
+            out.push_back({"PrologSlurmctld", gate, SettingMode::k_add_line});
+            break;
+        case PrologPlan::k_chain:
+            if (s.site_prolog_chained) {
+                out.push_back({"PrologSlurmctld", gate, SettingMode::k_replace});
+            }
+            break;  // else the site's stays (doctor says what that costs)
+    }
     std::string params = "idle_on_node_suspend,enable_configless";
     if (before_23_11) {
         params += ",cloud_reg_addrs";

@@ -48,14 +48,29 @@ struct SchedulerSettings {
     std::string hook_dir;      // where cloudburst-resume, -suspend, -resume-fail live
     std::string include_path;  // the generated cloudburst.conf
     SlurmRelease release;
+    // The PrologSlurmctld slurm.conf has now (its last line), and whether the cloudburst config
+    // names it as slurm.prolog_chain (then the gate may take its line: it runs it first).
+    std::string site_prolog;
+    bool site_prolog_chained = false;
 };
+
+// What to do with a site's own PrologSlurmctld (`site_prolog`, not the gate).
+enum class PrologPlan {
+    k_none,         // there is none, or it is the gate already
+    k_second_line,  // 24.05 and later: the gate gets a PrologSlurmctld line of its own
+    k_chain,        // before 24.05: the gate takes the line and runs the site's first
+                    // (slurm.prolog_chain must name it)
+};
+PrologPlan prolog_plan(const SchedulerSettings& s);
 
 // The global slurm.conf settings for bursting on `release` (reference: slurm-power-saving.md
 // §8): SuspendTime=INFINITE (cloud partitions get their own from `cloudburst scale`),
 // idle_on_node_suspend and enable_configless, cloud_reg_addrs and TreeWidth=65533 before
 // 23.11, PrivateData=cloud on 22.05, ReturnToService=2, the hooks, SlurmctldHost with an
 // address cloud nodes can reach without DNS, and an SrunPortRange (unless the site has one)
-// so firewalls can let the nodes reach srun.
+// so firewalls can let the nodes reach srun. The registration gate as PrologSlurmctld: set
+// when there is none, a second line beside the site's from 24.05, the site's line before
+// 24.05 once the config chains the site's program (prolog_plan); else the site's is kept.
 std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s);
 
 struct BaseSlurmConf {

@@ -67,24 +67,6 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::vector<std::string> split_list(std::string_view value) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= value.size()) {
-        const auto comma = value.find(',', start);
-        const auto item = value.substr(
-            start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-        if (!item.empty()) {
-            out.emplace_back(item);
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        start = comma + 1;
-    }
-    return out;
-}
-
 std::string item_name(const std::string& item) {
     return to_lower(item.substr(0, item.find('=')));
 }
@@ -125,9 +107,13 @@ SlurmConfEdit edit_slurm_conf(std::string_view text, const std::vector<SlurmConf
             if (seen && s.mode == SettingMode::k_replace_first) {
                 break;
             }
-            seen = true;
             const std::string old_value =
                 line.substr(span->value_begin, span->value_end - span->value_begin);
+            if (s.mode == SettingMode::k_add_line) {
+                seen = seen || old_value == s.value;
+                continue;
+            }
+            seen = true;
             std::string new_value = old_value;
             if (s.mode == SettingMode::k_replace || s.mode == SettingMode::k_replace_first) {
                 new_value = s.value;

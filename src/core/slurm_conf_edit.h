@@ -18,6 +18,8 @@ enum class SettingMode {
     k_replace_first,  // the first occurrence only (SlurmctldHost: later ones are backups)
     k_if_absent,      // added when missing; a site's own value is kept
     k_merge_list,     // a comma list: items (compared by the part before '=') are added
+    k_add_line,       // a line of its own unless one has this value (a key that may repeat:
+                      // PrologSlurmctld from 24.05)
 };
 
 struct SlurmConfSetting {

@@ -1,12 +1,15 @@
 #include "daemon/prolog.h"
 
 #include <poll.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -88,14 +91,40 @@ void wait_for_daemon(const std::string& socket_path, const std::string& line,
 
 }  // namespace
 
+int run_chained_prolog(const std::string& path) {
+    // As slurmctld would run it: the same environment and descriptors, no shell, no arguments.
+    std::string arg0 = path;
+    char* argv[] = {arg0.data(), nullptr};
+    pid_t pid = 0;
+    if (const int err = ::posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv, environ);
+        err != 0) {
+        std::fprintf(stderr, "cloudburst-prolog: cannot run the site's PrologSlurmctld %s: %s\n",
+                     path.c_str(), std::strerror(err));
+        return 1;
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return 1;
+        }
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+}
+
 int run_prolog(int /*argc*/, char** /*argv*/) {
     ensure_standard_fds();
-    const std::string line = gate_request_line(env("SLURM_JOB_ID"), env("SLURM_JOB_NODELIST"));
-    if (line.empty()) {
-        return 0;
-    }
     auto config = load_chosen_config(gate_config_path(), PasswordUse::k_skip);
-    if (!config) {
+    if (config && !config->slurm.prolog_chain.empty()) {
+        // The site's prolog decides first, exactly as it did alone: its failure is the job's.
+        if (const int rc = run_chained_prolog(config->slurm.prolog_chain); rc != 0) {
+            return rc;
+        }
+    }
+    const std::string line = gate_request_line(env("SLURM_JOB_ID"), env("SLURM_JOB_NODELIST"));
+    if (line.empty() || !config) {
         return 0;
     }
     wait_for_daemon(config->paths.socket, line, longest_wait(*config));

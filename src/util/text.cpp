@@ -60,4 +60,22 @@ std::vector<std::string> split_lines(std::string_view text) {
     return out;
 }
 
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = text.find(',', start);
+        const auto item = text.substr(
+            start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+        if (!item.empty()) {
+            out.emplace_back(item);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    return out;
+}
+
 }  // namespace cb

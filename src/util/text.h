@@ -17,5 +17,7 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 // The lines of `text` without their '\n'; a last line without one counts, an empty text has
 // none ("a\n\nb\n" gives "a", "", "b").
 std::vector<std::string> split_lines(std::string_view text);
+// The non-empty items of a comma list ("a,,b" gives "a", "b"), untrimmed.
+std::vector<std::string> split_list(std::string_view text);
 
 }  // namespace cb

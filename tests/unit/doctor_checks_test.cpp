@@ -172,19 +172,55 @@ TEST(DoctorChecks, IncludeMayBeRelativeToSlurmConf) {
 }
 
 TEST(DoctorChecks, PrologGateMissingOrForeignIsAWarning) {
-    EXPECT_EQ(format_check(check_prolog_gate(good())),
+    EXPECT_EQ(format_check(check_prolog_gate(good(), "")),
               "WARNING  PrologSlurmctld: not set: batch jobs on cloud nodes start up to 30 s "
               "after their nodes register (Slurm's periodic check); set "
               "PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog and restart slurmctld "
               "(22.05 does not read it on reconfigure)");
-    EXPECT_EQ(format_check(check_prolog_gate(with("PrologSlurmctld=/opt/site/prolog.sh\n"))),
+    // 22.05 takes one line: chain the site's behind the gate.
+    EXPECT_EQ(format_check(check_prolog_gate(with("PrologSlurmctld=/opt/site/prolog.sh\n"), "")),
               "WARNING  PrologSlurmctld: /opt/site/prolog.sh is the site's own: batch jobs on "
               "cloud nodes start up to 30 s after their nodes register (Slurm's periodic "
-              "check); on Slurm 24.05 and later add a second line "
-              "PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog");
-    EXPECT_EQ(check_prolog_gate(with("PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog\n"))
-                  .outcome,
-              CheckOutcome::k_ok);
+              "check); this Slurm takes one PrologSlurmctld: set slurm.prolog_chain = "
+              "\"/opt/site/prolog.sh\" in the cloudburst config and "
+              "PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog (the gate runs the "
+              "site's first), or rerun `cloudburst setup scheduler`, which does both");
+    SlurmSettings newer = with("PrologSlurmctld=/opt/site/prolog.sh\n");
+    newer.version = "24.11.5";
+    EXPECT_NE(format_check(check_prolog_gate(newer, ""))
+                  .find("add a second line "
+                        "PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog (Slurm "
+                        "24.11.5 runs both)"),
+              std::string::npos);
+    EXPECT_EQ(
+        check_prolog_gate(with("PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog\n"), "")
+            .outcome,
+        CheckOutcome::k_ok);
+    // Chained, or one of several (scontrol shows them as a comma list).
+    EXPECT_EQ(format_check(check_prolog_gate(
+                  with("PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog\n"),
+                  "/opt/site/prolog.sh")),
+              "ok       PrologSlurmctld: /usr/libexec/cloudburst/cloudburst-prolog (jobs start "
+              "when their nodes register; it runs the site's /opt/site/prolog.sh first)");
+    newer = with("PrologSlurmctld=/opt/site/prolog.sh,/usr/lib/cloudburst/cloudburst-prolog\n");
+    newer.version = "24.11.5";
+    EXPECT_EQ(check_prolog_gate(newer, "").outcome, CheckOutcome::k_ok);
+}
+
+TEST(DoctorChecks, Slurm2311BeforeItsEighthFixIsAWarning) {
+    SlurmSettings s = good();
+    for (const auto& [version, outcome] :
+         std::vector<std::pair<std::string, CheckOutcome>>{{"23.11.0", CheckOutcome::k_warning},
+                                                           {"23.11.7", CheckOutcome::k_warning},
+                                                           {"23.11.8", CheckOutcome::k_ok},
+                                                           {"23.11.10", CheckOutcome::k_ok},
+                                                           {"22.05.8", CheckOutcome::k_ok},
+                                                           {"24.11.5", CheckOutcome::k_ok}}) {
+        s.version = version;
+        EXPECT_EQ(check_slurm_release_bugs(s).outcome, outcome) << version;
+    }
+    s.version = "";
+    EXPECT_EQ(check_slurm_release_bugs(s).outcome, CheckOutcome::k_skipped);
 }
 
 TEST(DoctorChecks, OnPremNodesMustNotBeSuspended) {

@@ -10,6 +10,9 @@
 
 #include "core/prolog_gate.h"
 #include "daemon/gate_table.h"
+#include "daemon/prolog.h"
+#include "emulator_fixtures.h"
+#include "util/files.h"
 
 namespace cb {
 namespace {
@@ -20,6 +23,28 @@ SlurmNode node(const std::string& name, const std::string& base, std::set<std::s
     n.state.base = base;
     n.state.flags = std::move(flags);
     return n;
+}
+
+// The site's PrologSlurmctld chained behind the gate (slurm.prolog_chain, Slurm before
+// 24.05): run with the job's environment, its exit code is the gate's.
+TEST(PrologGate, TheChainedSitePrologRunsWithTheJobsEnvironmentAndDecides) {
+    const emulator::testing::TempDir tmp;
+    const std::string& dir = tmp.path();
+    const std::string marker = dir + "/ran";
+    const std::string script = dir + "/site-prolog";
+    ASSERT_TRUE(write_file_atomic(
+        script, "#!/bin/sh\necho \"$SLURM_JOB_ID\" > " + marker + "\nexit \"$SITE_EXIT\"\n", 0755));
+    ::setenv("SLURM_JOB_ID", "4242", 1);
+    ::setenv("SITE_EXIT", "0", 1);
+    EXPECT_EQ(run_chained_prolog(script), 0);
+    auto ran = read_file(marker);
+    ASSERT_TRUE(ran);
+    EXPECT_EQ(*ran, "4242\n");
+    ::setenv("SITE_EXIT", "3", 1);
+    EXPECT_EQ(run_chained_prolog(script), 3);
+    EXPECT_EQ(run_chained_prolog(dir + "/missing"), 1);
+    ::unsetenv("SITE_EXIT");
+    ::unsetenv("SLURM_JOB_ID");
 }
 
 TEST(PrologGate, RequestLineRoundTrips) {

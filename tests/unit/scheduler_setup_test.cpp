@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/text.h"
+
 namespace cb {
 namespace {
 
@@ -69,7 +71,8 @@ std::string value_of(const std::vector<SlurmConfSetting>& s, const std::string& 
 }
 
 TEST(BurstingSettings, FollowTheSlurmRelease) {
-    SchedulerSettings s{"sched", "10.0.0.5", "/usr/bin", "/etc/slurm/cloudburst.conf", {22, 5}};
+    SchedulerSettings s{"sched", "10.0.0.5", "/usr/bin", "/etc/slurm/cloudburst.conf",
+                        {22, 5}, "",         false};
     const auto old = bursting_settings(s);
     EXPECT_EQ(value_of(old, "SlurmctldHost"), "sched(10.0.0.5)");
     EXPECT_EQ(value_of(old, "SuspendTime"), "INFINITE");
@@ -126,6 +129,60 @@ TEST(Exports, WorldExportsBecomeSubnetExports) {
 
 TEST(ClusterName, EscapedAsCycleCloudDoes) {
     EXPECT_EQ(escaped_cluster_name("My_Cluster.1"), "my-cluster-1");
+}
+
+}  // namespace
+}  // namespace cb
+
+namespace cb {
+namespace {
+
+// slurm.conf after setup's edit, for a site whose slurm.conf is `conf`.
+std::string set_up(const std::string& conf, SlurmRelease release, bool chained) {
+    const SchedulerSettings s{"sched",
+                              "10.0.0.5",
+                              "/usr/libexec/cloudburst",
+                              "/etc/slurm/cloudburst.conf",
+                              release,
+                              slurm_conf_value(conf, "PrologSlurmctld"),
+                              chained};
+    return edit_slurm_conf(conf, bursting_settings(s), s.include_path).text;
+}
+
+int lines_with(const std::string& text, const std::string& line) {
+    int n = 0;
+    for (const auto& l : split_lines(text)) {
+        n += l == line ? 1 : 0;
+    }
+    return n;
+}
+
+TEST(BurstingSettings, TheGateJoinsASitesPrologSlurmctldAsTheVersionAllows) {
+    const std::string gate = "PrologSlurmctld=/usr/libexec/cloudburst/cloudburst-prolog";
+    const std::string site = "PrologSlurmctld=/opt/site/prolog.sh";
+    // None yet: the gate's line.
+    EXPECT_EQ(lines_with(set_up("ClusterName=c\n", {22, 5}, false), gate), 1);
+    // 24.05 and later run several: the site's stays and the gate gets a second line, once.
+    const std::string both = set_up(site + "\n", {24, 11}, false);
+    EXPECT_EQ(lines_with(both, site), 1) << both;
+    EXPECT_EQ(lines_with(both, gate), 1) << both;
+    EXPECT_EQ(set_up(both, {24, 11}, false), both);
+    // Before 24.05 one line: the gate takes it only when the config chains the site's.
+    const std::string kept = set_up(site + "\n", {23, 11}, false);
+    EXPECT_EQ(lines_with(kept, site), 1) << kept;
+    EXPECT_EQ(lines_with(kept, gate), 0) << kept;
+    const std::string chained = set_up(site + "\n", {22, 5}, true);
+    EXPECT_EQ(lines_with(chained, site), 0) << chained;
+    EXPECT_EQ(lines_with(chained, gate), 1) << chained;
+    EXPECT_EQ(set_up(chained, {22, 5}, false), chained);  // a rerun changes nothing
+    SchedulerSettings s;
+    s.release = {23, 11};
+    s.site_prolog = "/opt/site/prolog.sh";
+    EXPECT_EQ(prolog_plan(s), PrologPlan::k_chain);
+    s.release = {24, 5};
+    EXPECT_EQ(prolog_plan(s), PrologPlan::k_second_line);
+    s.site_prolog = "/usr/libexec/cloudburst/cloudburst-prolog";
+    EXPECT_EQ(prolog_plan(s), PrologPlan::k_none);
 }
 
 }  // namespace
