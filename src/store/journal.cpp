@@ -346,7 +346,10 @@ Result<std::int64_t> Journal::record_request(const HookRequest& request,
         Stmt s(m_db->db,
                "INSERT INTO requests (kind, hostlist, resume_file, received_ms, hook_pid, "
                "recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-        s.bind(1, to_string(request.kind)).bind(2, request.hostlist).bind(3, request.resume_file);
+        // Slurm's resume file, kept as it came for the record (the daemon reads it through
+        // parse_resume_file): no control character of it reaches a reader's terminal.
+        const std::string resume_file = without_control_chars(request.resume_file);
+        s.bind(1, to_string(request.kind)).bind(2, request.hostlist).bind(3, resume_file);
         s.bind(4, request.received_ms).bind(5, request.pid).bind(6, now_ms);
         if (!s.ok() || s.step() != SQLITE_DONE) {
             return db_error(m_db->db, "journal: saving request");

@@ -5,6 +5,7 @@
 // VM runs for a job that cannot start, and `cloudburst why JOBID` says why it pends.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <optional>
 
 #include "testbed.h"
@@ -114,6 +115,7 @@ TEST_F(JobResumeSystem, JobThatGetsTwoOfItsThreeNodesGivesAllBackAndPends) {
 
     // `cloudburst why JOBID` tells the operator why, in words and as JSON.
     const auto [code, text] = why(id);
+    std::cerr << "Slurm " << m_tb->slurm_version() << ", cloudburst why " << id << ":\n" << text;
     EXPECT_EQ(code, 0) << text;
     EXPECT_NE(text.find("job " + id + " is PENDING"), std::string::npos) << text;
     EXPECT_NE(text.find("they were given back together: cloudburst: job " + id +
