@@ -497,7 +497,16 @@ std::vector<CommandSpec> node_commands() {
              app.add_option("-n,--limit", *limit, "how many events (default 30)");
              app.add_flag("--json", *as_json, "print JSON (for a job id)");
              return std::function<Result<int>()>([node, limit, as_json] {
-                 return is_job_id(*node) ? run_why_job(*node, *as_json) : run_why(*node, *limit);
+                 if (is_job_id(*node)) {
+                     return run_why_job(*node, *as_json);
+                 }
+                 if (*as_json) {
+                     return Result<int>(make_error(
+                         ErrorKind::k_usage,
+                         "--json is for a job id (all digits); `cloudburst why NODE` prints "
+                         "the node's history as text"));
+                 }
+                 return run_why(*node, *limit);
              });
          }},
     };

@@ -134,6 +134,15 @@ TEST_F(JobResumeSystem, JobThatGetsTwoOfItsThreeNodesGivesAllBackAndPends) {
     }
     EXPECT_EQ(report["node_arrays"].at(0).value("health", ""), "capacity") << json_text;
 
+    // `why NODE` still answers for a node (a name is not all digits), in text only.
+    const auto [node_code, node_text] = why("hpc-1");
+    EXPECT_EQ(node_code, 0) << node_text;
+    EXPECT_NE(node_text.find("hpc-1 is failed"), std::string::npos) << node_text;
+    EXPECT_NE(node_text.find("cannot have all its nodes"), std::string::npos) << node_text;
+    const auto [node_json_code, node_json] = why("hpc-1", true);
+    EXPECT_EQ(node_json_code, 2) << node_json;
+    EXPECT_NE(node_json.find("--json is for a job id"), std::string::npos) << node_json;
+
     // A job Slurm and cloudburst never heard of, and a job id out of range.
     const auto [unknown_code, unknown] = why("999999");
     EXPECT_NE(unknown_code, 0) << unknown;
