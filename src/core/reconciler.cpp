@@ -777,10 +777,8 @@ void unplan(Plan& plan, const std::string& name) {
 // (capacity, quota, a blocked array, a VM that failed, its deadline), the others would only
 // bill while Slurm requeues the job: they are failed with it, together, with a reason that
 // names the job and the first failure, and their VMs shut down. A node that another job,
-// starting or started and not failing, was also given is kept. A job all of whose nodes
-// registered has started: from then on its nodes are Slurm's to judge one by one. A job
-// none of whose nodes is wanted up any more is forgotten (a failed one after
-// failed_job_memory_ms, for `cloudburst why JOBID`).
+// starting or started and not failing, was also given is kept. Once a job has started (see
+// follow_jobs) its nodes are Slurm's to judge one by one.
 void fail_jobs_together(Pass& p) {
     std::map<std::int64_t, const NodeIntent*> failing;
     std::set<std::string> kept;  // nodes of jobs that are fine
@@ -820,8 +818,17 @@ void fail_jobs_together(Pass& p) {
         p.event(failed->name, "error", why);
         p.plan.jobs.push_back(std::move(job));
     }
+}
+
+// A job all of whose nodes registered has started; one none of whose nodes is wanted up any
+// more is forgotten (a failed one after failed_job_memory_ms, for `cloudburst why JOBID`).
+void follow_jobs(Pass& p) {
+    std::set<std::int64_t> changed;  // by fail_jobs_together in this pass
+    for (const auto& j : p.plan.jobs) {
+        changed.insert(j.job_id);
+    }
     for (const auto& [id, job] : p.world.jobs) {
-        if (failing.count(id) != 0) {
+        if (changed.count(id) != 0) {
             continue;
         }
         bool all_up = !job.nodes.empty();
@@ -866,6 +873,7 @@ constexpr NamedStep k_steps[] = {
     {"publish_addresses", publish_addresses},
     {"see_registrations", see_registrations},
     {"fail_jobs_together", fail_jobs_together},
+    {"follow_jobs", follow_jobs},
 };
 
 }  // namespace
