@@ -330,6 +330,59 @@ Result<std::string> SlurmCli::accounting(std::int64_t from_ms, std::int64_t to_m
     return run_slurm_command(cmd, "sacct");
 }
 
+Result<std::optional<SlurmJob>> SlurmCli::job(std::int64_t job_id) const {
+    const auto slash = m_options.scontrol.rfind('/');
+    Command cmd;
+    cmd.argv = {m_options.scontrol.substr(0, slash == std::string::npos ? 0 : slash + 1) + "squeue",
+                "-h",
+                "-j",
+                std::to_string(job_id),
+                "-o",
+                "%i|%T|%P|%D|%N|%r"};
+    cmd.env = minimal_environment();
+    if (!m_options.slurm_conf.empty()) {
+        cmd.env.push_back("SLURM_CONF=" + m_options.slurm_conf);
+    }
+    cmd.timeout = m_options.timeout;
+    auto text = run_slurm_command(cmd, "squeue");
+    if (!text) {
+        // A job Slurm has forgotten (past MinJobAge) or never had.
+        if (text.error().message.find("Invalid job id") != std::string::npos) {
+            return std::optional<SlurmJob>();
+        }
+        return text.error();
+    }
+    return parse_squeue_job(*text);
+}
+
+Result<std::optional<SlurmJob>> parse_squeue_job(std::string_view text) {
+    const std::string_view line = text.substr(0, text.find('\n'));
+    if (line.empty()) {
+        return std::optional<SlurmJob>();
+    }
+    // The reason comes last: whatever it holds, the fields before it are split right.
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (int i = 0; i < 5; ++i) {
+        const auto bar = line.find('|', start);
+        if (bar == std::string_view::npos) {
+            return make_error(ErrorKind::k_slurm, "squeue printed '" + escaped(line) +
+                                                      "', expected ID|STATE|PARTITION|NODES|"
+                                                      "NODELIST|REASON");
+        }
+        fields.push_back(without_control_chars(line.substr(start, bar - start)));
+        start = bar + 1;
+    }
+    SlurmJob job;
+    job.id = fields[0];
+    job.state = fields[1];
+    job.partition = fields[2];
+    job.num_nodes = fields[3];
+    job.nodes = fields[4];
+    job.reason = without_control_chars(line.substr(start));
+    return std::optional<SlurmJob>(std::move(job));
+}
+
 Result<std::vector<SlurmNode>> SlurmCli::nodes() {
     auto text = run_scontrol({"show", "node", "-o"});
     if (!text) {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,17 @@ struct SlurmCliOptions {
     std::string scontrol = "/usr/bin/scontrol";
     std::string slurm_conf;  // exported as SLURM_CONF when not empty
     std::chrono::milliseconds timeout{30000};
+};
+
+// One job as squeue prints it (`cloudburst why JOBID`); Slurm's words, without control
+// characters.
+struct SlurmJob {
+    std::string id;     // "6", or "6_1" for an array task
+    std::string state;  // "PENDING", "CONFIGURING", "RUNNING", ...
+    std::string partition;
+    std::string nodes;      // a hostlist; empty while pending
+    std::string num_nodes;  // how many nodes it has or asks for
+    std::string reason;     // why it pends ("Resources", "Priority", "BeginTime", ...) or "None"
 };
 
 class SlurmCli final : public Scheduler {
@@ -37,6 +50,10 @@ class SlurmCli final : public Scheduler {
     // parse_sacct_jobs (core/cost.h) reads, run beside scontrol. Errors: k_slurm with sacct's
     // message (accounting off: "Slurm accounting storage is disabled").
     Result<std::string> accounting(std::int64_t from_ms, std::int64_t to_ms) const;
+
+    // The job `job_id` as squeue shows it (run beside scontrol; it lists a job until
+    // MinJobAge after it ended); nullopt when Slurm does not know it. Errors: k_slurm.
+    Result<std::optional<SlurmJob>> job(std::int64_t job_id) const;
 
     // The argv of each scontrol call an update makes (exposed for tests).
     std::vector<std::vector<std::string>> update_commands(const NodeUpdate& update) const;
@@ -59,5 +76,8 @@ Status check_node_update(const NodeUpdate& update);
 SlurmNodeState parse_node_state(std::string_view text);
 Result<std::vector<SlurmNode>> parse_scontrol_nodes(std::string_view text);
 Result<std::vector<SlurmPartition>> parse_scontrol_partitions(std::string_view text);
+// squeue's lines in the format SlurmCli::job asks for ("%i|%T|%P|%D|%N|%r"): the first job;
+// nullopt for no line. A line with fewer fields is an error (k_slurm).
+Result<std::optional<SlurmJob>> parse_squeue_job(std::string_view text);
 
 }  // namespace cb

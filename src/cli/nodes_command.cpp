@@ -1,22 +1,25 @@
-// `cloudburst nodes`, `cloudburst buckets` and `cloudburst why NODE`: what the operator asks
-// when a node is not in the state they expect.
+// `cloudburst nodes`, `cloudburst buckets`, `cloudburst why NODE` and `cloudburst why JOBID`:
+// what the operator asks when a node or a job is not in the state they expect.
 #include <CLI/CLI.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
 #include "cli/journal_reader.h"
 #include "cli/text_output.h"
 #include "core/config_loader.h"
+#include "core/job_request.h"
 #include "daemon/daemon.h"
 #include "daemon/hook.h"
 #include "store/journal.h"
@@ -252,6 +255,165 @@ Result<int> run_retry(const std::string& nodes) {
     return 0;
 }
 
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// "why is my job not running": Slurm's state and reason for the job, the cloud nodes it asked
+// for (from the journal: the resume file's record), their phases and VMs, and the health of
+// their node arrays (backoff, breakers, quota, budget).
+Result<int> run_why_job(const std::string& arg, bool as_json) {
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), id);
+    if (ec != std::errc() || end != arg.data() + arg.size() || id < 1 || id > k_max_job_id) {
+        return make_error(ErrorKind::k_usage, "'" + escaped(arg) +
+                                                  "' is not a Slurm job id (1 to " +
+                                                  std::to_string(k_max_job_id) + ")");
+    }
+    auto config = load_global_config(PasswordUse::k_skip);
+    if (!config) {
+        return config.error();
+    }
+    auto journal = open_journal(*config);
+    std::optional<JobRequest> record;
+    if (journal) {
+        auto found = journal->job(id);
+        if (!found) {
+            return found.error();
+        }
+        record = std::move(*found);
+    }
+    SlurmCli slurm(slurm_cli_options(*config));
+    auto queued = slurm.job(id);
+    std::optional<SlurmJob> sjob;
+    if (queued) {
+        sjob = *queued;
+    } else {
+        std::cerr << "cloudburst: warning: Slurm's view of the job is unknown: "
+                  << queued.error().describe() << "\n";
+    }
+    if (!record && !sjob) {
+        return make_error(ErrorKind::k_not_found,
+                          "no job " + arg + " in Slurm's queue" +
+                              (queued ? "" : " (squeue failed)") +
+                              " and none in cloudburst's journal: it never asked for cloud "
+                              "nodes, or it ended more than MinJobAge ago");
+    }
+    // Its cloud nodes: those the resume file gave it, else those Slurm gave it that
+    // cloudburst knows.
+    std::vector<std::string> nodes;
+    if (record) {
+        nodes = record->nodes;
+    } else if (!sjob->nodes.empty() && journal) {
+        if (auto hosts = Hostlist::parse(sjob->nodes); hosts) {
+            for (auto& name : hosts->expand()) {
+                if (journal->intent(name)) {
+                    nodes.push_back(std::move(name));
+                }
+            }
+        }
+    }
+    const auto health = read_health_file(*config, wall_ms());
+    std::set<std::string> arrays;
+    json out = {{"job_id", id}, {"slurm", nullptr}, {"cloudburst", nullptr}};
+    if (sjob) {
+        out["slurm"] = {{"state", sjob->state},
+                        {"reason", sjob->reason},
+                        {"partition", sjob->partition},
+                        {"nodes", sjob->nodes},
+                        {"num_nodes", sjob->num_nodes}};
+    }
+    if (record) {
+        out["cloudburst"] = {{"phase", to_string(record->phase)},
+                             {"reason", record->reason},
+                             {"partition", record->partition},
+                             {"asked_ms", record->recorded_ms}};
+    }
+    json node_rows = json::array();
+    std::vector<std::vector<std::string>> rows{
+        {"NODE", "PHASE", "WANTED", "IP", "OPERATION", "SINCE", "LAST REASON"}};
+    for (const auto& name : nodes) {
+        const auto intent = journal ? journal->intent(name) : std::nullopt;
+        if (!intent) {
+            rows.push_back({name, "-", "-", "-", "-", "-", "no record"});
+            node_rows.push_back({{"name", name}, {"phase", nullptr}});
+            continue;
+        }
+        arrays.insert(intent->nodearray);
+        rows.push_back({name, std::string(to_string(intent->phase)),
+                        std::string(to_string(intent->desired)),
+                        intent->private_ip.empty() ? "-" : intent->private_ip,
+                        intent->operation_id.empty() ? "-" : intent->operation_id,
+                        format_time(intent->since_ms),
+                        intent->last_reason.empty() ? "-" : intent->last_reason});
+        node_rows.push_back({{"name", name},
+                             {"nodearray", intent->nodearray},
+                             {"phase", to_string(intent->phase)},
+                             {"desired", to_string(intent->desired)},
+                             {"ip", intent->private_ip},
+                             {"operation_id", intent->operation_id},
+                             {"since_ms", intent->since_ms},
+                             {"reason", intent->last_reason}});
+    }
+    out["nodes"] = node_rows;
+    json array_rows = json::array();
+    std::vector<std::string> array_lines;
+    for (const auto& array : arrays) {
+        const auto h = health.find(array);
+        if (h == health.end()) {
+            array_rows.push_back({{"name", array}, {"health", "ok"}});
+            continue;
+        }
+        array_rows.push_back({{"name", array},
+                              {"health", health_kind(h->second)},
+                              {"until_ms", h->second.until_ms},
+                              {"reason", h->second.reason}});
+        array_lines.push_back("node array " + array + " is held back (" + health_kind(h->second) +
+                              ") until " + format_time(h->second.until_ms) + ": " +
+                              h->second.reason);
+    }
+    out["node_arrays"] = array_rows;
+    if (as_json) {
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    if (sjob) {
+        std::cout << "job " << id << " is " << sjob->state << " in partition " << sjob->partition
+                  << " (Slurm's reason: " << sjob->reason << ")\n";
+    } else {
+        std::cout << "job " << id << " is no longer in Slurm's queue\n";
+    }
+    if (record) {
+        std::cout << "cloudburst: it asked for " << nodes.size() << " cloud node(s) at "
+                  << format_time(record->recorded_ms) << "; "
+                  << (record->phase == JobPhase::k_failed
+                          ? "they were given back together: " + record->reason
+                      : record->phase == JobPhase::k_started ? std::string("all of them came up")
+                                                             : std::string("they are coming up"))
+                  << "\n";
+    } else {
+        std::cout << "cloudburst: no resume request named this job";
+        std::cout << (nodes.empty() ? "; it has no cloud node cloudburst knows\n"
+                                    : "; its cloud nodes:\n");
+    }
+    if (!nodes.empty()) {
+        print_table(rows);
+    }
+    for (const auto& line : array_lines) {
+        std::cout << line << "\n";
+    }
+    return 0;
+}
+
+// A job id is all digits; a node name is not.
+bool is_job_id(const std::string& arg) {
+    return !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) != 0;
+    });
+}
+
 Result<int> run_why(const std::string& node, int limit) {
     auto config = load_global_config(PasswordUse::k_skip);
     if (!config) {
@@ -274,7 +436,8 @@ Result<int> run_why(const std::string& node, int limit) {
     }
     if (!intent && events->empty() && refused->empty()) {
         return make_error(ErrorKind::k_not_found,
-                          "cloudburst has no history for node '" + node + "'");
+                          "cloudburst has no history for node '" + escaped(node) +
+                              "' (`cloudburst why` takes a node name or a job id, all digits)");
     }
     if (intent) {
         std::cout << node << " is " << to_string(intent->phase) << " (wanted "
@@ -324,13 +487,27 @@ std::vector<CommandSpec> node_commands() {
              app.add_option("NODES", *nodes, "failed nodes, as a Slurm hostlist")->required();
              return std::function<Result<int>()>([nodes] { return run_retry(*nodes); });
          }},
-        {"why", "a node's recent history from the journal, in plain sentences",
+        {"why", "a node's recent history from the journal, or why a job (JOBID) is not running",
          [](CLI::App& app) {
              auto node = std::make_shared<std::string>();
              auto limit = std::make_shared<int>(30);
-             app.add_option("NODE", *node, "node name")->required();
+             auto as_json = std::make_shared<bool>(false);
+             app.add_option("NODE|JOBID", *node, "node name, or a Slurm job id (all digits)")
+                 ->required();
              app.add_option("-n,--limit", *limit, "how many events (default 30)");
-             return std::function<Result<int>()>([node, limit] { return run_why(*node, *limit); });
+             app.add_flag("--json", *as_json, "print JSON (for a job id)");
+             return std::function<Result<int>()>([node, limit, as_json] {
+                 if (is_job_id(*node)) {
+                     return run_why_job(*node, *as_json);
+                 }
+                 if (*as_json) {
+                     return Result<int>(make_error(
+                         ErrorKind::k_usage,
+                         "--json is for a job id (all digits); `cloudburst why NODE` prints "
+                         "the node's history as text"));
+                 }
+                 return run_why(*node, *limit);
+             });
          }},
     };
 }

@@ -748,6 +748,109 @@ void retry_lost_creates(Pass& p) {
     }
 }
 
+// A node of `job` that failed since the job asked for it (at the start of the pass, or in
+// it): the first one by name, or nullptr.
+const NodeIntent* failed_node_of(const Pass& p, const JobRequest& job) {
+    for (const auto& name : job.nodes) {
+        for (const auto* intents : {&p.world.intents, &p.intents}) {
+            const auto it = intents->find(name);
+            if (it != intents->end() && it->second.phase == Phase::k_failed &&
+                it->second.since_ms >= job.recorded_ms) {
+                return &it->second;
+            }
+        }
+    }
+    return nullptr;
+}
+
+// Takes a node out of this pass's create and start calls (it was failed after they were
+// planned).
+void unplan(Plan& plan, const std::string& name) {
+    for (auto& batch : plan.creates) {
+        std::erase_if(batch.requests, [&](const CreateRequest& r) { return r.name == name; });
+    }
+    std::erase_if(plan.creates, [](const CreateBatch& b) { return b.requests.empty(); });
+    std::erase(plan.starts, name);
+}
+
+// A multi-node job runs only when all of its nodes are up. When one of them failed
+// (capacity, quota, a blocked array, a VM that failed, its deadline), the others would only
+// bill while Slurm requeues the job: they are failed with it, together, with a reason that
+// names the job and the first failure, and their VMs shut down. A node that another job,
+// starting or started and not failing, was also given is kept. Once a job has started (see
+// follow_jobs) its nodes are Slurm's to judge one by one.
+void fail_jobs_together(Pass& p) {
+    std::map<std::int64_t, const NodeIntent*> failing;
+    std::set<std::string> kept;  // nodes of jobs that are fine
+    for (const auto& [id, job] : p.world.jobs) {
+        if (job.phase == JobPhase::k_failed) {
+            continue;
+        }
+        const NodeIntent* failed =
+            job.phase == JobPhase::k_starting ? failed_node_of(p, job) : nullptr;
+        if (failed != nullptr) {
+            failing[id] = failed;
+        } else {
+            kept.insert(job.nodes.begin(), job.nodes.end());
+        }
+    }
+    for (const auto& [id, failed] : failing) {
+        JobRequest job = p.world.jobs.at(id);
+        const std::string why = "cloudburst: job " + std::to_string(id) +
+                                " cannot have all its nodes (" + failed->name + ": " +
+                                failed->last_reason + "); giving all of them back together";
+        for (const auto& name : job.nodes) {
+            const auto it = p.intents.find(name);
+            if (it == p.intents.end() || kept.count(name) != 0) {
+                continue;
+            }
+            NodeIntent& n = it->second;
+            if (n.desired != Desired::k_powered_up ||
+                (n.phase != Phase::k_requested && n.phase != Phase::k_creating &&
+                 n.phase != Phase::k_registering && n.phase != Phase::k_running)) {
+                continue;
+            }
+            unplan(p.plan, name);
+            p.fail(n, why);
+        }
+        job.phase = JobPhase::k_failed;
+        job.reason = why;
+        p.event(failed->name, "error", why);
+        p.plan.jobs.push_back(std::move(job));
+    }
+}
+
+// A job all of whose nodes registered has started; one none of whose nodes is wanted up any
+// more is forgotten (a failed one after failed_job_memory_ms, for `cloudburst why JOBID`).
+void follow_jobs(Pass& p) {
+    std::set<std::int64_t> changed;  // by fail_jobs_together in this pass
+    for (const auto& j : p.plan.jobs) {
+        changed.insert(j.job_id);
+    }
+    for (const auto& [id, job] : p.world.jobs) {
+        if (changed.count(id) != 0) {
+            continue;
+        }
+        bool all_up = !job.nodes.empty();
+        bool any_wanted = false;
+        for (const auto& name : job.nodes) {
+            const auto it = p.intents.find(name);
+            const bool up = it != p.intents.end() && it->second.desired == Desired::k_powered_up;
+            any_wanted = any_wanted || up;
+            all_up = all_up && up && it->second.phase == Phase::k_running;
+        }
+        if (job.phase == JobPhase::k_failed
+                ? p.world.now_ms - job.recorded_ms > p.settings.failed_job_memory_ms
+                : !any_wanted) {
+            p.plan.forgotten_jobs.push_back(id);
+        } else if (job.phase == JobPhase::k_starting && all_up) {
+            JobRequest started = job;
+            started.phase = JobPhase::k_started;
+            p.plan.jobs.push_back(std::move(started));
+        }
+    }
+}
+
 using Step = void (*)(Pass&);
 struct NamedStep {
     const char* name;
@@ -769,6 +872,8 @@ constexpr NamedStep k_steps[] = {
     {"start_requested_nodes", start_requested_nodes},
     {"publish_addresses", publish_addresses},
     {"see_registrations", see_registrations},
+    {"fail_jobs_together", fail_jobs_together},
+    {"follow_jobs", follow_jobs},
 };
 
 }  // namespace

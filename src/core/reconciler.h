@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/hook_request.h"
+#include "core/job_request.h"
 #include "core/node_intent.h"
 #include "ports/cloud.h"
 #include "ports/scheduler.h"
@@ -90,6 +91,8 @@ struct ReconcileSettings {
     // Per node array: how long a power-up may take before Slurm gives up (ResumeTimeout).
     std::function<std::int64_t(const std::string& nodearray)> resume_timeout_ms =
         [](const std::string&) -> std::int64_t { return std::int64_t{30} * 60 * 1000; };
+    // How long a job whose nodes were failed together is remembered for `cloudburst why`.
+    std::int64_t failed_job_memory_ms = std::int64_t{24} * 3600 * 1000;
 };
 
 // One pass's view of the world. Maps are keyed by node name.
@@ -104,6 +107,8 @@ struct World {
     // Failed nodes an operator asked back (`cloudburst retry`): they return to the pool once
     // their VM is gone, whatever their array's backoff.
     std::set<std::string> retry;
+    // The jobs the resume files named while their nodes come up (core/job_request.h).
+    std::map<std::int64_t, JobRequest> jobs;
 };
 
 struct CreateBatch {
@@ -120,9 +125,11 @@ struct Plan {
     std::vector<NodeEvent> events;
     std::map<std::string, ArrayHealth> health;         // the health after this plan, whole
     std::map<std::string, BootstrapStreak> bootstrap;  // the streaks after this plan, whole
+    std::vector<JobRequest> jobs;                      // job records to journal (whole)
+    std::vector<std::int64_t> forgotten_jobs;          // job records to drop
     bool empty() const {
         return creates.empty() && starts.empty() && shutdowns.empty() && slurm.empty() &&
-               changed.empty();
+               changed.empty() && jobs.empty() && forgotten_jobs.empty();
     }
 };
 

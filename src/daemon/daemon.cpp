@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -156,7 +157,13 @@ Status Daemon::intake(std::int64_t now_ms) {
             log::error("{} request with a bad hostlist: {}", to_string(req.kind),
                        hosts.error().describe());
         } else {
-            changed = apply_hook_request(intents, req.kind, hosts->expand(), settings(), now_ms);
+            const std::vector<std::string> names = hosts->expand();
+            changed = apply_hook_request(intents, req.kind, names, settings(), now_ms);
+            if (req.kind == HookKind::k_resume && !req.resume_file.empty()) {
+                if (auto st = take_jobs(req.resume_file, names, now_ms); !st) {
+                    return st;  // keep the spool file: nothing is lost
+                }
+            }
         }
         auto id = m_journal.record_request(req, changed, now_ms);
         if (!id) {
@@ -232,6 +239,55 @@ void Daemon::refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now
     if (auto st = m_journal.record_refused_request(row, nodes); !st) {
         log::error("{}", st.error().describe());
     }
+}
+
+Status Daemon::take_jobs(const std::string& resume_file, const std::vector<std::string>& names,
+                         std::int64_t now_ms) {
+    auto read = parse_resume_file(resume_file, names);
+    if (!read) {
+        // What Slurm wrote is not trusted: the parser's message quotes none of it.
+        log::warn("{}; its nodes are powered up without knowing their jobs",
+                  read.error().describe());
+        return ok_status();
+    }
+    for (const auto& line : read->skipped) {
+        log::warn("SLURM_RESUME_FILE: {}", line);
+    }
+    if (read->skipped_count > read->skipped.size()) {
+        log::warn("SLURM_RESUME_FILE: {} more entries left out",
+                  read->skipped_count - read->skipped.size());
+    }
+    if (read->jobs.empty()) {
+        return ok_status();
+    }
+    auto known = m_journal.jobs();
+    if (!known) {
+        return known.error();
+    }
+    std::map<std::int64_t, JobRequest> starting;
+    for (auto& j : *known) {
+        if (j.phase == JobPhase::k_starting) {
+            starting.emplace(j.job_id, std::move(j));
+        }
+    }
+    for (auto& j : read->jobs) {
+        j.recorded_ms = now_ms;
+        // Slurm may wake one job's nodes in several calls (ResumeRate): one record for all.
+        if (const auto it = starting.find(j.job_id); it != starting.end()) {
+            j.nodes.insert(j.nodes.end(), it->second.nodes.begin(), it->second.nodes.end());
+            std::sort(j.nodes.begin(), j.nodes.end());
+            j.nodes.erase(std::unique(j.nodes.begin(), j.nodes.end()), j.nodes.end());
+            j.recorded_ms = it->second.recorded_ms;
+            if (j.partition.empty()) {
+                j.partition = it->second.partition;
+            }
+        }
+    }
+    if (auto st = m_journal.save_jobs(read->jobs, {}); !st) {
+        return st;
+    }
+    log::info("resume file: {} job(s) asked for these nodes", read->jobs.size());
+    return ok_status();
 }
 
 void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
@@ -312,6 +368,13 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
     w.arrays = m_arrays;
     w.health = m_health;
     w.bootstrap = m_bootstrap;
+    auto jobs = m_journal.jobs();
+    if (!jobs) {
+        return jobs.error();
+    }
+    for (auto& j : *jobs) {
+        w.jobs.emplace(j.job_id, std::move(j));
+    }
     for (const auto& [name, asked_ms] : m_retry) {
         w.retry.insert(name);
     }
@@ -587,6 +650,10 @@ void Daemon::execute(Plan& plan, const World& world) {
         log::error("{}", st.error().describe());
         count_error(st.error());
         return;
+    }
+    if (auto st = m_journal.save_jobs(plan.jobs, plan.forgotten_jobs); !st) {
+        log::error("{}", st.error().describe());
+        count_error(st.error());
     }
     observe_changes(plan, world);
     for (const auto& line : event_log_lines(plan.events)) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "util/hostlist.h"
 #include "util/sanitize.h"
 
 namespace cb {
@@ -81,7 +82,20 @@ CREATE INDEX IF NOT EXISTS vm_usage_open ON vm_usage(ended_ms);
 CREATE INDEX IF NOT EXISTS vm_usage_started ON vm_usage(started_ms);
 )sql";
 
-constexpr std::array k_migrations{k_schema_v1, k_schema_v2};
+// Version 3: which job asked for which nodes, from the resume file (core/job_request.h), while
+// they come up; `nodes` is a hostlist.
+constexpr const char* k_schema_v3 = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id INTEGER PRIMARY KEY,
+    nodes TEXT NOT NULL,
+    partition TEXT NOT NULL,
+    recorded_ms INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array k_migrations{k_schema_v1, k_schema_v2, k_schema_v3};
 
 Error db_error(sqlite3* db, const std::string& what) {
     return make_error(ErrorKind::k_io,
@@ -332,7 +346,10 @@ Result<std::int64_t> Journal::record_request(const HookRequest& request,
         Stmt s(m_db->db,
                "INSERT INTO requests (kind, hostlist, resume_file, received_ms, hook_pid, "
                "recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-        s.bind(1, to_string(request.kind)).bind(2, request.hostlist).bind(3, request.resume_file);
+        // Slurm's resume file, kept as it came for the record (the daemon reads it through
+        // parse_resume_file): no control character of it reaches a reader's terminal.
+        const std::string resume_file = without_control_chars(request.resume_file);
+        s.bind(1, to_string(request.kind)).bind(2, request.hostlist).bind(3, resume_file);
         s.bind(4, request.received_ms).bind(5, request.pid).bind(6, now_ms);
         if (!s.ok() || s.step() != SQLITE_DONE) {
             return db_error(m_db->db, "journal: saving request");
@@ -536,6 +553,96 @@ Status Journal::save_usage(const UsageChanges& changes) {
             s.bind(5, std::int64_t{u.spot ? 1 : 0}).bind(6, u.started_ms);
             if (!s.ok() || s.step() != SQLITE_DONE) {
                 return db_error(m_db->db, "journal: recording the VM lifetime of " + u.node);
+            }
+        }
+        return ok_status();
+    });
+}
+
+namespace {
+
+constexpr const char* k_select_jobs =
+    "SELECT job_id, nodes, partition, recorded_ms, phase, reason FROM jobs";
+
+Result<std::vector<JobRequest>> job_rows(sqlite3* db, Stmt& s) {
+    std::vector<JobRequest> out;
+    int rc = 0;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        JobRequest j;
+        j.job_id = s.int64(0);
+        if (auto hosts = Hostlist::parse(s.text(1)); hosts) {
+            j.nodes = hosts->expand();
+        }
+        j.partition = s.text(2);
+        j.recorded_ms = s.int64(3);
+        j.phase = job_phase_from_string(s.text(4)).value_or(JobPhase::k_starting);
+        j.reason = s.text(5);
+        out.push_back(std::move(j));
+    }
+    if (rc != SQLITE_DONE) {
+        return db_error(db, "journal: reading jobs");
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<std::vector<JobRequest>> Journal::jobs() const {
+    Stmt s(m_db->db, (std::string(k_select_jobs) + " ORDER BY job_id").c_str());
+    if (!s.ok()) {
+        return db_error(m_db->db, "journal: reading jobs");
+    }
+    return job_rows(m_db->db, s);
+}
+
+Result<std::optional<JobRequest>> Journal::job(std::int64_t job_id) const {
+    Stmt s(m_db->db, (std::string(k_select_jobs) + " WHERE job_id = ?1").c_str());
+    if (!s.ok()) {
+        return db_error(m_db->db, "journal: reading jobs");
+    }
+    s.bind(1, job_id);
+    auto rows = job_rows(m_db->db, s);
+    if (!rows) {
+        return rows.error();
+    }
+    if (rows->empty()) {
+        return std::optional<JobRequest>();
+    }
+    return std::optional<JobRequest>(std::move(rows->front()));
+}
+
+Status Journal::save_jobs(const std::vector<JobRequest>& jobs,
+                          const std::vector<std::int64_t>& forgotten) {
+    if (jobs.empty() && forgotten.empty()) {
+        return ok_status();
+    }
+    return m_db->transaction([&]() -> Status {
+        // One statement for all rows: a resume of 10,000 one-node jobs saves 10,000.
+        Stmt s(m_db->db,
+               "INSERT OR REPLACE INTO jobs (job_id, nodes, partition, recorded_ms, phase, "
+               "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        for (const auto& j : jobs) {
+            auto hosts = Hostlist::from_names(j.nodes);
+            if (!hosts) {
+                return hosts.error().with_context("journal: job " + std::to_string(j.job_id));
+            }
+            const std::string nodes = hosts->compress_sorted();
+            const std::string reason = without_control_chars(j.reason);
+            s.bind(1, j.job_id).bind(2, nodes).bind(3, j.partition).bind(4, j.recorded_ms);
+            s.bind(5, to_string(j.phase)).bind(6, reason);
+            const int rc = s.ok() ? s.step() : SQLITE_ERROR;
+            s.reset();
+            if (rc != SQLITE_DONE) {
+                return db_error(m_db->db, "journal: saving job " + std::to_string(j.job_id));
+            }
+        }
+        Stmt forget(m_db->db, "DELETE FROM jobs WHERE job_id = ?1");
+        for (const auto id : forgotten) {
+            forget.bind(1, id);
+            const int rc = forget.ok() ? forget.step() : SQLITE_ERROR;
+            forget.reset();
+            if (rc != SQLITE_DONE) {
+                return db_error(m_db->db, "journal: forgetting job " + std::to_string(id));
             }
         }
         return ok_status();

@@ -1,7 +1,8 @@
 // The journal: cloudburstd's durable memory, one SQLite file in WAL mode
 // (/var/lib/cloudburst/state.db). It holds what we were asked (requests), what we want for
 // each node and what we are doing about it (node intents, with deadlines and the cloud
-// operation), what happened (events, for `cloudburst why`), and how long each VM billed
+// operation), which job asked for which nodes while they come up, what happened (events, for
+// `cloudburst why`), and how long each VM billed
 // (VM lifetimes, for `cloudburst cost` and budgets). Every change is one
 // transaction, so a daemon killed at any point restarts from a consistent state.
 // SQLite is included only by journal.cpp.
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/hook_request.h"
+#include "core/job_request.h"
 #include "core/node_intent.h"
 #include "core/usage.h"
 #include "util/result.h"
@@ -70,6 +72,14 @@ class Journal {
     // The most recent `limit` events of a node, oldest first.
     Result<std::vector<JournalEvent>> events_for(const std::string& node, int limit) const;
     Result<std::int64_t> count_requests() const;
+
+    // Which job asked for which nodes (core/job_request.h): all, by job id; one (nullopt when
+    // none); and a pass's changes (insert or replace whole records, drop forgotten ones) in
+    // one transaction.
+    Result<std::vector<JobRequest>> jobs() const;
+    Result<std::optional<JobRequest>> job(std::int64_t job_id) const;
+    Status save_jobs(const std::vector<JobRequest>& jobs,
+                     const std::vector<std::int64_t>& forgotten);
 
     // VM lifetimes (core/usage.h): those still billing; those that overlap [from_ms, to_ms);
     // and a pass's changes, in one transaction.

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/cost.h"
 #include "daemon/daemon.h"
@@ -95,6 +96,56 @@ TEST_F(DaemonTest, ResumeCreatesOnceSetsAddressAndSuspendCleansUp) {
 
 // Once a pass has read the cloud, a resume is asked of CycleCloud while the request is taken,
 // not after the next pass has read the cloud and Slurm again.
+// The resume file says which job asked for the nodes (Slurm 23.02+'s keys here; a hostile
+// entry and a node not in the request are left out). When Azure fails one of job 6's three
+// VMs in Acquiring, the same pass fails the other two and shuts their VMs down; the journal
+// keeps the job as failed for `cloudburst why`.
+TEST_F(DaemonTest, AJobsNodesAreFailedTogetherWhenOneCannotBeHad) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);  // a first pass reads the cloud
+    HookRequest req{
+        HookKind::k_resume, "hpc-[1-4]",
+        R"({"all_nodes_resume":"hpc-[1-4]","jobs":[{"job_id":6,"nodes_alloc":"hpc-[1-3]",)"
+        R"("nodes_resume":"hpc-[1-3],onprem-1","partition":"cloud","features":null},)"
+        R"({"job_id":"7","nodes_resume":"hpc-4"},{"job_id":8,"nodes_resume":"hpc-4"}]})",
+        m_now, 1};
+    ASSERT_TRUE(Spool(m_config.paths.spool_dir).submit(req));
+    step(d);
+    auto job = m_journal->job(6);
+    ASSERT_TRUE(job);
+    ASSERT_TRUE(job->has_value());
+    EXPECT_EQ((*job)->nodes, (std::vector<std::string>{"hpc-1", "hpc-2", "hpc-3"}));
+    EXPECT_EQ((*job)->partition, "cloud");
+    EXPECT_EQ((*job)->phase, JobPhase::k_starting);
+    auto other = m_journal->job(8);
+    ASSERT_TRUE(other && other->has_value());
+    m_cloud.vms["hpc-3"].status = VmStatus::k_failed;
+    m_cloud.vms["hpc-3"].status_text = "Failed";
+    m_cloud.vms["hpc-3"].status_message = "AllocationFailed: no capacity";
+    m_cloud.make_ready("hpc-4");
+    const std::size_t shutdowns_before = m_cloud.shutdown_calls.size();
+    step(d);
+    std::set<std::string> shut;
+    for (std::size_t i = shutdowns_before; i < m_cloud.shutdown_calls.size(); ++i) {
+        shut.insert(m_cloud.shutdown_calls[i].first.begin(), m_cloud.shutdown_calls[i].first.end());
+    }
+    EXPECT_EQ(shut, (std::set<std::string>{"hpc-1", "hpc-2", "hpc-3"}));
+    for (const char* node : {"hpc-1", "hpc-2"}) {
+        const auto intent = m_journal->intent(node);
+        ASSERT_TRUE(intent);
+        EXPECT_EQ(intent->phase, Phase::k_failed) << node;
+        EXPECT_EQ(intent->last_reason.rfind("cloudburst: job 6 cannot have all its nodes (hpc-3: "
+                                            "cloudburst: capacity: ",
+                                            0),
+                  0u)
+            << intent->last_reason;
+    }
+    EXPECT_NE(m_journal->intent("hpc-4")->phase, Phase::k_failed);
+    job = m_journal->job(6);
+    ASSERT_TRUE(job && job->has_value());
+    EXPECT_EQ((*job)->phase, JobPhase::k_failed);
+}
+
 TEST_F(DaemonTest, ResumeAfterTheFirstPassIsAskedOfTheCloudAtIntake) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
     step(d);  // the periodic pass: nothing to do, but the cloud is now known

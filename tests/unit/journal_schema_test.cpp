@@ -103,5 +103,56 @@ TEST_F(JournalSchema, AJournalOfANewerVersionIsRefusedAndLeftAlone) {
     EXPECT_TRUE(*after == *before) << "the journal of a newer version was modified";
 }
 
+// Version 3 added the jobs table: a journal of version 2 keeps its rows and gains it.
+TEST_F(JournalSchema, AJournalOfVersion2GainsTheJobsTable) {
+    write_db(m_path, journal_0_1_0());
+    {
+        auto v1 = Journal::open(m_path);
+        ASSERT_TRUE(v1);
+    }
+    write_db(m_path, "DROP TABLE jobs; PRAGMA user_version = 2;");
+    auto j = Journal::open(m_path);
+    ASSERT_TRUE(j) << j.error().describe();
+    EXPECT_EQ(user_version(m_path), journal_schema_version());
+    auto intents = j->intents();
+    ASSERT_TRUE(intents);
+    EXPECT_EQ(intents->size(), 1u);
+    auto jobs = j->jobs();
+    ASSERT_TRUE(jobs) << jobs.error().describe();
+    EXPECT_TRUE(jobs->empty());
+}
+
+TEST_F(JournalSchema, JobsAreSavedReplacedAndForgotten) {
+    auto j = Journal::open(m_path);
+    ASSERT_TRUE(j);
+    JobRequest a;
+    a.job_id = 6;
+    a.nodes = {"hpc-3", "hpc-1", "hpc-2"};
+    a.partition = "hpc";
+    a.recorded_ms = 1234;
+    JobRequest b;
+    b.job_id = 7;
+    b.nodes = {"hpc-9"};
+    ASSERT_TRUE(j->save_jobs({a, b}, {}));
+    a.phase = JobPhase::k_failed;
+    a.reason = "cloudburst: job 6\ncannot";
+    ASSERT_TRUE(j->save_jobs({a}, {7}));
+    auto jobs = j->jobs();
+    ASSERT_TRUE(jobs);
+    ASSERT_EQ(jobs->size(), 1u);
+    EXPECT_EQ((*jobs)[0].job_id, 6);
+    EXPECT_EQ((*jobs)[0].nodes, (std::vector<std::string>{"hpc-1", "hpc-2", "hpc-3"}));
+    EXPECT_EQ((*jobs)[0].partition, "hpc");
+    EXPECT_EQ((*jobs)[0].recorded_ms, 1234);
+    EXPECT_EQ((*jobs)[0].phase, JobPhase::k_failed);
+    EXPECT_EQ((*jobs)[0].reason, "cloudburst: job 6 cannot");
+    auto one = j->job(6);
+    ASSERT_TRUE(one);
+    ASSERT_TRUE(one->has_value());
+    auto none = j->job(7);
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->has_value());
+}
+
 }  // namespace
 }  // namespace cb

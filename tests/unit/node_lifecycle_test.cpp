@@ -43,7 +43,21 @@ struct Cluster {
         }
         w.health = plan.health;
         w.bootstrap = plan.bootstrap;
+        for (const auto& j : plan.jobs) {
+            w.jobs[j.job_id] = j;
+        }
+        for (const auto id : plan.forgotten_jobs) {
+            w.jobs.erase(id);
+        }
         return plan;
+    }
+    // A resume whose SLURM_RESUME_FILE gave `nodes` to job `id`.
+    void job(std::int64_t id, const std::vector<std::string>& nodes) {
+        JobRequest j;
+        j.job_id = id;
+        j.nodes = nodes;
+        j.recorded_ms = w.now_ms;
+        w.jobs[id] = j;
     }
     // The outcome of the pass's create call.
     Plan created(const Plan& plan, const Result<CreateResult>& result) {
@@ -216,6 +230,132 @@ TEST(NodeLifecycle, CreateAddedFewerNodesThanAskedFailsTheRestAndBacksOffTheArra
     EXPECT_TRUE(has_update(c.pass(), "hpc-2", "RESUME"));
     c.hook(HookKind::k_resume, {"hpc-2"});
     EXPECT_EQ(c.pass().creates.size(), 1u);
+}
+
+bool shuts_down(const Plan& p, const std::string& node) {
+    return std::find(p.shutdowns.begin(), p.shutdowns.end(), node) != p.shutdowns.end();
+}
+
+// A multi-node job whose array gives only part of its nodes: the ones that got VMs are failed
+// with the one that did not, their VMs shut down, in the pass after the create's outcome.
+TEST(NodeLifecycle, JobThatCannotHaveAllItsNodesGivesThemAllBackTogether) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-2", "hpc-3"});
+    c.job(6, {"hpc-1", "hpc-2", "hpc-3"});
+    const Plan plan = c.pass();
+    ASSERT_EQ(plan.creates.at(0).requests.size(), 3u);
+    c.created(plan, CreateResult{"op-1", {{1, ""}, {1, ""}, {0, "AllocationFailed"}}});
+    ASSERT_EQ(c.phase("hpc-3"), Phase::k_failed);
+    c.vm("hpc-1", VmStatus::k_acquiring, "Acquiring");
+    c.vm("hpc-2", VmStatus::k_ready, "Ready", "198.18.0.9");
+    c.later(1000);
+    const Plan after = c.pass();
+    const std::string why =
+        "cloudburst: job 6 cannot have all its nodes (hpc-3: cloudburst: capacity: "
+        "Standard_HB120rs_v3 unavailable in westeurope: AllocationFailed); giving all of them "
+        "back together";
+    for (const char* node : {"hpc-1", "hpc-2"}) {
+        EXPECT_EQ(c.phase(node), Phase::k_failed) << node;
+        EXPECT_EQ(reason_of(after, node), why) << node;
+        EXPECT_TRUE(has_update(after, node, "POWER_DOWN")) << node;
+        EXPECT_TRUE(shuts_down(after, node)) << node;
+    }
+    EXPECT_TRUE(after.creates.empty());
+    ASSERT_EQ(after.jobs.size(), 1u);
+    EXPECT_EQ(after.jobs[0].phase, JobPhase::k_failed);
+    EXPECT_EQ(after.jobs[0].reason, why);
+    // Once failed, the job is not failed again, and it is remembered for `why` for a day.
+    EXPECT_TRUE(c.pass().jobs.empty());
+    c.later(c.settings.failed_job_memory_ms + 1);
+    EXPECT_EQ(c.pass().forgotten_jobs, std::vector<std::int64_t>{6});
+}
+
+// Without a resume file (or with a one-node job) a failure stays the node's own.
+TEST(NodeLifecycle, NodesOfNoKnownJobFailOneByOne) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-2"});
+    c.job(7, {"hpc-1"});
+    const Plan plan = c.pass();
+    c.created(plan, CreateResult{"op-1", {{0, "AllocationFailed"}, {1, ""}}});
+    c.vm("hpc-2", VmStatus::k_acquiring, "Acquiring");
+    const Plan after = c.pass();
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_creating);
+    EXPECT_FALSE(shuts_down(after, "hpc-2"));
+    ASSERT_EQ(after.jobs.size(), 1u);
+    EXPECT_EQ(after.jobs[0].job_id, 7);
+    EXPECT_EQ(after.jobs[0].phase, JobPhase::k_failed);
+}
+
+// A node that another job, which is fine, was also given (an oversubscribed node) stays.
+TEST(NodeLifecycle, NodeSharedWithAJobThatIsFineIsKeptWhenAnotherJobFails) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-2", "hpc-3"});
+    c.job(6, {"hpc-1", "hpc-2", "hpc-3"});
+    c.job(8, {"hpc-2"});
+    const Plan plan = c.pass();
+    c.created(plan, CreateResult{"op-1", {{1, ""}, {1, ""}, {0, "AllocationFailed"}}});
+    c.vm("hpc-1", VmStatus::k_acquiring, "Acquiring");
+    c.vm("hpc-2", VmStatus::k_acquiring, "Acquiring");
+    const Plan after = c.pass();
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_creating);
+    EXPECT_FALSE(shuts_down(after, "hpc-2"));
+    EXPECT_EQ(c.w.jobs.at(6).phase, JobPhase::k_failed);
+    EXPECT_EQ(c.w.jobs.at(8).phase, JobPhase::k_starting);
+}
+
+// A blocked node array fails its node at once; the job's node in another array, about to be
+// asked for in the same pass, is taken out of the create call and failed with it.
+TEST(NodeLifecycle, BlockedArrayFailsTheWholeJobBeforeAnyCreateCall) {
+    Cluster c;
+    NodeArray htc = c.w.arrays["hpc"];
+    htc.name = "htc";
+    c.w.arrays["htc"] = htc;
+    record_failure(c.w.health, "hpc", ErrorKind::k_quota, "cloudburst: quota: no cores", k_start,
+                   c.settings);
+    c.hook(HookKind::k_resume, {"hpc-1", "htc-1"});
+    c.job(9, {"hpc-1", "htc-1"});
+    const Plan plan = c.pass();
+    EXPECT_TRUE(plan.creates.empty());
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+    EXPECT_EQ(c.phase("htc-1"), Phase::k_failed);
+    EXPECT_EQ(reason_of(plan, "htc-1"),
+              "cloudburst: job 9 cannot have all its nodes (hpc-1: cloudburst: quota: no cores "
+              "(not asking again before 14:16:40Z)); giving all of them back together");
+}
+
+// Once every node of a job registered, the job runs: a later failure of one node (a Spot
+// eviction) is that node's alone; Slurm requeues the job if it must.
+TEST(NodeLifecycle, AStartedJobsNodesFailOneByOne) {
+    Cluster c;
+    c.job(10, {"hpc-1", "hpc-2"});
+    bring_up(c, "hpc-1");
+    bring_up(c, "hpc-2");
+    EXPECT_EQ(c.w.jobs.at(10).phase, JobPhase::k_started);
+    c.vm("hpc-1", VmStatus::k_failed, "Failed", "198.18.0.7");
+    c.slurm("hpc-1", "IDLE", {"NOT_RESPONDING"});
+    const Plan plan = c.pass();
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_failed);
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_running);
+    EXPECT_FALSE(shuts_down(plan, "hpc-2"));
+    // Suspended by Slurm: nothing wanted up any more, the job is forgotten.
+    c.hook(HookKind::k_suspend, {"hpc-2"});
+    EXPECT_EQ(c.pass().forgotten_jobs, std::vector<std::int64_t>{10});
+}
+
+// A failure older than the job's request (a node failed for an earlier job and is waiting to
+// return to the pool) is not this job's.
+TEST(NodeLifecycle, AnEarlierFailureOfANodeIsNotTheNewJobs) {
+    Cluster c;
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    const Plan plan = c.pass();
+    c.created(plan, CreateResult{"op-1", {{0, "AllocationFailed"}}});
+    c.later(c.settings.backoff_initial_ms + 1);
+    c.hook(HookKind::k_resume, {"hpc-2", "hpc-3"});
+    c.job(11, {"hpc-1", "hpc-2", "hpc-3"});
+    c.pass();
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_creating);
+    EXPECT_EQ(c.w.jobs.at(11).phase, JobPhase::k_starting);
 }
 
 TEST(NodeLifecycle, RepeatedCapacityFailuresBackOffExponentiallyUpToTheCap) {

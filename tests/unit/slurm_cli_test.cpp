@@ -207,5 +207,25 @@ TEST(SlurmCli, MissingScontrolIsAnError) {
     EXPECT_EQ(nodes.error().kind, ErrorKind::k_io);
 }
 
+TEST(SlurmCliParse, SqueueJobLine) {
+    auto job = parse_squeue_job("6|PENDING|hpc|3||ReqNodeNotAvail, UnavailableNodes:hpc-[1-3]\n");
+    ASSERT_TRUE(job);
+    ASSERT_TRUE(job->has_value());
+    EXPECT_EQ((*job)->id, "6");
+    EXPECT_EQ((*job)->state, "PENDING");
+    EXPECT_EQ((*job)->partition, "hpc");
+    EXPECT_EQ((*job)->num_nodes, "3");
+    EXPECT_EQ((*job)->nodes, "");
+    EXPECT_EQ((*job)->reason, "ReqNodeNotAvail, UnavailableNodes:hpc-[1-3]");
+    auto none = parse_squeue_job("");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->has_value());
+    auto bad = parse_squeue_job("6|PENDING\x1b[2J\n");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message,
+              "squeue printed '6|PENDING\\x1b[2J', expected ID|STATE|PARTITION|NODES|NODELIST|"
+              "REASON");
+}
+
 }  // namespace
 }  // namespace cb
