@@ -10,8 +10,11 @@
 // SuspendExcNodes line, then given to slurmctld: `scontrol update SuspendExcNodes=` from
 // Slurm 23.02 on, `scontrol reconfigure` before (22.05 cannot change it otherwise).
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -25,6 +28,7 @@
 #include "core/config_loader.h"
 #include "core/config_schema.h"
 #include "core/keep_alive.h"
+#include "core/slurm_conf_edit.h"
 #include "core/slurm_settings.h"
 #include "util/files.h"
 #include "util/hostlist.h"
@@ -237,6 +241,20 @@ Status run_scontrol(const SlurmCliOptions& so, const std::vector<std::string>& a
 
 Result<int> change(const std::string& path, const Config& config, const KeepAliveOptions& o,
                    const SlurmView& view) {
+    // One SuspendExcNodes wins (the last line, or the last `scontrol update`): a site's own in
+    // slurm.conf would be lost, or would hide ours.
+    const SlurmCliOptions cli = slurm_cli_options(config);
+    if (auto site = read_file(cli.slurm_conf)) {
+        if (const std::string own = slurm_conf_value(*site, "SuspendExcNodes"); !own.empty()) {
+            return make_error(ErrorKind::k_config,
+                              cli.slurm_conf +
+                                  " sets SuspendExcNodes=" + without_control_chars(own) +
+                                  " itself, and Slurm keeps one value: put those nodes in "
+                                  "slurm.keep_alive_nodes (`cloudburst keep-alive NODES --set`) "
+                                  "and remove the line from " +
+                                  cli.slurm_conf + ", then run this again");
+        }
+    }
     auto text = read_trusted_config_text(path);
     if (!text) {
         return text.error();
@@ -255,10 +273,18 @@ Result<int> change(const std::string& path, const Config& config, const KeepAliv
         return value.error();
     }
     if (!edit.changed.empty()) {
+        // The file keeps its mode, owner and group (a root:slurm 0640 config stays readable
+        // by the hooks).
         struct stat st {};
-        const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0600;
-        if (auto st_write = write_file_atomic(path, edit.text, mode); !st_write) {
+        if (::stat(path.c_str(), &st) != 0) {
+            return make_error(ErrorKind::k_io, "cannot stat " + path + ": " + std::strerror(errno));
+        }
+        if (auto st_write = write_file_atomic(path, edit.text, st.st_mode & 0777); !st_write) {
             return st_write.error();
+        }
+        if (::chown(path.c_str(), st.st_uid, st.st_gid) != 0) {
+            return make_error(ErrorKind::k_io,
+                              "cannot give " + path + " back its owner: " + std::strerror(errno));
         }
         std::cout << path << ": " << what << "\n";
     } else {
@@ -282,9 +308,10 @@ Result<int> change(const std::string& path, const Config& config, const KeepAliv
         return 0;
     }
     const SlurmCliOptions so = slurm_cli_options(*updated);
-    // From 23.02 on slurmctld takes the value at once; before, only a reconfigure reads it.
-    // An empty value is a reconfigure on every version: `SuspendExcNodes=` is no list.
-    const bool live = view.release >= 2302 && !value->empty();
+    // From 23.02 on slurmctld takes the value at once (`SuspendExcNodes=` clears it), with no
+    // reconfigure, which would restart slurmctld's scripts (and crash 23.11.0-.7 while a prolog
+    // gate waits); before 23.02 only a reconfigure reads it.
+    const bool live = view.release >= 2302;
     if (auto st = live ? run_scontrol(so, {"update", "SuspendExcNodes=" + *value})
                        : run_scontrol(so, {"reconfigure"});
         !st) {

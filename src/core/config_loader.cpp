@@ -674,6 +674,27 @@ Result<std::string> read_trusted_config_text(const std::string& path,
     return std::move(file->content);
 }
 
+Result<std::string> read_prolog_chain(const std::string& path, const ConfigFileAccess& files) {
+    auto text = read_trusted_config_text(path, files);
+    if (!text) {
+        return text.error();
+    }
+#if TOML_EXCEPTIONS
+    try {
+        const toml::table root = toml::parse(*text, path);
+        return std::string(root["slurm"]["prolog_chain"].value_or(std::string_view()));
+    } catch (const toml::parse_error&) {
+        return std::string();
+    }
+#else
+    const auto parsed = toml::parse(*text, path);
+    if (!parsed) {
+        return std::string();
+    }
+    return std::string(parsed.table()["slurm"]["prolog_chain"].value_or(std::string_view()));
+#endif
+}
+
 Result<Config> load_config(const std::string& path, PasswordUse use,
                            const ConfigFileAccess& files) {
     auto file = files.read(path, k_max_config_bytes);

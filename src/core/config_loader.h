@@ -84,4 +84,9 @@ Result<Config> load_config(const std::string& path, PasswordUse use = PasswordUs
 Result<std::string> read_trusted_config_text(const std::string& path,
                                              const ConfigFileAccess& files = {});
 
+// slurm.prolog_chain of the file at `path` (trust rule as above) even when the rest of the file
+// does not load: the gate must not skip a site's prolog because of an unrelated typo. "" when
+// the key is absent or the file is not TOML; an error when the file cannot be read or trusted.
+Result<std::string> read_prolog_chain(const std::string& path, const ConfigFileAccess& files = {});
+
 }  // namespace cb

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -212,6 +213,16 @@ std::string cluster_name(const ConfigValue& v) {
                quote_for_message(text);
     }
     return "";
+}
+
+// The site's own PrologSlurmctld, never the gate itself (it would run itself until slurmctld
+// gives up on the prolog).
+std::string not_the_gate(const ConfigValue& v) {
+    const auto& text = std::get<std::string>(v);
+    if (std::filesystem::path(text).filename() == "cloudburst-prolog") {
+        return "must name the site's own PrologSlurmctld, not cloudburst-prolog itself";
+    }
+    return {};
 }
 
 // A hostlist that goes verbatim into a Nodes= of slurm.conf: plain node names and ranges,
@@ -440,7 +451,8 @@ const KeySpec<Config> k_config_keys[] = {
                     "gate wait for the job's cloud nodes. `cloudburst setup scheduler` sets it "
                     "when it puts the gate in the site's line. From 24.05 on the gate gets a "
                     "second PrologSlurmctld line instead.",
-     .access = field<&Config::slurm, &SlurmConfig::prolog_chain>()},
+     .access = field<&Config::slurm, &SlurmConfig::prolog_chain>(),
+     .check = not_the_gate},
     {.section = "slurm",
      .key = "generated_conf",
      .type = ValueType::k_path,

@@ -34,6 +34,29 @@ std::string line_key(std::string_view line) {
     return to_lower(trim(line.substr(start, eq - start)));
 }
 
+// `list`, sorted, as hostlists without a comma inside brackets ("hpc-[3,5]" gives "hpc-3" and
+// "hpc-5"): from 23.02 Slurm splits a SuspendExcNodes with a count at every comma.
+std::vector<std::string> comma_free_pieces(Hostlist list) {
+    list.sort();
+    std::vector<std::string> out;
+    std::vector<std::string> run;
+    for (auto& name : list.expand()) {
+        run.push_back(name);
+        auto joined = Hostlist::from_names(run);
+        if (joined && joined->compress().find(',') != std::string::npos) {
+            run.pop_back();
+            if (auto done = Hostlist::from_names(run)) {
+                out.push_back(done->compress());
+            }
+            run = {std::move(name)};
+        }
+    }
+    if (auto done = Hostlist::from_names(run); done && !run.empty()) {
+        out.push_back(done->compress());
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<KeepAliveEntry> keep_alive_entries(
@@ -55,7 +78,9 @@ Result<std::string> suspend_exc_nodes(const std::vector<KeepAliveEntry>& entries
     std::vector<std::string> counted;
     std::vector<std::string> plain;
     for (const auto& e : entries) {
-        if (!plain_hostlist_text(e.nodes) || !Hostlist::parse(e.nodes)) {
+        const bool plain_text = plain_hostlist_text(e.nodes);
+        auto list = Hostlist::parse(plain_text ? e.nodes : std::string());
+        if (!plain_text || !list || list->empty()) {
             return make_error(ErrorKind::k_invalid_input,
                               "keep-alive nodes " + quote_for_message(e.nodes) +
                                   " are not a hostlist of plain node names");
@@ -64,11 +89,21 @@ Result<std::string> suspend_exc_nodes(const std::vector<KeepAliveEntry>& entries
             return make_error(ErrorKind::k_invalid_input,
                               "keep-alive count for " + e.nodes + " is negative");
         }
-        if (e.count > 0) {
-            counted.push_back(e.nodes + ":" + std::to_string(e.count));
-        } else {
-            plain.push_back(e.nodes);
+        std::vector<std::string> pieces = comma_free_pieces(*list);
+        if (e.count == 0) {
+            plain.insert(plain.end(), pieces.begin(), pieces.end());
+            continue;
         }
+        if (pieces.size() != 1) {
+            return make_error(ErrorKind::k_invalid_input,
+                              "keep-alive: " + e.nodes +
+                                  " is not one range of nodes, and Slurm reads a count only "
+                                  "after one (" +
+                                  pieces.front() + ", ...)");
+        }
+        // 22.05 drops the whole line for a count above its set's size.
+        const auto count = std::min<std::size_t>(static_cast<std::size_t>(e.count), list->size());
+        counted.push_back(pieces.front() + ":" + std::to_string(count));
     }
     counted.insert(counted.end(), plain.begin(), plain.end());
     return join(counted, ",");

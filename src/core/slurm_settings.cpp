@@ -8,6 +8,12 @@ namespace cb {
 
 namespace {
 
+// Keys slurm.conf may repeat from Slurm 24.05 on, one program a line; kept as a comma list.
+bool repeatable(std::string_view key) {
+    return key == "prologslurmctld" || key == "epilogslurmctld" || key == "prolog" ||
+           key == "epilog";
+}
+
 std::vector<std::string_view> split_words(std::string_view line) {
     std::vector<std::string_view> out;
     std::size_t i = 0;
@@ -117,7 +123,11 @@ void parse_into(std::string_view text, SlurmSettings& settings, bool globals) {
             return;
         }
         for (auto& [k, v] : pairs_of(words)) {
-            settings.values[k] = v;
+            if (auto it = settings.values.find(k); it != settings.values.end() && repeatable(k)) {
+                it->second += "," + v;
+            } else {
+                settings.values[k] = v;
+            }
         }
     });
 }
@@ -149,13 +159,19 @@ void merge_scontrol_config(std::string_view text, SlurmSettings& settings) {
             return;
         }
         std::string key = to_lower(trim(line.substr(0, eq)));
-        if (const auto bracket = key.find('['); bracket != std::string::npos) {
-            if (key.substr(bracket) != "[0]") {
-                return;  // backup controllers
-            }
-            key.resize(bracket);
-        }
         const std::string value(trim(line.substr(eq + 3)));
+        if (const auto bracket = key.find('['); bracket != std::string::npos) {
+            const bool first = key.substr(bracket) == "[0]";
+            key.resize(bracket);
+            if (!first) {
+                // PrologSlurmctld[1] (24.05+ prints one line per program): a list, as in
+                // slurm.conf; SlurmctldHost[1] is a backup controller.
+                if (repeatable(key) && settings.values.count(key) != 0) {
+                    settings.values[key] += "," + value;
+                }
+                return;
+            }
+        }
         if (key == "slurm_version") {
             settings.version = value;
             return;

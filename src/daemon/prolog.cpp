@@ -116,10 +116,22 @@ int run_chained_prolog(const std::string& path) {
 
 int run_prolog(int /*argc*/, char** /*argv*/) {
     ensure_standard_fds();
-    auto config = load_chosen_config(gate_config_path(), PasswordUse::k_skip);
-    if (config && !config->slurm.prolog_chain.empty()) {
-        // The site's prolog decides first, exactly as it did alone: its failure is the job's.
-        if (const int rc = run_chained_prolog(config->slurm.prolog_chain); rc != 0) {
+    const ConfigPathChoice path = gate_config_path();
+    auto config = load_chosen_config(path, PasswordUse::k_skip);
+    // The site's prolog decides first, exactly as it did alone: its failure is the job's. A
+    // config that does not load (a typo elsewhere) must not skip it, so its key is read alone.
+    std::string chain;
+    if (config) {
+        chain = config->slurm.prolog_chain;
+    } else if (auto alone = read_prolog_chain(path.path)) {
+        chain = *alone;
+    }
+    if (!chain.empty()) {
+        if (chain.front() != '/') {
+            std::fprintf(stderr, "cloudburst-prolog: slurm.prolog_chain is not an absolute path\n");
+            return 1;
+        }
+        if (const int rc = run_chained_prolog(chain); rc != 0) {
             return rc;
         }
     }

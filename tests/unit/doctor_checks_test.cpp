@@ -202,8 +202,19 @@ TEST(DoctorChecks, PrologGateMissingOrForeignIsAWarning) {
                   "/opt/site/prolog.sh")),
               "ok       PrologSlurmctld: /usr/libexec/cloudburst/cloudburst-prolog (jobs start "
               "when their nodes register; it runs the site's /opt/site/prolog.sh first)");
-    newer = with("PrologSlurmctld=/opt/site/prolog.sh,/usr/lib/cloudburst/cloudburst-prolog\n");
+    // 24.05+ print one line per program; the gate may be the second.
+    newer = with(
+        "PrologSlurmctld=/opt/site/prolog.sh\n"
+        "PrologSlurmctld=/usr/lib/cloudburst/cloudburst-prolog\n");
     newer.version = "24.11.5";
+    EXPECT_EQ(check_prolog_gate(newer, "").outcome, CheckOutcome::k_ok);
+    merge_scontrol_config(
+        "PrologSlurmctld[0]      = /opt/site/prolog.sh\n"
+        "PrologSlurmctld[1]      = /usr/lib/cloudburst/cloudburst-prolog\n"
+        "SlurmctldHost[1]        = backup\n",
+        newer);
+    EXPECT_EQ(newer.get("PrologSlurmctld"),
+              "/opt/site/prolog.sh,/usr/lib/cloudburst/cloudburst-prolog");
     EXPECT_EQ(check_prolog_gate(newer, "").outcome, CheckOutcome::k_ok);
 }
 

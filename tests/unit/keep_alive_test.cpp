@@ -40,6 +40,22 @@ TEST(KeepAlive, CountedSetsComeBeforeNamedNodes) {
     EXPECT_EQ(*value, "gpu-[1-4]:1,hpc-[1-8]:2,htc-[3-4]");
 }
 
+TEST(KeepAlive, NoCommaInsideBracketsAndNoCountAboveTheSet) {
+    // 23.02+ split a counted SuspendExcNodes at every comma: "hpc-[3,5]" would be "hpc-[3".
+    auto value = suspend_exc_nodes({{"hpc-[1-8]", 2}, {"htc-[3,5-6],htc-9", 0}});
+    ASSERT_TRUE(value) << value.error().describe();
+    EXPECT_EQ(*value, "hpc-[1-8]:2,htc-3,htc-[5-6],htc-9");
+    // 22.05 drops the whole line for a count above the set's size: clamped.
+    value = suspend_exc_nodes({{"gpu-[1-4]", 10}});
+    ASSERT_TRUE(value);
+    EXPECT_EQ(*value, "gpu-[1-4]:4");
+    // A count over a set that is not one range cannot be written for both parsers.
+    value = suspend_exc_nodes({{"hpc-[1-3,5]", 2}});
+    ASSERT_FALSE(value);
+    EXPECT_NE(value.error().message.find("not one range"), std::string::npos)
+        << value.error().message;
+}
+
 TEST(KeepAlive, NothingToKeepIsNoValue) {
     Config c;
     auto value = suspend_exc_nodes(keep_alive_entries(c, {{"hpc", "hpc-[1-8]"}}));
