@@ -436,11 +436,33 @@ void Daemon::observe_changes(const Plan& plan, const World& world) {
                 m_stats.boot_seconds.observe(waited);
             } else if (old.phase == Phase::k_registering && n.phase == Phase::k_running) {
                 m_stats.registration_seconds.observe(waited);
+                m_awaiting_job[n.name] = now;
             } else if (old.phase == Phase::k_idle && n.phase == Phase::k_stopping) {
                 ++m_stats.orphans_removed;
             }
         }
+        if (n.phase != Phase::k_running) {
+            m_awaiting_job.erase(n.name);
+        }
         m_intents[n.name] = n;
+    }
+}
+
+void Daemon::observe_first_jobs(const World& world) {
+    for (auto it = m_awaiting_job.begin(); it != m_awaiting_job.end();) {
+        const auto node = world.slurm.find(it->first);
+        if (node == world.slurm.end()) {
+            it = m_awaiting_job.erase(it);
+            continue;
+        }
+        const std::string& base = node->second.state.base;
+        if (base == "ALLOCATED" || base == "MIXED" || base == "COMPLETING") {
+            m_stats.first_job_seconds.observe(static_cast<double>(world.now_ms - it->second) /
+                                              1000.0);
+            it = m_awaiting_job.erase(it);
+        } else {
+            ++it;
+        }
     }
 }
 
@@ -486,6 +508,9 @@ void Daemon::fill_report(StatusReport& r) const {
     r.create_call_seconds = m_stats.create_call_seconds;
     r.boot_seconds = m_stats.boot_seconds;
     r.registration_seconds = m_stats.registration_seconds;
+    r.first_job_seconds = m_stats.first_job_seconds;
+    r.currency = m_config.cost.currency;
+    r.budgets = m_spend.states();
 }
 
 std::string health_file_path(const Config& config) {
@@ -735,6 +760,7 @@ Status Daemon::pass_once(std::int64_t now_ms) {
         return world.error();
     }
     m_cloud_ok = true;
+    observe_first_jobs(*world);
     m_spend.observe(m_journal, *world, settings().node_prefix);
     if (auto health = m_health; m_spend.apply_budgets(m_journal, health, now_ms)) {
         log_health_changes(health);

@@ -44,6 +44,7 @@ struct DaemonStats {
     Histogram create_call_seconds{call_seconds_buckets()};
     Histogram boot_seconds{boot_seconds_buckets()};
     Histogram registration_seconds{boot_seconds_buckets()};
+    Histogram first_job_seconds{boot_seconds_buckets()};  // registered -> Slurm gives it a job
 };
 
 class Daemon {
@@ -103,6 +104,8 @@ class Daemon {
     // Phase changes of `plan` against `world`: events, histograms, orphans removed.
     void observe_changes(const Plan& plan, const World& world);
     void count_nodes(const World& world);
+    // Observes first_job_seconds for the registered nodes Slurm now shows running a job.
+    void observe_first_jobs(const World& world);
     void write_events(const std::vector<OpsEvent>& events);
 
     Config m_config;
@@ -129,6 +132,8 @@ class Daemon {
     EventLog m_events;
     // The intents as the last snapshot and every change journaled since left them.
     std::map<std::string, NodeIntent> m_intents;
+    // Nodes whose slurmd registered and that have had no job yet -> when they registered.
+    std::map<std::string, std::int64_t> m_awaiting_job;
 };
 
 // The log lines for a pass's events: one per distinct message, naming its nodes as a hostlist,

@@ -78,8 +78,9 @@ bool SpendTracker::apply_budgets(Journal& journal, std::map<std::string, ArrayHe
         return false;
     }
     bool changed = false;
-    for (const auto& state :
-         budget_states(m_budgets, *usage, *m_prices, m_config.cost.budget_warn_percent, now_ms)) {
+    m_states =
+        budget_states(m_budgets, *usage, *m_prices, m_config.cost.budget_warn_percent, now_ms);
+    for (const auto& state : m_states) {
         const auto it = health.find(state.nodearray);
         const bool open = it != health.end() && it->second.budget;
         if (!state.unpriced.empty() &&

@@ -38,8 +38,12 @@ class SpendTracker {
     bool apply_budgets(Journal& journal, std::map<std::string, ArrayHealth>& health,
                        std::int64_t now_ms);
 
+    // The budgets as the last apply_budgets left them (metrics, status).
+    const std::vector<BudgetState>& states() const { return m_states; }
+
   private:
     const Config& m_config;
+    std::vector<BudgetState> m_states;
     std::map<std::string, double> m_budgets;  // node array -> monthly amount
     std::optional<PriceTable> m_prices;
     std::vector<VmUsage> m_open;

@@ -56,6 +56,14 @@ std::string status_json(const StatusReport& r) {
     for (const auto& g : r.gates) {
         gates.push_back({{"job", g.job}, {"nodes", g.nodes}, {"since_ms", g.since_ms}});
     }
+    json budgets = json::array();
+    for (const auto& b : r.budgets) {
+        budgets.push_back({{"nodearray", b.nodearray},
+                           {"monthly", b.monthly},
+                           {"spent", b.spent},
+                           {"currency", r.currency},
+                           {"exhausted", b.exhausted}});
+    }
     const json out = {
         {"version", r.version},
         {"config", r.config_path},
@@ -90,7 +98,9 @@ std::string status_json(const StatusReport& r) {
         {"histograms",
          {{"create_call_seconds", histogram_json(r.create_call_seconds)},
           {"boot_seconds", histogram_json(r.boot_seconds)},
-          {"registration_seconds", histogram_json(r.registration_seconds)}}},
+          {"registration_seconds", histogram_json(r.registration_seconds)},
+          {"first_job_seconds", histogram_json(r.first_job_seconds)}}},
+        {"budgets", budgets},
     };
     return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -330,6 +340,23 @@ std::string render_prometheus(const StatusReport& r) {
     x.histogram("cloudburst_node_registration_seconds",
                 "From a node's VM having an address to slurmd registering with Slurm.",
                 r.registration_seconds);
+    x.histogram("cloudburst_node_first_job_seconds",
+                "From slurmd registering to Slurm giving the node its first job (at the "
+                "daemon's pass resolution).",
+                r.first_job_seconds);
+    x.family("cloudburst_budget_spent", "gauge",
+             "This month's spend (UTC) of a node array with a monthly budget, in the config's "
+             "currency.");
+    for (const auto& b : r.budgets) {
+        x.sample("cloudburst_budget_spent", {{"nodearray", b.nodearray}, {"currency", r.currency}},
+                 number(b.spent));
+    }
+    x.family("cloudburst_budget_monthly", "gauge",
+             "The monthly budget of a node array, in the config's currency.");
+    for (const auto& b : r.budgets) {
+        x.sample("cloudburst_budget_monthly",
+                 {{"nodearray", b.nodearray}, {"currency", r.currency}}, number(b.monthly));
+    }
     return x.take();
 }
 

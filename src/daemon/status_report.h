@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cost.h"
 #include "util/result.h"
 
 namespace cb {
@@ -87,6 +88,9 @@ struct StatusReport {
     Histogram create_call_seconds{call_seconds_buckets()};
     Histogram boot_seconds{boot_seconds_buckets()};          // create call -> VM with address
     Histogram registration_seconds{boot_seconds_buckets()};  // address -> slurmd registered
+    Histogram first_job_seconds{boot_seconds_buckets()};     // registered -> first job on it
+    std::string currency;
+    std::vector<BudgetState> budgets;  // node arrays with a monthly budget, this month
 };
 
 // Gates listed by name in a report (all are counted): the answer stays small.
