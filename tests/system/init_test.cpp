@@ -175,11 +175,19 @@ TEST_F(InitSystem, RightSettingsWriteAPrivateConfigOnceAndDoctorIsHappy) {
     ASSERT_TRUE(base);
     ASSERT_TRUE(write_file_atomic(m_config, *base, 0644));
 
+    // A slurm.conf that does not include the generated file yet (the testbed's does, as
+    // `setup scheduler` would): init says so.
+    const std::string generated = m_tb->dir() + "/etc/cloudburst.conf";
+    auto slurm_conf = read_file(m_tb->slurm_conf());
+    ASSERT_TRUE(slurm_conf);
+    const std::string include_line = "Include " + generated + "\n";
+    const auto at = slurm_conf->find(include_line);
+    ASSERT_NE(at, std::string::npos) << *slurm_conf;
+    ASSERT_TRUE(
+        write_file_atomic(m_tb->slurm_conf(), slurm_conf->erase(at, include_line.size()), 0644));
     auto args = init_args(url(), cluster());
     args.insert(args.end(), {"--password-file", m_password_file, "--no-start"});
     auto first = cloudburst(args, m_config);
-    const std::string generated = m_tb->dir() + "/etc/cloudburst.conf";
-    // The testbed's slurm.conf does not include the generated file yet: init says so.
     EXPECT_EQ(first.exit_code, 1) << first.out << first.err;
     // init rewrites the testbed's config into its own layout: password_file, root 0644.
     EXPECT_NE(first.out.find("config " + m_config + ": written, root:root, mode 0644\n"),

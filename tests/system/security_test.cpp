@@ -36,7 +36,11 @@ class SecuritySystem : public ::testing::Test {
         if (auto why = why_system_tests_cannot_run(); !why.empty()) {
             GTEST_SKIP() << why;
         }
-        auto tb = Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-4]"});
+        // ResumeTimeout well past the fault phases of NoPasswordInAnyLog... (which run as long
+        // as the daemon's backoff takes to make its calls): the test is about logs, and a node
+        // Slurm gave up on requeues the job for 121 s more.
+        auto tb =
+            Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-4]", "--resume-timeout", "300"});
         ASSERT_TRUE(tb) << tb.error().describe();
         m_tb = std::move(*tb);
     }
