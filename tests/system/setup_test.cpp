@@ -157,7 +157,8 @@ TEST_F(SetupScheduler, BuildsTheSchedulerAndASecondRunChangesNothing) {
     EXPECT_EQ(read(m_root + "/sched/hpc1/munge.key"), read(key));
     EXPECT_EQ(stat_of(m_root + "/sched/hpc1/munge.key").st_mode & 07777, 0400u);
     const std::string env = read(m_root + "/sched/hpc1/cloudburst-node.env");
-    EXPECT_NE(env.find("\nSLURMCTLD_ADDR=10.0.0.5\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("\nSLURMCTLD_ADDR=10.0.0.5\nSLURMCTLD_PORT=6817\n"), std::string::npos)
+        << env;
     EXPECT_NE(env.find("\nSLURM_UID=" + std::to_string(m_slurm.first) + "\n"), std::string::npos);
 
     const std::string key_before = read(key);

@@ -3,10 +3,12 @@
 # (converge_on_boot), after mounting /sched and /shared; it is safe to rerun.
 #
 #  1. reads /sched/<cluster>/cloudburst-node.env, written by `cloudburst setup scheduler`
-#     (controller address, Slurm package version, pinned UIDs/GIDs);
+#     (controller address and port, Slurm package version, pinned UIDs/GIDs);
 #  2. creates the slurm and munge accounts with those IDs (and stops if they exist with
 #     other IDs: files they own would not match the scheduler's);
-#  3. installs slurmd and munge of the scheduler's Slurm version;
+#  3. installs slurmd and munge of the scheduler's Slurm version, unless that version is
+#     installed already (an image built for the cluster; the emulator's VMs, which cannot
+#     install packages, docs/emulator.md);
 #  4. copies the munge key from /sched as the munge user (/sched is read-only with root
 #     squashed: root here cannot read it), sets the host name to the node name;
 #  5. starts slurmd configless (`--conf-server`) through cloudburst-node-start, which runs
@@ -43,6 +45,10 @@ setting() {
   printf '%s' "$v"
 }
 ctld_addr=$(setting SLURMCTLD_ADDR)
+# Files written before SLURMCTLD_PORT existed mean Slurm's default port.
+ctld_port=$(sed -n 's/^SLURMCTLD_PORT=//p' "$env_file" | tail -n 1)
+ctld_port=${ctld_port:-6817}
+[[ $ctld_port =~ ^[0-9]+$ ]] || die "$env_file: SLURMCTLD_PORT is not a port number: $ctld_port"
 slurm_version=$(setting SLURM_VERSION)
 
 pin_account() { # name uid gid
@@ -124,7 +130,7 @@ After=munge.service network-online.target remote-fs.target
 Wants=network-online.target
 [Service]
 ExecStart=
-ExecStart=$bin_dir/cloudburst-node-start -D -b -N $node --conf-server $ctld_addr:6817
+ExecStart=$bin_dir/cloudburst-node-start -D -b -N $node --conf-server $ctld_addr:$ctld_port
 UNIT
 systemctl daemon-reload
 systemctl enable slurmd
