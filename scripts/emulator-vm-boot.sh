@@ -178,8 +178,9 @@ boot() {
     esac
     shift 2
   done
-  [ -n "$node" ] && [ -n "$cluster" ] && [ -n "$project" ] && [ -n "$mnt" ] && [ -n "$status" ] ||
+  if [ -z "$node" ] || [ -z "$cluster" ] || [ -z "$project" ] || [ -z "$mnt" ] || [ -z "$status" ]; then
     fail "--node, --cluster, --project, --mnt and --status are required"
+  fi
   local name
   name=$(sed -n 's/^[[:space:]]*name[[:space:]]*=[[:space:]]*\([A-Za-z0-9._-]*\).*/\1/p' "$project/project.ini" | head -n 1)
   [ -n "$name" ] || fail "$project/project.ini has no name"
