@@ -556,7 +556,8 @@ Status ensure_node_environment(SystemChanges& changes, const SetupOptions& o, co
         const std::string port = slurm_conf_value(*conf, "SlurmctldPort");
         unsigned value = 0;
         const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (ec == std::errc() && value > 0 && value < 65536 && (end == port.data() + port.size() || *end == '-')) {
+        if (ec == std::errc() && value > 0 && value < 65536 &&
+            (end == port.data() + port.size() || *end == '-')) {
             env.controller_port = value;
         }
     }
