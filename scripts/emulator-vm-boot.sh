@@ -97,13 +97,16 @@ set -euo pipefail
 case "${1:-}" in
   config)
     [ $# -ge 2 ] || { echo "usage: jetpack config KEY [DEFAULT]" >&2; exit 2; }
-    value=$(awk -v key="$2" 'index($0, key "=") == 1 { v = substr($0, length(key) + 2); found = 1 }
-      END { if (found) print v; else exit 1 }' /opt/cycle/jetpack/config/node.conf) || {
-      if [ $# -ge 3 ]; then printf '%s\n' "$3"; exit 0; fi
+    found=0
+    while IFS= read -r line; do
+      if [ "${line%%=*}" = "$2" ]; then value=${line#*=} found=1; fi
+    done </opt/cycle/jetpack/config/node.conf
+    if [ "$found" = 1 ]; then printf '%s\n' "$value"
+    elif [ $# -ge 3 ]; then printf '%s\n' "$3"
+    else
       echo "jetpack: error: no configuration value for $2" >&2
       exit 1
-    }
-    printf '%s\n' "$value"
+    fi
     ;;
   converge) exec bash /opt/cycle/jetpack/system/bin/emulator-vm-boot.sh converge "$2" ;;
   *) echo "jetpack (emulator): only 'config KEY [DEFAULT]' and 'converge' are available" >&2; exit 2 ;;

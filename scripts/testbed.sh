@@ -45,7 +45,10 @@
 #                              from DIR/sched and DIR/shared, its own accounts, munged and
 #                              file system) and slurmd is what it starts, configless.
 #                              DIR/sched/<cluster> holds cloudburst-node.env and the munge
-#                              key as `cloudburst setup scheduler` writes them
+#                              key as `cloudburst setup scheduler` writes them.
+#                              CB_TESTBED_CLUSTER_INIT=1 in the environment makes it the
+#                              default (for a whole test run); --no-cluster-init overrides
+#   --no-cluster-init          the emulator starts slurmd directly in its VMs (the default)
 #   --cloudburst               the whole burst stack: implies --emulator, installs
 #                              build/cloudburst-{resume,suspend,resume-fail} into
 #                              DIR/libexec (slurm runs them from there, as from an install,
@@ -608,7 +611,7 @@ up() {
   local prolog_gate=1 prolog_program=""
   local index="" bridge="" onprem_list="" emulator_ready="" slurm_user=slurm
   local slurm_version=host sbin=/usr/sbin bin=/usr/bin plugin_dir=""
-  local cluster_init=0 vm_root=/
+  local cluster_init=${CB_TESTBED_CLUSTER_INIT:-0} vm_root=/
   emulator_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -626,6 +629,7 @@ up() {
       --emulator) with_emulator=1 ;;
       --emulator-arg) emulator_args+=("$2"); shift ;;
       --cluster-init) cluster_init=1 ;;
+      --no-cluster-init) cluster_init=0 ;;
       --cloudburst) with_cloudburst=1; with_emulator=1 ;;
       --no-prolog-gate) prolog_gate=0 ;;
       --cloudburst-conf) cloudburst_conf=$(realpath "$2"); shift ;;

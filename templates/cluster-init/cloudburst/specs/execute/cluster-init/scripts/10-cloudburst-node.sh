@@ -37,17 +37,18 @@ sched=/sched/$escaped
 env_file=$sched/cloudburst-node.env
 [ -r "$env_file" ] || die "$env_file is missing: is /sched mounted from the scheduler, and did \`cloudburst setup scheduler --cluster $cluster\` run there?"
 
-# KEY=VALUE lines, read, never sourced.
+# KEY=VALUE lines, read (once; the last of a key wins), never sourced.
+declare -A settings=()
+while IFS= read -r line || [ -n "$line" ]; do
+  if [[ $line =~ ^([A-Z_]+)=(.*)$ ]]; then settings[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}; fi
+done <"$env_file"
 setting() {
-  local v
-  v=$(sed -n "s/^$1=//p" "$env_file" | tail -n 1)
-  [ -n "$v" ] || die "$env_file has no $1"
-  printf '%s' "$v"
+  [ -n "${settings[$1]:-}" ] || die "$env_file has no $1"
+  printf '%s' "${settings[$1]}"
 }
 ctld_addr=$(setting SLURMCTLD_ADDR)
 # Files written before SLURMCTLD_PORT existed mean Slurm's default port.
-ctld_port=$(sed -n 's/^SLURMCTLD_PORT=//p' "$env_file" | tail -n 1)
-ctld_port=${ctld_port:-6817}
+ctld_port=${settings[SLURMCTLD_PORT]:-6817}
 [[ $ctld_port =~ ^[0-9]+$ ]] || die "$env_file: SLURMCTLD_PORT is not a port number: $ctld_port"
 slurm_version=$(setting SLURM_VERSION)
 
