@@ -348,14 +348,15 @@ TEST(ClusterInit, EmulatorVmsRunTheShippedClusterInitAndBurst) {
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"hpc-1", "hpc-2"})) << out->out;
     const std::string ctld = (*tb)->env("CB_TESTBED_GATEWAY");
-    for (const std::string node : {"hpc-1", "hpc-2"}) {
+    for (const std::string& node : std::vector<std::string>{"hpc-1", "hpc-2"}) {
         const std::string log =
             read_file((*tb)->dir() + "/emulator/vms/log/" + node + ".log").value_or("");
         for (const std::string& line :
-             {"cloudburst cluster-init: munge key installed from /sched/slurm-headless/munge.key",
-              "cloudburst cluster-init: host name ", "-> " + node + "\n",
-              "cloudburst cluster-init: slurmd started as " + node + " (configless from " + ctld +
-                  ")"}) {
+             std::vector<std::string>{"cloudburst cluster-init: munge key installed from "
+                                      "/sched/slurm-headless/munge.key",
+                                      "cloudburst cluster-init: host name ", "-> " + node + "\n",
+                                      "cloudburst cluster-init: slurmd started as " + node +
+                                          " (configless from " + ctld + ")"}) {
             EXPECT_NE(log.find(line), std::string::npos) << node << ": " << line << "\n" << log;
         }
     }
