@@ -349,8 +349,8 @@ TEST(ClusterInit, EmulatorVmsRunTheShippedClusterInitAndBurst) {
     EXPECT_EQ(names, (std::vector<std::string>{"hpc-1", "hpc-2"})) << out->out;
     const std::string ctld = (*tb)->env("CB_TESTBED_GATEWAY");
     for (const std::string& node : std::vector<std::string>{"hpc-1", "hpc-2"}) {
-        const std::string log =
-            read_file((*tb)->dir() + "/emulator/vms/log/" + node + ".log").value_or("");
+        auto text = read_file((*tb)->dir() + "/emulator/vms/log/" + node + ".log");
+        const std::string log = text ? *text : std::string();
         for (const std::string& line :
              std::vector<std::string>{"cloudburst cluster-init: munge key installed from "
                                       "/sched/slurm-headless/munge.key",
