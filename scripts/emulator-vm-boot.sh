@@ -184,6 +184,10 @@ boot() {
   if [ -z "$node" ] || [ -z "$cluster" ] || [ -z "$project" ] || [ -z "$mnt" ] || [ -z "$status" ]; then
     fail "--node, --cluster, --project, --mnt and --status are required"
   fi
+  # Everything below mounts: only ever in the VM's own mount namespace, never the host's.
+  [ "$(readlink /proc/self/ns/mnt)" != "$(readlink "/proc/$PPID/ns/mnt")" ] ||
+    fail "not in a mount namespace of its own (the namespaces backend starts it in one)"
+  [ -f "$project/project.ini" ] || fail "$project is not a cluster-init project (no project.ini)"
   local name
   name=$(sed -n 's/^[[:space:]]*name[[:space:]]*=[[:space:]]*\([A-Za-z0-9._-]*\).*/\1/p' "$project/project.ini" | head -n 1)
   [ -n "$name" ] || fail "$project/project.ini has no name"
