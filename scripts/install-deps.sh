@@ -20,6 +20,8 @@ packages=(
   slurmctld slurmd slurm-client munge
   # namespaces, bridges, certificates
   iproute2 util-linux procps openssl curl ca-certificates sqlite3 bc jq
+  # scripts/lint.sh checks every shipped shell script with it
+  shellcheck
   # promtool: the tests check cloudburstd's metrics with it (its service is not started)
   prometheus
   # packages: man pages, and the Debian roots the install tests put them in

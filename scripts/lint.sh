@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# clang-format (must be clean) and clang-tidy (warnings are errors) over our own sources.
+# Checks: every shell script we ship or run with shellcheck (must be clean), clang-format (must be
+# clean) and clang-tidy (warnings are errors) over our own sources.
 # CLOUDBURST_TIDY=0 skips clang-tidy (it is the slow half).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+# The *.sh files, and the shell scripts without that ending: the cluster-init's files and the
+# packages' maintainer scripts.
+mapfile -t scripts < <(git ls-files -co --exclude-standard -- '*.sh' \
+  'templates/cluster-init/*/specs/*/cluster-init/files/*' 'packaging/deb/postinst' \
+  'packaging/deb/postrm' 'packaging/deb/prerm' 'packaging/rpm/post' 'packaging/rpm/postun' \
+  'packaging/rpm/preun' | sort -u)
+shellcheck "${scripts[@]}"
+echo "shellcheck: ${#scripts[@]} scripts clean"
 mapfile -t files < <(git ls-files -co --exclude-standard -- 'src/*.cpp' 'src/*.h' 'tests/*.cpp' \
   'tests/*.h' 'bench/*.cpp' | sort -u)
 existing=()

@@ -34,6 +34,7 @@ case "$release" in
   ''|*[!0-9]*) echo "package: error: --release must be a number, not '$release'" >&2; exit 2 ;;
 esac
 
+# shellcheck source=/dev/null
 . /etc/os-release
 case "${ID:-}" in
   debian) suffix="+deb${VERSION_ID%%.*}" ;;

@@ -39,6 +39,16 @@
 #                              VMs on the testbed's bridge, slurmd with this slurm.conf;
 #                              URL, cluster, CA, credentials in testbed.env)
 #   --emulator-arg ARG         extra emulator argument (repeat), e.g. --http, --timing fast
+#   --cluster-init             (the default) the emulator's VMs boot as CycleCloud nodes:
+#                              each runs the cluster-init templates/cluster-init/cloudburst
+#                              (scripts/emulator-vm-boot.sh: a jetpack, /sched and /shared
+#                              from DIR/sched and DIR/shared, its own accounts, munged and
+#                              file system) and slurmd is what it starts, configless.
+#                              DIR/sched/<cluster> holds cloudburst-node.env and the munge
+#                              key as `cloudburst setup scheduler` writes them
+#   --no-cluster-init          the emulator starts slurmd directly in its VMs (faster by
+#                              about 2 s a boot; CB_TESTBED_CLUSTER_INIT=0 in the
+#                              environment makes it the default)
 #   --cloudburst               the whole burst stack: implies --emulator, installs
 #                              build/cloudburst-{resume,suspend,resume-fail} into
 #                              DIR/libexec (slurm runs them from there, as from an install,
@@ -287,6 +297,8 @@ EOF
     echo "CgroupPlugin=disabled" >"$dir/etc/cgroup.conf"
   fi
   local params="idle_on_node_suspend,power_save_interval=1"
+  # The cluster-init starts slurmd configless, as `cloudburst setup scheduler` configures it.
+  if [ "$cluster_init" = 1 ]; then params="enable_configless,$params"; fi
   # From 23.11 on a cloud node's address always comes from its registration, and slurmctld
   # calls cloud_reg_addrs defunct (an error in its log): only older versions are told.
   if [ "$cloud_reg_addrs" = 1 ] && [ "$slurm_version" = host ]; then params="cloud_reg_addrs,$params"; fi
@@ -413,6 +425,12 @@ start_emulator() {
       args+=("${emulator_args[i]}")
     fi
   done
+  if [ "$cluster_init" = 1 ]; then
+    args+=(--cluster-init "$here/templates/cluster-init/cloudburst"
+      --vm-boot "$here/scripts/emulator-vm-boot.sh" --vm-root "$vm_root"
+      --sched "$dir/sched" --shared "$dir/shared" --vm-bind "$dir" --vm-bind "$build"
+      --vm-munge-socket "$dir/munge/munge.socket")
+  fi
   record "vms_tb${index}c" "$dir/emulator/vms" # where its namespaces backend keeps pid files
   setsid "$emu" --backend namespaces --instance "tb${index}c" --state-dir "$dir/emulator" \
     --subnet "198.18.$index.0/24" --pool "198.18.$index.128/25" --bridge "$bridge" \
@@ -429,6 +447,37 @@ start_emulator() {
   done
   # "ready url=... cluster=... [ca=...] [tls-pin=...] credentials=... user=... state-dir=... pid=..."
   emulator_ready=$(head -n 1 "$dir/run/emulator.ready")
+}
+
+# --cluster-init: the scheduler's /sched and /shared as `cloudburst setup scheduler` leaves
+# them (src/cli/setup_command.cpp: ensure_munge_key, ensure_node_environment; the file's
+# format is core/scheduler_setup.cpp's node_environment_file): /sched/<cluster> with the
+# nodes' settings and the munge key, 0400 and owned by munge (the nodes read it as munge).
+write_sched() {
+  local cluster escaped version
+  cluster=$(emulator_field cluster)
+  escaped=$(printf '%s' "${cluster,,}" | sed 's/[^a-z0-9-]/-/g')
+  if [ "$vm_root" = / ]; then
+    version=$(dpkg-query -W -f='${Version}' slurmctld)
+  else
+    version=$(dpkg-query --admindir="$vm_root/var/lib/dpkg" -W -f='${Version}' slurmctld)
+  fi
+  install -d -m 0755 "$dir/sched" "$dir/sched/$escaped" "$dir/shared"
+  cat >"$dir/sched/$escaped/cloudburst-node.env" <<EOF
+# Written by testbed.sh as \`cloudburst setup scheduler\` writes it for the burst nodes'
+# cluster-init (templates/cluster-init). KEY=VALUE lines; read, never sourced.
+CLUSTER=$cluster
+SLURMCTLD_HOST=$(hostname -s)
+SLURMCTLD_ADDR=198.18.$index.1
+SLURMCTLD_PORT=$(recorded slurmctld_port)
+SLURM_VERSION=$version
+SLURM_UID=$(id -u slurm)
+SLURM_GID=$(id -g slurm)
+MUNGE_UID=$(id -u munge)
+MUNGE_GID=$(id -g munge)
+EOF
+  chmod 0644 "$dir/sched/$escaped/cloudburst-node.env"
+  install -m 0400 -o munge -g munge "$dir/munge/munge.key" "$dir/sched/$escaped/munge.key"
 }
 
 # cloudburst as a package installs it (docs/configuration.md): the config next to slurm.conf,
@@ -566,6 +615,7 @@ up() {
   local prolog_gate=1 prolog_program=""
   local index="" bridge="" onprem_list="" emulator_ready="" slurm_user=slurm
   local slurm_version=host sbin=/usr/sbin bin=/usr/bin plugin_dir=""
+  local cluster_init=${CB_TESTBED_CLUSTER_INIT:-1} vm_root=/
   emulator_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -582,6 +632,8 @@ up() {
       --extra-conf) extra_conf=$(realpath "$2"); shift ;;
       --emulator) with_emulator=1 ;;
       --emulator-arg) emulator_args+=("$2"); shift ;;
+      --cluster-init) cluster_init=1 ;;
+      --no-cluster-init) cluster_init=0 ;;
       --cloudburst) with_cloudburst=1; with_emulator=1 ;;
       --no-prolog-gate) prolog_gate=0 ;;
       --cloudburst-conf) cloudburst_conf=$(realpath "$2"); shift ;;
@@ -618,7 +670,7 @@ up() {
   chmod 0755 "$dir"
   # A testbed that was up here before starts afresh (its logs are kept and appended to).
   rm -rf "$dir/state" "$dir/spool" "$dir/run" "$dir/munge" "$dir/vms" "$dir/testbed.state.down" \
-    "$dir/credentials" "$dir/libexec" "$dir/slurm"
+    "$dir/credentials" "$dir/libexec" "$dir/slurm" "$dir/sched" "$dir/shared"
   install -d -m 0755 "$dir/log" "$dir/vms"
   : >"$dir/testbed.state"
   record build "$build"
@@ -640,6 +692,7 @@ up() {
     local root
     root=$(bash "$here/scripts/slurm-root.sh" "$slurm_version") || die "no Slurm $slurm_version root"
     setup_slurm_root "$root"
+    vm_root=$root
   fi
   make_bridge
   start_munge
@@ -648,6 +701,7 @@ up() {
   start_slurmctld
   if [ "$onprem" -gt 0 ]; then start_onprem; fi
   if [ "$with_emulator" = 1 ]; then start_emulator; fi
+  if [ "$cluster_init" = 1 ] && [ "$with_emulator" = 1 ]; then write_sched; fi
   if [ "$with_cloudburst" = 1 ]; then start_cloudburst; fi
   write_env
   local cloudburst_line=""

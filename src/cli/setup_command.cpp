@@ -14,6 +14,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -588,8 +589,18 @@ Status ensure_slurm_conf(SystemChanges& changes, const SetupOptions& o, Facts& f
 
 Status ensure_node_environment(SystemChanges& changes, const SetupOptions& o, const Facts& f,
                                const std::string& sched) {
-    const NodeEnvironment env{o.cluster,   o.controller_name, o.controller_addr, f.package_version,
-                              o.slurm_uid, o.slurm_gid,       o.munge_uid,       o.munge_gid};
+    NodeEnvironment env{o.cluster,   o.controller_name, o.controller_addr, f.package_version,
+                        o.slurm_uid, o.slurm_gid,       o.munge_uid,       o.munge_gid};
+    // The nodes fetch their configuration from slurmctld's port (configless).
+    if (auto conf = read_file(o.sysconfdir + "/slurm.conf")) {
+        const std::string port = slurm_conf_value(*conf, "SlurmctldPort");
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec == std::errc() && value > 0 && value < 65536 &&
+            (end == port.data() + port.size() || *end == '-')) {
+            env.controller_port = value;
+        }
+    }
     return ensure_file(changes, sched + "/cloudburst-node.env", node_environment_file(env), 0644, 0,
                        0, "settings for the burst nodes' cluster-init", true);
 }

@@ -393,6 +393,7 @@ std::string node_environment_file(const NodeEnvironment& env) {
         << "CLUSTER=" << env.cluster << "\n"
         << "SLURMCTLD_HOST=" << env.controller_name << "\n"
         << "SLURMCTLD_ADDR=" << env.controller_addr << "\n"
+        << "SLURMCTLD_PORT=" << env.controller_port << "\n"
         << "SLURM_VERSION=" << env.slurm_version << "\n"
         << "SLURM_UID=" << env.slurm_uid << "\n"
         << "SLURM_GID=" << env.slurm_gid << "\n"

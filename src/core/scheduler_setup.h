@@ -144,6 +144,7 @@ struct NodeEnvironment {
     std::string controller_addr;
     std::string slurm_version;  // the installed package version, e.g. "22.05.8-4+deb12u3"
     unsigned slurm_uid = 0, slurm_gid = 0, munge_uid = 0, munge_gid = 0;
+    unsigned controller_port = 6817;  // slurm.conf's SlurmctldPort (the first of a range)
 };
 std::string node_environment_file(const NodeEnvironment& env);
 

@@ -98,7 +98,8 @@ std::string random_password() {
 }
 
 Result<std::unique_ptr<VmBackend>> make_backend(const EmulatorOptions& o,
-                                                const std::string& state_dir) {
+                                                const std::string& state_dir,
+                                                const std::string& cluster) {
     if (o.backend == "none") {
         return make_none_backend();
     }
@@ -122,9 +123,30 @@ Result<std::unique_ptr<VmBackend>> make_backend(const EmulatorOptions& o,
     ns.slurmd_args = o.namespaces.slurmd_args;
     ns.state_dir = std::filesystem::absolute(state_dir + "/vms").string();
     ns.boot_time = o.namespaces.host_boot_time ? BootTime::k_host : BootTime::k_fresh;
+    if (!o.namespaces.cluster_init.empty()) {
+        if (o.namespaces.vm_boot.empty()) {
+            return make_error(ErrorKind::k_usage,
+                              "--cluster-init needs --vm-boot (scripts/emulator-vm-boot.sh)");
+        }
+        auto absolute = [](const std::string& p) {
+            return p.empty() ? p : std::filesystem::absolute(p).string();
+        };
+        ClusterInitBoot& boot = ns.cluster_init;
+        boot.boot_script = absolute(o.namespaces.vm_boot);
+        boot.project = absolute(o.namespaces.cluster_init);
+        boot.cluster = cluster;
+        boot.root = absolute(o.namespaces.vm_root);
+        boot.sched = absolute(o.namespaces.sched);
+        boot.shared = absolute(o.namespaces.shared);
+        for (const auto& bind : o.namespaces.vm_binds) {
+            boot.binds.push_back(absolute(bind));
+        }
+        boot.munge_socket = o.namespaces.vm_munge_socket;
+    }
     return make_namespace_backend(ns);
 #else
     (void)state_dir;
+    (void)cluster;
     return make_error(ErrorKind::k_usage,
                       "--backend namespaces: not available yet in this build (the namespace "
                       "VM backend is still being written); use --backend none");
@@ -244,7 +266,8 @@ Result<std::unique_ptr<Emulator>> Emulator::start(const EmulatorOptions& options
     }
     impl->user = credentials->users().front();
 
-    auto backend = make_backend(options, impl->state_dir);
+    const std::string cluster_name = model->definition().name;
+    auto backend = make_backend(options, impl->state_dir, cluster_name);
     if (!backend) {
         return std::move(backend).error();
     }
@@ -541,6 +564,19 @@ int emulator_main(int argc, char** argv) {
         ns->add_option("--slurmd-arg", o.namespaces.slurmd_args, "extra slurmd argument");
         ns->add_flag("--host-boot-time", o.namespaces.host_boot_time,
                      "no time namespace: VMs share the host's uptime");
+        ns->add_option("--cluster-init", o.namespaces.cluster_init,
+                       "VMs boot as CycleCloud nodes: run this cluster-init project's execute "
+                       "spec (a jetpack, /sched, /shared) instead of starting slurmd");
+        ns->add_option("--vm-boot", o.namespaces.vm_boot,
+                       "the boot script for --cluster-init (scripts/emulator-vm-boot.sh)");
+        ns->add_option("--vm-root", o.namespaces.vm_root,
+                       "the VMs' image for --cluster-init (default /, this host's)");
+        ns->add_option("--sched", o.namespaces.sched, "the scheduler's /sched for the VMs");
+        ns->add_option("--shared", o.namespaces.shared, "the scheduler's /shared for the VMs");
+        ns->add_option("--vm-bind", o.namespaces.vm_binds,
+                       "a host directory the VMs see at the same path (repeat)");
+        ns->add_option("--vm-munge-socket", o.namespaces.vm_munge_socket,
+                       "slurm.conf's AuthInfo socket: in a VM, its own munged");
         app.footer(
             "Faults (--fault KIND=VALUE, or at run time: cyclecloud-emulator fault --url "
             "URL KIND=VALUE):\n" +

@@ -27,6 +27,14 @@ struct NamespaceFlags {
     std::string conf_server;
     std::vector<std::string> slurmd_args;
     bool host_boot_time = false;
+    // --cluster-init: VMs boot as CycleCloud nodes do (NamespaceBackendOptions::cluster_init).
+    std::string cluster_init;  // the project directory; empty: slurmd is started directly
+    std::string vm_boot;       // scripts/emulator-vm-boot.sh
+    std::string vm_root = "/";
+    std::string sched;
+    std::string shared;
+    std::vector<std::string> vm_binds;
+    std::string vm_munge_socket;
 };
 
 struct EmulatorOptions {

@@ -123,6 +123,11 @@ Result<Plan> make_plan(const NamespaceBackendOptions& options) {
     if (options.state_dir.empty() || options.state_dir.front() != '/') {
         return config_error("state_dir must be an absolute path, got '" + options.state_dir + "'");
     }
+    if (!options.cluster_init.boot_script.empty()) {
+        if (auto st = check_cluster_init_boot(options.cluster_init); !st) {
+            return config_error("cluster-init: " + st.error().message);
+        }
+    }
     return plan;
 }
 
@@ -211,6 +216,15 @@ std::string hex(std::uint64_t value, int digits) {
     return out;
 }
 
+// CycleCloud's host name for a VM before its cluster-init names it: "ip-" and the address in
+// hex, e.g. "ip-C6126480" for 198.18.100.128.
+std::string cycle_host_name(std::uint32_t address) {
+    std::string name = "ip-" + hex(address, 8);
+    std::transform(name.begin() + 3, name.end(), name.begin() + 3,
+                   [](char c) { return static_cast<char>(std::toupper(c)); });
+    return name;
+}
+
 // "boottime -SECONDS 0": written to /proc/self/timens_offsets of a new time namespace, makes
 // the VM's boot time now (its uptime starts at 0).
 std::string fresh_boot_offsets() {
@@ -248,12 +262,18 @@ class NamespaceBackend final : public VmBackend {
     std::string run_dir() const { return m_plan.options.state_dir + "/run"; }
     std::string log_dir() const { return m_plan.options.state_dir + "/log"; }
     std::string pid_file(const std::string& node) const { return run_dir() + "/" + node + ".pid"; }
+    std::string boot_status_file(const std::string& node) const {
+        return run_dir() + "/" + node + ".boot";
+    }
+    bool runs_cluster_init() const { return !m_plan.options.cluster_init.boot_script.empty(); }
 
     Status ensure_bridge();
     Status delete_owned_bridge();
     Result<std::uint32_t> reserve_offset();  // caller holds m_mutex
     Status build_network(const Vm& vm);
     std::vector<std::string> slurmd_argv(const std::string& node) const;
+    // Waits until the VM's cluster-init has finished (its status file) or its boot died.
+    Status wait_for_cluster_init(const std::string& node, ChildProcess& boot);
     std::vector<std::string> slurmd_env() const;
     // Stops everything of one VM (its processes, veth, namespace, pid file).
     Status tear_down(const std::string& node, const std::string& netns, const std::string& veth,
@@ -410,6 +430,8 @@ std::vector<std::string> NamespaceBackend::slurmd_env() const {
 
 Status NamespaceBackend::start_software(const std::string& node_name) {
     std::string netns;
+    VmIdentity identity;
+    std::uint32_t address = 0;
     {
         std::lock_guard lock(m_mutex);
         auto it = m_vms.find(node_name);
@@ -421,6 +443,8 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
             return ok_status();
         }
         netns = it->second.netns;
+        identity = it->second.identity;
+        address = m_plan.subnet.network + it->second.offset;
     }
     if (auto st = make_directories(run_dir(), 0700); !st) {
         return st;
@@ -437,13 +461,28 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
     const bool fresh_boot = m_plan.options.boot_time == BootTime::k_fresh;
     const std::string offsets = fresh_boot ? fresh_boot_offsets() : std::string();
     const int fd = netns_fd.get();
-    const std::string& hostname = node_name;
+    const bool cluster_init = runs_cluster_init();
+    // A VM that runs the cluster-init boots with CycleCloud's host name, and the
+    // cluster-init sets the node name.
+    const std::string hostname = cluster_init ? cycle_host_name(address) : node_name;
     SpawnOptions spawn;
-    spawn.argv = slurmd_argv(node_name);
-    spawn.env = slurmd_env();
+    if (cluster_init) {
+        const std::string status = boot_status_file(node_name);
+        if (::unlink(status.c_str()) != 0 && errno != ENOENT) {
+            return make_error(ErrorKind::k_io,
+                              "cannot remove " + status + ": " + std::strerror(errno));
+        }
+        spawn.argv = vm_boot_argv(m_plan.options.cluster_init,
+                                  {node_name, identity.instance_id, identity.private_ip,
+                                   m_plan.options.state_dir + "/mnt/" + node_name, status});
+        spawn.env = minimal_environment();
+    } else {
+        spawn.argv = slurmd_argv(node_name);
+        spawn.env = slurmd_env();
+    }
     spawn.stdout_path = log_dir() + "/" + node_name + ".log";
     spawn.new_session = true;
-    spawn.pre_exec = [fd, fresh_boot, &offsets, &hostname]() -> int {
+    spawn.pre_exec = [fd, fresh_boot, cluster_init, &offsets, &hostname]() -> int {
         // A VM's processes start with default signal handling, whatever the emulator blocks
         // or ignores (a signal thread, SIGPIPE): both are inherited across execve.
         sigset_t none;
@@ -457,7 +496,8 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
         if (::setns(fd, CLONE_NEWNET) != 0) {
             return errno;
         }
-        if (::unshare(CLONE_NEWUTS | (fresh_boot ? CLONE_NEWTIME : 0)) != 0) {
+        if (::unshare(CLONE_NEWUTS | (fresh_boot ? CLONE_NEWTIME : 0) |
+                      (cluster_init ? CLONE_NEWNS : 0)) != 0) {
             return errno;
         }
         if (::sethostname(hostname.data(), hostname.size()) != 0) {
@@ -480,16 +520,58 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
     };
     auto child = ChildProcess::spawn(spawn);
     if (!child) {
-        return std::move(child).error().with_context("starting slurmd in VM " + node_name);
+        return std::move(child).error().with_context(
+            (cluster_init ? "booting VM " : "starting slurmd in VM ") + node_name);
     }
     const auto stat = read_proc_stat(child->pid());
     const std::string record =
         std::to_string(child->pid()) + " " + std::to_string(stat ? stat->start_time : 0) + "\n";
     auto written = write_file_atomic(pid_file(node_name), record, 0600);
-    log::info("namespaces: started slurmd for {} (pid {})", node_name, child->pid());
-    std::lock_guard lock(m_mutex);
-    m_vms.at(node_name).slurmd = std::move(*child);
+    Status booted = ok_status();
+    if (cluster_init) {
+        log::info("namespaces: booting {} (pid {}): cluster-init", node_name, child->pid());
+        booted = wait_for_cluster_init(node_name, *child);
+    }
+    if (booted) {
+        log::info("namespaces: started slurmd for {} (pid {})", node_name, child->pid());
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_vms.find(node_name); it != m_vms.end()) {
+            it->second.slurmd = std::move(*child);
+        }
+    }
+    if (!booted) {
+        return booted;
+    }
     return written;
+}
+
+Status NamespaceBackend::wait_for_cluster_init(const std::string& node, ChildProcess& boot) {
+    const auto deadline = std::chrono::steady_clock::now() + m_plan.options.cluster_init.timeout;
+    const std::string status_file = boot_status_file(node);
+    for (;;) {
+        // Read the status before looking at the process: a boot that wrote "failed ..."
+        // and exited is reported with its message.
+        const bool running = boot.running();
+        if (auto text = read_file(status_file, 4096)) {
+            if (auto outcome = parse_boot_status(*text)) {
+                return *outcome;
+            }
+        }
+        if (!running) {
+            return make_error(ErrorKind::k_io,
+                              "the VM's boot exited before its cluster-init finished (see " +
+                                  log_dir() + "/" + node + ".log)");
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            return make_error(ErrorKind::k_io,
+                              "the cluster-init did not finish within " +
+                                  std::to_string(m_plan.options.cluster_init.timeout.count()) +
+                                  " s (see " + log_dir() + "/" + node + ".log)");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 Status NamespaceBackend::tear_down(const std::string& node, const std::string& netns,
@@ -511,6 +593,10 @@ Status NamespaceBackend::tear_down(const std::string& node, const std::string& n
         keep_first_error(make_error(
             ErrorKind::k_io, "cannot remove " + pid_file(node) + ": " + std::strerror(errno)));
     }
+    // The cluster-init's files: its status, and the (empty once its processes are gone)
+    // directory its file system was mounted on, in the VM's own mount namespace.
+    ::unlink(boot_status_file(node).c_str());
+    ::rmdir((m_plan.options.state_dir + "/mnt/" + node).c_str());
     if (!result) {
         return std::move(result).error().with_context("destroying VM " + node);
     }
@@ -602,6 +688,7 @@ void NamespaceBackend::shutdown() {
         }
     }
     ::rmdir(run_dir().c_str());
+    ::rmdir((m_plan.options.state_dir + "/mnt").c_str());
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "emulator/vm_backend.h"
+#include "emulator/vm_boot.h"
 #include "util/result.h"
 
 namespace cb::emulator {
@@ -61,6 +62,13 @@ struct NamespaceBackendOptions {
     std::vector<std::string> slurmd_args;  // appended to slurmd's command line
     std::string state_dir;                 // absolute; created if missing
     BootTime boot_time = BootTime::k_fresh;
+    // With a boot script, a VM boots as a CycleCloud node does: it runs the cluster-init
+    // project (scripts/emulator-vm-boot.sh) in a mount namespace of its own, and slurmd is
+    // what the cluster-init starts (slurmd, config_source and slurmd_args are not used).
+    // start_software() returns when the cluster-init has finished: an error carries the
+    // failing script's message. The VM's host name starts as CycleCloud's "ip-XXXXXXXX" and
+    // the cluster-init sets it.
+    ClusterInitBoot cluster_init;
 };
 
 // The names this backend gives things, for tools and tests that check what is left behind.

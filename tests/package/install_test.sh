@@ -44,6 +44,7 @@ step() { echo "== $*"; }
 in_root() {
   local root=$1
   shift
+  # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments
   unshare --mount --propagation private -- \
     bash -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$root" \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
@@ -55,6 +56,7 @@ if ! git -C "$src" diff --quiet HEAD --; then commit="$commit-dirty"; fi
 
 step "build the packages for $suite (release 1, then 2 as the next build)"
 if [ "$suite" = bookworm ]; then
+  # shellcheck source=/dev/null
   . /etc/os-release
   if [ "${VERSION_CODENAME:-}" != bookworm ]; then
     echo "SKIP: this machine is not Debian 12; its packages would not be bookworm's"
@@ -153,6 +155,7 @@ step "man pages and completion"
 for page in man1/cloudburst.1 man5/cloudburst.toml.5 man8/cloudburstd.8; do
   grep -q '^\.TH ' "$root/usr/share/man/$page" || fail "$page has no .TH header"
 done
+# shellcheck disable=SC2016 # expanded by bash in the root
 words=$(in_root "$root" bash -c 'source /usr/share/bash-completion/completions/cloudburst &&
   COMP_WORDS=(cloudburst hostlist "") COMP_CWORD=2 && _cloudburst && echo "${COMPREPLY[*]}"')
 for w in expand compress sort; do
@@ -170,6 +173,7 @@ if ! in_root "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -
   tail -30 "$work/install2.log"
   fail "upgrading to $(basename "$deb2") failed"
 fi
+# shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
 version=$(in_root "$root" dpkg-query -W -f '${Version}' cloudburst)
 [[ "$version" == 0.1.0-2* ]] || fail "after the upgrade dpkg has version $version, not 0.1.0-2"
 sum_after=$(cd "$root" && sha256sum etc/cloudburst/cloudburst.toml etc/cloudburst/cyclecloud.password \

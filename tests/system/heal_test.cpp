@@ -140,9 +140,9 @@ TEST_F(HealSystem, SpotEvictionDuringAJobRequeuesAndCompletes) {
 // it runs, and then the node is replaced (its Failed VM terminated, the node back in the pool).
 TEST_F(HealSystem, HealthEventDuringAJobDrainsTheNodeAndTheJobCompletes) {
     bring_up("htc-[1-2]", "");
-    // The job runs as nobody: it must be able to see the file the test writes.
-    ASSERT_EQ(::chmod(m_files->path().c_str(), 0755), 0);
-    const std::string marker = m_files->path() + "/release";
+    // The job runs as nobody on the VM: the file the test writes is in the testbed's
+    // directory (0755), which a VM sees at the same path (its /tmp is its own).
+    const std::string marker = m_tb->dir() + "/release";
     // The job runs until the test lets it finish (a file it polls), then prints its host.
     const std::string id = m_tb->submit(
         RunAs::k_nobody,
@@ -161,7 +161,7 @@ TEST_F(HealSystem, HealthEventDuringAJobDrainsTheNodeAndTheJobCompletes) {
         }))
         << node << ": " << m_tb->node_state(node) << " " << m_tb->node_field(node, "Reason");
     EXPECT_EQ(m_tb->job_state(id), "RUNNING") << "the health event must not kill the job";
-    ASSERT_TRUE(m_files->write("release", ""));
+    ASSERT_TRUE(write_file_atomic(marker, "", 0644));
     ASSERT_TRUE(wait_until(60s, [&] { return m_tb->job_state(id) == "COMPLETED"; }))
         << "job " << id << ": " << m_tb->job_state(id) << " " << m_tb->job_field(id, "Reason");
     EXPECT_EQ(m_tb->job_field(id, "Restarts"), "0");

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -157,7 +158,8 @@ TEST_F(SetupScheduler, BuildsTheSchedulerAndASecondRunChangesNothing) {
     EXPECT_EQ(read(m_root + "/sched/hpc1/munge.key"), read(key));
     EXPECT_EQ(stat_of(m_root + "/sched/hpc1/munge.key").st_mode & 07777, 0400u);
     const std::string env = read(m_root + "/sched/hpc1/cloudburst-node.env");
-    EXPECT_NE(env.find("\nSLURMCTLD_ADDR=10.0.0.5\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("\nSLURMCTLD_ADDR=10.0.0.5\nSLURMCTLD_PORT=6817\n"), std::string::npos)
+        << env;
     EXPECT_NE(env.find("\nSLURM_UID=" + std::to_string(m_slurm.first) + "\n"), std::string::npos);
 
     const std::string key_before = read(key);
@@ -320,17 +322,21 @@ TEST(ClusterInit, NodeStartRefusesAHostNameThatIsNotTheNodeName) {
                             "and srun need them equal)\n");
 }
 
-// The emulator's VMs start slurmd through the cluster-init's last step
-// (cloudburst-node-start: health check, then exec slurmd), and a burst still works.
-TEST(ClusterInit, EmulatorVmsStartSlurmdThroughTheHealthCheck) {
+// Issue 13 part 2: the emulator's VMs boot as CycleCloud nodes (testbed.sh --cluster-init):
+// each runs the shipped cluster-init (accounts, the munge key from /sched, its host name,
+// configless slurmd through cloudburst-node-start) in a file system of its own, and
+// `srun -N2` on the cloud partition bursts two nodes that answer with their node names (they
+// boot as "ip-XXXXXXXX": the cluster-init named them). Nothing of it lands on the host.
+TEST(ClusterInit, EmulatorVmsRunTheShippedClusterInitAndBurst) {
     if (auto why = why_system_tests_cannot_run(); !why.empty()) {
         GTEST_SKIP() << why;
     }
-    auto tb = Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-2]", "--emulator-arg",
-                           "--slurmd", "--emulator-arg", k_node_start});
+    const bool host_had_jetpack = std::filesystem::exists("/opt/cycle");
+    const bool host_had_node_start = std::filesystem::exists("/opt/cloudburst/bin");
+    auto tb = Testbed::up({"--cloudburst", "--cluster-init", "--cloud-nodes", "hpc-[1-2]"});
     ASSERT_TRUE(tb) << tb.error().describe();
     Command srun{{"/usr/sbin/runuser", "-u", "nobody", "--", (*tb)->slurm_client("srun"), "-p",
-                  "cloud", "-N1", "hostname"},
+                  "cloud", "-N2", "hostname"},
                  minimal_environment(),
                  {},
                  120s};
@@ -338,7 +344,70 @@ TEST(ClusterInit, EmulatorVmsStartSlurmdThroughTheHealthCheck) {
     auto out = run_command(srun);
     ASSERT_TRUE(out) << out.error().describe();
     ASSERT_TRUE(out->ok()) << out->err;
-    EXPECT_TRUE(std::regex_match(out->out, std::regex("hpc-[12]\n"))) << out->out;
+    auto names = lines_of(out->out);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"hpc-1", "hpc-2"})) << out->out;
+    const std::string ctld = (*tb)->env("CB_TESTBED_GATEWAY");
+    for (const std::string& node : std::vector<std::string>{"hpc-1", "hpc-2"}) {
+        auto text = read_file((*tb)->dir() + "/emulator/vms/log/" + node + ".log");
+        const std::string log = text ? *text : std::string();
+        for (const std::string& line :
+             std::vector<std::string>{"cloudburst cluster-init: munge key installed from "
+                                      "/sched/slurm-headless/munge.key",
+                                      "cloudburst cluster-init: host name ", "-> " + node + "\n",
+                                      "cloudburst cluster-init: slurmd started as " + node +
+                                          " (configless from " + ctld + ")"}) {
+            EXPECT_NE(log.find(line), std::string::npos) << node << ": " << line << "\n" << log;
+        }
+    }
+    EXPECT_EQ(std::filesystem::exists("/opt/cycle"), host_had_jetpack);
+    EXPECT_EQ(std::filesystem::exists("/opt/cloudburst/bin"), host_had_node_start);
+}
+
+// A cluster-init that fails (here the scheduler pins munge to another UID than the image's)
+// fails the node in CycleCloud with the script's message, as CycleCloud's node record shows
+// it; cloudburst takes the node out of service with that message, and the VM is deleted.
+TEST(ClusterInit, AFailingClusterInitFailsTheNodeWithTheScriptsMessage) {
+    if (auto why = why_system_tests_cannot_run(); !why.empty()) {
+        GTEST_SKIP() << why;
+    }
+    const passwd* munge = ::getpwnam("munge");
+    if (munge == nullptr) {
+        GTEST_SKIP() << "needs the munge account";
+    }
+    const std::string munge_uid = std::to_string(munge->pw_uid);
+    auto tb = Testbed::up({"--cloudburst", "--cluster-init", "--cloud-nodes", "hpc-[1-2]"});
+    ASSERT_TRUE(tb) << tb.error().describe();
+    const std::string env_file = (*tb)->dir() + "/sched/slurm-headless/cloudburst-node.env";
+    auto env = read_file(env_file);
+    ASSERT_TRUE(env);
+    const std::string pinned = "\nMUNGE_UID=" + munge_uid + "\n";
+    const auto at = env->find(pinned);
+    ASSERT_NE(at, std::string::npos) << *env;
+    env->replace(at, pinned.size(), "\nMUNGE_UID=47999\n");
+    ASSERT_TRUE(write_file_atomic(env_file, *env, 0644));
+
+    const std::string job =
+        (*tb)->submit(RunAs::k_nobody, {"-p", "cloud", "-N1", "--wrap", "true"});
+    ASSERT_FALSE(job.empty());
+    const std::string message =
+        "VM failed: Preparing failed: cluster-init cloudburst/execute/scripts/"
+        "10-cloudburst-node.sh exited with 1: cloudburst cluster-init: error: user munge exists "
+        "with UID " +
+        munge_uid + ", the scheduler uses 47999";
+    EXPECT_TRUE(wait_until(120s, [&] {
+        return daemon_log(**tb).find(message) != std::string::npos;
+    })) << daemon_log(**tb);
+    const std::string vm_prefix = "cb-" + (*tb)->env("CB_TESTBED_PREFIX") + "c-";
+    EXPECT_TRUE(wait_until(60s, [&] {
+        for (const auto& entry : std::filesystem::directory_iterator("/run/netns")) {
+            if (entry.path().filename().string().starts_with(vm_prefix)) {
+                return false;
+            }
+        }
+        return true;
+    })) << "a VM of the emulator is left";
+    EXPECT_NE((*tb)->job_state(job), "COMPLETED");
 }
 
 // Restarts the testbed's slurmctld (which the test's testbed started) by its pid file, as an

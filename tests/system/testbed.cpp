@@ -168,6 +168,14 @@ Result<std::unique_ptr<Testbed>> Testbed::up(const std::vector<std::string>& arg
     if (std::find(args.begin(), args.end(), "--slurm") == args.end()) {
         up_args.insert(up_args.end(), {"--slurm", test_slurm_version()});
     }
+    // The emulator's VMs run the real cluster-init (testbed.sh's default);
+    // CLOUDBURST_TEST_CLUSTER_INIT=0 starts slurmd directly in every test that does not ask
+    // for the cluster-init.
+    const char* cluster_init = std::getenv("CLOUDBURST_TEST_CLUSTER_INIT");
+    if (cluster_init != nullptr && std::string(cluster_init) == "0" &&
+        std::find(args.begin(), args.end(), "--cluster-init") == args.end()) {
+        up_args.push_back("--no-cluster-init");
+    }
     up_args.insert(up_args.end(), args.begin(), args.end());
     testbed->m_up = true;  // from here on, the destructor runs `down` whatever happens
     auto out = run_script(up_args);

@@ -131,6 +131,20 @@ TEST(ClusterName, EscapedAsCycleCloudDoes) {
     EXPECT_EQ(escaped_cluster_name("My_Cluster.1"), "my-cluster-1");
 }
 
+// The cluster-init reads these lines (templates/cluster-init, 10-cloudburst-node.sh); the
+// port is where the configless nodes fetch their configuration.
+TEST(NodeEnvironment, NamesTheControllersAddressPortVersionAndPinnedIds) {
+    NodeEnvironment env{"hpc1", "sched", "10.0.0.5", "22.05.8-4+deb12u3",
+                        11100,  11100,   11101,      11101};
+    env.controller_port = 6820;
+    EXPECT_EQ(node_environment_file(env),
+              "# Written by `cloudburst setup scheduler` for the burst nodes' cluster-init\n"
+              "# (templates/cluster-init). KEY=VALUE lines; read, never sourced.\n"
+              "CLUSTER=hpc1\nSLURMCTLD_HOST=sched\nSLURMCTLD_ADDR=10.0.0.5\nSLURMCTLD_PORT=6820\n"
+              "SLURM_VERSION=22.05.8-4+deb12u3\nSLURM_UID=11100\nSLURM_GID=11100\n"
+              "MUNGE_UID=11101\nMUNGE_GID=11101\n");
+}
+
 }  // namespace
 }  // namespace cb
 

@@ -3,10 +3,12 @@
 # (converge_on_boot), after mounting /sched and /shared; it is safe to rerun.
 #
 #  1. reads /sched/<cluster>/cloudburst-node.env, written by `cloudburst setup scheduler`
-#     (controller address, Slurm package version, pinned UIDs/GIDs);
+#     (controller address and port, Slurm package version, pinned UIDs/GIDs);
 #  2. creates the slurm and munge accounts with those IDs (and stops if they exist with
 #     other IDs: files they own would not match the scheduler's);
-#  3. installs slurmd and munge of the scheduler's Slurm version;
+#  3. installs slurmd and munge of the scheduler's Slurm version, unless that version is
+#     installed already (an image built for the cluster; the emulator's VMs, which cannot
+#     install packages, docs/emulator.md);
 #  4. copies the munge key from /sched as the munge user (/sched is read-only with root
 #     squashed: root here cannot read it), sets the host name to the node name;
 #  5. starts slurmd configless (`--conf-server`) through cloudburst-node-start, which runs
@@ -35,14 +37,19 @@ sched=/sched/$escaped
 env_file=$sched/cloudburst-node.env
 [ -r "$env_file" ] || die "$env_file is missing: is /sched mounted from the scheduler, and did \`cloudburst setup scheduler --cluster $cluster\` run there?"
 
-# KEY=VALUE lines, read, never sourced.
+# KEY=VALUE lines, read (once; the last of a key wins), never sourced.
+declare -A settings=()
+while IFS= read -r line || [ -n "$line" ]; do
+  if [[ $line =~ ^([A-Z_]+)=(.*)$ ]]; then settings[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}; fi
+done <"$env_file"
 setting() {
-  local v
-  v=$(sed -n "s/^$1=//p" "$env_file" | tail -n 1)
-  [ -n "$v" ] || die "$env_file has no $1"
-  printf '%s' "$v"
+  [ -n "${settings[$1]:-}" ] || die "$env_file has no $1"
+  printf '%s' "${settings[$1]}"
 }
 ctld_addr=$(setting SLURMCTLD_ADDR)
+# Files written before SLURMCTLD_PORT existed mean Slurm's default port.
+ctld_port=${settings[SLURMCTLD_PORT]:-6817}
+[[ $ctld_port =~ ^[0-9]+$ ]] || die "$env_file: SLURMCTLD_PORT is not a port number: $ctld_port"
 slurm_version=$(setting SLURM_VERSION)
 
 pin_account() { # name uid gid
@@ -124,7 +131,7 @@ After=munge.service network-online.target remote-fs.target
 Wants=network-online.target
 [Service]
 ExecStart=
-ExecStart=$bin_dir/cloudburst-node-start -D -b -N $node --conf-server $ctld_addr:6817
+ExecStart=$bin_dir/cloudburst-node-start -D -b -N $node --conf-server $ctld_addr:$ctld_port
 UNIT
 systemctl daemon-reload
 systemctl enable slurmd
