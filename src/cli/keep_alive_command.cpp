@@ -308,10 +308,11 @@ Result<int> change(const std::string& path, const Config& config, const KeepAliv
         return 0;
     }
     const SlurmCliOptions so = slurm_cli_options(*updated);
-    // From 23.02 on slurmctld takes the value at once (`SuspendExcNodes=` clears it), with no
-    // reconfigure, which would restart slurmctld's scripts (and crash 23.11.0-.7 while a prolog
-    // gate waits); before 23.02 only a reconfigure reads it.
-    const bool live = view.release >= 2302;
+    // From 23.02 on slurmctld takes a new list at once, with no reconfigure (which restarts
+    // slurmctld's scripts, and crashes 23.11.0-.7 while a prolog gate waits); before 23.02 only
+    // a reconfigure reads it. An empty list is a reconfigure on every version: 24.11 shows
+    // `SuspendExcNodes=` as cleared but keeps the nodes it had excluded (tested).
+    const bool live = view.release >= 2302 && !value->empty();
     if (auto st = live ? run_scontrol(so, {"update", "SuspendExcNodes=" + *value})
                        : run_scontrol(so, {"reconfigure"});
         !st) {
