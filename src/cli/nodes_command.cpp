@@ -107,7 +107,7 @@ Result<int> run_nodes(bool as_json) {
                        {"reason", reason}});
     }
     if (as_json) {
-        std::cout << out.dump(2) << "\n";
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         print_table(rows);
     }
@@ -171,7 +171,7 @@ Result<int> run_buckets(bool as_json) {
         }
     }
     if (as_json) {
-        std::cout << out.dump(2) << "\n";
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         print_table(rows);
     }
@@ -376,7 +376,7 @@ Result<int> run_why_job(const std::string& arg, bool as_json) {
     }
     out["node_arrays"] = array_rows;
     if (as_json) {
-        std::cout << out.dump(2) << "\n";
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return 0;
     }
     if (sjob) {

@@ -60,6 +60,9 @@ class Reader {
         std::vector<std::string_view> names(requested.begin(), requested.end());
         m_requested = NameSet(std::move(names));
         m_max_hosts = std::max<std::size_t>(requested.size(), 1);
+        // All entries together: Slurm lists a node under each job that shares it, a few
+        // times over at most; a file that repeats one big entry stops here, not in memory.
+        m_names_left = std::max<std::size_t>(8 * requested.size(), 64);
     }
 
     void read_job(std::size_t index, const json& entry) {
@@ -103,6 +106,12 @@ class Reader {
                  std::to_string(m_max_hosts) + " nodes");
             return;
         }
+        if (hosts->size() > m_names_left) {
+            skip(job + ": more nodes in all than the file can name for this request");
+            m_names_left = 0;
+            return;
+        }
+        m_names_left -= hosts->size();
         std::vector<std::string> mine;
         std::size_t foreign = 0;
         for (auto& name : hosts->expand()) {
@@ -152,6 +161,7 @@ class Reader {
     ResumeJobs& m_out;
     NameSet m_requested;
     std::size_t m_max_hosts = 1;
+    std::size_t m_names_left = 0;
     std::map<std::int64_t, std::size_t> m_index;  // job id -> its entry in m_out.jobs
 };
 

@@ -777,7 +777,9 @@ void unplan(Plan& plan, const std::string& name) {
 // (capacity, quota, a blocked array, a VM that failed, its deadline), the others would only
 // bill while Slurm requeues the job: they are failed with it, together, with a reason that
 // names the job and the first failure, and their VMs shut down. A node that another job,
-// starting or started and not failing, was also given is kept. Once a job has started (see
+// starting or started and not failing, was also given is kept, and so is one whose slurmd has
+// registered: Slurm may already have given it to another job (after it requeued this one),
+// and an idle one is suspended by Slurm's SuspendTime. Once a job has started (see
 // follow_jobs) its nodes are Slurm's to judge one by one.
 void fail_jobs_together(Pass& p) {
     std::map<std::int64_t, const NodeIntent*> failing;
@@ -807,7 +809,7 @@ void fail_jobs_together(Pass& p) {
             NodeIntent& n = it->second;
             if (n.desired != Desired::k_powered_up ||
                 (n.phase != Phase::k_requested && n.phase != Phase::k_creating &&
-                 n.phase != Phase::k_registering && n.phase != Phase::k_running)) {
+                 n.phase != Phase::k_registering)) {
                 continue;
             }
             unplan(p.plan, name);

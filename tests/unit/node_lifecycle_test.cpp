@@ -270,6 +270,27 @@ TEST(NodeLifecycle, JobThatCannotHaveAllItsNodesGivesThemAllBackTogether) {
     EXPECT_EQ(c.pass().forgotten_jobs, std::vector<std::int64_t>{6});
 }
 
+// A partner whose slurmd registered is left to Slurm: once Slurm gave up on the late node it
+// requeued the job and may have given the registered one to another job already; an idle one
+// is suspended by SuspendTime.
+TEST(NodeLifecycle, APartnerThatRegisteredIsNotFailedWithItsJob) {
+    Cluster c;
+    c.job(7, {"hpc-1", "hpc-2"});
+    bring_up(c, "hpc-1");
+    c.hook(HookKind::k_resume, {"hpc-2"});
+    const Plan create = c.pass();
+    c.created(create, CreateResult{"op-2", {{1, ""}}});
+    ASSERT_EQ(c.w.jobs.at(7).phase, JobPhase::k_starting);
+    c.vm("hpc-2", VmStatus::k_failed, "Failed");
+    c.later(1000);
+    const Plan plan = c.pass();
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_failed);
+    EXPECT_EQ(c.phase("hpc-1"), Phase::k_running);
+    EXPECT_FALSE(shuts_down(plan, "hpc-1"));
+    EXPECT_FALSE(has_update(plan, "hpc-1", "DOWN"));
+    EXPECT_FALSE(has_update(plan, "hpc-1", "POWER_DOWN"));
+}
+
 // Without a resume file (or with a one-node job) a failure stays the node's own.
 TEST(NodeLifecycle, NodesOfNoKnownJobFailOneByOne) {
     Cluster c;

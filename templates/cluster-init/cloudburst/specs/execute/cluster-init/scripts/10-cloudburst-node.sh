@@ -32,10 +32,18 @@ die() {
 node=$("$jetpack" config cyclecloud.node.name)
 cluster=$("$jetpack" config cyclecloud.cluster.name)
 node=${node,,}
+# The name goes into the host name and slurmd's unit: a DNS label and nothing else.
+[[ $node =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] ||
+  die "the node name from jetpack is not a host name: ${node@Q}"
 escaped=$(printf '%s' "${cluster,,}" | sed 's/[^a-z0-9-]/-/g')
 sched=/sched/$escaped
 env_file=$sched/cloudburst-node.env
 [ -r "$env_file" ] || die "$env_file is missing: is /sched mounted from the scheduler, and did \`cloudburst setup scheduler --cluster $cluster\` run there?"
+# Root acts on it: it must be root's and writable by nobody else (setup writes it 0644).
+read -r env_uid env_mode < <(stat -L -c '%u %a' "$env_file")
+if [ "$env_uid" != 0 ] || (((8#$env_mode & 8#022) != 0)); then
+  die "$env_file must be owned by root and writable only by root (it is uid $env_uid, mode $env_mode)"
+fi
 
 # KEY=VALUE lines, read (once; the last of a key wins), never sourced.
 declare -A settings=()
@@ -47,9 +55,14 @@ setting() {
   printf '%s' "${settings[$1]}"
 }
 ctld_addr=$(setting SLURMCTLD_ADDR)
+# setup writes an IPv4 address (the nodes reach slurmctld without DNS); it goes into the unit.
+[[ $ctld_addr =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] ||
+  die "$env_file: SLURMCTLD_ADDR is not an IPv4 address: ${ctld_addr@Q}"
 # Files written before SLURMCTLD_PORT existed mean Slurm's default port.
 ctld_port=${settings[SLURMCTLD_PORT]:-6817}
-[[ $ctld_port =~ ^[0-9]+$ ]] || die "$env_file: SLURMCTLD_PORT is not a port number: $ctld_port"
+if ! [[ $ctld_port =~ ^[0-9]{1,5}$ ]] || ((10#$ctld_port < 1 || 10#$ctld_port > 65535)); then
+  die "$env_file: SLURMCTLD_PORT is not a port number: ${ctld_port@Q}"
+fi
 slurm_version=$(setting SLURM_VERSION)
 
 pin_account() { # name uid gid
@@ -69,8 +82,10 @@ pin_account() { # name uid gid
 }
 munge_uid=$(setting MUNGE_UID)
 munge_gid=$(setting MUNGE_GID)
+slurm_uid=$(setting SLURM_UID)
+slurm_gid=$(setting SLURM_GID)
 pin_account munge "$munge_uid" "$munge_gid"
-pin_account slurm "$(setting SLURM_UID)" "$(setting SLURM_GID)"
+pin_account slurm "$slurm_uid" "$slurm_gid"
 
 # The template mounts /sched ro,nosuid,nodev,noexec and /shared nosuid,nodev; say so if a
 # site's mount does not.
@@ -126,10 +141,14 @@ install -m 0755 "$spec_files/cloudburst-node-start" "$bin_dir/cloudburst-node-st
 echo "SLURMD_OPTIONS=" >"$defaults"
 cat >/etc/systemd/system/slurmd.service.d/cloudburst.conf <<UNIT
 # Written by cloudburst's cluster-init: health check first, then slurmd -b -N $node.
+# A configless node has no /etc/slurm/slurm.conf (Debian 12's unit requires one: cleared),
+# and slurmd runs in the foreground without --systemd (Debian 13's unit is Type=notify).
 [Unit]
 After=munge.service network-online.target remote-fs.target
 Wants=network-online.target
+ConditionPathExists=
 [Service]
+Type=simple
 ExecStart=
 ExecStart=$bin_dir/cloudburst-node-start -D -b -N $node --conf-server $ctld_addr:$ctld_port
 UNIT
