@@ -67,8 +67,9 @@ start=$(date +%s.%N)
 jobs=()
 for i in 1 2 3 4 5 6; do
   # shellcheck disable=SC2016 # $(hostname) is for the job's shell
+  # --chdir /tmp: a burst VM has its own file system (its cluster-init's), without this clone.
   jobs+=("$(runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" "$CB_TESTBED_SLURM_BIN/sbatch" --parsable -p work \
-    -o "$dir/out/job$i.out" --wrap 'echo "job on $(hostname)"; sleep 10')")
+    --chdir /tmp -o "$dir/out/job$i.out" --wrap 'echo "job on $(hostname)"; sleep 10')")
 done
 echo "jobs: ${jobs[*]}"
 
