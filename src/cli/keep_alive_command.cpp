@@ -224,21 +224,6 @@ Result<std::pair<TomlEditResult, std::string>> edit_config(const std::string& te
                           shown + (o.remove ? ": no longer kept up" : ": kept up"));
 }
 
-Status run_scontrol(const SlurmCliOptions& so, const std::vector<std::string>& args) {
-    Command cmd{{so.scontrol}, minimal_environment(), {}, so.timeout};
-    cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
-    cmd.env.push_back("SLURM_CONF=" + so.slurm_conf);
-    auto r = run_command(cmd);
-    if (!r) {
-        return r.error();
-    }
-    if (!r->ok()) {
-        return make_error(ErrorKind::k_slurm, "scontrol " + args.front() + " failed: " +
-                                                  without_control_chars(trim(r->err)));
-    }
-    return ok_status();
-}
-
 Result<int> change(const std::string& path, const Config& config, const KeepAliveOptions& o,
                    const SlurmView& view) {
     // One SuspendExcNodes wins (the last line, or the last `scontrol update`): a site's own in

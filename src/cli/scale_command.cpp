@@ -5,6 +5,7 @@
 
 #include "adapters/cyclecloud_options.h"
 #include "cli/commands.h"
+#include "cli/system_facts.h"
 #include "core/builtin_skus.h"
 #include "core/config_loader.h"
 #include "core/slurm_conf_gen.h"
@@ -92,15 +93,8 @@ Result<int> run_scale(const ScaleOptions& options) {
         any = any || *gres_changed;
     }
     if (options.reconfigure && any && !options.dry_run) {
-        const SlurmCliOptions so = slurm_cli_options(*config);
-        Command cmd{{so.scontrol, "reconfigure"}, minimal_environment(), {}, so.timeout};
-        cmd.env.push_back("SLURM_CONF=" + so.slurm_conf);
-        auto r = run_command(cmd);
-        if (!r) {
-            return r.error();
-        }
-        if (!r->ok()) {
-            return make_error(ErrorKind::k_slurm, "scontrol reconfigure failed: " + r->err);
+        if (auto st = run_scontrol(slurm_cli_options(*config), {"reconfigure"}); !st) {
+            return st.error();
         }
         std::cout << "slurmctld reconfigured\n";
     } else if (any && !options.dry_run) {

@@ -9,6 +9,8 @@
 
 #include "util/files.h"
 #include "util/process.h"
+#include "util/sanitize.h"
+#include "util/text.h"
 
 namespace cb::cli {
 
@@ -81,6 +83,21 @@ Result<SlurmConfRead> read_slurm_settings(const std::string& path, const std::st
         }
     }
     return out;
+}
+
+Status run_scontrol(const SlurmCliOptions& so, const std::vector<std::string>& args) {
+    Command cmd{{so.scontrol}, minimal_environment(), {}, so.timeout};
+    cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
+    cmd.env.push_back("SLURM_CONF=" + so.slurm_conf);
+    auto r = run_command(cmd);
+    if (!r) {
+        return r.error();
+    }
+    if (!r->ok()) {
+        return make_error(ErrorKind::k_slurm, "scontrol " + args.front() + " failed: " +
+                                                  without_control_chars(trim(r->err)));
+    }
+    return ok_status();
 }
 
 std::string program_dir() {

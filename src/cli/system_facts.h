@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "adapters/slurm_cli.h"
 #include "core/doctor_checks.h"
 #include "core/slurm_settings.h"
 #include "util/result.h"
@@ -33,6 +34,10 @@ struct SlurmConfRead {
 Result<SlurmConfRead> read_slurm_settings(const std::string& path, const std::string& scontrol);
 
 // The directory of the running program.
+// `scontrol ARGS...` by absolute path with SLURM_CONF (an admin's command: reconfigure,
+// update). Errors: k_slurm with scontrol's message, without control characters.
+Status run_scontrol(const SlurmCliOptions& so, const std::vector<std::string>& args);
+
 std::string program_dir();
 
 // Where one of our programs is: beside the running program (a build tree), else where
