@@ -31,6 +31,10 @@ struct JobRequest {
     std::int64_t recorded_ms = 0;    // when the daemon took the resume request
     JobPhase phase = JobPhase::k_starting;
     std::string reason;  // why it failed (as put in Slurm), else empty
+    // Slurm 23.02+ (`nodes_alloc`): the job's whole allocation, nodes already up and nodes
+    // woken in other calls included; empty when the file does not say (22.05). Read from the
+    // file only, never stored: the daemon keeps those of its own cloud nodes in `nodes`.
+    std::vector<std::string> allocation;
 };
 
 // What parse_resume_file read: the jobs, and what it left out (validated text only: job ids,
@@ -41,15 +45,20 @@ struct ResumeJobs {
     std::size_t skipped_count = 0;     // all of them
 };
 
+// The most node names the `nodes_alloc` of one file may name together (Slurm lists a node
+// under each job that shares it): beyond, allocations are left out, the jobs kept.
+inline constexpr std::size_t k_max_allocation_names = 131072;
+
 // The largest job id Slurm hands out (uint32_t; NO_VAL and above are not job ids).
 inline constexpr std::int64_t k_max_job_id = 0xfffffffd;
 
 // Parses the JSON of SLURM_RESUME_FILE. Both schemas are read, by the keys present:
 // Slurm 22.05 `{"all_nodes":..., "jobs":[{"job_id":N,"nodes":HOSTLIST}]}` and 23.02+
 // `{"all_nodes_resume":..., "jobs":[{"job_id":N,"nodes_resume":HOSTLIST,"partition":...}]}`
-// (a job's `nodes_resume` wins over `nodes`); unknown keys are ignored. Every node name must
-// be one of `requested` (the hook's own hostlist, argv[1]): others are left out. A job entry
-// with a job id that is not an integer in 1..k_max_job_id, without a hostlist string, with a
+// (a job's `nodes_resume` wins over `nodes`; its `nodes_alloc`, when it is a hostlist, fills
+// `allocation`, at most k_max_allocation_names names in all); unknown keys are ignored. Every node
+// name must be one of `requested` (the hook's own hostlist, argv[1]): others are left out. A job
+// entry with a job id that is not an integer in 1..k_max_job_id, without a hostlist string, with a
 // hostlist that does not parse, or with a partition that is not a plain name is left out
 // (noted in `skipped`); so is one left with no node. Errors (k_invalid_input): the text is
 // not JSON, is nested deeper than 16 levels, is not an object, or its "jobs" is not an array.

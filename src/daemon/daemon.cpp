@@ -160,7 +160,7 @@ Status Daemon::intake(std::int64_t now_ms) {
             const std::vector<std::string> names = hosts->expand();
             changed = apply_hook_request(intents, req.kind, names, settings(), now_ms);
             if (req.kind == HookKind::k_resume && !req.resume_file.empty()) {
-                if (auto st = take_jobs(req.resume_file, names, now_ms); !st) {
+                if (auto st = take_jobs(req.resume_file, names, intents, now_ms); !st) {
                     return st;  // keep the spool file: nothing is lost
                 }
             }
@@ -242,7 +242,7 @@ void Daemon::refuse_spool_file(const RefusedSpoolFile& refused, std::int64_t now
 }
 
 Status Daemon::take_jobs(const std::string& resume_file, const std::vector<std::string>& names,
-                         std::int64_t now_ms) {
+                         const std::map<std::string, NodeIntent>& intents, std::int64_t now_ms) {
     auto read = parse_resume_file(resume_file, names);
     if (!read) {
         // What Slurm wrote is not trusted: the parser's message quotes none of it.
@@ -272,16 +272,30 @@ Status Daemon::take_jobs(const std::string& resume_file, const std::vector<std::
     }
     for (auto& j : read->jobs) {
         j.recorded_ms = now_ms;
-        // Slurm may wake one job's nodes in several calls (ResumeRate): one record for all.
-        if (const auto it = starting.find(j.job_id); it != starting.end()) {
-            j.nodes.insert(j.nodes.end(), it->second.nodes.begin(), it->second.nodes.end());
-            std::sort(j.nodes.begin(), j.nodes.end());
-            j.nodes.erase(std::unique(j.nodes.begin(), j.nodes.end()), j.nodes.end());
-            j.recorded_ms = it->second.recorded_ms;
+        const auto old = starting.find(j.job_id);
+        if (old != starting.end()) {
+            j.recorded_ms = old->second.recorded_ms;
             if (j.partition.empty()) {
-                j.partition = it->second.partition;
+                j.partition = old->second.partition;
             }
         }
+        if (!j.allocation.empty()) {
+            // 23.02+ names the whole allocation: the record is the job's cloud nodes in it
+            // that are up or on their way, whatever an older record said (nodes woken in an
+            // earlier call, or an allocation from before a requeue).
+            for (const auto& name : j.allocation) {
+                const auto it = intents.find(name);
+                if (it != intents.end() && it->second.desired == Desired::k_powered_up) {
+                    j.nodes.push_back(name);
+                }
+            }
+        } else if (old != starting.end()) {
+            // 22.05 names only this call's nodes: Slurm may wake one job's nodes in several
+            // calls (ResumeRate), so they join the record still starting.
+            j.nodes.insert(j.nodes.end(), old->second.nodes.begin(), old->second.nodes.end());
+        }
+        std::sort(j.nodes.begin(), j.nodes.end());
+        j.nodes.erase(std::unique(j.nodes.begin(), j.nodes.end()), j.nodes.end());
     }
     if (auto st = m_journal.save_jobs(read->jobs, {}); !st) {
         return st;

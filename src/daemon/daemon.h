@@ -86,10 +86,11 @@ class Daemon {
     void start_at_once(std::map<std::string, NodeIntent> intents,
                        const std::vector<std::string>& requested, std::int64_t now_ms);
     // Reads which job asked for which of `names` from a resume request's SLURM_RESUME_FILE
-    // and journals it; a file that cannot be read is logged (the nodes come up anyway).
-    // Errors: the journal's.
+    // and journals it (with the job's other cloud nodes in `intents` that are wanted up, when
+    // Slurm names the whole allocation); a file that cannot be read is logged (the nodes come
+    // up anyway). Errors: the journal's.
     Status take_jobs(const std::string& resume_file, const std::vector<std::string>& names,
-                     std::int64_t now_ms);
+                     const std::map<std::string, NodeIntent>& intents, std::int64_t now_ms);
     ReconcileSettings settings() const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
     void reset_array(const std::string& array);

@@ -146,6 +146,62 @@ TEST_F(DaemonTest, AJobsNodesAreFailedTogetherWhenOneCannotBeHad) {
     EXPECT_EQ((*job)->phase, JobPhase::k_failed);
 }
 
+// Slurm (ResumeRate) wakes job 6's four nodes in two calls; on 23.02+ each call's file names
+// the whole allocation. The record holds all four, also once the first two have registered
+// (it was `started` for a moment), so when hpc-4 cannot be had hpc-3 goes with it, and the
+// registered two stay (Slurm may give them to another job).
+TEST_F(DaemonTest, AJobWokenInTwoCallsKeepsAllItsNodes) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);  // a first pass reads the cloud
+    auto resume = [&](const std::string& hosts) {
+        HookRequest req{HookKind::k_resume, hosts,
+                        R"({"all_nodes_resume":")" + hosts +
+                            R"(","jobs":[{"job_id":6,"nodes_alloc":"hpc-[1-4],onprem-1",)"
+                            R"("nodes_resume":")" +
+                            hosts + R"(","partition":"cloud"}]})",
+                        m_now, 1};
+        ASSERT_TRUE(Spool(m_config.paths.spool_dir).submit(req));
+        step(d);
+    };
+    resume("hpc-[1-2]");
+    auto job = m_journal->job(6);
+    ASSERT_TRUE(job && job->has_value());
+    EXPECT_EQ((*job)->nodes, (std::vector<std::string>{"hpc-1", "hpc-2"}));
+    for (const char* name : {"hpc-1", "hpc-2"}) {
+        m_cloud.make_ready(name);
+    }
+    step(d);
+    for (const char* name : {"hpc-1", "hpc-2"}) {  // slurmd registered
+        m_slurm.nodes_by_name[name].state.flags = {"CLOUD"};
+    }
+    step(d);
+    job = m_journal->job(6);
+    ASSERT_TRUE(job && job->has_value());
+    EXPECT_EQ((*job)->phase, JobPhase::k_started);
+
+    resume("hpc-[3-4]");
+    job = m_journal->job(6);
+    ASSERT_TRUE(job && job->has_value());
+    EXPECT_EQ((*job)->nodes, (std::vector<std::string>{"hpc-1", "hpc-2", "hpc-3", "hpc-4"}));
+    EXPECT_EQ((*job)->phase, JobPhase::k_starting);
+
+    m_cloud.vms["hpc-4"].status = VmStatus::k_failed;
+    m_cloud.vms["hpc-4"].status_text = "Failed";
+    m_cloud.vms["hpc-4"].status_message = "AllocationFailed: no capacity";
+    step(d);
+    EXPECT_EQ(m_journal->intent("hpc-3")->phase, Phase::k_failed);
+    EXPECT_EQ(m_journal->intent("hpc-3")->last_reason.rfind(
+                  "cloudburst: job 6 cannot have all its nodes (hpc-4: ", 0),
+              0u)
+        << m_journal->intent("hpc-3")->last_reason;
+    for (const char* name : {"hpc-1", "hpc-2"}) {
+        EXPECT_NE(m_journal->intent(name)->phase, Phase::k_failed) << name;
+    }
+    job = m_journal->job(6);
+    ASSERT_TRUE(job && job->has_value());
+    EXPECT_EQ((*job)->phase, JobPhase::k_failed);
+}
+
 TEST_F(DaemonTest, ResumeAfterTheFirstPassIsAskedOfTheCloudAtIntake) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
     step(d);  // the periodic pass: nothing to do, but the cloud is now known

@@ -39,6 +39,44 @@ TEST(ResumeFile, ReadsSlurm2302SchemaWithNodesResumeNotNodesAlloc) {
     EXPECT_EQ(r->jobs[0].partition, "cloud");
 }
 
+// nodes_alloc names the job's whole allocation, also nodes this call does not power up (up
+// already, or woken in another call): kept apart from `nodes`, sorted, for the daemon to match
+// against its own cloud nodes. 22.05's file has no such key.
+TEST(ResumeFile, NodesAllocIsTheWholeAllocationKeptApart) {
+    auto r = parse_resume_file(
+        R"({"jobs":[{"job_id":9,"nodes_alloc":"cloud[7-8],onprem1,cloud1","nodes_resume":"cloud8"}]})",
+        k_requested);
+    ASSERT_TRUE(r) << r.error().describe();
+    ASSERT_EQ(r->jobs.size(), 1U);
+    EXPECT_EQ(r->jobs[0].nodes, std::vector<std::string>{"cloud8"});
+    EXPECT_EQ(r->jobs[0].allocation,
+              (std::vector<std::string>{"cloud1", "cloud7", "cloud8", "onprem1"}));
+    EXPECT_EQ(r->skipped_count, 0U);
+
+    r = parse_resume_file(R"({"jobs":[{"job_id":2,"nodes":"cloud1"}]})", k_requested);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->jobs.size(), 1U);
+    EXPECT_TRUE(r->jobs[0].allocation.empty());
+}
+
+// An unreadable nodes_alloc costs the allocation, not the job; so does one past the file's
+// allowance (checked before the list is expanded).
+TEST(ResumeFile, AnUnreadableOrOversizedNodesAllocIsLeftOutAndTheJobKept) {
+    const std::string huge = "cloud[1-" + std::to_string(k_max_allocation_names + 1) + "]";
+    for (const std::string& alloc :
+         {std::string(R"(42)"), std::string(R"("cloud[1-")"), "\"" + huge + "\""}) {
+        auto r = parse_resume_file(
+            R"({"jobs":[{"job_id":5,"nodes_resume":"cloud1","nodes_alloc":)" + alloc + "}]}",
+            k_requested);
+        ASSERT_TRUE(r) << alloc;
+        ASSERT_EQ(r->jobs.size(), 1U) << alloc;
+        EXPECT_EQ(r->jobs[0].nodes, std::vector<std::string>{"cloud1"});
+        EXPECT_TRUE(r->jobs[0].allocation.empty()) << alloc;
+        ASSERT_EQ(r->skipped.size(), 1U) << alloc;
+        EXPECT_EQ(r->skipped[0].rfind("job 5: 'nodes_alloc' left out", 0), 0U) << r->skipped[0];
+    }
+}
+
 TEST(ResumeFile, NoJobsIsEmptyNotAnError) {
     for (const char* text : {R"({"jobs":[],"all_nodes":"cloud1"})",
                              R"({"all_nodes_resume":"cloud1"})", R"({"jobs":null})"}) {
