@@ -154,10 +154,9 @@ Result<int> run_cost(const CostOptions& o) {
         }
         prices = std::move(*table);
     }
-    auto journal = open_journal(*config);
+    auto journal = require_journal(*config);
     if (!journal) {
-        return make_error(ErrorKind::k_not_found, "no journal at " + config->paths.state_db +
-                                                      " (has cloudburstd run on this machine?)");
+        return journal.error();
     }
     auto usage = journal->usage_between(from, to);
     if (!usage) {

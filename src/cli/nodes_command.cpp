@@ -32,6 +32,20 @@ namespace cb::cli {
 
 namespace {
 
+// The journal for a command that can still say something without it: one it cannot read is
+// a warning (and `problem` says why), not the end of the command.
+std::optional<Journal> optional_journal(const Config& config, std::string* problem = nullptr) {
+    auto opened = open_journal(config);
+    if (opened) {
+        return std::move(*opened);
+    }
+    std::cerr << "cloudburst: warning: " << opened.error().describe() << "\n";
+    if (problem != nullptr) {
+        *problem = opened.error().describe();
+    }
+    return std::nullopt;
+}
+
 using json = nlohmann::json;
 
 std::string state_text(const SlurmNodeState& s) {
@@ -63,7 +77,7 @@ Result<int> run_nodes(bool as_json) {
         std::cerr << "cloudburst: warning: cloud status unknown: " << cnodes.error().describe()
                   << "\n";
     }
-    auto journal = open_journal(*config);
+    auto journal = optional_journal(*config);
     std::vector<const SlurmNode*> cloud_nodes;
     for (const auto& n : *snodes) {
         if (n.state.has("CLOUD")) {
@@ -219,7 +233,7 @@ Result<int> run_retry(const std::string& nodes) {
     if (!config) {
         return config.error();
     }
-    auto journal = open_journal(*config);
+    auto journal = optional_journal(*config);
     std::vector<std::string> failed;
     for (const auto& name : hosts->expand()) {
         const auto intent = journal ? journal->intent(name) : std::nullopt;
@@ -276,7 +290,8 @@ Result<int> run_why_job(const std::string& arg, bool as_json) {
     if (!config) {
         return config.error();
     }
-    auto journal = open_journal(*config);
+    std::string unreadable;  // why the journal could not be read, when it could not
+    auto journal = optional_journal(*config, &unreadable);
     std::optional<JobRequest> record;
     if (journal) {
         auto found = journal->job(id);
@@ -295,11 +310,12 @@ Result<int> run_why_job(const std::string& arg, bool as_json) {
                   << queued.error().describe() << "\n";
     }
     if (!record && !sjob) {
-        return make_error(ErrorKind::k_not_found,
-                          "no job " + arg + " in Slurm's queue" +
-                              (queued ? "" : " (squeue failed)") +
-                              " and none in cloudburst's journal: it never asked for cloud "
-                              "nodes, or it ended more than MinJobAge ago");
+        return make_error(
+            ErrorKind::k_not_found,
+            "no job " + arg + " in Slurm's queue" + (queued ? "" : " (squeue failed)") +
+                (unreadable.empty() ? " and none in cloudburst's journal: it never asked for "
+                                      "cloud nodes, or it ended more than MinJobAge ago"
+                                    : ", and cloudburst's journal could not be read"));
     }
     // Its cloud nodes: those the resume file gave it, else those Slurm gave it that
     // cloudburst knows.
@@ -419,10 +435,9 @@ Result<int> run_why(const std::string& node, int limit) {
     if (!config) {
         return config.error();
     }
-    auto journal = open_journal(*config);
+    auto journal = require_journal(*config);
     if (!journal) {
-        return make_error(ErrorKind::k_not_found, "no journal at " + config->paths.state_db +
-                                                      " (has cloudburstd run on this machine?)");
+        return journal.error();
     }
     auto intent = journal->intent(node);
     auto events = journal->events_for(node, limit);

@@ -250,5 +250,39 @@ TEST_F(ConfigCli, ConfigNeedsASubcommand) {
     EXPECT_EQ(out.exit_code, 2);
 }
 
+// The commands that read the journal tell a journal that is missing from one they cannot read
+// (here not a journal at all), and name the file; `why JOBID` still asks Slurm, and says the
+// journal could not be read rather than that the job never asked for nodes.
+TEST_F(ConfigCli, AnUnreadableJournalIsNamedNotTakenForAMissingOne) {
+    if (!root()) {
+        GTEST_SKIP() << "needs root: the file must be owned by root";
+    }
+    const std::string db = m_dir + "/state.db";
+    const std::string config =
+        write("journal.toml", k_config + "[paths]\nstate_db = \"" + db +
+                                  "\"\n[slurm]\nbin_dir = \"" + m_dir + "\"\n");
+    auto out = run({"--config", config, "why", "cloud1"});
+    EXPECT_NE(out.exit_code, 0);
+    EXPECT_NE(out.err.find("no journal at " + db), std::string::npos) << out.err;
+
+    write("state.db", "this is not a journal\n");
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"why", "cloud1"}, std::vector<std::string>{"cost"}}) {
+        std::vector<std::string> argv{"--config", config};
+        argv.insert(argv.end(), args.begin(), args.end());
+        out = run(argv);
+        EXPECT_NE(out.exit_code, 0) << args[0];
+        EXPECT_EQ(out.err.find("no journal at"), std::string::npos) << out.err;
+        EXPECT_NE(out.err.find(db), std::string::npos) << out.err;
+    }
+    out = run({"--config", config, "why", "42"});
+    EXPECT_NE(out.exit_code, 0);
+    EXPECT_NE(out.err.find(db), std::string::npos) << out.err;
+    EXPECT_NE(out.err.find("no job 42 in Slurm's queue (squeue failed), and cloudburst's journal "
+                           "could not be read"),
+              std::string::npos)
+        << out.err;
+}
+
 }  // namespace
 }  // namespace cb
