@@ -340,6 +340,8 @@ Result<int> run_why_job(const std::string& arg, bool as_json) {
                         {"partition", sjob->partition},
                         {"nodes", sjob->nodes},
                         {"num_nodes", sjob->num_nodes}};
+    } else if (!queued) {
+        out["slurm_error"] = queued.error().describe();  // null "slurm": not known, not gone
     }
     if (record) {
         out["cloudburst"] = {{"phase", to_string(record->phase)},
@@ -398,8 +400,10 @@ Result<int> run_why_job(const std::string& arg, bool as_json) {
     if (sjob) {
         std::cout << "job " << id << " is " << sjob->state << " in partition " << sjob->partition
                   << " (Slurm's reason: " << sjob->reason << ")\n";
-    } else {
+    } else if (queued) {
         std::cout << "job " << id << " is no longer in Slurm's queue\n";
+    } else {
+        std::cout << "job " << id << ": Slurm's view is unknown (squeue failed, see above)\n";
     }
     if (record) {
         std::cout << "cloudburst: it asked for " << nodes.size() << " cloud node(s) at "
