@@ -319,8 +319,10 @@ void Emulator::stop() {
     m_impl->stopped = true;
     m_impl->api->release_waiters();
     m_impl->server->stop();
-    m_impl->runner->stop();
+    // The VMs go before the wait for boots under way: a cluster-init whose VM is gone ends.
+    m_impl->runner->stop_ticker();
     m_impl->backend->shutdown();
+    m_impl->runner->stop();
 }
 
 std::string Emulator::url() const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <iterator>
 #include <vector>
 
 #include "util/log.h"
@@ -61,15 +62,54 @@ void ModelRunner::run_call(const BackendCall& call) {
     }
 }
 
+void ModelRunner::start_in_background(const BackendCall& call) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([this, call, done] {
+        run_call(call);
+        done->store(true);
+    });
+    std::lock_guard lock(m_background_mutex);
+    m_background.push_back({std::move(thread), std::move(done)});
+}
+
+void ModelRunner::join_finished_background(bool all) {
+    std::vector<Background> finished;
+    {
+        std::lock_guard lock(m_background_mutex);
+        auto still = std::partition(m_background.begin(), m_background.end(),
+                                    [all](const Background& b) { return !all && !b.done->load(); });
+        std::move(still, m_background.end(), std::back_inserter(finished));
+        m_background.erase(still, m_background.end());
+    }
+    for (auto& b : finished) {
+        b.thread.join();
+    }
+}
+
 std::size_t ModelRunner::step() {
-    const std::vector<BackendCall> calls =
+    join_finished_background(false);
+    std::vector<BackendCall> calls =
         with_model([](ClusterModel& m, Time now) { return m.advance(now); });
+    bool ticking = false;
+    {
+        std::lock_guard lock(m_ticker_mutex);
+        ticking = m_ticking;
+    }
+    const std::size_t count = calls.size();
+    if (ticking && m_backend.slow_software()) {
+        const auto software = std::stable_partition(
+            calls.begin(), calls.end(),
+            [](const BackendCall& c) { return c.step != VmStep::k_start_software; });
+        std::for_each(software, calls.end(),
+                      [this](const BackendCall& c) { start_in_background(c); });
+        calls.erase(software, calls.end());
+    }
     const std::size_t workers = std::min(m_parallel_calls, calls.size());
     if (workers <= 1) {
         for (const auto& call : calls) {
             run_call(call);
         }
-        return calls.size();
+        return count;
     }
     std::atomic<std::size_t> next{0};
     std::vector<std::thread> threads;
@@ -84,13 +124,14 @@ std::size_t ModelRunner::step() {
     for (auto& t : threads) {
         t.join();
     }
-    return calls.size();
+    return count;
 }
 
 void ModelRunner::start(std::chrono::milliseconds period) {
     {
         std::lock_guard lock(m_ticker_mutex);
         m_stopping = false;
+        m_ticking = true;
     }
     m_ticker = std::thread([this, period] {
         std::unique_lock lock(m_ticker_mutex);
@@ -103,7 +144,7 @@ void ModelRunner::start(std::chrono::milliseconds period) {
     });
 }
 
-void ModelRunner::stop() {
+void ModelRunner::stop_ticker() {
     {
         std::lock_guard lock(m_ticker_mutex);
         m_stopping = true;
@@ -112,6 +153,13 @@ void ModelRunner::stop() {
     if (m_ticker.joinable()) {
         m_ticker.join();
     }
+    std::lock_guard lock(m_ticker_mutex);
+    m_ticking = false;
+}
+
+void ModelRunner::stop() {
+    stop_ticker();
+    join_finished_background(true);
 }
 
 }  // namespace cb::emulator

@@ -3,16 +3,21 @@
 //
 // Backend calls are made outside the model lock (the API keeps answering while VMs are being
 // made), by up to `parallel_calls` threads at once; calls for one node never overlap because
-// the model has at most one call per node in flight.
+// the model has at most one call per node in flight. Under the ticker, starting a VM's
+// software when the backend says it may be slow (a cluster-init may run for minutes) goes on
+// in the background, so one slow boot holds up no other node; a step() by hand waits for it
+// (tests move time themselves).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "emulator/clock.h"
 #include "emulator/cluster_model.h"
@@ -41,6 +46,10 @@ class ModelRunner {
 
     // Calls step() every `period` on a background thread until stop().
     void start(std::chrono::milliseconds period);
+    // Stops the ticker; software starts still under way go on (the backend's shutdown ends
+    // them quickly).
+    void stop_ticker();
+    // stop_ticker(), then waits for the software starts under way.
     void stop();
 
     const Clock& clock() const { return m_clock; }
@@ -57,7 +66,18 @@ class ModelRunner {
     std::mutex m_ticker_mutex;
     std::condition_variable m_ticker_wake;
     bool m_stopping = false;
+    bool m_ticking = false;  // start() ran: software starts go to the background
     std::thread m_ticker;
+
+    // Software starts under way in the background, and whether each has finished.
+    struct Background {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::mutex m_background_mutex;
+    std::vector<Background> m_background;
+    void start_in_background(const BackendCall& call);
+    void join_finished_background(bool all);
 };
 
 }  // namespace cb::emulator

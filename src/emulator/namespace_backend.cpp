@@ -252,6 +252,7 @@ class NamespaceBackend final : public VmBackend {
     Status recover() override;
     Result<VmIdentity> create_vm(const std::string& node_name) override;
     Status start_software(const std::string& node_name) override;
+    bool slow_software() const override { return runs_cluster_init(); }
     Status destroy_vm(const std::string& node_name) override;
     void shutdown() override;
 
@@ -534,6 +535,13 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
     }
     if (booted) {
         log::info("namespaces: started slurmd for {} (pid {})", node_name, child->pid());
+    } else {
+        // A boot that failed or ran out of time is stopped, as CycleCloud stops converging a
+        // node it marks Failed: nothing of it goes on to start slurmd later.
+        if (auto st = kill_recorded_process(pid_file(node_name)); !st) {
+            log::warn("namespaces: {}", st.error().describe());
+        }
+        child->stop(std::chrono::milliseconds(0));
     }
     {
         std::lock_guard lock(m_mutex);

@@ -34,6 +34,9 @@ class VmBackend {
     // Idempotent for a name that already has a VM: returns its identity.
     virtual Result<VmIdentity> create_vm(const std::string& node_name) = 0;
     virtual Status start_software(const std::string& node_name) = 0;
+    // Whether start_software may take long (a cluster-init): the runner then makes the call
+    // in the background, so other nodes' steps do not wait for it.
+    virtual bool slow_software() const { return false; }
     // Idempotent: destroying a VM that does not exist succeeds.
     virtual Status destroy_vm(const std::string& node_name) = 0;
     // Removes every VM and everything else the backend made (bridge, files). Called on exit,

@@ -2,6 +2,11 @@
 // operations, node faults and usage.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include "emulator/clock.h"
 #include "emulator/model_runner.h"
 #include "unit/emulator_fixtures.h"
@@ -1155,6 +1160,84 @@ TEST(EmulatorUsage, BillsFromVmCreationToDeletion) {
         return m.usage(now - std::chrono::minutes(30), now, now);
     });
     EXPECT_TRUE(later.lines.empty());
+}
+
+// A backend whose software start of hpc-1 (a cluster-init that hangs) waits until the test
+// lets it go; everything else is instant.
+class HangingBootBackend final : public VmBackend {
+  public:
+    Status recover() override { return m_inner->recover(); }
+    Result<VmIdentity> create_vm(const std::string& name) override {
+        return m_inner->create_vm(name);
+    }
+    Status start_software(const std::string& name) override {
+        if (name == "hpc-1") {
+            std::unique_lock lock(m_mutex);
+            m_hanging = true;
+            m_wake.notify_all();
+            m_wake.wait(lock, [this] { return m_released; });
+        }
+        return m_inner->start_software(name);
+    }
+    bool slow_software() const override { return true; }
+    Status destroy_vm(const std::string& name) override { return m_inner->destroy_vm(name); }
+    void shutdown() override { m_inner->shutdown(); }
+
+    bool wait_until_hanging(std::chrono::seconds limit) {
+        std::unique_lock lock(m_mutex);
+        return m_wake.wait_for(lock, limit, [this] { return m_hanging; });
+    }
+    void release() {
+        std::lock_guard lock(m_mutex);
+        m_released = true;
+        m_wake.notify_all();
+    }
+
+  private:
+    std::unique_ptr<VmBackend> m_inner = make_none_backend();
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_hanging = false;
+    bool m_released = false;
+};
+
+// Under the ticker, a VM whose cluster-init hangs holds up no other node: hpc-2, asked for
+// after it, becomes Ready while hpc-1 is still Preparing; hpc-1 is Ready once its boot ends.
+TEST(EmulatorRunner, AHangingBootHoldsUpNoOtherNode) {
+    ModelOptions options;
+    options.timings.acquire = 0ms;
+    options.timings.prepare = 0ms;
+    SystemClock clock;
+    HangingBootBackend backend;
+    ModelRunner runner(model({}, options), backend, clock);
+    auto create = [&] {  // named hpc-1, then hpc-2 (the lowest free numbers)
+        CreateRequest request;
+        request.sets.push_back(set_of("hpc", 1));
+        return runner.with_model(
+            [&](ClusterModel& m, Time now) { return m.create_nodes(request, now); });
+    };
+    auto status = [&](const std::string& name) {
+        return runner.with_model([&](ClusterModel& m, Time) {
+            const Node* n = m.find_node(name);
+            return n == nullptr ? std::string("gone") : std::string(to_string(n->status));
+        });
+    };
+    auto wait_for = [&](const std::string& name, const std::string& want) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (status(name) != want && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(5ms);
+        }
+        return status(name);
+    };
+    runner.start(5ms);
+    ASSERT_TRUE(create());
+    ASSERT_TRUE(backend.wait_until_hanging(10s));
+    ASSERT_TRUE(create());
+    EXPECT_EQ(wait_for("hpc-2", "Ready"), "Ready");
+    EXPECT_EQ(status("hpc-1"), "Preparing");
+    backend.release();
+    EXPECT_EQ(wait_for("hpc-1", "Ready"), "Ready");
+    runner.stop();
 }
 
 }  // namespace
