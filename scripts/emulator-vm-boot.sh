@@ -232,6 +232,12 @@ boot() {
     cp /etc/passwd /etc/group /etc/hosts "$r/etc/"
     cp /etc/shadow /etc/gshadow "$r/etc/" 2>/dev/null || true
   fi
+  # The image has no slurm or munge account, as a marketplace image before the packages:
+  # the cluster-init makes them with the scheduler's UIDs and GIDs (and fails if it cannot).
+  local f
+  for f in passwd group shadow gshadow; do
+    if [ -f "$r/etc/$f" ]; then sed -i -e '/^slurm:/d' -e '/^munge:/d' "$r/etc/$f"; fi
+  done
   # No DNS: every name the VM needs is in /etc/hosts or given as an address; a query would
   # leave the VM by its default route and time out.
   rm -f "$r/etc/resolv.conf"

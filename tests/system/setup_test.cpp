@@ -364,18 +364,22 @@ TEST(ClusterInit, EmulatorVmsRunTheShippedClusterInitAndBurst) {
     EXPECT_EQ(std::filesystem::exists("/opt/cloudburst/bin"), host_had_node_start);
 }
 
-// A cluster-init that fails (here the scheduler pins munge to another UID than the image's)
-// fails the node in CycleCloud with the script's message, as CycleCloud's node record shows
-// it; cloudburst takes the node out of service with that message, and the VM is deleted.
+// A cluster-init that fails fails the node in CycleCloud with the script's message, as
+// CycleCloud's node record shows it; cloudburst takes the node out of service with that
+// message, and the VM is deleted. Here the scheduler pins munge to a UID that another account
+// of the image (nobody) has: the image has no munge account, so the cluster-init would make
+// one, and refuses to take that UID.
 TEST(ClusterInit, AFailingClusterInitFailsTheNodeWithTheScriptsMessage) {
     if (auto why = why_system_tests_cannot_run(); !why.empty()) {
         GTEST_SKIP() << why;
     }
-    const passwd* munge = ::getpwnam("munge");
-    if (munge == nullptr) {
-        GTEST_SKIP() << "needs the munge account";
+    const passwd* munge = ::getpwnam("munge");  // getpwnam's answer lasts until its next call
+    const std::string munge_uid = munge == nullptr ? "" : std::to_string(munge->pw_uid);
+    const passwd* nobody = ::getpwnam("nobody");
+    const std::string taken = nobody == nullptr ? "" : std::to_string(nobody->pw_uid);
+    if (munge_uid.empty() || taken.empty()) {
+        GTEST_SKIP() << "needs the munge and nobody accounts";
     }
-    const std::string munge_uid = std::to_string(munge->pw_uid);
     auto tb = Testbed::up({"--cloudburst", "--cluster-init", "--cloud-nodes", "hpc-[1-2]"});
     ASSERT_TRUE(tb) << tb.error().describe();
     const std::string env_file = (*tb)->dir() + "/sched/slurm-headless/cloudburst-node.env";
@@ -384,7 +388,7 @@ TEST(ClusterInit, AFailingClusterInitFailsTheNodeWithTheScriptsMessage) {
     const std::string pinned = "\nMUNGE_UID=" + munge_uid + "\n";
     const auto at = env->find(pinned);
     ASSERT_NE(at, std::string::npos) << *env;
-    env->replace(at, pinned.size(), "\nMUNGE_UID=47999\n");
+    env->replace(at, pinned.size(), "\nMUNGE_UID=" + taken + "\n");
     ASSERT_TRUE(write_file_atomic(env_file, *env, 0644));
 
     const std::string job =
@@ -392,9 +396,9 @@ TEST(ClusterInit, AFailingClusterInitFailsTheNodeWithTheScriptsMessage) {
     ASSERT_FALSE(job.empty());
     const std::string message =
         "VM failed: Preparing failed: cluster-init cloudburst/execute/scripts/"
-        "10-cloudburst-node.sh exited with 1: cloudburst cluster-init: error: user munge exists "
-        "with UID " +
-        munge_uid + ", the scheduler uses 47999";
+        "10-cloudburst-node.sh exited with 1: cloudburst cluster-init: error: user munge cannot "
+        "have UID " +
+        taken + ", the scheduler's: user nobody has it";
     EXPECT_TRUE(wait_until(120s, [&] {
         return daemon_log(**tb).find(message) != std::string::npos;
     })) << daemon_log(**tb);

@@ -66,16 +66,20 @@ fi
 slurm_version=$(setting SLURM_VERSION)
 
 pin_account() { # name uid gid
-  local name=$1 uid=$2 gid=$3
+  local name=$1 uid=$2 gid=$3 holder
   if getent group "$name" >/dev/null; then
     [ "$(getent group "$name" | cut -d: -f3)" = "$gid" ] ||
       die "group $name exists with GID $(getent group "$name" | cut -d: -f3), the scheduler uses $gid"
   else
+    holder=$(getent group "$gid" | cut -d: -f1) || true # getent exits 2: no such group
+    [ -z "$holder" ] || die "group $name cannot have GID $gid, the scheduler's: group $holder has it"
     groupadd --system --gid "$gid" "$name"
   fi
   if getent passwd "$name" >/dev/null; then
     [ "$(id -u "$name")" = "$uid" ] || die "user $name exists with UID $(id -u "$name"), the scheduler uses $uid"
   else
+    holder=$(getent passwd "$uid" | cut -d: -f1) || true # exits 2: no such user
+    [ -z "$holder" ] || die "user $name cannot have UID $uid, the scheduler's: user $holder has it"
     useradd --system --uid "$uid" --gid "$gid" --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin "$name"
   fi
