@@ -6,31 +6,38 @@
 #   bash bench/scale_bench.sh [--build DIR] [--sizes "1000 10000"] [--passes K]
 #                             [--record-bytes B] [--slurm VERSION] [--keep DIR] [--check]
 #
-# As root. For each size, one testbed (scripts/testbed.sh up --cloudburst --emulator-backend
-# none --no-prolog-gate) in turn, and in it:
-#   1. idle: K steady passes with every node powered down (the daemon's CPU per pass, its own
-#      and its scontrol children's, from /proc/PID/stat; RSS; slurmctld's RPCs from the
-#      daemon, which runs as slurm, by `sdiag`'s per-user table, reset before the window);
+# As root (else exit 77). For each size in turn, one testbed (scripts/testbed.sh up
+# --cloudburst --emulator-backend none --no-prolog-gate; slurmctld's ResumeTimeout an hour),
+# and in it:
+#   1. idle: K steady passes (default 5) with every node powered down: the daemon's CPU per
+#      pass, its own and its scontrol children's (/proc/PID/stat), the pass duration (its
+#      metrics), its peak RSS over the passes (VmHWM, reset first) and RSS after them; the
+#      RPCs the slurm user (the daemon's scontrol calls) made to slurmctld per pass, from
+#      `sdiag`'s per-user table, reset first, and slurmctld's CPU per pass;
 #   2. burst: one job per partition (`sbatch -p ARRAY -N N/4 --wrap true`) powers every node
-#      up; measured from the first ResumeProgram call (the hook's own start time, journaled
-#      by the daemon) to the last create call answered (the emulator logs each request) and
-#      to every node's NodeAddr set in Slurm (`scontrol show node -o`, polled every 0.25 s);
-#      the emulator's acquire time (the VM's address appears only after it) is subtracted;
-#   3. up: the same K steady passes with every node powered up and addressed (the nodes never
-#      register: there is no slurmd, and ResumeTimeout is an hour, so Slurm fails none of
-#      them during the run);
-#   4. down: the jobs cancelled, `scontrol update NodeName=ALL State=POWER_DOWN_FORCE`, until
-#      the emulator holds no VM (its terminate time subtracted).
-# Then one table, a column per size, with the issue's targets. --check exits 1 when a figure
-# of the largest size misses its target by more than 10 times (the system test ScaleBench runs
-# `--sizes 1000 --check`: a 10x regression fails it; at 1,000 nodes that is about 100 times
-# the figures measured).
+#      up; measured from the first ResumeProgram call (the hook's own start time, journaled by
+#      the daemon) to the last create call answered (the emulator logs each request) and to
+#      every node's NodeAddr set in Slurm (`scontrol show node -o`, polled every 0.25 s), the
+#      emulator's acquire time (a VM has its address only after it) subtracted;
+#   3. up: the same K steady passes with every node powered up and addressed. The nodes never
+#      register (no slurmd), so the daemon polls every second as it does while nodes boot,
+#      and nothing fails them during the run: slurmctld's ResumeTimeout is an hour, the
+#      daemon's own (slurm.resume_timeout) 30 minutes;
+#   4. down: the jobs cancelled, `scontrol update NodeName=ALL State=POWER_DOWN_FORCE`, to
+#      the SuspendProgram call and to the emulator holding no VM (its terminate time
+#      subtracted).
+# Then one table, a column per size, with the issue's targets. The time from sbatch or the
+# power down to the program's call is slurmctld's own (its power-save thread, scheduling).
 #
+# --check (the system test ScaleBench.Nodes1000 runs `--sizes 1000 --passes 3 --check`)
+# fails when a figure at 1,000 nodes is more than 10 times what it measured on the shared
+# 2-core machine (the bounds are at the end of this file).
 # --record-bytes B pads the emulator's node records to B bytes (docs/emulator.md, "Size and
 # speed"; a real CycleCloud's are a few KB); the default 0 keeps its own, about 1.2 KB.
 #
-# The figures are wall and CPU time on whatever else the machine is doing: run it on an
-# otherwise idle machine for numbers to compare.
+# Without slurmd, slurmctld's messages to the nodes (the jobs' termination when they are
+# cancelled) go to the none backend's addresses (198.18.0.2 and up) and fail. The figures are
+# wall and CPU time under whatever else the machine runs: noisy on a shared machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 prog=scale_bench
@@ -59,7 +66,9 @@ die() {
   echo "$prog: error: $*" >&2
   exit 1
 }
-[ "$(id -u)" = 0 ] || { echo "$prog: run as root" >&2; exit 2; }
+# 77: cannot run here (ctest's SKIP_RETURN_CODE for the system test).
+[ "$(id -u)" = 0 ] || { echo "$prog: skipped: run as root (slurmctld, munge, a bridge)" >&2; exit 77; }
+if [ "$check" = 1 ] && ! [[ " $sizes " =~ " 1000 " ]]; then die "--check bounds the figures of 1,000 nodes: --sizes must hold 1000"; fi
 for n in $sizes; do
   if ! [[ "$n" =~ ^[1-9][0-9]*$ ]] || [ $((n % 4)) != 0 ]; then die "--sizes: $n is not a multiple of 4"; fi
 done
@@ -109,6 +118,7 @@ metric() {
 }
 # CPU ticks of PID so far, its own and its waited-for children's (scontrol for cloudburstd).
 cpu_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+child_ticks() { awk '{print $16 + $17}' "/proc/$1/stat"; }
 rss_mb() { awk -v f="$2:" '$1 == f {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 # VMs the emulator holds (any status).
 vms() {
@@ -136,68 +146,70 @@ rpc_users() {
 }
 
 # steady LABEL: K passes of the running daemon with nothing to do: CPU per pass (median of
-# the K, its scontrol children included), wall (the daemon's own pass duration, median), peak
-# RSS over the window and RSS after it, slurm's RPCs per pass and slurmctld's CPU per pass.
+# the K, its scontrol children included, and the share of scontrol over the window), wall
+# (the daemon's own pass duration, median), peak RSS over the window and RSS after it, the
+# slurm user's RPCs per pass and slurmctld's CPU per pass. The daemon answers /metrics from
+# its loop, between passes: an answer with a higher pass count comes right after a pass ended,
+# with the next one at least a second away, so each sample falls between two passes.
 steady() {
-  local label=$1 pid ctld p0 p cpu0 cpu ctld0 i deadline durations="" cpus=""
+  local label=$1 pid ctld p0 last now_p cpu0 kids0 ctld0 t cpu i deadline durations="" cpus="" sd
   pid=$(cat "$CB_TESTBED_DIR/run/cloudburstd.pid")
   ctld=$(cat "$CB_TESTBED_DIR/run/slurmctld.pid")
-  # Start on a pass boundary: wait for the next pass to begin and end.
-  p0=$(metric cloudburst_passes_total)
-  deadline=$((SECONDS + 120))
-  until [ "$(metric cloudburst_passes_total)" -gt "$p0" ]; do
-    [ $SECONDS -lt $deadline ] || die "$label: the daemon ran no pass in 120 s"
-    sleep 0.05
-  done
-  sleep 0.5 # let it finish that pass (the counter moves at its start)
+  next_pass() { # waits for the pass after pass $1; prints the new count
+    local count deadline=$((SECONDS + 120))
+    while :; do
+      count=$(metric cloudburst_passes_total)
+      [ "$count" -le "$1" ] || break
+      [ $SECONDS -lt $deadline ] || die "$label: the daemon ran no pass in 120 s"
+      sleep 0.1
+    done
+    echo "$count"
+  }
+  last=$(next_pass "$(metric cloudburst_passes_total)")
   echo 5 >"/proc/$pid/clear_refs" # VmHWM from here on
   sdiag -r >/dev/null
-  p0=$(metric cloudburst_passes_total)
+  p0=$last
   cpu0=$(cpu_ticks "$pid")
+  kids0=$(child_ticks "$pid")
   ctld0=$(cpu_ticks "$ctld")
-  local t_cpu=$cpu0
+  t=$cpu0
   for ((i = 1; i <= passes; i++)); do
-    deadline=$((SECONDS + 120))
-    until [ "$(metric cloudburst_passes_total)" -ge $((p0 + i)) ]; do
-      [ $SECONDS -lt $deadline ] || die "$label: pass $i of $passes did not come"
-      sleep 0.05
-    done
-    sleep 0.5
+    now_p=$(next_pass "$last")
     cpu=$(cpu_ticks "$pid")
-    cpus+="$(((cpu - t_cpu) * 1000 / tick))"$'\n'
-    t_cpu=$cpu
+    # Per pass: the ticks since the last sample over the passes since (one, unless a hook
+    # request brought one more).
+    cpus+="$(((cpu - t) * 1000 / tick / (now_p - last)))"$'\n'
+    t=$cpu
+    last=$now_p
     durations+="$(metric cloudburst_last_pass_duration_seconds)"$'\n'
   done
-  local sd
   sd=$(sdiag)
-  p=$passes
+  local p=$((last - p0))
+  steady_passes=$p
   steady_cpu=$(median %.0f <<<"$cpus")
   steady_cpu_range="$(sed '/^$/d' <<<"$cpus" | sort -g | head -n 1)-$(sed '/^$/d' <<<"$cpus" | sort -g | tail -n 1)"
+  steady_scontrol=$((($(child_ticks "$pid") - kids0) * 1000 / tick / p))
   steady_wall=$(awk '{print $1 * 1000}' <<<"$durations" | sed '/^$/d' | median %.0f)
   steady_peak=$(rss_mb "$pid" VmHWM)
   steady_rss=$(rss_mb "$pid" VmRSS)
   steady_rpcs=$(echo "$(rpcs_by_slurm <<<"$sd") / $p" | bc -l | xargs printf '%.1f')
   steady_types=$(rpc_types <<<"$sd")
   steady_users=$(rpc_users <<<"$sd")
-  steady_ctld=$(echo "($(cpu_ticks "$ctld") - $ctld0) * 1000 / $tick / $p" | bc -l | xargs printf '%.0f')
+  steady_ctld=$((($(cpu_ticks "$ctld") - ctld0) * 1000 / tick / p))
 }
 
 declare -A R # R[size,key] = figure
 run_size() {
-  local n=$1 q=$(($1 / 4)) a nodes="" tb conf toml t_sbatch t_req t_addr t_create t_down t_gone
+  local n=$1 q=$(($1 / 4)) a nodes="" tb conf t_sbatch t_req t_addr t_create t_down t_gone
   local t_susp deadline jobs=() line t creates=0 c
   tb=$dir/n$n
   testbed=$tb
   conf=$dir/n$n.slurm.conf
-  toml=$dir/n$n.cloudburst.toml
   : >"$conf"
   for a in $arrays; do
     nodes+="${nodes:+,}$a-[1-$q]"
     echo "PartitionName=$a Nodes=$a-[1-$q] MaxTime=INFINITE State=UP" >>"$conf"
   done
-  # The daemon's own deadline for a node to register (its default is 30 minutes) and the
-  # bootstrap breaker must not fire during the run either: nodes never register here.
-  printf '\n[slurm]\nresume_timeout = "1h"\n' >"$toml"
   echo "$n nodes: bringing up the testbed in $tb..." >&2
   bash "$here/scripts/testbed.sh" up "$tb" --build "$build" --slurm "$slurm" --cloudburst \
     --emulator-backend none --no-prolog-gate --cloud-nodes "$nodes" --resume-timeout 3600 \
@@ -220,7 +232,7 @@ run_size() {
     export PATH=$CB_TESTBED_SLURM_BIN:$PATH
 
     steady "$n nodes idle"
-    echo "idle_cpu=$steady_cpu idle_cpu_range=$steady_cpu_range idle_wall=$steady_wall idle_peak=$steady_peak idle_rss=$steady_rss idle_rpcs=$steady_rpcs idle_ctld=$steady_ctld"
+    echo "idle_passes=$steady_passes idle_scontrol=$steady_scontrol idle_cpu=$steady_cpu idle_cpu_range=$steady_cpu_range idle_wall=$steady_wall idle_peak=$steady_peak idle_rss=$steady_rss idle_rpcs=$steady_rpcs idle_ctld=$steady_ctld"
     echo "idle_types=$steady_types"
     echo "idle_users=$steady_users"
 
@@ -249,7 +261,7 @@ run_size() {
     echo "sbatch_req=$(secs "$t_req" "$t_sbatch") req_create=$(secs "$t_create" "$t_req") creates=$creates resume_calls=$c req_addr=$(secs "$t_addr" "$t_req" "$acquire_s")"
 
     steady "$n nodes up"
-    echo "up_cpu=$steady_cpu up_cpu_range=$steady_cpu_range up_wall=$steady_wall up_peak=$steady_peak up_rss=$steady_rss up_rpcs=$steady_rpcs up_ctld=$steady_ctld"
+    echo "up_passes=$steady_passes up_scontrol=$steady_scontrol up_cpu=$steady_cpu up_cpu_range=$steady_cpu_range up_wall=$steady_wall up_peak=$steady_peak up_rss=$steady_rss up_rpcs=$steady_rpcs up_ctld=$steady_ctld"
     echo "up_types=$steady_types"
     echo "up_users=$steady_users"
     echo "slurm_version=$(scontrol -V | tr ' ' _)"
@@ -287,12 +299,14 @@ rows=(
   "req_create|ResumeProgram -> last create answered (s)|< 1"
   "req_addr|ResumeProgram -> every NodeAddr set, minus acquire (s)|< 5"
   "idle_cpu|idle pass: CPU incl. scontrol, median (ms)|< 250"
+  "idle_scontrol|  of which scontrol, mean (ms)|"
   "idle_wall|idle pass: duration, median (ms)|"
   "idle_peak|idle passes: daemon peak RSS (MB)|< 50"
   "idle_rpcs|idle pass: slurm user's RPCs to slurmctld|O(arrays)"
   "idle_ctld|idle pass: slurmctld CPU (ms)|"
   "up_cpu|steady pass, all up: CPU incl. scontrol, median (ms)|< 250"
   "up_cpu_range|  fastest-slowest (ms)|"
+  "up_scontrol|  of which scontrol, mean (ms)|"
   "up_wall|steady pass, all up: duration, median (ms)|"
   "up_peak|steady passes: daemon peak RSS (MB)|< 50"
   "up_rss|  RSS between passes (MB)|"
@@ -319,16 +333,19 @@ for n in $sizes; do
 done
 
 if [ "$check" = 1 ]; then
+  # 10 times what 1,000 nodes measured on a shared 2-core machine under a load of 10-30
+  # (bench figures in README.md), rounded up: a regression that makes one 10 times slower
+  # or larger fails.
   failed=0
-  for bound in "req_create 10" "req_addr 50" "up_cpu 2500" "up_peak 500" "idle_cpu 2500" \
-    "up_rpcs 40" "susp_gone 100"; do
+  for bound in "req_create 3" "req_addr 25" "up_cpu 1200" "idle_cpu 600" "up_peak 250" \
+    "up_rpcs 20" "susp_gone 20"; do
     read -r key limit <<<"$bound"
-    v=${R[$largest,$key]:-}
+    v=${R[1000,$key]:-}
     if [ -z "$v" ] || [ "$v" = "?" ] || [ "$(echo "$v > $limit" | bc -l)" = 1 ]; then
-      echo "$prog: $key = ${v:-?} at $largest nodes, bound $limit" >&2
+      echo "$prog: $key = ${v:-?} at 1000 nodes; the bound is $limit" >&2
       failed=1
     fi
   done
   [ "$failed" = 0 ] || exit 1
-  echo "$prog: every figure within its bound (10x the issue's targets)"
+  echo "$prog: every figure at 1,000 nodes within its bound (10 times what it measured)"
 fi

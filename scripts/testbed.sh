@@ -11,7 +11,7 @@
 # power-saving programs and cloudburstd run as the unprivileged `slurm` account; cloud nodes
 # State=CLOUD, power saving on), optionally
 # always-on "on-prem" nodes (slurmd in network namespaces, run by build/tests/namespace-vms),
-# and optionally the CycleCloud emulator with its namespaces backend. Several testbeds can
+# and optionally the CycleCloud emulator with its namespaces (or none) backend. Several testbeds can
 # run at once. Everything started is recorded in DIR, and `down` removes it by those
 # records (PIDs, names with the testbed's prefix), also after a failed or interrupted `up`;
 # `up` runs `down` itself when it fails. Logs stay in DIR/log.
