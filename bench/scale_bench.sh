@@ -337,8 +337,8 @@ if [ "$check" = 1 ]; then
   # (bench figures in README.md), rounded up: a regression that makes one 10 times slower
   # or larger fails.
   failed=0
-  for bound in "req_create 3" "req_addr 25" "up_cpu 1200" "idle_cpu 600" "up_peak 250" \
-    "up_rpcs 20" "susp_gone 20"; do
+  for bound in "req_create 3" "req_addr 25" "up_cpu 1200" "idle_cpu 600" "up_peak 200" \
+    "up_rpcs 20" "susp_gone 15"; do
     read -r key limit <<<"$bound"
     v=${R[1000,$key]:-}
     if [ -z "$v" ] || [ "$v" = "?" ] || [ "$(echo "$v > $limit" | bc -l)" = 1 ]; then
