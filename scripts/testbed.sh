@@ -11,7 +11,7 @@
 # power-saving programs and cloudburstd run as the unprivileged `slurm` account; cloud nodes
 # State=CLOUD, power saving on), optionally
 # always-on "on-prem" nodes (slurmd in network namespaces, run by build/tests/namespace-vms),
-# and optionally the CycleCloud emulator with its namespaces backend. Several testbeds can
+# and optionally the CycleCloud emulator with its namespaces (or none) backend. Several testbeds can
 # run at once. Everything started is recorded in DIR, and `down` removes it by those
 # records (PIDs, names with the testbed's prefix), also after a failed or interrupted `up`;
 # `up` runs `down` itself when it fails. Logs stay in DIR/log.
@@ -39,6 +39,12 @@
 #                              VMs on the testbed's bridge, slurmd with this slurm.conf;
 #                              URL, cluster, CA, credentials in testbed.env)
 #   --emulator-arg ARG         extra emulator argument (repeat), e.g. --http, --timing fast
+#   --emulator-backend B       the emulator's VM backend: namespaces (the default, above) or
+#                              none (VMs are only addresses, from 198.18.0.2 up, and run no
+#                              slurmd: nodes never register; for scale benchmarks with
+#                              thousands of cloud nodes, bench/scale_bench.sh). With none
+#                              there is no cluster-init and the testbed's bridge and pool
+#                              are not the VMs'
 #   --cluster-init             (the default) the emulator's VMs boot as CycleCloud nodes:
 #                              each runs the cluster-init templates/cluster-init/cloudburst
 #                              (scripts/emulator-vm-boot.sh: a jetpack, /sched and /shared
@@ -431,10 +437,14 @@ start_emulator() {
       --sched "$dir/sched" --shared "$dir/shared" --vm-bind "$dir" --vm-bind "$build"
       --vm-munge-socket "$dir/munge/munge.socket")
   fi
-  record "vms_tb${index}c" "$dir/emulator/vms" # where its namespaces backend keeps pid files
-  setsid "$emu" --backend namespaces --instance "tb${index}c" --state-dir "$dir/emulator" \
-    --subnet "198.18.$index.0/24" --pool "198.18.$index.128/25" --bridge "$bridge" \
-    --external-bridge --slurm-conf "$dir/etc/slurm.conf" --slurmd "$slurmd" \
+  local backend_args=(--backend none)
+  if [ "$emulator_backend" = namespaces ]; then
+    record "vms_tb${index}c" "$dir/emulator/vms" # where its namespaces backend keeps pid files
+    backend_args=(--backend namespaces --instance "tb${index}c"
+      --subnet "198.18.$index.0/24" --pool "198.18.$index.128/25" --bridge "$bridge"
+      --external-bridge --slurm-conf "$dir/etc/slurm.conf" --slurmd "$slurmd")
+  fi
+  setsid "$emu" "${backend_args[@]}" --state-dir "$dir/emulator" \
     --ready-file "$dir/run/emulator.ready" \
     ${args[@]+"${args[@]}"} </dev/null >>"$dir/log/emulator.log" 2>&1 &
   echo $! >"$dir/run/emulator.pid"
@@ -615,7 +625,7 @@ up() {
   local prolog_gate=1 prolog_program=""
   local index="" bridge="" onprem_list="" emulator_ready="" slurm_user=slurm
   local slurm_version=host sbin=/usr/sbin bin=/usr/bin plugin_dir=""
-  local cluster_init=${CB_TESTBED_CLUSTER_INIT:-1} vm_root=/
+  local cluster_init=${CB_TESTBED_CLUSTER_INIT:-1} vm_root=/ emulator_backend=namespaces
   emulator_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -632,6 +642,7 @@ up() {
       --extra-conf) extra_conf=$(realpath "$2"); shift ;;
       --emulator) with_emulator=1 ;;
       --emulator-arg) emulator_args+=("$2"); shift ;;
+      --emulator-backend) emulator_backend=$2; shift ;;
       --cluster-init) cluster_init=1 ;;
       --no-cluster-init) cluster_init=0 ;;
       --cloudburst) with_cloudburst=1; with_emulator=1 ;;
@@ -646,6 +657,11 @@ up() {
   if ! [[ "$onprem" =~ ^[0-9]+$ ]] || [ "$onprem" -gt 16 ]; then die "--onprem takes 0 to 16"; fi
   local hostlist_chars='^[][A-Za-z0-9._,-]+$'
   [[ "$cloud_nodes" =~ $hostlist_chars ]] || die "--cloud-nodes: not a hostlist: $cloud_nodes"
+  case "$emulator_backend" in
+    namespaces) ;;
+    none) cluster_init=0 ;; # nothing boots
+    *) die "--emulator-backend takes namespaces (the default) or none" ;;
+  esac
   [ "$(id -u)" = 0 ] || die "run as root (namespaces, bridges, daemons)"
   case "$slurm_version" in
     host|22.05) slurm_version=host ;;
@@ -659,7 +675,7 @@ up() {
   done
   id -u "$slurm_user" >/dev/null 2>&1 ||
     die "there is no user '$slurm_user' (SlurmUser; the slurmctld package creates it)"
-  if [ "$onprem" -gt 0 ] || [ "$with_emulator" = 1 ]; then
+  if [ "$onprem" -gt 0 ] || { [ "$with_emulator" = 1 ] && [ "$emulator_backend" = namespaces ]; }; then
     [ -x "$build/tests/namespace-vms" ] ||
       die "$build/tests/namespace-vms is not built: cmake --build $build --target namespace-vms"
   fi

@@ -162,12 +162,12 @@ TEST(SlurmCliParse, PartitionsOfSlurm24_11) {
     EXPECT_EQ((*parts)[1].suspend_time_seconds, 300);
 }
 
-TEST(SlurmCli, UpdatesAreBatchedAtOneHundredNamesWithPairedAddresses) {
+TEST(SlurmCli, UpdatesAreBatchedAtOneThousandNamesWithPairedAddresses) {
     SlurmCli cli({"/usr/bin/scontrol", "", std::chrono::milliseconds(1000)});
     NodeUpdate u;
-    for (int i = 1; i <= 250; ++i) {
+    for (int i = 1; i <= 2500; ++i) {
         u.names.push_back("n" + std::to_string(i));
-        u.node_addrs.push_back("198.18.0." + std::to_string(i));
+        u.node_addrs.push_back("198.18." + std::to_string(i / 250) + "." + std::to_string(i % 250));
     }
     u.node_hostnames = u.names;
     const auto cmds = cli.update_commands(u);
@@ -176,12 +176,30 @@ TEST(SlurmCli, UpdatesAreBatchedAtOneHundredNamesWithPairedAddresses) {
     EXPECT_EQ(cmds[0][1].rfind("NodeName=n1,n2,", 0), 0u);
     EXPECT_EQ(cmds[2][1], [] {
         std::string s = "NodeName=";
-        for (int i = 201; i <= 250; ++i) {
-            s += (i > 201 ? "," : "") + ("n" + std::to_string(i));
+        for (int i = 2001; i <= 2500; ++i) {
+            s += (i > 2001 ? "," : "") + ("n" + std::to_string(i));
         }
         return s;
     }());
-    EXPECT_EQ(cmds[1][2].rfind("NodeAddr=198.18.0.101,", 0), 0u);
+    // The second batch's addresses start with the 1,001st node's.
+    EXPECT_EQ(cmds[1][2].rfind("NodeAddr=198.18.4.1,198.18.4.2,", 0), 0u);
+    EXPECT_EQ(cmds[1][3].rfind("NodeHostName=n1001,n1002,", 0), 0u);
+}
+
+TEST(SlurmCli, LongestNamesKeepEachArgumentUnderTheKernelsLimit) {
+    // 1,000 names of 63 characters: the longest argument an update can make.
+    SlurmCli cli({});
+    NodeUpdate u;
+    for (int i = 0; i < 1000; ++i) {
+        std::string name = "n" + std::to_string(i);
+        u.names.push_back(name + std::string(63 - name.size(), 'x'));
+    }
+    u.node_hostnames = u.names;
+    const auto cmds = cli.update_commands(u);
+    ASSERT_EQ(cmds.size(), 1u);
+    for (const auto& arg : cmds[0]) {
+        EXPECT_LT(arg.size(), 128u * 1024 / 2) << arg.substr(0, 40);
+    }
 }
 
 TEST(SlurmCli, DownRequiresReasonPassedAsOneArgument) {
