@@ -163,6 +163,13 @@ down() {
   fi
   stop_pidfile "$dir/run/slurmctld.pid" "slurmctld"
   stop_pidfile "$dir/munge/munged.pid" "munged"
+  local none_route
+  none_route=$(recorded none_route)
+  if [ -n "$none_route" ] && ip route show type unreachable |
+    grep -qE "^unreachable 198\.18\.0\.0/18 metric ${none_route##* }( |\$)"; then
+    # shellcheck disable=SC2086 # "PREFIX metric N": three words
+    ip route del unreachable $none_route || note "cannot remove the route unreachable $none_route"
+  fi
   bridge=$(recorded bridge)
   if [ -n "$bridge" ] && ip link show "$bridge" >/dev/null 2>&1; then
     ip link del "$bridge" || note "cannot remove bridge $bridge"
@@ -438,6 +445,15 @@ start_emulator() {
       --vm-munge-socket "$dir/munge/munge.socket")
   fi
   local backend_args=(--backend none)
+  if [ "$emulator_backend" = none ]; then
+    # The none backend's VMs are addresses only, from 198.18.0.2 up (one a node, below the
+    # testbeds' bridges at 198.18.100.0 until 25,000 nodes): slurmctld's messages to them must
+    # not leave the machine by the default route. An unreachable route answers them at once;
+    # each testbed has its own (its index as the metric), so testbeds at once do not share one.
+    record none_route "198.18.0.0/18 metric $index"
+    ip route add unreachable 198.18.0.0/18 metric "$index" ||
+      die "cannot add the unreachable route for the none backend's addresses"
+  fi
   if [ "$emulator_backend" = namespaces ]; then
     record "vms_tb${index}c" "$dir/emulator/vms" # where its namespaces backend keeps pid files
     backend_args=(--backend namespaces --instance "tb${index}c"
