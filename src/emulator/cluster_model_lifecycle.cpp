@@ -425,7 +425,7 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
                     node.status = NodeStatus::k_ready;
                 } else {
                     node.busy = true;
-                    calls.push_back({VmStep::k_start_software, name});
+                    calls.push_back({VmStep::k_start_software, name, software_of(node)});
                 }
                 break;
             case NodeStatus::k_terminating:
