@@ -19,8 +19,9 @@ using namespace std::chrono_literals;
 // two nodes; GPUCount is what the array tells the node's cluster-init to expect.
 std::vector<std::string> gpu_cloud(const std::string& gpu_count) {
     std::vector<std::string> args{"--cloudburst", "--scale", "--cloud-nodes", "cloud-1"};
-    for (const std::string param : {"GPUMachineType=Standard_NC48ads_A100_v4",
-                                    "MaxGPUExecuteCoreCount=96", "GPUCount=" + gpu_count}) {
+    const std::vector<std::string> params{"GPUMachineType=Standard_NC48ads_A100_v4",
+                                          "MaxGPUExecuteCoreCount=96", "GPUCount=" + gpu_count};
+    for (const auto& param : params) {
         args.insert(args.end(), {"--emulator-arg", "-p", "--emulator-arg", param});
     }
     return args;
@@ -86,7 +87,7 @@ TEST_F(GpuSystem, AVmShortOfTheGpusItsArrayPromisesFailsWithTheReason) {
     std::string reason;
     ASSERT_TRUE(wait_until(180s,
                            [&] {
-                               for (const std::string node : {"gpu-1", "gpu-2"}) {
+                               for (const char* node : {"gpu-1", "gpu-2"}) {
                                    const std::string r = m_tb->node_field(node, "Reason");
                                    if (r.find(gpu_message) != std::string::npos) {
                                        reason = r;

@@ -16,8 +16,8 @@ ClusterInitBoot boot() {
 }
 
 TEST(VmBoot, CommandLineCarriesTheNodeTheClusterAndJetpacksValues) {
-    const auto argv =
-        vm_boot_argv(boot(), {"hpc-3", "ns-x-1", "198.18.4.130", "/tb/mnt/hpc-3", "/tb/run/b"});
+    const auto argv = vm_boot_argv(
+        boot(), {"hpc-3", "ns-x-1", "198.18.4.130", "/tb/mnt/hpc-3", "/tb/run/b", 0, {}});
     const std::vector<std::string> expected{"/bin/bash",
                                             "/src/scripts/emulator-vm-boot.sh",
                                             "boot",
