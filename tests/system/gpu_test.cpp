@@ -43,7 +43,7 @@ class GpuSystem : public ::testing::Test {
 };
 
 TEST_F(GpuSystem, AJobAskingForTwoGpusSeesBothOnABurstNode) {
-    bring_up("2");
+    ASSERT_NO_FATAL_FAILURE(bring_up("2"));
     // What `cloudburst scale` wrote, where Slurm reads it.
     auto gres = read_file(m_tb->dir() + "/etc/gres.conf");
     ASSERT_TRUE(gres) << gres.error().describe();
@@ -77,7 +77,8 @@ TEST_F(GpuSystem, AJobAskingForTwoGpusSeesBothOnABurstNode) {
 }
 
 TEST_F(GpuSystem, AVmShortOfTheGpusItsArrayPromisesFailsWithTheReason) {
-    bring_up("3");  // the array says 3; a Standard_NC48ads_A100_v4 VM has 2
+    // The array says 3; a Standard_NC48ads_A100_v4 VM has 2.
+    ASSERT_NO_FATAL_FAILURE(bring_up("3"));
     const std::string job =
         m_tb->submit(RunAs::k_nobody, {"-p", "gpu", "-N1", "--gres=gpu:1", "--wrap", "true"});
     ASSERT_FALSE(job.empty());
