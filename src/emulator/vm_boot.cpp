@@ -73,7 +73,7 @@ std::vector<std::string> vm_boot_argv(const ClusterInitBoot& boot, const VmBootT
                    c == '-';
         });
         if (plain_key && without_control_chars(value) == value) {
-            add("--config", key + "=" + value);
+            add("--config", std::string(key).append("=").append(value));
         }
     }
     return argv;
