@@ -7,7 +7,7 @@
 #
 #   emulator-vm-boot.sh boot --node NAME --cluster NAME --project DIR --status FILE
 #       --mnt DIR [--spec NAME] [--root DIR] [--sched DIR] [--shared DIR] [--bind PATH]...
-#       [--munge-socket PATH] [--config KEY=VALUE]...
+#       [--munge-socket PATH] [--gpus N] [--config KEY=VALUE]...
 #
 # The VM's root is an overlay of --root (default /, the host's own image) whose upper layer
 # is a tmpfs on --mnt (an empty directory): what cluster-init writes (accounts in /etc, the
@@ -15,7 +15,12 @@
 # the host. The VM gets the host's /proc, /dev and /sys, a fresh /run and /tmp, each --bind
 # PATH at the same path (the testbed: slurm.conf's log, spool and pid paths), --sched on
 # /sched (ro,nosuid,nodev,noexec, as templates/slurm-headless.txt mounts it) and --shared on
-# /shared (nosuid,nodev). With --root other than /, the VM's accounts, /etc/hosts come from
+# /shared (nosuid,nodev). --gpus N (a GPU VM size) gives the VM a /dev of its own instead
+# (a tmpfs with the host's null, zero, full, random, urandom, tty, ptmx, pts, shm, mqueue and the
+# fd links, as a container gets) holding N stand-ins for its GPUs: /dev/nvidia0..N-1,
+# character devices with /dev/null's numbers, so slurmd finds the files gres.conf names (it
+# only stats them) and a program that opens one reads nothing.
+# With --root other than /, the VM's accounts, /etc/hosts come from
 # the host (a site's directory service) and it has no DNS. --munge-socket (slurm.conf's
 # AuthInfo socket) leads to the VM's own munged there.
 #
@@ -83,6 +88,28 @@ converge() {
 }
 
 # --- on the host, in the VM's new mount namespace: build the VM's file system ---------------
+
+# The VM's /dev with GPU stand-ins (see the top): a tmpfs, never the host's /dev.
+gpu_dev() {
+  local dev=$1 gpus=$2 name i
+  mount -t tmpfs -o mode=0755,nosuid cb-vm-dev "$dev"
+  for name in null zero full random urandom tty ptmx; do
+    : >"$dev/$name"
+    mount --bind "/dev/$name" "$dev/$name"
+  done
+  for name in pts shm mqueue; do
+    [ -d "/dev/$name" ] || continue
+    mkdir "$dev/$name"
+    mount --rbind "/dev/$name" "$dev/$name"
+  done
+  ln -s /proc/self/fd "$dev/fd"
+  ln -s /proc/self/fd/0 "$dev/stdin"
+  ln -s /proc/self/fd/1 "$dev/stdout"
+  ln -s /proc/self/fd/2 "$dev/stderr"
+  for ((i = 0; i < gpus; i++)); do
+    mknod -m 0666 "$dev/nvidia$i" c 1 3
+  done
+}
 
 write_jetpack() {
   local r=$1
@@ -160,7 +187,7 @@ EOF
 }
 
 boot() {
-  local cluster="" project="" spec=execute root=/ sched="" shared="" mnt="" munge_socket=""
+  local cluster="" project="" spec=execute root=/ sched="" shared="" mnt="" munge_socket="" gpus=0
   local -a binds=() config=()
   while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || fail "option $1 needs a value"
@@ -176,6 +203,7 @@ boot() {
       --shared) shared=$2 ;;
       --bind) binds+=("$2") ;;
       --munge-socket) munge_socket=$2 ;;
+      --gpus) gpus=$2 ;;
       --config) config+=("$2") ;;
       *) fail "unknown option $1" ;;
     esac
@@ -187,6 +215,7 @@ boot() {
   # Everything below mounts: only ever in the VM's own mount namespace, never the host's.
   [ "$(readlink /proc/self/ns/mnt)" != "$(readlink "/proc/$PPID/ns/mnt")" ] ||
     fail "not in a mount namespace of its own (the namespaces backend starts it in one)"
+  [[ $gpus =~ ^[0-9]{1,2}$ ]] || fail "--gpus wants a number of GPUs, got '$gpus'"
   [ -f "$project/project.ini" ] || fail "$project is not a cluster-init project (no project.ini)"
   local name
   name=$(sed -n 's/^[[:space:]]*name[[:space:]]*=[[:space:]]*\([A-Za-z0-9._-]*\).*/\1/p' "$project/project.ini" | head -n 1)
@@ -200,7 +229,11 @@ boot() {
   mount -t overlay -o "lowerdir=$root,upperdir=$mnt/upper,workdir=$mnt/work" cb-vm "$mnt/root"
   local r=$mnt/root b
   mount --rbind /proc "$r/proc"
-  mount --rbind /dev "$r/dev"
+  if ((10#$gpus > 0)); then
+    gpu_dev "$r/dev" "$((10#$gpus))"
+  else
+    mount --rbind /dev "$r/dev"
+  fi
   mount --rbind /sys "$r/sys"
   mount -t tmpfs -o mode=1777 cb-vm-tmp "$r/tmp"
   mount -t tmpfs -o mode=0755 cb-vm-run "$r/run"

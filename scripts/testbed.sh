@@ -70,6 +70,14 @@
 #                              register, not at slurmctld's next 30 s check)
 #   --no-prolog-gate           no PrologSlurmctld (to measure Slurm's own start latency)
 #   --cloudburst-conf FILE     appended to DIR/etc/cloudburst.toml (e.g. [nodearrays.hpc])
+#   --scale                    with --cloudburst: the emulator's node arrays (the template's
+#                              hpc, htc, gpu, dynamic; --emulator-arg -p NAME=VALUE sets its
+#                              parameters) become Slurm nodes and partitions as on a real
+#                              scheduler: `cloudburst scale` writes DIR/etc/cloudburst.conf
+#                              and the GPU lines of DIR/etc/gres.conf, then slurmctld restarts
+#                              (22.05 adds nodes only on a restart). slurm.conf then has
+#                              SlurmdParameters=config_overrides: the VMs have this host's
+#                              CPUs and memory, not their VM size's
 #   --build DIR                build directory (default: <repo>/build)
 #   --slurm VERSION            which Slurm runs the testbed: `host` (default: the host's
 #                              packages, 22.05 on Debian 12) or 24.11 (Debian 13's, from the
@@ -375,10 +383,23 @@ EOF
   # as `cloudburst setup scheduler` includes it; the testbed's own node lines stay above.
   echo "# cloudburst's generated conf: empty until cloudburst scale or keep-alive writes it" >"$dir/etc/cloudburst.conf"
   echo "Include $dir/etc/cloudburst.conf" >>"$dir/etc/slurm.conf"
+  if [ "$scale" = 1 ]; then
+    echo "# --scale: the emulator's VMs have this host's CPUs and memory, not their size's." >>"$dir/etc/slurm.conf"
+    echo "SlurmdParameters=config_overrides" >>"$dir/etc/slurm.conf"
+  fi
   if [ -n "$extra_conf" ]; then
     cat "$extra_conf" >>"$dir/etc/slurm.conf"
   fi
   onprem_list=$onprem_nodes
+}
+
+# --scale: the emulator's node arrays as Slurm nodes, written by `cloudburst scale` (as the
+# operator runs it), read by a restarted slurmctld.
+scale_from_emulator() {
+  "$build/cloudburst" --config "$dir/etc/cloudburst.toml" scale >>"$dir/log/scale.log" 2>&1 ||
+    die "cloudburst scale failed (see $dir/log/scale.log)"
+  stop_pidfile "$dir/run/slurmctld.pid" slurmctld
+  start_slurmctld
 }
 
 start_slurmctld() {
@@ -636,7 +657,7 @@ up() {
   local cred_expire=""
   local cloud_nodes='cloud[1-4]' onprem=0 resume_timeout=60 suspend_time=300 suspend_timeout=10
   local cloud_reg_addrs=0 extra_conf="" with_emulator=0 build=$here/build
-  local with_cloudburst=0 cloudburst_conf=""
+  local with_cloudburst=0 cloudburst_conf="" scale=0
   local resume_program="" suspend_program="" resume_fail_program=""
   local prolog_gate=1 prolog_program=""
   local index="" bridge="" onprem_list="" emulator_ready="" slurm_user=slurm
@@ -664,6 +685,7 @@ up() {
       --cloudburst) with_cloudburst=1; with_emulator=1 ;;
       --no-prolog-gate) prolog_gate=0 ;;
       --cloudburst-conf) cloudburst_conf=$(realpath "$2"); shift ;;
+      --scale) scale=1 ;;
       --build) build=$(realpath "$2"); shift ;;
       --slurm) slurm_version=$2; shift ;;
       *) die "unknown option '$1' (see: $0 --help)" ;;
@@ -691,6 +713,7 @@ up() {
   done
   id -u "$slurm_user" >/dev/null 2>&1 ||
     die "there is no user '$slurm_user' (SlurmUser; the slurmctld package creates it)"
+  [ "$scale" = 0 ] || [ "$with_cloudburst" = 1 ] || die "--scale needs --cloudburst"
   if [ "$onprem" -gt 0 ] || { [ "$with_emulator" = 1 ] && [ "$emulator_backend" = namespaces ]; }; then
     [ -x "$build/tests/namespace-vms" ] ||
       die "$build/tests/namespace-vms is not built: cmake --build $build --target namespace-vms"
@@ -735,6 +758,7 @@ up() {
   if [ "$with_emulator" = 1 ]; then start_emulator; fi
   if [ "$cluster_init" = 1 ] && [ "$with_emulator" = 1 ]; then write_sched; fi
   if [ "$with_cloudburst" = 1 ]; then start_cloudburst; fi
+  if [ "$scale" = 1 ]; then scale_from_emulator; fi
   write_env
   local cloudburst_line=""
   if [ "$with_cloudburst" = 1 ]; then

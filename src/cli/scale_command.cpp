@@ -8,6 +8,8 @@
 #include "cli/system_facts.h"
 #include "core/builtin_skus.h"
 #include "core/config_loader.h"
+#include "core/gres_conf.h"
+#include "core/slurm_conf_edit.h"
 #include "core/slurm_conf_gen.h"
 #include "util/files.h"
 #include "util/process.h"
@@ -67,7 +69,13 @@ Result<int> run_scale(const ScaleOptions& options) {
         return arrays.error().with_context("reading node arrays of cluster '" +
                                            config->cyclecloud.cluster + "'");
     }
-    auto result = generate_slurm_conf(*arrays, *catalog, *config);
+    // slurm.conf's own GresTypes decides whether the generated conf sets it (a missing
+    // slurm.conf has none; setup or doctor deal with that).
+    const std::string conf_dir = config->slurm.conf_dir;
+    const std::string slurm_conf = conf_dir + "/slurm.conf";
+    auto site = read_file(slurm_conf);
+    const std::string site_gres_types = site ? slurm_conf_value(*site, "GresTypes") : "";
+    auto result = generate_slurm_conf(*arrays, *catalog, *config, site_gres_types);
     if (!result) {
         return result.error().with_context("generating the Slurm node lines");
     }
@@ -81,12 +89,16 @@ Result<int> run_scale(const ScaleOptions& options) {
         return changed.error();
     }
     bool any = *changed;
-    if (!generated.gres_conf.empty()) {
-        const auto slash = out.rfind('/');
-        const std::string gres_path =
-            (slash == std::string::npos ? std::string(".") : out.substr(0, slash)) +
-            "/cloudburst-gres.conf";
-        auto gres_changed = update_file(gres_path, generated.gres_conf, options.dry_run);
+    // Slurm reads gres.conf beside slurm.conf (configless slurmd fetches it from there): the
+    // GPU lines are one block of that file, the site's own lines stay as they are.
+    const std::string gres_path = conf_dir + "/gres.conf";
+    auto old_gres = read_file(gres_path);
+    if (!generated.gres_conf.empty() || old_gres) {
+        auto gres = gres_conf_with_block(old_gres ? *old_gres : "", generated.gres_conf);
+        if (!gres) {
+            return gres.error().with_context(gres_path);
+        }
+        auto gres_changed = update_file(gres_path, *gres, options.dry_run);
         if (!gres_changed) {
             return gres_changed.error();
         }

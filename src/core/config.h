@@ -117,8 +117,9 @@ struct NodeArrayConfig {
     std::string hybrid_partition;
     int weight = 100;       // Slurm Weight; on-prem nodes default to 1, so cloud nodes go last
     int dampen_memory = 5;  // percent of the VM's memory kept from Slurm's RealMemory...
-    int dampen_memory_min_mb = 1024;  // ...but at least this many MB
-    std::optional<int> gpu_count;     // unset: what CycleCloud reports for the VM size
+    int dampen_memory_min_mb = 1024;     // ...but at least this many MB
+    std::optional<int> gpu_count;        // unset: what CycleCloud reports for the VM size
+    std::optional<int> def_cpu_per_gpu;  // the partition's DefCpuPerGPU; unset: Slurm's default
     std::vector<std::string> features;
     int keep_alive = 0;         // nodes of this array that are never suspended once up
     Duration suspend_time{};    // default: slurm.suspend_time

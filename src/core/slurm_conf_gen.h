@@ -23,9 +23,11 @@ struct ConfField {
 };
 
 struct GeneratedSlurmConf {
-    std::string nodes_conf;         // for /etc/slurm/cloudburst.conf (Include'd from slurm.conf)
-    std::string gres_conf;          // gres.conf lines for GPU node arrays (empty if none)
-    std::string suspend_exc_nodes;  // the keep-alive line's value (empty: no line)
+    std::string nodes_conf;  // for /etc/slurm/cloudburst.conf (Include'd from slurm.conf)
+    // gres.conf lines for GPU node arrays (empty if none): `NodeName=gpu-[1-4] Name=gpu
+    // Type=a100 File=/dev/nvidia[0-1]`, for cloudburst's block of gres.conf (core/gres_conf.h)
+    std::string gres_conf;
+    std::string suspend_exc_nodes;      // the keep-alive line's value (empty: no line)
     std::vector<std::string> warnings;  // arrays skipped or adjusted, in plain sentences
 };
 
@@ -33,8 +35,14 @@ struct GeneratedSlurmConf {
 // warning that shows the name escaped. Every line goes through slurm_conf_line and every
 // comment through slurm_conf_comment, so a value that slipped past the config's checks is an
 // error (k_invalid_input), never a line of its own in slurm.conf.
+//
+// GPU arrays get `Gres=gpu[:TYPE]:N` (TYPE from the catalog's GPU model), a gres.conf line
+// with their device files, `DefCpuPerGPU` on the partition when configured, and
+// `GresTypes=gpu` unless `site_gres_types` (slurm.conf's own GresTypes, "" if none) names gpu;
+// a site list without gpu is an error (k_config, gres_types_plan).
 Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arrays,
-                                               const SkuCatalog& catalog, const Config& config);
+                                               const SkuCatalog& catalog, const Config& config,
+                                               std::string_view site_gres_types = {});
 
 // The backstop: "K1=v1 K2=v2" for `fields`, or an error (k_invalid_input) naming the first
 // value that is empty or holds whitespace, '#', '=' or a control character, any of which

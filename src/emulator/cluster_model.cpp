@@ -119,6 +119,22 @@ const Sku& ClusterModel::sku_of(const Node& node) const {
     return m_buckets[node.array][node.bucket].sku;
 }
 
+VmSoftware ClusterModel::software_of(const Node& node) const {
+    VmSoftware software;
+    software.gpus = sku_of(node).gpus;
+    std::map<std::string, std::string> settings;
+    for (const auto* list :
+         {&m_definition.node_arrays[node.array].configuration, &node.configuration}) {
+        for (const auto& kv : *list) {
+            if (kv.key.starts_with("cloudburst.") && !is_undefined(kv.value)) {
+                settings[kv.key] = to_text(kv.value);
+            }
+        }
+    }
+    software.jetpack_config.assign(settings.begin(), settings.end());
+    return software;
+}
+
 std::string ClusterModel::new_uuid() {
     const std::uint64_t a = m_rng();
     const std::uint64_t b = m_rng();

@@ -288,6 +288,7 @@ enum class VmStep { k_create_vm, k_start_software, k_destroy_vm };
 struct BackendCall {
     VmStep step = VmStep::k_create_vm;
     std::string node;
+    VmSoftware software;  // k_start_software: what the VM's software finds
 };
 
 class ClusterModel {
@@ -311,6 +312,9 @@ class ClusterModel {
         return m_health_reports.insert(name).second;
     }
     const Sku& sku_of(const Node& node) const;
+    // What the node's VM software finds: its size's GPUs and its `cloudburst.*` settings
+    // (the array's configuration, then the node's own overrides).
+    VmSoftware software_of(const Node& node) const;
     const Timings& timings() const { return m_options.timings; }
     const FaultSettings& faults() const { return m_options.faults; }
     // Node faults injected so far, by FaultKind (the HTTP kinds stay 0 here).

@@ -41,8 +41,8 @@ void ModelRunner::run_call(const BackendCall& call) {
             break;
         }
         case VmStep::k_start_software: {
-            const Status r =
-                guarded([&]() -> Status { return m_backend.start_software(call.node); });
+            const Status r = guarded(
+                [&]() -> Status { return m_backend.start_software(call.node, call.software); });
             if (!r) {
                 log::warn("start_software {}: {}", call.node, r.error().describe());
             }

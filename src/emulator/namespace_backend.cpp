@@ -251,7 +251,7 @@ class NamespaceBackend final : public VmBackend {
 
     Status recover() override;
     Result<VmIdentity> create_vm(const std::string& node_name) override;
-    Status start_software(const std::string& node_name) override;
+    Status start_software(const std::string& node_name, const VmSoftware& software) override;
     bool slow_software() const override { return runs_cluster_init(); }
     Status destroy_vm(const std::string& node_name) override;
     void shutdown() override;
@@ -429,7 +429,7 @@ std::vector<std::string> NamespaceBackend::slurmd_env() const {
     return env;
 }
 
-Status NamespaceBackend::start_software(const std::string& node_name) {
+Status NamespaceBackend::start_software(const std::string& node_name, const VmSoftware& software) {
     std::string netns;
     VmIdentity identity;
     std::uint32_t address = 0;
@@ -475,7 +475,8 @@ Status NamespaceBackend::start_software(const std::string& node_name) {
         }
         spawn.argv = vm_boot_argv(m_plan.options.cluster_init,
                                   {node_name, identity.instance_id, identity.private_ip,
-                                   m_plan.options.state_dir + "/mnt/" + node_name, status});
+                                   m_plan.options.state_dir + "/mnt/" + node_name, status,
+                                   software.gpus, software.jetpack_config});
         spawn.env = minimal_environment();
     } else {
         spawn.argv = slurmd_argv(node_name);

@@ -50,7 +50,7 @@ class NoneBackend final : public VmBackend {
         return m_vms.emplace(node_name, vm).first->second.identity;
     }
 
-    Status start_software(const std::string& node_name) override {
+    Status start_software(const std::string& node_name, const VmSoftware& /*software*/) override {
         std::lock_guard lock(m_mutex);
         if (m_vms.count(node_name) == 0) {
             return make_error(ErrorKind::k_not_found, "no VM named " + node_name);

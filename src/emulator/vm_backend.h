@@ -3,7 +3,8 @@
 //
 // Lifecycle as the model drives it:
 //   create_vm(name)       at Acquiring -> Preparing: the VM exists and has an address
-//   start_software(name)  at the end of Preparing: the VM's cluster-init (start slurmd);
+//   start_software(name, software)  at the end of Preparing: the VM's cluster-init (start
+//                         slurmd) on a VM of the node's size (its GPUs);
 //                         skipped when the "slurmd never starts" fault applies
 //   destroy_vm(name)      on terminate, deallocate, spot eviction, failure
 // All calls may block for a few milliseconds (they run `ip`, start processes) and are made
@@ -13,6 +14,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "util/result.h"
 
@@ -24,6 +27,14 @@ struct VmIdentity {
     std::string instance_id;  // stable for the VM's life, new for each create_vm
 };
 
+// What the VM's software finds: the hardware of its size and the node's settings.
+struct VmSoftware {
+    int gpus = 0;  // GPUs of the VM size (the SKU catalog): device files /dev/nvidia0..gpus-1
+    // The node's `cloudburst.*` configuration (its array's and its own), as jetpack config
+    // answers it on the VM: key, value as text.
+    std::vector<std::pair<std::string, std::string>> jetpack_config;
+};
+
 class VmBackend {
   public:
     virtual ~VmBackend() = default;
@@ -33,7 +44,7 @@ class VmBackend {
     virtual Status recover() = 0;
     // Idempotent for a name that already has a VM: returns its identity.
     virtual Result<VmIdentity> create_vm(const std::string& node_name) = 0;
-    virtual Status start_software(const std::string& node_name) = 0;
+    virtual Status start_software(const std::string& node_name, const VmSoftware& software) = 0;
     // Whether start_software may take long (a cluster-init): the runner then makes the call
     // in the background, so other nodes' steps do not wait for it.
     virtual bool slow_software() const { return false; }

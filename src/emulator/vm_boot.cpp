@@ -1,5 +1,10 @@
 #include "emulator/vm_boot.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include "util/sanitize.h"
+
 namespace cb::emulator {
 
 namespace {
@@ -57,8 +62,20 @@ std::vector<std::string> vm_boot_argv(const ClusterInitBoot& boot, const VmBootT
     for (const auto& bind : boot.binds) {
         add("--bind", bind);
     }
+    if (vm.gpus > 0) {
+        add("--gpus", std::to_string(vm.gpus));
+    }
     add("--config", "cyclecloud.instance.id=" + vm.instance_id);
     add("--config", "cyclecloud.instance.ipv4=" + vm.private_ip);
+    for (const auto& [key, value] : vm.jetpack_config) {
+        const bool plain_key = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+                   c == '-';
+        });
+        if (plain_key && without_control_chars(value) == value) {
+            add("--config", std::string(key).append("=").append(value));
+        }
+    }
     return argv;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/result.h"
@@ -33,12 +34,17 @@ struct VmBootTarget {
     std::string private_ip;   // cyclecloud.instance.ipv4
     std::string mnt;          // an empty directory for the VM's file system (absolute)
     std::string status;       // the status file (absolute)
+    int gpus = 0;             // GPU stand-ins /dev/nvidia0..gpus-1 in the VM (its size's GPUs)
+    // More jetpack config values (the node's cloudburst.* settings): key, value.
+    std::vector<std::pair<std::string, std::string>> jetpack_config;
 };
 
 // k_config with the option at fault when a path is not absolute or a value is missing.
 Status check_cluster_init_boot(const ClusterInitBoot& boot);
 
-// The boot command: `/bin/bash SCRIPT boot --node ... --config KEY=VALUE ...`.
+// The boot command: `/bin/bash SCRIPT boot --node ... [--gpus N] --config KEY=VALUE ...`.
+// A jetpack value whose key is not a dotted name or whose value holds a control character
+// is left out (jetpack's file holds one KEY=VALUE a line).
 std::vector<std::string> vm_boot_argv(const ClusterInitBoot& boot, const VmBootTarget& vm);
 
 // The status file's text: nullopt while the boot is still running (empty or unfinished

@@ -138,7 +138,7 @@ TEST_F(NamespaceBackendSystem, TwoVmsRegisterRunJobsAndLeaveNothingBehind) {
     ASSERT_TRUE(wait_until(5s, [&] { return std::time(nullptr) >= requested + 2; }));
     const auto booted = std::chrono::steady_clock::now();
     for (const auto& node : nodes) {
-        auto st = backend.start_software(node);
+        auto st = backend.start_software(node, {});
         ASSERT_TRUE(st) << st.error().describe();
     }
     ASSERT_TRUE(wait_until(

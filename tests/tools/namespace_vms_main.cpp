@@ -46,7 +46,7 @@ cb::Result<int> run(const NamespaceBackendOptions& options, const std::vector<st
         if (!vm) {
             return vm.error();
         }
-        if (auto st = (*backend)->start_software(node); !st) {
+        if (auto st = (*backend)->start_software(node, {}); !st) {
             return st.error();
         }
         ready += node + " " + vm->private_ip + " " + vm->instance_id + "\n";

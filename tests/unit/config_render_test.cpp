@@ -50,7 +50,8 @@ TEST(ShowConfig, PrintsEveryKeyAndMasksThePassword) {
               std::string::npos);
     EXPECT_NE(shown.find("\n[nodearrays.gpu]\npartition = \"gpu\"\n"), std::string::npos);
     EXPECT_NE(shown.find("\nfeatures = [\"a100\", \"nvlink\"]\n"), std::string::npos);
-    EXPECT_NE(shown.find("\n# gpu_count is not set (what CycleCloud reports for the VM size)\n"),
+    EXPECT_NE(shown.find("\n# gpu_count is not set (the SKU catalog's figure for the VM size, else "
+                         "CycleCloud's)\n"),
               std::string::npos);
     for (const auto& spec : config_keys()) {
         const std::string key(spec.key);

@@ -85,11 +85,11 @@ class RecordingBackend final : public VmBackend {
         m_live.insert(name);
         return r;
     }
-    Status start_software(const std::string& name) override {
+    Status start_software(const std::string& name, const VmSoftware& software) override {
         if (Status st = record("start_software", name); !st) {
             return st;
         }
-        return m_inner->start_software(name);
+        return m_inner->start_software(name, software);
     }
     Status destroy_vm(const std::string& name) override {
         if (Status st = record("destroy_vm", name); !st) {

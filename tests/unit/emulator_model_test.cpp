@@ -1170,14 +1170,14 @@ class HangingBootBackend final : public VmBackend {
     Result<VmIdentity> create_vm(const std::string& name) override {
         return m_inner->create_vm(name);
     }
-    Status start_software(const std::string& name) override {
+    Status start_software(const std::string& name, const VmSoftware& software) override {
         if (name == "hpc-1") {
             std::unique_lock lock(m_mutex);
             m_hanging = true;
             m_wake.notify_all();
             m_wake.wait(lock, [this] { return m_released; });
         }
-        return m_inner->start_software(name);
+        return m_inner->start_software(name, software);
     }
     bool slow_software() const override { return true; }
     Status destroy_vm(const std::string& name) override { return m_inner->destroy_vm(name); }

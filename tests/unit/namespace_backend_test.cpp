@@ -90,7 +90,7 @@ TEST(NamespaceBackendOptions, ValidOptionsMakeABackendWithoutTouchingTheSystem) 
     }
     auto backend = make_namespace_backend(valid_options());
     ASSERT_TRUE(backend) << backend.error().describe();
-    auto missing = (*backend)->start_software("n1");
+    auto missing = (*backend)->start_software("n1", {});
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().kind, ErrorKind::k_not_found);
     EXPECT_EQ(missing.error().message, "namespaces backend: no VM named n1");

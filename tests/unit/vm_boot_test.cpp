@@ -16,8 +16,8 @@ ClusterInitBoot boot() {
 }
 
 TEST(VmBoot, CommandLineCarriesTheNodeTheClusterAndJetpacksValues) {
-    const auto argv =
-        vm_boot_argv(boot(), {"hpc-3", "ns-x-1", "198.18.4.130", "/tb/mnt/hpc-3", "/tb/run/b"});
+    const auto argv = vm_boot_argv(
+        boot(), {"hpc-3", "ns-x-1", "198.18.4.130", "/tb/mnt/hpc-3", "/tb/run/b", 0, {}});
     const std::vector<std::string> expected{"/bin/bash",
                                             "/src/scripts/emulator-vm-boot.sh",
                                             "boot",
@@ -44,6 +44,24 @@ TEST(VmBoot, CommandLineCarriesTheNodeTheClusterAndJetpacksValues) {
                                             "--config",
                                             "cyclecloud.instance.ipv4=198.18.4.130"};
     EXPECT_EQ(argv, expected);
+}
+
+// A GPU size's VM gets its device stand-ins; the node's cloudburst.* settings reach jetpack,
+// except a value that would start another line of jetpack's file or a key that is no name.
+TEST(VmBoot, GpusAndTheNodesSettingsReachTheVm) {
+    const auto argv = vm_boot_argv(boot(), {"gpu-1",
+                                            "ns-x-2",
+                                            "198.18.4.131",
+                                            "/tb/mnt/gpu-1",
+                                            "/tb/run/b",
+                                            2,
+                                            {{"cloudburst.gpus", "2"},
+                                             {"cloudburst.x", "a\ncyclecloud.node.name=evil"},
+                                             {"cloud burst", "1"}}});
+    const std::vector<std::string> tail(argv.end() - 8, argv.end());
+    EXPECT_EQ(tail, (std::vector<std::string>{
+                        "--gpus", "2", "--config", "cyclecloud.instance.id=ns-x-2", "--config",
+                        "cyclecloud.instance.ipv4=198.18.4.131", "--config", "cloudburst.gpus=2"}));
 }
 
 TEST(VmBoot, RelativePathsAndAMissingClusterAreConfigErrors) {

@@ -11,8 +11,11 @@
 #     install packages, docs/emulator.md);
 #  4. copies the munge key from /sched as the munge user (/sched is read-only with root
 #     squashed: root here cannot read it), sets the host name to the node name;
-#  5. starts slurmd configless (`--conf-server`) through cloudburst-node-start, which runs
-#     the health check and only then becomes `slurmd -b -N <node name>`.
+#  5. checks that the VM sees the GPUs its size promises (jetpack's cloudburst.gpus, 0 when
+#     unset: cloudburst-node-start --check-gpus), so that a node short of GPUs fails its
+#     boot with the reason in CycleCloud's status message, before Slurm sees it;
+#  6. starts slurmd configless (`--conf-server`) through cloudburst-node-start, which runs
+#     the health check (the GPUs again) and only then becomes `slurmd -b -N <node name>`.
 #
 # Reference it from the cluster template (templates/slurm-headless.txt) as
 #   [[[cluster-init cloudburst:execute:0.1.0]]]
@@ -64,6 +67,11 @@ if ! [[ $ctld_port =~ ^[0-9]{1,5}$ ]] || ((10#$ctld_port < 1 || 10#$ctld_port > 
   die "$env_file: SLURMCTLD_PORT is not a port number: ${ctld_port@Q}"
 fi
 slurm_version=$(setting SLURM_VERSION)
+# GPUs the VM size has (the node array's configuration; cloudburst scale writes as many
+# device files into gres.conf).
+gpus=$("$jetpack" config cloudburst.gpus 0)
+[[ $gpus =~ ^[0-9]{1,3}$ ]] || die "jetpack's cloudburst.gpus is not a number of GPUs: ${gpus@Q}"
+gpus=$((10#$gpus))
 
 pin_account() { # name uid gid
   local name=$1 uid=$2 gid=$3 holder
@@ -141,6 +149,10 @@ fi
 
 install -d -m 0755 "$bin_dir" /etc/systemd/system/slurmd.service.d
 install -m 0755 "$spec_files/cloudburst-node-start" "$bin_dir/cloudburst-node-start"
+if ((gpus > 0)); then
+  "$bin_dir/cloudburst-node-start" --check-gpus "$gpus" || exit 1
+  log "the VM sees its $gpus GPUs"
+fi
 # Configless: slurmd fetches slurm.conf (and its Includes) from slurmctld.
 echo "SLURMD_OPTIONS=" >"$defaults"
 cat >/etc/systemd/system/slurmd.service.d/cloudburst.conf <<UNIT
@@ -154,7 +166,7 @@ ConditionPathExists=
 [Service]
 Type=simple
 ExecStart=
-ExecStart=$bin_dir/cloudburst-node-start -D -b -N $node --conf-server $ctld_addr:$ctld_port
+ExecStart=$bin_dir/cloudburst-node-start --gpus $gpus -D -b -N $node --conf-server $ctld_addr:$ctld_port
 UNIT
 systemctl daemon-reload
 systemctl enable slurmd
