@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -191,6 +192,28 @@ std::string slurm_names(const ConfigValue& v) {
             return "item " + std::to_string(i + 1) +
                    " must be a Slurm name (letters, digits, '_', " + "'.' and '-'), not " +
                    quote_for_message(items[i]);
+        }
+    }
+    return "";
+}
+
+// cost.partition_budgets: "PARTITION=AMOUNT" items, one per partition. Whether the partition
+// is one of the node arrays' is checked with them (config_loader).
+std::string partition_budget_items(const ConfigValue& v) {
+    const auto& items = std::get<std::vector<std::string>>(v);
+    std::map<std::string, std::size_t> seen;  // partition -> item number
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto budget = parse_partition_budget(items[i]);
+        if (!budget) {
+            return "item " + std::to_string(i + 1) +
+                   " must be PARTITION=AMOUNT such as \"hpc=500\" (a partition name, '=', and "
+                   "an amount above 0 and at most 1000000000, digits and '.'), not " +
+                   quote_for_message(items[i]);
+        }
+        if (const auto [it, added] = seen.emplace(budget->partition, i + 1); !added) {
+            return "item " + std::to_string(i + 1) + " gives partition " +
+                   quote_for_message(budget->partition) + " a second budget (item " +
+                   std::to_string(it->second) + " is the first); keep one";
         }
     }
     return "";
@@ -589,10 +612,23 @@ const KeySpec<Config> k_config_keys[] = {
      .key = "budget_warn_percent",
      .type = ValueType::k_integer,
      .presence = Presence::k_defaulted,
-     .description = "At this share of a node array's monthly budget the daemon warns (log and "
+     .description = "At this share of a monthly budget the daemon warns (log and "
                     "`cloudburst cost`).",
      .access = field<&Config::cost, &CostConfig::budget_warn_percent>(),
      .limits = {1, 100}},
+    {.section = "cost",
+     .key = "partition_budgets",
+     .type = ValueType::k_string_list,
+     .presence = Presence::k_defaulted,
+     .description =
+         "Monthly budgets of Slurm partitions, `\"PARTITION=AMOUNT\"` each (such as "
+         "`[\"hpc=5000\"]`, in `cost.currency`, priced from `cost.prices`): when the calendar "
+         "month's (UTC) spend of all node arrays whose `partition` it is reaches the amount, "
+         "every one of them gets no new VMs until the next month, as with "
+         "`nodearrays.<name>.monthly_budget` (both apply where both are set). Each partition "
+         "must be the `partition` of a node array this file names, and may have one budget.",
+     .access = field<&Config::cost, &CostConfig::partition_budgets>(),
+     .check = partition_budget_items},
     // [metrics]
     {.section = "metrics",
      .key = "listen",
