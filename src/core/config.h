@@ -130,6 +130,10 @@ struct NodeArrayConfig {
     // Spend per calendar month (UTC, in cost.currency) after which no new VMs are made for the
     // array until the next month; unset: no budget.
     std::optional<double> monthly_budget;
+    // More `Key=value` options for this array's NodeName= line and for its partition's
+    // PartitionName= line, as written; only the keys core/slurm_options.h allows.
+    std::vector<std::string> node_options;
+    std::vector<std::string> partition_options;
 };
 
 struct Config {

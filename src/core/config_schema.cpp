@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/config_edit.h"
+#include "core/slurm_options.h"
 #include "util/hostlist.h"
 #include "util/sanitize.h"
 #include "util/spelling.h"
@@ -217,6 +218,14 @@ std::string partition_budget_items(const ConfigValue& v) {
         }
     }
     return "";
+}
+
+std::string node_option_items(const ConfigValue& v) {
+    return slurm_options_problem(std::get<std::vector<std::string>>(v), SlurmLine::k_node);
+}
+
+std::string partition_option_items(const ConfigValue& v) {
+    return slurm_options_problem(std::get<std::vector<std::string>>(v), SlurmLine::k_partition);
 }
 
 // CycleCloud cluster names may hold spaces; the name is written into a comment of the
@@ -725,6 +734,36 @@ const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
      .description = "Slurm features of these nodes, besides `cloud` and the VM size.",
      .access = array_field<&NodeArrayConfig::features>(),
      .check = slurm_names},
+    {.section = "nodearrays.<name>",
+     .key = "node_options",
+     .type = ValueType::k_string_list,
+     .presence = Presence::k_defaulted,
+     .description =
+         "More options for the NodeName= line of these nodes, `\"Key=value\"` each (such as "
+         "`[\"TmpDisk=100000\"]`). Keys: CoreSpecCount, CpuBind, CpuSpecList, MemSpecLimit "
+         "and TmpDisk (any case); what cloudburst writes itself (names, State, CPUs and memory "
+         "from the VM size, Weight, Feature, Gres) is refused with the key that sets it. A "
+         "value is 1 to 256 printable characters without spaces, '#', '=', quotes or "
+         "backslashes.",
+     .access = array_field<&NodeArrayConfig::node_options>(),
+     .check = node_option_items},
+    {.section = "nodearrays.<name>",
+     .key = "partition_options",
+     .type = ValueType::k_string_list,
+     .presence = Presence::k_defaulted,
+     .description =
+         "More options for the PartitionName= line of this array's partition, `\"Key=value\"` "
+         "each (such as `[\"DefMemPerCPU=3500\", \"MaxTime=24:00:00\"]`). Keys: AllocNodes, "
+         "AllowAccounts, AllowGroups, AllowQos, Alternate, CpuBind, DefCpuPerGPU, DefMemPerCPU, "
+         "DefMemPerGPU, DefMemPerNode, DefaultTime, DenyAccounts, DenyQos, DisableRootJobs, "
+         "ExclusiveUser, GraceTime, Hidden, LLN, MaxCPUsPerNode, MaxMemPerCPU, MaxMemPerNode, "
+         "MaxNodes, MaxTime, MinNodes, OverSubscribe, OverTimeLimit, PreemptMode, "
+         "PriorityJobFactor, PriorityTier, QOS, ReqResv, RootOnly and SelectTypeParameters; "
+         "PartitionName, Nodes, State, Default and the power-saving timers are cloudburst's. "
+         "Node arrays that share a partition may not give one key different values. Not "
+         "written to `hybrid_partition`.",
+     .access = array_field<&NodeArrayConfig::partition_options>(),
+     .check = partition_option_items},
     {.section = "nodearrays.<name>",
      .key = "keep_alive",
      .type = ValueType::k_integer,

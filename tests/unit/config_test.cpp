@@ -525,6 +525,26 @@ TEST(ConfigErrors, PartitionBudgetsAreCheckedItemByItem) {
               "'cost.prices' to the price file (docs/cost.md)");
 }
 
+// node_options and partition_options: an option cloudburst owns, or one it does not know, is
+// refused at its line.
+TEST(ConfigErrors, SlurmOptionsAreCheckedAtTheirLine) {
+    const Config ok = parsed(k_minimal +
+                             "[nodearrays.hpc]\nnode_options = [\"TmpDisk=100000\"]\n"
+                             "partition_options = [\"DefMemPerCPU=3500\", \"MaxTime=24:00:00\"]\n");
+    EXPECT_EQ(ok.node_array("hpc").node_options, std::vector<std::string>{"TmpDisk=100000"});
+    EXPECT_EQ(ok.node_array("hpc").partition_options,
+              (std::vector<std::string>{"DefMemPerCPU=3500", "MaxTime=24:00:00"}));
+    EXPECT_EQ(error_of(k_minimal + "[nodearrays.hpc]\nnode_options = [\"NodeAddr=10.0.0.1\"]\n"),
+              "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.node_options' item 1 sets "
+              "NodeAddr, which is cloudburst's own: the daemon sets it when the VM has an "
+              "address");
+    EXPECT_EQ(
+        error_of(k_minimal + "[nodearrays.hpc]\npartition_options = [\"MaxTime=1 Nodes=ALL\"]\n"),
+        "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.partition_options' item 1 has "
+        "the value \"1 Nodes=ALL\" for MaxTime: a value is 1 to 256 printable characters "
+        "without spaces, '#', '=', quotes or backslashes");
+}
+
 TEST(ConfigErrors, ABudgetNeedsAPriceFileAndACurrencyIsLetters) {
     EXPECT_EQ(error_of(k_minimal + "[nodearrays.hpc]\nmonthly_budget = 500.0\n"),
               "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.monthly_budget' needs prices: "
