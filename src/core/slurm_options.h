@@ -22,10 +22,11 @@ struct SlurmOption {
 };
 
 // One item, "Key=value": the key compares without case and comes back in Slurm's spelling.
-// Errors (k_config) say why, as the rest of "item 2 ..." ("must be Key=value ...", "'State'
-// is cloudburst's own ...", "names 'MaxTim', which is not a PartitionName= option cloudburst passes on
-// (did you mean MaxTime?) ..."). A value is 1 to 256 printable characters without spaces,
-// '#', '=', quotes or backslashes, so it cannot end the line, start a comment or set a key.
+// Errors (k_config) say why, as the rest of "item 2 ...": "must be Key=value ...", "sets
+// State, which is cloudburst's own: ...", "names 'MaxTim', which is not a PartitionName=
+// option cloudburst passes on (did you mean MaxTime?); allowed: ...". A value is 1 to 256
+// printable characters without spaces, '#', '=', quotes or backslashes, so it cannot end the
+// line, start a comment or set a key.
 Result<SlurmOption> parse_slurm_option(std::string_view item, SlurmLine line);
 
 // "" when every item parses and no key is given twice, else "item N ..." (for the config
