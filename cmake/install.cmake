@@ -4,7 +4,8 @@
 #   libexec/cloudburst/cloudburst-*     Slurm's ResumeProgram, SuspendProgram, ResumeFailProgram:
 #                                       run by slurmctld, never by a user
 #   <systemd unit dir>/cloudburstd.service
-#   share/cloudburst/                   example config, CycleCloud template, cluster-init project
+#   share/cloudburst/                   example config, CycleCloud template, cluster-init project,
+#                                       sample prices, grafana/cloudburst.json (the dashboard)
 #   share/man/man{1,5,8}/               cloudburst(1), cloudburst.toml(5), cloudburstd(8)
 #   share/bash-completion/completions/cloudburst
 #   share/doc/cloudburst/               README and the docs
@@ -35,6 +36,8 @@ install(FILES packaging/logrotate/cloudburst
 
 install(FILES docs/cloudburst.example.toml templates/slurm-headless.txt packaging/prices-sample.csv
   DESTINATION ${CMAKE_INSTALL_DATADIR}/cloudburst)
+install(FILES packaging/grafana/cloudburst.json
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/cloudburst/grafana)
 install(DIRECTORY templates/cluster-init DESTINATION ${CMAKE_INSTALL_DATADIR}/cloudburst
   USE_SOURCE_PERMISSIONS)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -145,6 +145,9 @@ Result<int> run_cost(const CostOptions& o) {
     if (!config) {
         return config.error();
     }
+    const PartitionOf partition_of = [&](const std::string& a) {
+        return config->node_array(a).partition;
+    };
     PriceTable prices;
     const bool priced = !config->cost.prices.empty();
     if (priced) {
@@ -178,8 +181,7 @@ Result<int> run_cost(const CostOptions& o) {
                                                   : JobGrouping::k_user;
         lines = job_cost(*jobs, *usage, prices, g, from, to, now);
     } else {
-        lines = cost_by(*usage, prices, *grouping, from, to, now,
-                        [&](const std::string& a) { return config->node_array(a).partition; });
+        lines = cost_by(*usage, prices, *grouping, from, to, now, partition_of);
     }
     const auto budgets = monthly_budgets(*config);
     std::vector<BudgetState> budget_lines;
@@ -188,8 +190,8 @@ Result<int> run_cost(const CostOptions& o) {
         if (!month) {
             return month.error();
         }
-        budget_lines =
-            budget_states(budgets, *month, prices, config->cost.budget_warn_percent, now);
+        budget_lines = budget_states(budgets, *month, prices, config->cost.budget_warn_percent, now,
+                                     partition_of);
     }
     const std::string& currency = config->cost.currency;
     double total_hours = 0;
@@ -217,7 +219,7 @@ Result<int> run_cost(const CostOptions& o) {
         out["lines"] = std::move(rows);
         json b = json::array();
         for (const auto& s : budget_lines) {
-            b.push_back({{"nodearray", s.nodearray},
+            b.push_back({{std::string(label_of(s.scope)), s.name},
                          {"monthly", s.monthly},
                          {"spent", s.spent},
                          {"warned", s.warned},
@@ -256,8 +258,8 @@ Result<int> run_cost(const CostOptions& o) {
             {"BUDGET", "MONTHLY " + currency, "SPENT THIS MONTH", "USED", "STATE"}};
         for (const auto& s : budget_lines) {
             const int pct = s.monthly > 0 ? static_cast<int>(s.spent * 100 / s.monthly) : 100;
-            brows.push_back({s.nodearray, money(s.monthly), money(s.spent),
-                             std::to_string(pct) + "%",
+            brows.push_back({std::string(to_string(s.scope)) + " " + s.name, money(s.monthly),
+                             money(s.spent), std::to_string(pct) + "%",
                              s.exhausted ? "spent: no new VMs until next month"
                              : s.warned  ? "warning"
                                          : "ok"});

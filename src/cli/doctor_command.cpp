@@ -243,6 +243,8 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
         out.push_back(check_resume_timeout(s));
         out.push_back(check_suspend_timeout(s));
         out.push_back(check_tree_width(s));
+        out.push_back(check_power_rate(s, "ResumeRate"));
+        out.push_back(check_power_rate(s, "SuspendRate"));
         out.push_back(check_return_to_service(s));
         out.push_back(check_private_data(s));
         out.push_back(check_slurmctld_host(s, resolve));

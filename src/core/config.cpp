@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 
 #include "core/config_schema.h"
+#include "util/sanitize.h"
 
 namespace cb {
 
@@ -17,6 +20,27 @@ NodeArrayConfig Config::node_array(std::string_view name) const {
         }
     }
     return default_node_array(*this, name);
+}
+
+std::optional<PartitionBudget> parse_partition_budget(std::string_view item) {
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const std::string_view name = item.substr(0, eq);
+    const std::string_view amount = item.substr(eq + 1);
+    // Plain decimal only: from_chars would also take "1e3", "inf" and "0x10".
+    const bool decimal = !amount.empty() && std::all_of(amount.begin(), amount.end(), [](char c) {
+        return (c >= '0' && c <= '9') || c == '.';
+    });
+    double monthly = 0;
+    const auto* end = amount.data() + amount.size();
+    const auto [p, ec] = std::from_chars(amount.data(), end, monthly, std::chars_format::fixed);
+    if (!is_plain_name(name) || !decimal || ec != std::errc() || p != end ||
+        !std::isfinite(monthly) || monthly <= 0 || monthly > 1e9) {
+        return std::nullopt;
+    }
+    return PartitionBudget{std::string(name), monthly};
 }
 
 std::string url_host(std::string_view url) {

@@ -94,6 +94,9 @@ struct CostConfig {
     std::string prices;            // the price file (CSV); empty: no prices, no budgets
     std::string currency = "USD";  // printed beside amounts; the price file's unit
     int budget_warn_percent = 80;  // a budget's warning, in percent of it
+    // Monthly budgets of Slurm partitions, "PARTITION=AMOUNT" each (parse_partition_budget):
+    // the spend of every node array in the partition counts against it.
+    std::vector<std::string> partition_budgets;
 };
 
 // The Prometheus endpoint (docs/operations.md): off unless `listen` is set.
@@ -128,6 +131,10 @@ struct NodeArrayConfig {
     // Spend per calendar month (UTC, in cost.currency) after which no new VMs are made for the
     // array until the next month; unset: no budget.
     std::optional<double> monthly_budget;
+    // More `Key=value` options for this array's NodeName= line and for its partition's
+    // PartitionName= line, as written; only the keys core/slurm_options.h allows.
+    std::vector<std::string> node_options;
+    std::vector<std::string> partition_options;
 };
 
 struct Config {
@@ -147,6 +154,16 @@ struct Config {
     // job's cloud nodes may take to come up.
     Duration longest_resume_timeout() const;
 };
+
+// One item of cost.partition_budgets.
+struct PartitionBudget {
+    std::string partition;
+    double monthly = 0;
+};
+
+// "hpc=500" -> {hpc, 500}: a partition name (letters, digits, '.', '_', '-'), '=', and an
+// amount above 0 and at most 1e9 in plain decimal ("500", "1250.50"); nullopt otherwise.
+std::optional<PartitionBudget> parse_partition_budget(std::string_view item);
 
 // The host of an http:// or https:// URL, without user, port or IPv6 brackets ("" if none).
 std::string url_host(std::string_view url);

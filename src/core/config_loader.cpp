@@ -182,6 +182,7 @@ class ConfigReader {
         check_required();
         check_combinations();
         fill_derived_defaults();
+        check_partition_budgets();
         if (!m_problems.empty()) {
             return m_problems.error();
         }
@@ -414,6 +415,43 @@ class ConfigReader {
                 }
             }
             m_config.node_arrays.push_back(std::move(array.settings));
+        }
+    }
+
+    // Each partition budget's partition is that of a node array the file names: a node array
+    // without a section is only known once CycleCloud lists it, and a misspelt partition would
+    // otherwise be a budget that never counts anything.
+    void check_partition_budgets() {
+        const auto at = given("cost.partition_budgets");
+        if (!at || m_config.cost.partition_budgets.empty()) {
+            return;
+        }
+        if (m_config.cost.prices.empty()) {
+            m_problems.add(*at,
+                           "'cost.partition_budgets' needs prices: set 'cost.prices' to the price "
+                           "file (docs/cost.md)");
+        }
+        std::set<std::string> partitions;
+        for (const auto& array : m_config.node_arrays) {
+            partitions.insert(array.partition);
+        }
+        const auto& items = m_config.cost.partition_budgets;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const auto budget = parse_partition_budget(items[i]);
+            if (!budget || partitions.contains(budget->partition)) {
+                continue;  // a malformed item is reported by the key's own check
+            }
+            std::string known;
+            for (const auto& p : partitions) {
+                known += (known.empty() ? "" : ", ") + p;
+            }
+            m_problems.add(*at,
+                           "'cost.partition_budgets' item " + std::to_string(i + 1) +
+                               " names partition " + quote_for_message(budget->partition) +
+                               ", which no node array in this file has (" +
+                               (known.empty() ? "it names none" : "their partitions: " + known) +
+                               "); set 'nodearrays.<name>.partition' or add a "
+                               "[nodearrays.<name>] section for the array");
         }
     }
 

@@ -22,8 +22,8 @@ constexpr std::array k_section_intros{
                  "How long a bucket (a node array and VM size) is avoided after CycleCloud "
                  "could not supply it, so that Slurm can use other nodes meanwhile."},
     SectionIntro{"cost",
-                 "What VMs cost: the price file for `cloudburst cost` and node array budgets "
-                 "(docs/cost.md)."},
+                 "What VMs cost: the price file for `cloudburst cost`, and the monthly budgets of "
+                 "partitions (node arrays have theirs in their section; docs/cost.md)."},
     SectionIntro{"nodearrays.<name>",
                  "Settings for one CycleCloud node array, named by its name (letters, digits, "
                  "`-` and `_`). A node array without a section gets these defaults."},

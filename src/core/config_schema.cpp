@@ -4,10 +4,12 @@
 #include <array>
 #include <charconv>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <utility>
 
 #include "core/config_edit.h"
+#include "core/slurm_options.h"
 #include "util/hostlist.h"
 #include "util/sanitize.h"
 #include "util/spelling.h"
@@ -194,6 +196,36 @@ std::string slurm_names(const ConfigValue& v) {
         }
     }
     return "";
+}
+
+// cost.partition_budgets: "PARTITION=AMOUNT" items, one per partition. Whether the partition
+// is one of the node arrays' is checked with them (config_loader).
+std::string partition_budget_items(const ConfigValue& v) {
+    const auto& items = std::get<std::vector<std::string>>(v);
+    std::map<std::string, std::size_t> seen;  // partition -> item number
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto budget = parse_partition_budget(items[i]);
+        if (!budget) {
+            return "item " + std::to_string(i + 1) +
+                   " must be PARTITION=AMOUNT such as \"hpc=500\" (a partition name, '=', and "
+                   "an amount above 0 and at most 1000000000, digits and '.'), not " +
+                   quote_for_message(items[i]);
+        }
+        if (const auto [it, added] = seen.emplace(budget->partition, i + 1); !added) {
+            return "item " + std::to_string(i + 1) + " gives partition " +
+                   quote_for_message(budget->partition) + " a second budget (item " +
+                   std::to_string(it->second) + " is the first); keep one";
+        }
+    }
+    return "";
+}
+
+std::string node_option_items(const ConfigValue& v) {
+    return slurm_options_problem(std::get<std::vector<std::string>>(v), SlurmLine::k_node);
+}
+
+std::string partition_option_items(const ConfigValue& v) {
+    return slurm_options_problem(std::get<std::vector<std::string>>(v), SlurmLine::k_partition);
 }
 
 // CycleCloud cluster names may hold spaces; the name is written into a comment of the
@@ -589,10 +621,23 @@ const KeySpec<Config> k_config_keys[] = {
      .key = "budget_warn_percent",
      .type = ValueType::k_integer,
      .presence = Presence::k_defaulted,
-     .description = "At this share of a node array's monthly budget the daemon warns (log and "
+     .description = "At this share of a monthly budget the daemon warns (log and "
                     "`cloudburst cost`).",
      .access = field<&Config::cost, &CostConfig::budget_warn_percent>(),
      .limits = {1, 100}},
+    {.section = "cost",
+     .key = "partition_budgets",
+     .type = ValueType::k_string_list,
+     .presence = Presence::k_defaulted,
+     .description =
+         "Monthly budgets of Slurm partitions, `\"PARTITION=AMOUNT\"` each (such as "
+         "`[\"hpc=5000\"]`, in `cost.currency`, priced from `cost.prices`): when the calendar "
+         "month's (UTC) spend of all node arrays whose `partition` it is reaches the amount, "
+         "every one of them gets no new VMs until the next month, as with "
+         "`nodearrays.<name>.monthly_budget` (both apply where both are set). Each partition "
+         "must be the `partition` of a node array this file names, and may have one budget.",
+     .access = field<&Config::cost, &CostConfig::partition_budgets>(),
+     .check = partition_budget_items},
     // [metrics]
     {.section = "metrics",
      .key = "listen",
@@ -699,6 +744,36 @@ const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
      .description = "Slurm features of these nodes, besides `cloud` and the VM size.",
      .access = array_field<&NodeArrayConfig::features>(),
      .check = slurm_names},
+    {.section = "nodearrays.<name>",
+     .key = "node_options",
+     .type = ValueType::k_string_list,
+     .presence = Presence::k_defaulted,
+     .description =
+         "More options for the NodeName= line of these nodes, `\"Key=value\"` each (such as "
+         "`[\"TmpDisk=100000\"]`). Keys: CoreSpecCount, CpuBind, CpuSpecList, MemSpecLimit "
+         "and TmpDisk (any case); what cloudburst writes itself (names, State, CPUs and memory "
+         "from the VM size, Weight, Feature, Gres) is refused with the key that sets it. A "
+         "value is 1 to 256 printable characters without spaces, '#', '=', quotes or "
+         "backslashes.",
+     .access = array_field<&NodeArrayConfig::node_options>(),
+     .check = node_option_items},
+    {.section = "nodearrays.<name>",
+     .key = "partition_options",
+     .type = ValueType::k_string_list,
+     .presence = Presence::k_defaulted,
+     .description =
+         "More options for the PartitionName= line of this array's partition, `\"Key=value\"` "
+         "each (such as `[\"DefMemPerCPU=3500\", \"MaxTime=24:00:00\"]`). Keys: AllocNodes, "
+         "AllowAccounts, AllowGroups, AllowQos, Alternate, CpuBind, DefCpuPerGPU, DefMemPerCPU, "
+         "DefMemPerGPU, DefMemPerNode, DefaultTime, DenyAccounts, DenyQos, DisableRootJobs, "
+         "ExclusiveUser, GraceTime, Hidden, LLN, MaxCPUsPerNode, MaxMemPerCPU, MaxMemPerNode, "
+         "MaxNodes, MaxTime, MinNodes, OverSubscribe, OverTimeLimit, PreemptMode, "
+         "PriorityJobFactor, PriorityTier, QOS, ReqResv, RootOnly and SelectTypeParameters; "
+         "PartitionName, Nodes, State, Default and the power-saving timers are cloudburst's. "
+         "Node arrays that share a partition may not give one key different values. Not "
+         "written to `hybrid_partition`.",
+     .access = array_field<&NodeArrayConfig::partition_options>(),
+     .check = partition_option_items},
     {.section = "nodearrays.<name>",
      .key = "keep_alive",
      .type = ValueType::k_integer,

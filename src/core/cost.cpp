@@ -206,8 +206,7 @@ std::optional<CostGrouping> cost_grouping_from_string(std::string_view s) {
 
 std::vector<CostLine> cost_by(const std::vector<VmUsage>& usage, const PriceTable& prices,
                               CostGrouping grouping, std::int64_t from_ms, std::int64_t to_ms,
-                              std::int64_t now_ms,
-                              const std::function<std::string(const std::string&)>& partition_of) {
+                              std::int64_t now_ms, const PartitionOf& partition_of) {
     std::map<std::string, CostLine> by_key;
     for (const auto& u : usage) {
         const std::int64_t ms = usage_ms_between(u, from_ms, to_ms, now_ms);
@@ -352,25 +351,44 @@ std::string date_text(std::int64_t ms) {
     return buf;
 }
 
-std::map<std::string, double> monthly_budgets(const Config& config) {
-    std::map<std::string, double> out;
+std::string_view to_string(BudgetScope scope) {
+    return scope == BudgetScope::k_partition ? "partition" : "node array";
+}
+
+std::string_view label_of(BudgetScope scope) {
+    return scope == BudgetScope::k_partition ? "partition" : "nodearray";
+}
+
+std::vector<Budget> monthly_budgets(const Config& config) {
+    std::vector<Budget> out;
     for (const auto& a : config.node_arrays) {
         if (a.monthly_budget) {
-            out.emplace(a.name, *a.monthly_budget);
+            out.push_back({BudgetScope::k_nodearray, a.name, *a.monthly_budget});
+        }
+    }
+    for (const auto& item : config.cost.partition_budgets) {
+        if (const auto b = parse_partition_budget(item)) {  // the loader has checked them
+            out.push_back({BudgetScope::k_partition, b->partition, b->monthly});
         }
     }
     return out;
 }
 
-std::vector<BudgetState> budget_states(const std::map<std::string, double>& budgets,
+bool budget_covers(BudgetScope scope, const std::string& name, const std::string& array,
+                   const PartitionOf& partition_of) {
+    return scope == BudgetScope::k_nodearray ? array == name : partition_of(array) == name;
+}
+
+std::vector<BudgetState> budget_states(const std::vector<Budget>& budgets,
                                        const std::vector<VmUsage>& usage, const PriceTable& prices,
-                                       int warn_percent, std::int64_t now_ms) {
+                                       int warn_percent, std::int64_t now_ms,
+                                       const PartitionOf& partition_of) {
     const std::int64_t from = month_start_ms(now_ms);
     std::vector<BudgetState> out;
-    for (const auto& [array, monthly] : budgets) {
+    for (const auto& budget : budgets) {
         CostLine line;
         for (const auto& u : usage) {
-            if (u.nodearray != array) {
+            if (!budget_covers(budget.scope, budget.name, u.nodearray, partition_of)) {
                 continue;
             }
             if (const std::int64_t ms = usage_ms_between(u, from, now_ms, now_ms); ms > 0) {
@@ -378,14 +396,34 @@ std::vector<BudgetState> budget_states(const std::map<std::string, double>& budg
             }
         }
         BudgetState s;
-        s.nodearray = array;
-        s.monthly = monthly;
+        s.scope = budget.scope;
+        s.name = budget.name;
+        s.monthly = budget.monthly;
         s.spent = line.cost;
-        s.exhausted = line.cost >= monthly;
-        s.warned = line.cost * 100.0 >= monthly * warn_percent;
+        s.exhausted = line.cost >= budget.monthly;
+        s.warned = line.cost * 100.0 >= budget.monthly * warn_percent;
         std::sort(line.unpriced.begin(), line.unpriced.end());
         s.unpriced = std::move(line.unpriced);
         out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::map<std::string, const BudgetState*> spent_budgets(const std::vector<BudgetState>& states,
+                                                        const std::vector<std::string>& arrays,
+                                                        const PartitionOf& partition_of) {
+    std::map<std::string, const BudgetState*> out;
+    for (const BudgetScope scope : {BudgetScope::k_nodearray, BudgetScope::k_partition}) {
+        for (const auto& s : states) {
+            if (s.scope != scope || !s.exhausted) {
+                continue;
+            }
+            for (const auto& array : arrays) {
+                if (budget_covers(s.scope, s.name, array, partition_of)) {
+                    out.emplace(array, &s);  // the first (the array's own) stays
+                }
+            }
+        }
     }
     return out;
 }

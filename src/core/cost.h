@@ -40,6 +40,9 @@ class PriceTable {
     std::map<std::pair<std::string, std::string>, Price> m_prices;  // (lower size, region)
 };
 
+// Maps a node array to its Slurm partition (config.node_array(a).partition).
+using PartitionOf = std::function<std::string(const std::string&)>;
+
 enum class CostGrouping { k_nodearray, k_partition, k_vm_size, k_spot, k_node };
 
 std::optional<CostGrouping> cost_grouping_from_string(std::string_view s);
@@ -57,8 +60,7 @@ struct CostLine {
 // `partition_of` maps a node array to its Slurm partition (for k_partition).
 std::vector<CostLine> cost_by(const std::vector<VmUsage>& usage, const PriceTable& prices,
                               CostGrouping grouping, std::int64_t from_ms, std::int64_t to_ms,
-                              std::int64_t now_ms,
-                              const std::function<std::string(const std::string&)>& partition_of);
+                              std::int64_t now_ms, const PartitionOf& partition_of);
 
 // A job from Slurm's accounting (`sacct -X -P -n -o JobID,User,Account,Partition,NodeList,
 // Start,End` with SLURM_TIME_FORMAT=%s: times in seconds since the epoch).
@@ -92,11 +94,27 @@ std::int64_t next_month_start_ms(std::int64_t ms);
 // "2027-01-01" for a wall-clock time in ms (UTC).
 std::string date_text(std::int64_t ms);
 
-// Node array -> monthly budget, for the arrays of `config` that have one.
-std::map<std::string, double> monthly_budgets(const Config& config);
+// What a budget counts: one node array's VMs, or those of every node array in a partition.
+enum class BudgetScope { k_nodearray, k_partition };
+
+// "node array" or "partition", as messages and the status report name a scope.
+std::string_view to_string(BudgetScope scope);
+// "nodearray" or "partition": the JSON key and the metric label that name a budget.
+std::string_view label_of(BudgetScope scope);
+
+struct Budget {
+    BudgetScope scope = BudgetScope::k_nodearray;
+    std::string name;  // the node array, or the partition
+    double monthly = 0;
+};
+
+// The budgets of `config`: each node array's monthly_budget (by array name), then each of
+// cost.partition_budgets (by partition name).
+std::vector<Budget> monthly_budgets(const Config& config);
 
 struct BudgetState {
-    std::string nodearray;
+    BudgetScope scope = BudgetScope::k_nodearray;
+    std::string name;  // the node array, or the partition
     double monthly = 0;
     double spent = 0;     // this calendar month (UTC), priced hours only
     bool warned = false;  // spent >= warn_percent of monthly
@@ -104,10 +122,21 @@ struct BudgetState {
     std::vector<std::string> unpriced;  // sizes used this month that the price file lacks
 };
 
-// Every node array with a budget (`budgets`: array -> monthly amount) against this month's
-// usage.
-std::vector<BudgetState> budget_states(const std::map<std::string, double>& budgets,
+// Whether the budget of `scope` and `name` counts node array `array`.
+bool budget_covers(BudgetScope scope, const std::string& name, const std::string& array,
+                   const PartitionOf& partition_of);
+
+// Every budget against this month's usage; a partition budget counts the VMs of each node
+// array that `partition_of` puts in it.
+std::vector<BudgetState> budget_states(const std::vector<Budget>& budgets,
                                        const std::vector<VmUsage>& usage, const PriceTable& prices,
-                                       int warn_percent, std::int64_t now_ms);
+                                       int warn_percent, std::int64_t now_ms,
+                                       const PartitionOf& partition_of);
+
+// For each of `arrays`, the spent budget that stops it, if any: its own before its
+// partition's. Arrays no spent budget covers are absent. Pointers into `states`.
+std::map<std::string, const BudgetState*> spent_budgets(const std::vector<BudgetState>& states,
+                                                        const std::vector<std::string>& arrays,
+                                                        const PartitionOf& partition_of);
 
 }  // namespace cb

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "util/hostlist.h"
+#include "util/sanitize.h"
 #include "util/text.h"
 
 namespace cb {
@@ -423,6 +424,40 @@ CheckResult check_tree_width(const SlurmSettings& settings) {
                                  "they cannot resolve: set TreeWidth=65533");
     }
     return check_ok("TreeWidth", std::to_string(width));
+}
+
+CheckResult check_power_rate(const SlurmSettings& settings, std::string_view key) {
+    const bool resume = key == "ResumeRate";
+    const long slurm_default = resume ? 300 : 60;
+    const std::string name(key);
+    // The file says "300"; `scontrol show config` says "300 nodes/min".
+    const std::string text = settings.get(key).value_or(std::to_string(slurm_default));
+    long rate = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rate);
+    if (ec != std::errc() || rate < 0 || (end != text.data() + text.size() && *end != ' ')) {
+        return check_problem(
+            name, "'" + escaped(text) + "' is not a number of nodes a minute: set " + name + "=0");
+    }
+    if (rate == 0) {
+        return check_ok(name, "0 (no limit)");
+    }
+    const std::size_t cloud = cloud_nodes(settings).size();
+    const std::string rate_text = std::to_string(rate) + " nodes a minute";
+    if (cloud <= static_cast<std::size_t>(rate)) {
+        return check_ok(
+            name, rate_text + ", no fewer than the " + std::to_string(cloud) + " cloud nodes");
+    }
+    const long minutes = static_cast<long>((cloud + static_cast<std::size_t>(rate) - 1) /
+                                           static_cast<std::size_t>(rate));
+    return check_warning(
+        name,
+        rate_text + (settings.get(key) ? "" : " (Slurm's default)") + ": " +
+            (resume ? "a burst of all " + std::to_string(cloud) +
+                          " cloud nodes reaches cloudburst over " + std::to_string(minutes) +
+                          " minutes"
+                    : std::to_string(cloud) + " idle cloud nodes take " + std::to_string(minutes) +
+                          " minutes to power down, their VMs billed meanwhile") +
+            ": set " + name + "=0 (cloudburst batches and paces its own cloud calls)");
 }
 
 CheckResult check_return_to_service(const SlurmSettings& settings) {

@@ -98,6 +98,11 @@ CheckResult check_suspend_timeout(const SlurmSettings& settings);
 // Before 23.11 slurmd forwards messages to other nodes by name; cloud names do not resolve
 // there, so TreeWidth must be at least the node count (65533 recommended).
 CheckResult check_tree_width(const SlurmSettings& settings);
+// ResumeRate or SuspendRate (`key`): how many nodes a minute slurmctld hands to the hooks
+// (Slurm's defaults 300 and 60; 0 is no limit). A warning when the limit is below the number
+// of cloud nodes, since a full burst (or the power-down after it) would then take minutes
+// longer than cloudburst needs: it batches create calls and paces CycleCloud itself.
+CheckResult check_power_rate(const SlurmSettings& settings, std::string_view key);
 
 // ReturnToService=2 lets a node that registered late (after ResumeTimeout) rejoin.
 CheckResult check_return_to_service(const SlurmSettings& settings);

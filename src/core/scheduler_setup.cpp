@@ -176,6 +176,12 @@ std::vector<SlurmConfSetting> bursting_settings(const SchedulerSettings& s) {
         {"SuspendTime", "INFINITE", SettingMode::k_replace},
         {"ResumeTimeout", "1800", SettingMode::k_if_absent},
         {"SuspendTimeout", "600", SettingMode::k_if_absent},
+        // No limit on the nodes a minute slurmctld hands to the hooks (Slurm's defaults are
+        // 300 and 60): cloudburst makes one create call per node array and pass and paces
+        // CycleCloud itself, so a 1,000-node job need not wait over three minutes for its last
+        // nodes to be asked for, nor idle VMs be billed while they queue to power down.
+        {"ResumeRate", "0", SettingMode::k_if_absent},
+        {"SuspendRate", "0", SettingMode::k_if_absent},
         {"ReturnToService", "2", SettingMode::k_replace},
         // srun listens here for the burst nodes: a range a firewall can open.
         {"SrunPortRange", "60001-63000", SettingMode::k_if_absent},

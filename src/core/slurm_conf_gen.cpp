@@ -7,6 +7,7 @@
 
 #include "core/gres_conf.h"
 #include "core/keep_alive.h"
+#include "core/slurm_options.h"
 #include "util/sanitize.h"
 #include "util/text.h"
 
@@ -39,6 +40,48 @@ const Bucket* main_bucket(const NodeArray& a) {
 bool is_true(const NodeArray& a, const std::string& key) {
     const auto it = a.configuration.find(key);
     return it != a.configuration.end() && (it->second == "true" || it->second == "True");
+}
+
+// The options of a node array's config, parsed again (the loader has checked them): an error
+// here is a Config that did not come through the loader.
+Result<std::vector<SlurmOption>> parsed_options(const std::vector<std::string>& items,
+                                                SlurmLine line, const std::string& array) {
+    std::vector<SlurmOption> out;
+    for (const auto& item : items) {
+        auto option = parse_slurm_option(item, line);
+        if (!option) {
+            return Error{ErrorKind::k_config, option.error().message, {}}.with_context(
+                "node array " + array + ": " +
+                (line == SlurmLine::k_node ? "node_options" : "partition_options"));
+        }
+        out.push_back(std::move(*option));
+    }
+    return out;
+}
+
+// A partition option and the node array that gave it.
+struct OptionFrom {
+    SlurmOption option;
+    std::string array;
+};
+
+// Adds `options` of node array `array` to its partition's; one key with two values is an error.
+Status merge_partition_options(std::vector<OptionFrom>& merged,
+                               const std::vector<SlurmOption>& options,
+                               const std::string& partition, const std::string& array) {
+    for (const auto& o : options) {
+        const auto it = std::find_if(merged.begin(), merged.end(),
+                                     [&](const OptionFrom& m) { return m.option.key == o.key; });
+        if (it == merged.end()) {
+            merged.push_back({o, array});
+        } else if (it->option.value != o.value) {
+            return make_error(ErrorKind::k_config,
+                              "node arrays " + it->array + " and " + array + " of partition " +
+                                  partition + " set its " + o.key + " to " + it->option.value +
+                                  " and " + o.value + ": give both the same partition_options");
+        }
+    }
+    return ok_status();
 }
 
 }  // namespace
@@ -98,6 +141,7 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
     std::map<std::string, std::string> array_nodes;  // node array -> its hostlist (keep-alive)
     std::map<std::string, NodeArrayConfig> partition_settings;
     std::map<std::string, bool> partition_default;
+    std::map<std::string, std::vector<OptionFrom>> partition_options;
     std::map<std::string, std::vector<std::string>> hybrids;  // hybrid partition -> cloud lists
     std::vector<NodeArray> sorted = arrays;
     std::sort(sorted.begin(), sorted.end(),
@@ -169,6 +213,13 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
             fields.push_back(
                 {"Gres", "gpu:" + (gpu_type.empty() ? "" : gpu_type + ":") + std::to_string(gpus)});
         }
+        auto node_options = parsed_options(settings.node_options, SlurmLine::k_node, a.name);
+        if (!node_options) {
+            return node_options.error();
+        }
+        for (const auto& o : *node_options) {
+            fields.push_back({o.key, o.value});
+        }
         auto line = slurm_conf_line(fields);
         if (!line) {
             return line.error();
@@ -197,6 +248,15 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
             hybrids[settings.hybrid_partition].push_back(hostlist);
         }
         partition_settings.emplace(settings.partition, settings);
+        auto options = parsed_options(settings.partition_options, SlurmLine::k_partition, a.name);
+        if (!options) {
+            return options.error();
+        }
+        if (auto st = merge_partition_options(partition_options[settings.partition], *options,
+                                              settings.partition, a.name);
+            !st) {
+            return st.error();
+        }
         partition_default[settings.partition] =
             partition_default[settings.partition] || is_true(a, "slurm.default_partition");
     }
@@ -214,7 +274,18 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         fields.push_back({"SuspendTime", seconds(suspend)});
         fields.push_back({"ResumeTimeout", seconds(resume)});
         if (s.def_cpu_per_gpu) {
+            for (const auto& o : partition_options[name]) {
+                if (o.option.key == "DefCpuPerGPU") {
+                    return make_error(ErrorKind::k_config,
+                                      "partition " + escaped(name) +
+                                          ": DefCpuPerGPU is set twice, by a node array's "
+                                          "def_cpu_per_gpu and in partition_options; keep one");
+                }
+            }
             fields.push_back({"DefCpuPerGPU", std::to_string(*s.def_cpu_per_gpu)});
+        }
+        for (const auto& o : partition_options[name]) {
+            fields.push_back({o.option.key, o.option.value});
         }
         auto line = slurm_conf_line(fields);
         if (!line) {

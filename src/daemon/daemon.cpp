@@ -776,7 +776,7 @@ Status Daemon::pass_once(std::int64_t now_ms) {
     m_cloud_ok = true;
     observe_first_jobs(*world);
     m_spend.observe(m_journal, *world, settings().node_prefix);
-    if (auto health = m_health; m_spend.apply_budgets(m_journal, health, now_ms)) {
+    if (auto health = m_health; m_spend.apply_budgets(m_journal, *world, health)) {
         log_health_changes(health);
         m_health = std::move(health);
         world->health = m_health;

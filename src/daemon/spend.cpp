@@ -32,8 +32,7 @@ Status SpendTracker::load_prices() {
     }
     const std::string& path = m_config.cost.prices;
     if (path.empty()) {
-        return make_error(ErrorKind::k_config,
-                          "node array budgets need 'cost.prices' (the price file)");
+        return make_error(ErrorKind::k_config, "budgets need 'cost.prices' (the price file)");
     }
     auto table = read_price_file(path);
     if (!table) {
@@ -66,59 +65,87 @@ void SpendTracker::observe(Journal& journal, const World& world, const std::stri
     m_open_loaded = false;
 }
 
-bool SpendTracker::apply_budgets(Journal& journal, std::map<std::string, ArrayHealth>& health,
-                                 std::int64_t now_ms) {
+bool SpendTracker::apply_budgets(Journal& journal, const World& world,
+                                 std::map<std::string, ArrayHealth>& health) {
     if (m_budgets.empty() || !m_prices) {
         return false;
     }
+    const std::int64_t now_ms = world.now_ms;
     const std::int64_t month = month_start_ms(now_ms);
     auto usage = journal.usage_between(month, now_ms + 1);
     if (!usage) {
         log::warn("budgets not checked: {}", usage.error().describe());
         return false;
     }
+    const PartitionOf partition_of = [this](const std::string& array) {
+        return m_config.node_array(array).partition;
+    };
+    m_states = budget_states(m_budgets, *usage, *m_prices, m_config.cost.budget_warn_percent,
+                             now_ms, partition_of);
+    warn(month);
+
+    std::set<std::string> names;
+    for (const auto& [name, array] : world.arrays) {
+        names.insert(name);
+    }
+    for (const auto& a : m_config.node_arrays) {
+        names.insert(a.name);
+    }
+    const auto spent =
+        spent_budgets(m_states, std::vector<std::string>(names.begin(), names.end()), partition_of);
     bool changed = false;
-    m_states =
-        budget_states(m_budgets, *usage, *m_prices, m_config.cost.budget_warn_percent, now_ms);
-    for (const auto& state : m_states) {
-        const auto it = health.find(state.nodearray);
-        const bool open = it != health.end() && it->second.budget;
-        if (!state.unpriced.empty() &&
-            m_warned.insert(state.nodearray + " unpriced " + std::to_string(month)).second) {
-            log::warn(
-                "node array {}: the price file has no price for {}; its budget counts "
-                "those VMs as free",
-                state.nodearray, fmt::join(state.unpriced, ", "));
+    for (const auto& [array, state] : spent) {
+        if (const auto it = health.find(array); it != health.end() && it->second.budget) {
+            continue;
         }
-        if (state.exhausted && !open) {
-            ArrayHealth h;
-            h.kind = ErrorKind::k_quota;
-            h.budget = true;
-            h.failures = 1;
-            h.until_ms = next_month_start_ms(now_ms);
-            h.reason = budget_reason(state, m_config.cost.currency, h.until_ms);
-            health[state.nodearray] = h;
+        ArrayHealth h;
+        h.kind = ErrorKind::k_quota;
+        h.budget = true;
+        h.failures = 1;
+        h.until_ms = next_month_start_ms(now_ms);
+        h.reason = budget_reason(*state, m_config.cost.currency, h.until_ms);
+        health[array] = h;
+        changed = true;
+    }
+    // A new month: the spend starts again.
+    for (auto it = health.begin(); it != health.end();) {
+        if (it->second.budget && !spent.contains(it->first)) {
+            it = health.erase(it);
             changed = true;
-        } else if (!state.exhausted && open) {
-            health.erase(it);  // a new month, or a larger budget
-            changed = true;
-        }
-        if (state.warned && !state.exhausted &&
-            m_warned.insert(state.nodearray + " " + std::to_string(month)).second) {
-            log::warn("node array {}: {:.2f} {} spent this month, {}% of its budget of {:.2f}",
-                      state.nodearray, state.spent, m_config.cost.currency,
-                      static_cast<int>(state.spent * 100 / state.monthly), state.monthly);
+        } else {
+            ++it;
         }
     }
     return changed;
 }
 
+void SpendTracker::warn(std::int64_t month) {
+    const std::string& currency = m_config.cost.currency;
+    for (const auto& state : m_states) {
+        const std::string what = fmt::format("{} {}", to_string(state.scope), state.name);
+        if (!state.unpriced.empty() &&
+            m_warned.insert(what + " unpriced " + std::to_string(month)).second) {
+            log::warn(
+                "{}: the price file has no price for {}; its budget counts those VMs as "
+                "free",
+                what, fmt::join(state.unpriced, ", "));
+        }
+        if (state.warned && !state.exhausted &&
+            m_warned.insert(what + " " + std::to_string(month)).second) {
+            log::warn("{}: {:.2f} {} spent this month, {}% of its budget of {:.2f}", what,
+                      state.spent, currency, static_cast<int>(state.spent * 100 / state.monthly),
+                      state.monthly);
+        }
+    }
+}
+
 std::string budget_reason(const BudgetState& state, const std::string& currency,
                           std::int64_t until_ms) {
     return fmt::format(
-        "cloudburst: budget: node array {} spent {:.2f} {} of its monthly budget of {:.2f} {}; "
+        "cloudburst: budget: {} {} spent {:.2f} {} of its monthly budget of {:.2f} {}; "
         "no new VMs before {} (UTC)",
-        state.nodearray, state.spent, currency, state.monthly, currency, date_text(until_ms));
+        to_string(state.scope), state.name, state.spent, currency, state.monthly, currency,
+        date_text(until_ms));
 }
 
 }  // namespace cb

@@ -1,7 +1,8 @@
 // What the daemon knows of money: it records each VM's lifetime from every pass's read of the
-// cloud (core/usage.h, kept in the journal) and, for node arrays with a monthly budget, stops
-// new VMs once the month's spend reaches it (an ArrayHealth with `budget`, until the next
-// month), warning first at cost.budget_warn_percent.
+// cloud (core/usage.h, kept in the journal) and, for each monthly budget (a node array's, or a
+// partition's over all its node arrays), stops new VMs for the arrays it covers once the
+// month's spend reaches it (an ArrayHealth with `budget`, until the next month), warning first
+// at cost.budget_warn_percent.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@ class SpendTracker {
   public:
     explicit SpendTracker(const Config& config);
 
-    // Reads cost.prices when a node array has a budget (the daemon refuses to start without
+    // Reads cost.prices when there is a budget (the daemon refuses to start without
     // them: a budget it cannot price would be no budget). Errors: k_config.
     Status load_prices();
 
@@ -34,24 +35,30 @@ class SpendTracker {
     // complete read of the cloud).
     void observe(Journal& journal, const World& world, const std::string& node_prefix);
 
-    // Opens or closes the budget breakers in `health`; true when it changed anything.
-    bool apply_budgets(Journal& journal, std::map<std::string, ArrayHealth>& health,
-                       std::int64_t now_ms);
+    // Opens or closes the budget breakers in `health` for the node arrays of `world` (the
+    // cloud's, and those the config names), at world.now_ms: a partition budget opens the
+    // breaker of every array in the partition. True when it changed anything.
+    bool apply_budgets(Journal& journal, const World& world,
+                       std::map<std::string, ArrayHealth>& health);
 
     // The budgets as the last apply_budgets left them (metrics, status).
     const std::vector<BudgetState>& states() const { return m_states; }
 
   private:
+    // Logs each budget's warning and unpriced sizes, once a month.
+    void warn(std::int64_t month);
+
     const Config& m_config;
     std::vector<BudgetState> m_states;
-    std::map<std::string, double> m_budgets;  // node array -> monthly amount
+    std::vector<Budget> m_budgets;
     std::optional<PriceTable> m_prices;
     std::vector<VmUsage> m_open;
     bool m_open_loaded = false;
-    std::set<std::string> m_warned;  // "<array> <month start>": warned once a month
+    std::set<std::string> m_warned;  // "<scope> <name> <month start>": warned once a month
 };
 
-// The Slurm reason of a node array whose budget is spent.
+// The Slurm reason of a node array stopped by the spent budget `state` (its own or its
+// partition's, which the reason names).
 std::string budget_reason(const BudgetState& state, const std::string& currency,
                           std::int64_t until_ms);
 

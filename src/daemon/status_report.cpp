@@ -58,7 +58,7 @@ std::string status_json(const StatusReport& r) {
     }
     json budgets = json::array();
     for (const auto& b : r.budgets) {
-        budgets.push_back({{"nodearray", b.nodearray},
+        budgets.push_back({{std::string(label_of(b.scope)), b.name},
                            {"monthly", b.monthly},
                            {"spent", b.spent},
                            {"currency", r.currency},
@@ -345,17 +345,17 @@ std::string render_prometheus(const StatusReport& r) {
                 "daemon's pass resolution).",
                 r.first_job_seconds);
     x.family("cloudburst_budget_spent", "gauge",
-             "This month's spend (UTC) of a node array with a monthly budget, in the config's "
-             "currency.");
+             "This month's spend (UTC) against a monthly budget (labelled by its node array or "
+             "its partition), in the config's currency.");
     for (const auto& b : r.budgets) {
-        x.sample("cloudburst_budget_spent", {{"nodearray", b.nodearray}, {"currency", r.currency}},
+        x.sample("cloudburst_budget_spent", {{label_of(b.scope), b.name}, {"currency", r.currency}},
                  number(b.spent));
     }
     x.family("cloudburst_budget_monthly", "gauge",
-             "The monthly budget of a node array, in the config's currency.");
+             "A monthly budget of a node array or a partition, in the config's currency.");
     for (const auto& b : r.budgets) {
         x.sample("cloudburst_budget_monthly",
-                 {{"nodearray", b.nodearray}, {"currency", r.currency}}, number(b.monthly));
+                 {{label_of(b.scope), b.name}, {"currency", r.currency}}, number(b.monthly));
     }
     return x.take();
 }

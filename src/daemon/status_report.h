@@ -90,7 +90,7 @@ struct StatusReport {
     Histogram registration_seconds{boot_seconds_buckets()};  // address -> slurmd registered
     Histogram first_job_seconds{boot_seconds_buckets()};     // registered -> first job on it
     std::string currency;
-    std::vector<BudgetState> budgets;  // node arrays with a monthly budget, this month
+    std::vector<BudgetState> budgets;  // every budget (node arrays, partitions), this month
 };
 
 // Gates listed by name in a report (all are counted): the answer stays small.

@@ -297,22 +297,35 @@ TEST_F(HealSystem, OrphanVmCreatedBehindOurBackIsRemovedAfterTheGrace) {
 // budget of 100 is gone about 10 s after the first VM came up. The next nodes asked for go
 // DOWN with the budget's reason and get no VM; `cloudburst cost` shows what the burst cost
 // and the spent budget, `cloudburst limits` names the budget as what binds.
-TEST_F(HealSystem, ASpentMonthlyBudgetStopsNewVmsAndCostShowsTheBurst) {
+// A price file in which every size of the shipped sample costs 36,000 an hour (10 a second),
+// in a directory of its own that the daemon (slurm) can read; its path.
+std::string expensive_prices(std::optional<TempDir>& dir) {
     auto sample = read_file(std::string(CB_SOURCE_DIR) + "/packaging/prices-sample.csv");
-    ASSERT_TRUE(sample) << sample.error().describe();
+    EXPECT_TRUE(sample) << sample.error().describe();
     std::string prices = "vm_size,region,hourly,spot_hourly\n";
-    for (const auto& line : lines_of(*sample)) {
+    for (const auto& line : lines_of(sample ? *sample : std::string())) {
         if (!line.empty() && line[0] != '#' && line.rfind("vm_size,", 0) != 0) {
             prices += line.substr(0, line.find(',')) + ",*,36000,\n";
         }
     }
     auto files = TempDir::create("cb-budget");
-    ASSERT_TRUE(files) << files.error().describe();
-    auto price_file = files->write("prices.csv", prices);
-    ASSERT_TRUE(price_file) << price_file.error().describe();
-    ASSERT_EQ(::chmod(files->path().c_str(), 0755), 0);  // the daemon (slurm) reads it
-    bring_up("hpc-[1-4]", "[cost]\nprices = \"" + *price_file +
-                              "\"\n[nodearrays.hpc]\nmonthly_budget = 100.0\n");
+    EXPECT_TRUE(files) << files.error().describe();
+    if (!files) {
+        return "";
+    }
+    dir.emplace(std::move(*files));
+    auto price_file = dir->write("prices.csv", prices);
+    EXPECT_TRUE(price_file) << price_file.error().describe();
+    EXPECT_EQ(::chmod(dir->path().c_str(), 0755), 0);
+    return price_file ? *price_file : "";
+}
+
+TEST_F(HealSystem, ASpentMonthlyBudgetStopsNewVmsAndCostShowsTheBurst) {
+    std::optional<TempDir> files;
+    const std::string price_file = expensive_prices(files);
+    ASSERT_FALSE(price_file.empty());
+    bring_up("hpc-[1-4]",
+             "[cost]\nprices = \"" + price_file + "\"\n[nodearrays.hpc]\nmonthly_budget = 100.0\n");
     auto first = m_tb->run_as(RunAs::k_nobody, {"/usr/bin/srun", "-p", "cloud", "-N1", "hostname"});
     ASSERT_TRUE(first && first->ok()) << (first ? first->err : first.error().describe());
     const std::string spent = "cloudburst: budget: node array hpc spent ";
@@ -354,6 +367,73 @@ TEST_F(HealSystem, ASpentMonthlyBudgetStopsNewVmsAndCostShowsTheBurst) {
             EXPECT_EQ(row["room_nodes"], 0);
         }
     }
+}
+
+// A partition's budget: hpc and htc are both in partition "cloud" (cloudburst's and the
+// testbed's Slurm partition), the budget of 100 is the partition's alone. A job on hpc spends
+// it; then the nodes of both arrays that Slurm asks for go DOWN with the partition's reason
+// and get no VM (htc never made one), and status, the metrics and `cost` show the budget.
+TEST_F(HealSystem, ASpentPartitionBudgetStopsEveryNodeArrayOfThePartition) {
+    std::optional<TempDir> files;
+    const std::string price_file = expensive_prices(files);
+    ASSERT_FALSE(price_file.empty());
+    bring_up(
+        "hpc-[1-2],htc-[1-2]",
+        "[cost]\nprices = \"" + price_file +
+            "\"\npartition_budgets = [\"cloud=100\"]\n"
+            "[nodearrays.hpc]\npartition = \"cloud\"\n[nodearrays.htc]\npartition = \"cloud\"\n");
+    auto first = m_tb->run_as(RunAs::k_nobody,
+                              {"/usr/bin/srun", "-p", "cloud", "-w", "hpc-1", "-N1", "hostname"});
+    ASSERT_TRUE(first && first->ok()) << (first ? first->err : first.error().describe());
+    const std::string spent = "cloudburst: budget: partition cloud spent ";
+    ASSERT_TRUE(wait_until(60s, [&] {
+        const std::string log = daemon_log(*m_tb);
+        return log.find("node array hpc: " + spent) != std::string::npos &&
+               log.find("node array htc: " + spent) != std::string::npos;
+    })) << daemon_log(*m_tb);
+    const long vms = emulator_vms(*m_tb);
+    EXPECT_EQ(vms, 1);
+    // The other three nodes, of both arrays: no VM for either array.
+    const std::string id = m_tb->submit(
+        RunAs::k_nobody, {"-p", "cloud", "-N3", "-w", "hpc-2,htc-[1-2]", "--wrap", "hostname"});
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(wait_until(60s, [&] {
+        int down = 0;
+        for (const char* node : {"hpc-2", "htc-1", "htc-2"}) {
+            down += m_tb->node_field(node, "Reason").rfind(spent, 0) == 0 ? 1 : 0;
+        }
+        return down == 3;
+    })) << why("htc-1");
+    EXPECT_EQ(emulator_vms(*m_tb), vms) << "a VM was made in a partition whose budget is spent";
+
+    const auto status = cloudburst_json({"status", "--json"});
+    ASSERT_TRUE(status.is_object()) << status.dump();
+    ASSERT_EQ(status["budgets"].size(), 1u) << status.dump(2);
+    EXPECT_EQ(status["budgets"][0]["partition"], "cloud") << status.dump(2);
+    EXPECT_TRUE(status["budgets"][0]["exhausted"].get<bool>()) << status.dump(2);
+    int blocked = 0;
+    for (const auto& b : status["blocked"]) {
+        blocked += b["kind"] == "budget" ? 1 : 0;
+    }
+    EXPECT_EQ(blocked, 2) << status.dump(2);
+    Command scrape{
+        {"/usr/bin/curl", "-sS", "--max-time", "10", m_tb->env("CLOUDBURST_METRICS_URL")},
+        {},
+        "",
+        15s};
+    auto metrics = run_command(scrape);
+    ASSERT_TRUE(metrics && metrics->ok()) << (metrics ? metrics->err : metrics.error().describe());
+    EXPECT_NE(metrics->out.find("\ncloudburst_budget_monthly{partition=\"cloud\",currency=\"USD\"} "
+                                "100\n"),
+              std::string::npos)
+        << metrics->out;
+
+    const auto cost = cloudburst_json({"cost", "--json"});
+    ASSERT_TRUE(cost.is_object()) << cost.dump();
+    ASSERT_EQ(cost["budgets"].size(), 1u) << cost.dump(2);
+    EXPECT_EQ(cost["budgets"][0]["partition"], "cloud") << cost.dump(2);
+    EXPECT_GE(cost["budgets"][0]["spent"].get<double>(), 100.0) << cost.dump(2);
+    EXPECT_TRUE(cost["budgets"][0]["exhausted"].get<bool>()) << cost.dump(2);
 }
 
 }  // namespace

@@ -483,6 +483,68 @@ TEST(ConfigErrors, TlsPinWithVerificationOffOrACaBundle) {
               "of them");
 }
 
+// cost.partition_budgets: "PARTITION=AMOUNT" items, each a partition of a node array the file
+// names, one budget a partition; errors name the key's line and the item.
+TEST(ConfigErrors, PartitionBudgetsAreCheckedItemByItem) {
+    const std::string priced = k_minimal + "[cost]\nprices = \"/etc/cloudburst/prices.csv\"\n";
+    const std::string arrays =
+        "[nodearrays.hpc]\n[nodearrays.hpc2]\npartition = \"hpc\"\n[nodearrays.gpu]\n";
+    const Config ok =
+        parsed(priced + "partition_budgets = [\"hpc=500\", \"gpu=1250.50\"]\n" + arrays);
+    EXPECT_EQ(ok.cost.partition_budgets, (std::vector<std::string>{"hpc=500", "gpu=1250.50"}));
+    const auto gpu = parse_partition_budget("gpu=1250.50");
+    ASSERT_TRUE(gpu);
+    EXPECT_EQ(gpu->partition, "gpu");
+    EXPECT_DOUBLE_EQ(gpu->monthly, 1250.50);
+
+    const std::string at = "/etc/cloudburst/cloudburst.toml:8: 'cost.partition_budgets' ";
+    const std::string form =
+        " must be PARTITION=AMOUNT such as \"hpc=500\" (a partition name, '=', and an amount "
+        "above 0 and at most 1000000000, digits and '.'), not ";
+    for (const std::string bad : {"hpc", "hpc=", "=500", "hpc=0", "hpc=-5", "hpc=1e3", "hpc=inf",
+                                  "hpc=5000000000", "hpc = 500", "h#pc=500", "hpc=500x"}) {
+        EXPECT_EQ(error_of(priced + "partition_budgets = [\"gpu=1\", \"" + bad + "\"]\n" + arrays),
+                  at + "item 2" + form + "\"" + bad + "\"")
+            << bad;
+    }
+    EXPECT_EQ(
+        error_of(priced + "partition_budgets = [\"hpc=500\", \"gpu=5\", \"hpc=600\"]\n" + arrays),
+        at + "item 3 gives partition \"hpc\" a second budget (item 1 is the first); keep "
+             "one");
+    // hpc2's partition is hpc; "hpc2" names no partition, nor does an array without a section.
+    EXPECT_EQ(error_of(priced + "partition_budgets = [\"hpc2=500\"]\n" + arrays),
+              at + "item 1 names partition \"hpc2\", which no node array in this file has "
+                   "(their partitions: gpu, hpc); set 'nodearrays.<name>.partition' or add a "
+                   "[nodearrays.<name>] section for the array");
+    EXPECT_EQ(error_of(priced + "partition_budgets = [\"htc=10\"]\n"),
+              at + "item 1 names partition \"htc\", which no node array in this file has (it "
+                   "names none); set 'nodearrays.<name>.partition' or add a [nodearrays.<name>] "
+                   "section for the array");
+    EXPECT_EQ(error_of(k_minimal + "[cost]\npartition_budgets = [\"hpc=500\"]\n[nodearrays.hpc]\n"),
+              "/etc/cloudburst/cloudburst.toml:7: 'cost.partition_budgets' needs prices: set "
+              "'cost.prices' to the price file (docs/cost.md)");
+}
+
+// node_options and partition_options: an option cloudburst owns, or one it does not know, is
+// refused at its line.
+TEST(ConfigErrors, SlurmOptionsAreCheckedAtTheirLine) {
+    const Config ok = parsed(k_minimal +
+                             "[nodearrays.hpc]\nnode_options = [\"TmpDisk=100000\"]\n"
+                             "partition_options = [\"DefMemPerCPU=3500\", \"MaxTime=24:00:00\"]\n");
+    EXPECT_EQ(ok.node_array("hpc").node_options, std::vector<std::string>{"TmpDisk=100000"});
+    EXPECT_EQ(ok.node_array("hpc").partition_options,
+              (std::vector<std::string>{"DefMemPerCPU=3500", "MaxTime=24:00:00"}));
+    EXPECT_EQ(error_of(k_minimal + "[nodearrays.hpc]\nnode_options = [\"NodeAddr=10.0.0.1\"]\n"),
+              "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.node_options' item 1 sets "
+              "NodeAddr, which is cloudburst's own: the daemon sets it when the VM has an "
+              "address");
+    EXPECT_EQ(
+        error_of(k_minimal + "[nodearrays.hpc]\npartition_options = [\"MaxTime=1 Nodes=ALL\"]\n"),
+        "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.partition_options' item 1 has "
+        "the value \"1 Nodes=ALL\" for MaxTime: a value is 1 to 256 printable characters "
+        "without spaces, '#', '=', quotes or backslashes");
+}
+
 TEST(ConfigErrors, ABudgetNeedsAPriceFileAndACurrencyIsLetters) {
     EXPECT_EQ(error_of(k_minimal + "[nodearrays.hpc]\nmonthly_budget = 500.0\n"),
               "/etc/cloudburst/cloudburst.toml:7: 'nodearrays.hpc.monthly_budget' needs prices: "

@@ -257,19 +257,82 @@ TEST(Cost, BudgetsWarnThenRunOutThisMonthOnly) {
         usage("hpc-3", "hpc", "Standard_HB176rs_v4", month + k_hour, 0),
         usage("other-1", "other", "Standard_HB176rs_v4", month, 0),
     };
-    const std::map<std::string, double> budgets{{"hpc", 20.0}};
+    const std::vector<Budget> budgets{{BudgetScope::k_nodearray, "hpc", 20.0}};
+    const PartitionOf partition_of = [](const std::string& a) { return a; };
     // At month + 1.5 h: 1 h + 0.5 h = 1.5 h * 7.20 = 10.80 (54 %).
-    auto s = budget_states(budgets, u, t, 50, month + 3 * k_hour / 2);
+    auto s = budget_states(budgets, u, t, 50, month + 3 * k_hour / 2, partition_of);
     ASSERT_EQ(s.size(), 1u);
     EXPECT_NEAR(s[0].spent, 10.80, 1e-9);
     EXPECT_TRUE(s[0].warned);
     EXPECT_FALSE(s[0].exhausted);
     // At month + 2 h: 2 h = 14.40; at + 3 h: 21.60 >= 20.
-    s = budget_states(budgets, u, t, 80, month + 2 * k_hour);
+    s = budget_states(budgets, u, t, 80, month + 2 * k_hour, partition_of);
     EXPECT_FALSE(s[0].warned);
-    s = budget_states(budgets, u, t, 80, month + 3 * k_hour);
+    s = budget_states(budgets, u, t, 80, month + 3 * k_hour, partition_of);
     EXPECT_TRUE(s[0].exhausted);
     EXPECT_NEAR(s[0].spent, 21.60, 1e-9);
+}
+
+// A partition's budget counts the VMs of every node array in it (and of no other), warns at
+// the warning share, and once spent stops each of its arrays; an array's own spent budget is
+// the one named for it.
+TEST(Cost, APartitionBudgetCountsAndStopsAllItsNodeArrays) {
+    const auto t = prices(k_prices);
+    const std::int64_t month = month_start_ms(k_day);
+    const PartitionOf partition_of = [](const std::string& a) {
+        return a == "hpc" || a == "hpcspot" ? std::string("hpc") : a;
+    };
+    const std::vector<VmUsage> u = {
+        usage("hpc-1", "hpc", "Standard_HB176rs_v4", month, 0),                // 7.20 an hour
+        usage("hpcspot-1", "hpcspot", "Standard_HB176rs_v4", month, 0, true),  // 1.44
+        usage("gpu-1", "gpu", "Standard_HB176rs_v4", month, 0),
+    };
+    Config config;
+    config.cost.partition_budgets = {"hpc=40"};
+    NodeArrayConfig gpu;
+    gpu.name = "gpu";
+    gpu.monthly_budget = 100.0;
+    config.node_arrays = {gpu};
+    const std::vector<Budget> budgets = monthly_budgets(config);
+    ASSERT_EQ(budgets.size(), 2u);
+    EXPECT_EQ(budgets[0].scope, BudgetScope::k_nodearray);
+    EXPECT_EQ(budgets[0].name, "gpu");
+    EXPECT_EQ(budgets[1].scope, BudgetScope::k_partition);
+    EXPECT_EQ(budgets[1].name, "hpc");
+    EXPECT_DOUBLE_EQ(budgets[1].monthly, 40.0);
+
+    // 4 h: hpc 4 * (7.20 + 1.44) = 34.56 (86 %: warned); gpu 28.80 (28 %).
+    auto s = budget_states(budgets, u, t, 80, month + 4 * k_hour, partition_of);
+    ASSERT_EQ(s.size(), 2u);
+    EXPECT_NEAR(s[0].spent, 28.80, 1e-9);
+    EXPECT_FALSE(s[0].warned);
+    EXPECT_NEAR(s[1].spent, 34.56, 1e-9);
+    EXPECT_TRUE(s[1].warned);
+    EXPECT_FALSE(s[1].exhausted);
+    const std::vector<std::string> arrays{"gpu", "hpc", "hpcspot", "htc"};
+    EXPECT_TRUE(spent_budgets(s, arrays, partition_of).empty());
+
+    // 5 h: hpc 43.20 >= 40: both of its arrays stop, gpu and htc do not.
+    s = budget_states(budgets, u, t, 80, month + 5 * k_hour, partition_of);
+    EXPECT_TRUE(s[1].exhausted);
+    auto spent = spent_budgets(s, arrays, partition_of);
+    ASSERT_EQ(spent.size(), 2u);
+    EXPECT_EQ(spent.at("hpc"), &s[1]);
+    EXPECT_EQ(spent.at("hpcspot"), &s[1]);
+
+    // gpu in partition hpc too, its own budget spent as well: its own is the one named.
+    const PartitionOf all_hpc = [](const std::string& a) {
+        return a == "htc" ? a : std::string("hpc");
+    };
+    s = budget_states(budgets, u, t, 80, month + 14 * k_hour, all_hpc);
+    EXPECT_TRUE(s[0].exhausted);  // gpu: 100.80
+    EXPECT_TRUE(s[1].exhausted);
+    EXPECT_NEAR(s[1].spent, 14 * (7.20 + 1.44 + 7.20), 1e-9);
+    spent = spent_budgets(s, arrays, all_hpc);
+    ASSERT_EQ(spent.size(), 3u);
+    EXPECT_EQ(spent.at("gpu"), &s[0]);
+    EXPECT_EQ(spent.at("hpc"), &s[1]);
+    EXPECT_EQ(spent.count("htc"), 0u);
 }
 
 TEST(Limits, TheLimitWithTheLeastRoomBindsAndHealthOverrides) {

@@ -489,6 +489,60 @@ TEST_F(BudgetTest, ASpentBudgetStopsNewVmsUntilTheNextMonth) {
     EXPECT_EQ(d.health().count("hpc"), 0u);
 }
 
+// A partition's budget: hpc's VMs spend it, and every node array of the partition (htc too,
+// which made no VM) stops, with a reason that names the partition; gpu, elsewhere, does not.
+// A new month opens them again.
+TEST_F(BudgetTest, ASpentPartitionBudgetStopsEveryArrayOfThePartition) {
+    NodeArray htc = m_cloud.arrays[0];
+    htc.name = "htc";
+    NodeArray gpu = m_cloud.arrays[0];
+    gpu.name = "gpu";
+    m_cloud.arrays.push_back(htc);
+    m_cloud.arrays.push_back(gpu);
+    NodeArrayConfig hpc;
+    hpc.name = "hpc";
+    hpc.partition = "hpc";
+    NodeArrayConfig htc_config;
+    htc_config.name = "htc";
+    htc_config.partition = "hpc";
+    m_config.node_arrays = {hpc, htc_config};
+    m_config.cost.partition_budgets = {"hpc=1.5"};
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    ASSERT_TRUE(d.load_prices());
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    step(d);
+    m_cloud.make_ready("hpc-1");
+    m_cloud.make_ready("hpc-2");
+    step(d);
+    m_now += 3600 * 1000;  // 1.00 of 1.50: 66 %, no breaker
+    step(d);
+    EXPECT_TRUE(d.health().empty());
+    m_now += 1800 * 1000;  // 1.50
+    step(d);
+    ASSERT_EQ(d.health().size(), 2u);
+    for (const char* array : {"hpc", "htc"}) {
+        ASSERT_EQ(d.health().count(array), 1u) << array;
+        const ArrayHealth& h = d.health().at(array);
+        EXPECT_TRUE(h.budget);
+        EXPECT_EQ(h.reason.rfind("cloudburst: budget: partition hpc spent 1.50 USD of its "
+                                 "monthly budget of 1.50 USD; no new VMs before 2027-01-01",
+                                 0),
+                  0u)
+            << h.reason;
+    }
+    EXPECT_EQ(d.health().count("gpu"), 0u);
+    StatusReport report;
+    d.fill_report(report);
+    ASSERT_EQ(report.budgets.size(), 1u);
+    EXPECT_EQ(report.budgets[0].scope, BudgetScope::k_partition);
+    EXPECT_EQ(report.budgets[0].name, "hpc");
+
+    // A new month: the VMs still run, but the spend starts again and both arrays may burst.
+    m_now = next_month_start_ms(m_now) + 1000;
+    step(d);
+    EXPECT_TRUE(d.health().empty());
+}
+
 TEST_F(BudgetTest, ABudgetWithoutAReadablePriceFileStopsTheDaemonFromStarting) {
     m_config.cost.prices = m_dir + "/missing.csv";
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);

@@ -296,6 +296,30 @@ TEST(DoctorChecks, VersionDependentSettings) {
               "DOWN for good: set ReturnToService=2");
 }
 
+// ResumeRate and SuspendRate: no limit, or one no lower than the cloud nodes, is fine; a lower
+// one (Slurm's defaults are 300 and 60) is a warning that says what it costs.
+TEST(DoctorChecks, PowerRatesBelowTheCloudNodesAreAWarning) {
+    EXPECT_EQ(format_check(check_power_rate(good(), "ResumeRate")),
+              "ok       ResumeRate: 300 nodes a minute, no fewer than the 4 cloud nodes");
+    EXPECT_EQ(format_check(check_power_rate(with("SuspendRate=0\n"), "SuspendRate")),
+              "ok       SuspendRate: 0 (no limit)");
+    EXPECT_EQ(format_check(check_power_rate(with("ResumeRate=3\n"), "ResumeRate")),
+              "WARNING  ResumeRate: 3 nodes a minute: a burst of all 4 cloud nodes reaches "
+              "cloudburst over 2 minutes: set ResumeRate=0 (cloudburst batches and paces its own "
+              "cloud calls)");
+    EXPECT_EQ(
+        format_check(check_power_rate(with("NodeName=big-[1-400] State=CLOUD\n"), "SuspendRate")),
+        "WARNING  SuspendRate: 60 nodes a minute (Slurm's default): 404 idle cloud nodes "
+        "take 7 minutes to power down, their VMs billed meanwhile: set SuspendRate=0 "
+        "(cloudburst batches and paces its own cloud calls)");
+    // As `scontrol show config` prints it.
+    SlurmSettings live = good();
+    merge_scontrol_config("ResumeRate              = 2 nodes/min\n", live);
+    EXPECT_EQ(check_power_rate(live, "ResumeRate").outcome, CheckOutcome::k_warning);
+    EXPECT_EQ(format_check(check_power_rate(with("ResumeRate=fast\n"), "ResumeRate")),
+              "problem  ResumeRate: 'fast' is not a number of nodes a minute: set ResumeRate=0");
+}
+
 TEST(DoctorChecks, SlurmctldHostMustBeReachableFromTheCloud) {
     auto none = [](const std::string&) { return std::vector<std::string>{}; };
     auto loopback = [](const std::string&) { return std::vector<std::string>{"127.0.1.1"}; };

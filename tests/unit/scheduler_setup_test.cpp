@@ -85,6 +85,8 @@ TEST(BurstingSettings, FollowTheSlurmRelease) {
     EXPECT_EQ(value_of(old, "PrivateData"), "cloud");
     EXPECT_EQ(value_of(old, "TreeWidth"), "65533");
     EXPECT_EQ(value_of(old, "SrunPortRange"), "60001-63000");
+    EXPECT_EQ(value_of(old, "ResumeRate"), "0");  // no limit: cloudburst batches itself
+    EXPECT_EQ(value_of(old, "SuspendRate"), "0");
     s.release = {23, 2};
     EXPECT_EQ(value_of(bursting_settings(s), "PrivateData"), "(absent)");
     EXPECT_EQ(value_of(bursting_settings(s), "TreeWidth"), "65533");

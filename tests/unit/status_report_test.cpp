@@ -38,6 +38,18 @@ StatusReport sample_report() {
     r.create_call_seconds.observe(0.2);
     r.create_call_seconds.observe(3);
     r.boot_seconds.observe(45);
+    r.currency = "EUR";
+    BudgetState array_budget;
+    array_budget.name = "hpc";
+    array_budget.monthly = 500;
+    array_budget.spent = 120.5;
+    BudgetState partition_budget;
+    partition_budget.scope = BudgetScope::k_partition;
+    partition_budget.name = "batch";
+    partition_budget.monthly = 2000;
+    partition_budget.spent = 2001.25;
+    partition_budget.exhausted = true;
+    r.budgets = {array_budget, partition_budget};
     return r;
 }
 
@@ -79,6 +91,13 @@ TEST(StatusReport, JsonCarriesEveryPartTheStatusCommandShows) {
     EXPECT_EQ(j["gates"]["waiting"], 1);
     EXPECT_EQ(j["gates"]["jobs"][0]["job"], "17");
     EXPECT_EQ(j["histograms"]["create_call_seconds"]["count"], 2);
+    ASSERT_EQ(j["budgets"].size(), 2u);
+    EXPECT_EQ(j["budgets"][0]["nodearray"], "hpc");
+    EXPECT_FALSE(j["budgets"][0].contains("partition"));
+    EXPECT_EQ(j["budgets"][1]["partition"], "batch");
+    EXPECT_FALSE(j["budgets"][1].contains("nodearray"));
+    EXPECT_EQ(j["budgets"][1]["exhausted"], true);
+    EXPECT_EQ(j["budgets"][1]["currency"], "EUR");
 }
 
 TEST(StatusReport, SecurityJsonReplacesInvalidUtf8FromTheCloud) {
@@ -116,6 +135,12 @@ TEST(StatusReport, PrometheusTextHasTheFiguresOfTheReport) {
               "2");
     EXPECT_EQ(sample_value(text, "cloudburst_create_call_duration_seconds_sum"), "3.2");
     EXPECT_EQ(sample_value(text, "cloudburst_node_boot_seconds_count"), "1");
+    EXPECT_EQ(sample_value(text, "cloudburst_budget_spent{nodearray=\"hpc\",currency=\"EUR\"}"),
+              "120.5");
+    EXPECT_EQ(sample_value(text, "cloudburst_budget_spent{partition=\"batch\",currency=\"EUR\"}"),
+              "2001.25");
+    EXPECT_EQ(sample_value(text, "cloudburst_budget_monthly{partition=\"batch\",currency=\"EUR\"}"),
+              "2000");
 }
 
 TEST(StatusReport, PrometheusLabelsEscapeWhatPrometheusWouldMisread) {
