@@ -424,18 +424,22 @@ class BudgetTest : public DaemonTest {
         m_config.node_arrays = {hpc};
         m_now = month_start_ms(1'796'515'200'000) + 60'000;  // 2026-12-01T00:01Z
     }
+    // Prices read, hpc-1 and hpc-2 asked for and their VMs ready (billing from now).
+    void bring_up_two(Daemon& d) {
+        ASSERT_TRUE(d.load_prices());
+        spool(HookKind::k_resume, "hpc-[1-2]");
+        step(d);
+        m_cloud.make_ready("hpc-1");
+        m_cloud.make_ready("hpc-2");
+        step(d);
+    }
 };
 
 // Two VMs at 0.50 an hour spend a budget of 1.00 in an hour: the array then gets no new VMs
 // (the node asked for goes DOWN with the budget's reason) until the next month.
 TEST_F(BudgetTest, ASpentBudgetStopsNewVmsUntilTheNextMonth) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
-    ASSERT_TRUE(d.load_prices());
-    spool(HookKind::k_resume, "hpc-[1-2]");
-    step(d);
-    m_cloud.make_ready("hpc-1");
-    m_cloud.make_ready("hpc-2");
-    step(d);
+    bring_up_two(d);
     for (const char* name : {"hpc-1", "hpc-2"}) {  // slurmd registered
         m_slurm.nodes_by_name[name].state.flags = {"CLOUD"};
     }
@@ -508,12 +512,7 @@ TEST_F(BudgetTest, ASpentPartitionBudgetStopsEveryArrayOfThePartition) {
     m_config.node_arrays = {hpc, htc_config};
     m_config.cost.partition_budgets = {"hpc=1.5"};
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
-    ASSERT_TRUE(d.load_prices());
-    spool(HookKind::k_resume, "hpc-[1-2]");
-    step(d);
-    m_cloud.make_ready("hpc-1");
-    m_cloud.make_ready("hpc-2");
-    step(d);
+    bring_up_two(d);
     m_now += 3600 * 1000;  // 1.00 of 1.50: 66 %, no breaker
     step(d);
     EXPECT_TRUE(d.health().empty());
