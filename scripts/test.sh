@@ -24,11 +24,15 @@ bash scripts/install-deps.sh
 # missed its 10 s message timeouts beside a compile of equal priority (sbatch "Socket timed
 # out", jobs left pending). They need only a configured tree; their output follows the main
 # summary.
-# They run in a session of their own, so a failure further on stops all of them.
+# They run in a process group of their own (job control on for that one command), so a
+# failure further on stops all of them. Not a session of their own (setsid): the kernel's
+# autogroups would then give that session as much CPU as the rest, whatever its nice.
 cmake -S "$here" -B "$here/build" -G Ninja -DCLOUDBURST_WERROR=ON >/dev/null
-(cd build && exec setsid nice -n 19 ctest -L package --output-on-failure -j2) \
+set -m
+(cd build && exec nice -n 19 ctest -L package --output-on-failure -j2) \
   >build/package-tests.log 2>&1 &
 package_pid=$!
+set +m
 stop_package_tests() {
   if kill -0 "$package_pid" 2>/dev/null; then
     echo "== stopping the package tests (the suite failed before they finished)"

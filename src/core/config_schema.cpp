@@ -724,7 +724,8 @@ const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
      .type = ValueType::k_integer,
      .presence = Presence::k_optional,
      .description = "GPUs per node (`Gres=gpu:N` and N device files `/dev/nvidia0..N-1` in "
-                    "gres.conf; the burst node's cluster-init checks the VM has them).",
+                    "gres.conf). The burst node's cluster-init checks the count of the template's "
+                    "`cloudburst.gpus` (its GPUCount); `scale` warns when the two differ.",
      .access = array_field<&NodeArrayConfig::gpu_count>(),
      .limits = {0, 64},
      .default_note = "the SKU catalog's figure for the VM size, else CycleCloud's"},

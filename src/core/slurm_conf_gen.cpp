@@ -183,6 +183,16 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         const double memory_gb = sku != nullptr ? sku->memory_gb : b->memory_gb;
         const int gpus = settings.gpu_count.value_or(sku != nullptr ? sku->gpus : b->gpu_count);
         const std::string gpu_type = sku != nullptr ? gpu_gres_type(sku->gpu_model) : "";
+        // What the node checks at boot comes from the template (cloudburst.gpus): it must be
+        // what Slurm is told, or a node short of GPUs passes, or a whole one fails.
+        if (const auto it = a.configuration.find("cloudburst.gpus");
+            it != a.configuration.end() && it->second != std::to_string(gpus)) {
+            out.warnings.push_back(
+                "node array '" + a.name + "': its nodes check for " + escaped(it->second) +
+                " GPUs at boot (cloudburst.gpus, the template's GPUCount) "
+                "but Slurm is told " +
+                std::to_string(gpus) + " (" + b->machine_type + "): make them the same");
+        }
         int count = b->max_count;
         if (a.max_count > 0) {
             count = std::min(count, a.max_count);
@@ -235,7 +245,17 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
             if (!gpu_type.empty()) {
                 gres_fields.push_back({"Type", gpu_type});
             }
-            gres_fields.push_back({"File", nvidia_device_files(gpus)});
+            if (sku != nullptr && !sku->gpu_model.empty()) {
+                gres_fields.push_back({"File", nvidia_device_files(gpus)});  // all NVIDIA
+            } else {
+                // A size the catalog does not know may have AMD GPUs (ND MI300X v5, NVv4):
+                // no NVIDIA device files for it, only the count.
+                gres_fields.push_back({"Count", std::to_string(gpus)});
+                out.warnings.push_back(
+                    "node array '" + a.name + "': the GPUs of " + b->machine_type +
+                    " are not in the SKU catalog; gres.conf gets Count=" + std::to_string(gpus) +
+                    " without device files");
+            }
             auto gres_line = slurm_conf_line(gres_fields);
             if (!gres_line) {
                 return gres_line.error();
@@ -251,6 +271,19 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         auto options = parsed_options(settings.partition_options, SlurmLine::k_partition, a.name);
         if (!options) {
             return options.error();
+        }
+        // def_cpu_per_gpu is one more partition option of its array: arrays sharing a
+        // partition must agree on it as on the others.
+        if (settings.def_cpu_per_gpu) {
+            if (std::any_of(options->begin(), options->end(),
+                            [](const SlurmOption& o) { return o.key == "DefCpuPerGPU"; })) {
+                return make_error(ErrorKind::k_config,
+                                  "node array " + a.name +
+                                      ": DefCpuPerGPU is set twice, by def_cpu_per_gpu and in "
+                                      "partition_options; keep one");
+            }
+            options->insert(options->begin(),
+                            SlurmOption{"DefCpuPerGPU", std::to_string(*settings.def_cpu_per_gpu)});
         }
         if (auto st = merge_partition_options(partition_options[settings.partition], *options,
                                               settings.partition, a.name);
@@ -273,17 +306,6 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         }
         fields.push_back({"SuspendTime", seconds(suspend)});
         fields.push_back({"ResumeTimeout", seconds(resume)});
-        if (s.def_cpu_per_gpu) {
-            for (const auto& o : partition_options[name]) {
-                if (o.option.key == "DefCpuPerGPU") {
-                    return make_error(ErrorKind::k_config,
-                                      "partition " + escaped(name) +
-                                          ": DefCpuPerGPU is set twice, by a node array's "
-                                          "def_cpu_per_gpu and in partition_options; keep one");
-                }
-            }
-            fields.push_back({"DefCpuPerGPU", std::to_string(*s.def_cpu_per_gpu)});
-        }
         for (const auto& o : partition_options[name]) {
             fields.push_back({o.option.key, o.option.value});
         }

@@ -63,13 +63,31 @@ void ModelRunner::run_call(const BackendCall& call) {
 }
 
 void ModelRunner::start_in_background(const BackendCall& call) {
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    std::thread thread([this, call, done] {
-        run_call(call);
-        done->store(true);
-    });
+    // At most parallel_calls boots at once (as many workers); the others wait their turn.
     std::lock_guard lock(m_background_mutex);
-    m_background.push_back({std::move(thread), std::move(done)});
+    m_waiting_software.push_back(call);
+    if (m_background_workers >= m_parallel_calls) {
+        return;
+    }
+    ++m_background_workers;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread worker([this, done] {
+        for (;;) {
+            BackendCall next;
+            {
+                std::lock_guard worker_lock(m_background_mutex);
+                if (m_waiting_software.empty()) {
+                    --m_background_workers;
+                    done->store(true);
+                    return;
+                }
+                next = std::move(m_waiting_software.front());
+                m_waiting_software.pop_front();
+            }
+            run_call(next);
+        }
+    });
+    m_background.push_back({std::move(worker), std::move(done)});
 }
 
 void ModelRunner::join_finished_background(bool all) {

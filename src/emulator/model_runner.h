@@ -5,7 +5,8 @@
 // made), by up to `parallel_calls` threads at once; calls for one node never overlap because
 // the model has at most one call per node in flight. Under the ticker, starting a VM's
 // software when the backend says it may be slow (a cluster-init may run for minutes) goes on
-// in the background, so one slow boot holds up no other node; a step() by hand waits for it
+// in the background (at most `parallel_calls` at once), so one slow boot holds up no other
+// node; a step() by hand waits for it
 // (tests move time themselves).
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -69,13 +71,16 @@ class ModelRunner {
     bool m_ticking = false;  // start() ran: software starts go to the background
     std::thread m_ticker;
 
-    // Software starts under way in the background, and whether each has finished.
+    // Software starts made in the background by at most parallel_calls workers, and whether
+    // each worker has finished.
     struct Background {
         std::thread thread;
         std::shared_ptr<std::atomic<bool>> done;
     };
     std::mutex m_background_mutex;
-    std::vector<Background> m_background;
+    std::vector<Background> m_background;        // workers, each taking waiting calls in turn
+    std::deque<BackendCall> m_waiting_software;  // software starts no worker has taken yet
+    std::size_t m_background_workers = 0;        // workers still taking calls
     void start_in_background(const BackendCall& call);
     void join_finished_background(bool all);
 };

@@ -83,8 +83,8 @@ TEST_F(GpuSystem, AVmShortOfTheGpusItsArrayPromisesFailsWithTheReason) {
         m_tb->submit(RunAs::k_nobody, {"-p", "gpu", "-N1", "--gres=gpu:1", "--wrap", "true"});
     ASSERT_FALSE(job.empty());
     const std::string gpu_message =
-        "the VM sees 2 of the 3 GPUs its size promises (/dev/nvidia0..2): NVIDIA driver not "
-        "loaded or a GPU lost (nvidia-smi); not starting slurmd";
+        "the VM sees 2 of the 3 GPUs its size promises (/dev/nvidia0..2; /dev/nvidia2 is "
+        "missing): NVIDIA driver not loaded or a GPU lost (nvidia-smi); not starting slurmd";
     std::string reason;
     ASSERT_TRUE(wait_until(180s,
                            [&] {

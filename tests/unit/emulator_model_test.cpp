@@ -1209,7 +1209,13 @@ TEST(EmulatorRunner, AHangingBootHoldsUpNoOtherNode) {
     options.timings.prepare = 0ms;
     SystemClock clock;
     HangingBootBackend backend;
-    ModelRunner runner(model({}, options), backend, clock);
+    ModelRunner runner(model({}, options), backend, clock, /*parallel_calls=*/4);
+    // Destroyed before the runner: a failed ASSERT below releases the boot, so the runner's
+    // stop does not wait for it for ever.
+    struct Release {
+        HangingBootBackend& backend;
+        ~Release() { backend.release(); }
+    } release_on_exit{backend};
     auto create = [&] {  // named hpc-1, then hpc-2 (the lowest free numbers)
         CreateRequest request;
         request.sets.push_back(set_of("hpc", 1));

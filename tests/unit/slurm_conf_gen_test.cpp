@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/slurm_conf_gen.h"
 #include "core/slurm_options.h"
 #include "util/sanitize.h"
@@ -90,6 +92,43 @@ TEST(SlurmConfGen, HyperthreadedSizeAndGpuOverride) {
                                   "RealMemory=3072"),
               std::string::npos)
         << out.nodes_conf;
+}
+
+// The template's GPUCount (cloudburst.gpus) is what a node checks at boot; scale says when it
+// is not what Slurm is told, and is quiet when it is.
+TEST(SlurmConfGen, AGpuCountTheNodesCheckThatIsNotSlurmsIsAWarning) {
+    Config config;
+    NodeArray gpu = array("gpu", "Standard_NC24ads_A100_v4", 2);
+    gpu.configuration["cloudburst.gpus"] = "2";
+    auto out = generate_slurm_conf({gpu}, catalog(), config);
+    ASSERT_TRUE(out) << out.error().describe();
+    ASSERT_EQ(out->warnings.size(), 1u);
+    EXPECT_EQ(out->warnings[0],
+              "node array 'gpu': its nodes check for 2 GPUs at boot (cloudburst.gpus, the "
+              "template's GPUCount) but Slurm is told 1 (Standard_NC24ads_A100_v4): make them "
+              "the same");
+    gpu.configuration["cloudburst.gpus"] = "1";
+    out = generate_slurm_conf({gpu}, catalog(), config);
+    ASSERT_TRUE(out);
+    EXPECT_TRUE(out->warnings.empty());
+}
+
+// GPUs of a size the catalog does not know (it may be AMD's) get a count, no NVIDIA files.
+TEST(SlurmConfGen, GpusOfAnUnknownSizeGetACountWithoutDeviceFiles) {
+    Config config;
+    NodeArray amd = array("amd", "Standard_ND96isr_MI300X_v5", 1);
+    amd.buckets[0].vcpu_count = 96;
+    amd.buckets[0].memory_gb = 1850;
+    amd.buckets[0].gpu_count = 8;
+    auto out = generate_slurm_conf({amd}, catalog(), config);
+    ASSERT_TRUE(out) << out.error().describe();
+    EXPECT_EQ(out->gres_conf.find("/dev/nvidia"), std::string::npos) << out->gres_conf;
+    EXPECT_NE(out->gres_conf.find("NodeName=amd-1 Name=gpu Count=8\n"), std::string::npos)
+        << out->gres_conf;
+    EXPECT_NE(std::find(out->warnings.begin(), out->warnings.end(),
+                        "node array 'amd': the GPUs of Standard_ND96isr_MI300X_v5 are not in the "
+                        "SKU catalog; gres.conf gets Count=8 without device files"),
+              out->warnings.end());
 }
 
 TEST(SlurmConfGen, ZeroCapacityIsCommentedWithReasonAndDynamicSkipped) {
@@ -205,8 +244,19 @@ TEST(SlurmConfGen, NodeAndPartitionOptionsEndTheirLines) {
         config);
     ASSERT_FALSE(clash);
     EXPECT_EQ(clash.error().message,
-              "partition hpc: DefCpuPerGPU is set twice, by a node array's def_cpu_per_gpu and in "
+              "node array hpc: DefCpuPerGPU is set twice, by def_cpu_per_gpu and in "
               "partition_options; keep one");
+
+    // Two arrays of one partition: the second's def_cpu_per_gpu counts as much as the first's.
+    config.node_arrays[0].def_cpu_per_gpu.reset();
+    config.node_arrays[1].def_cpu_per_gpu = 8;
+    clash = generate_slurm_conf(
+        {array("hpc", "Standard_HB120rs_v3", 8), array("hpc2", "Standard_F2s_v2", 2)}, catalog(),
+        config);
+    ASSERT_FALSE(clash);
+    EXPECT_EQ(clash.error().message,
+              "node arrays hpc and hpc2 of partition hpc set its DefCpuPerGPU to 4 and 8: give "
+              "both the same partition_options");
     // A Config that did not come through the loader: the backstop refuses the option.
     config.node_arrays[1].partition_options = {"State=DOWN"};
     auto owned = generate_slurm_conf({array("hpc2", "Standard_F2s_v2", 2)}, catalog(), config);
