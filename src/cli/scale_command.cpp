@@ -102,18 +102,13 @@ std::string site_gres_types(const std::string& slurm_conf, const std::string& ge
         return "";
     }
     std::string value = slurm_conf_value(*text, "GresTypes");
-    const std::filesystem::path dir = std::filesystem::path(slurm_conf).parent_path();
     std::error_code ec;
     const auto ours = std::filesystem::weakly_canonical(generated, ec);
-    for (const auto& inc : parse_slurm_conf(*text).includes) {
-        std::filesystem::path p(inc);
-        if (p.is_relative()) {
-            p = dir / p;
-        }
-        if (std::filesystem::weakly_canonical(p, ec) == ours) {
+    for (const auto& file : included_conf_files(slurm_conf, parse_slurm_conf(*text))) {
+        if (std::filesystem::weakly_canonical(file, ec) == ours) {
             continue;
         }
-        if (auto included = read_file(p.string())) {
+        if (auto included = read_file(file)) {
             if (auto v = slurm_conf_value(*included, "GresTypes"); !v.empty()) {
                 value = v;
             }

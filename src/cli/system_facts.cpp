@@ -45,6 +45,17 @@ std::string slurm_conf_path(const std::string& explicit_path, const std::string&
     return conf_dir + "/slurm.conf";
 }
 
+std::vector<std::string> included_conf_files(const std::string& path,
+                                             const SlurmSettings& settings) {
+    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    std::vector<std::string> out;
+    for (const auto& inc : settings.includes) {
+        std::filesystem::path p(inc);
+        out.push_back((p.is_relative() ? dir / p : p).string());
+    }
+    return out;
+}
+
 Result<SlurmConfRead> read_slurm_settings(const std::string& path, const std::string& scontrol) {
     auto text = read_file(path);
     if (!text) {
@@ -52,13 +63,8 @@ Result<SlurmConfRead> read_slurm_settings(const std::string& path, const std::st
     }
     SlurmConfRead out;
     out.settings = parse_slurm_conf(*text);
-    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-    for (const auto& inc : out.settings.includes) {
-        std::filesystem::path p(inc);
-        if (p.is_relative()) {
-            p = dir / p;
-        }
-        if (auto included = read_file(p.string())) {
+    for (const auto& file : included_conf_files(path, out.settings)) {
+        if (auto included = read_file(file)) {
             merge_included_conf(*included, out.settings);
         }
     }

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/slurm_cli.h"
 #include "core/doctor_checks.h"
@@ -21,6 +22,10 @@ std::optional<UserIds> lookup_user(const std::string& name);
 // The slurm.conf cloudburst works with: `explicit_path` if given, else $SLURM_CONF, else
 // `conf_dir`/slurm.conf.
 std::string slurm_conf_path(const std::string& explicit_path, const std::string& conf_dir);
+
+// The files slurm.conf at `path` includes, as paths (relative ones against its directory).
+std::vector<std::string> included_conf_files(const std::string& path,
+                                             const SlurmSettings& settings);
 
 struct SlurmConfRead {
     SlurmSettings settings;

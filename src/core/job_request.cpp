@@ -8,6 +8,7 @@
 #include "util/hostlist.h"
 #include "util/name_set.h"
 #include "util/sanitize.h"
+#include "util/text.h"
 
 namespace cb {
 
@@ -154,8 +155,7 @@ class Reader {
   private:
     static void merge_sorted(std::vector<std::string>& into, const std::vector<std::string>& add) {
         into.insert(into.end(), add.begin(), add.end());
-        std::sort(into.begin(), into.end());
-        into.erase(std::unique(into.begin(), into.end()), into.end());
+        sort_unique(into);
     }
 
     // A job's `nodes_alloc` (23.02+), when it is a hostlist within what is left of the file's
@@ -181,8 +181,7 @@ class Reader {
         }
         m_allocation_left -= hosts->size();
         auto names = hosts->expand();
-        std::sort(names.begin(), names.end());
-        names.erase(std::unique(names.begin(), names.end()), names.end());
+        sort_unique(names);
         return names;
     }
 

@@ -34,6 +34,7 @@
 #include "util/hostlist.h"
 #include "util/log.h"
 #include "util/sanitize.h"
+#include "util/text.h"
 
 namespace cb {
 
@@ -294,8 +295,7 @@ Status Daemon::take_jobs(const std::string& resume_file, const std::vector<std::
             // calls (ResumeRate), so they join the record still starting.
             j.nodes.insert(j.nodes.end(), old->second.nodes.begin(), old->second.nodes.end());
         }
-        std::sort(j.nodes.begin(), j.nodes.end());
-        j.nodes.erase(std::unique(j.nodes.begin(), j.nodes.end()), j.nodes.end());
+        sort_unique(j.nodes);
     }
     if (auto st = m_journal.save_jobs(read->jobs, {}); !st) {
         return st;

@@ -78,4 +78,9 @@ std::vector<std::string> split_list(std::string_view text) {
     return out;
 }
 
+void sort_unique(std::vector<std::string>& items) {
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+}
+
 }  // namespace cb

@@ -20,4 +20,7 @@ std::vector<std::string> split_lines(std::string_view text);
 // The non-empty items of a comma list ("a,,b" gives "a", "b"), untrimmed.
 std::vector<std::string> split_list(std::string_view text);
 
+// Sorts `items` and drops repeats.
+void sort_unique(std::vector<std::string>& items);
+
 }  // namespace cb
