@@ -149,6 +149,24 @@ std::string slurm_options_problem(const std::vector<std::string>& items, SlurmLi
                    std::to_string(at->second) + " is the first); keep one";
         }
     }
+    // slurm.conf(5): a partition has one default and one limit of memory, per CPU, GPU or node.
+    static const std::vector<std::vector<std::string>> k_exclusive{
+        {"DefMemPerCPU", "DefMemPerGPU", "DefMemPerNode"}, {"MaxMemPerCPU", "MaxMemPerNode"}};
+    for (const auto& group : k_exclusive) {
+        std::vector<std::string> set;
+        for (const auto& key : group) {
+            if (const auto at = seen.find(key); at != seen.end()) {
+                set.push_back(key + " (item " + std::to_string(at->second) + ")");
+            }
+        }
+        if (set.size() > 1) {
+            std::string list;
+            for (const auto& s : set) {
+                list += (list.empty() ? "" : " and ") + s;
+            }
+            return "sets " + list + ", which Slurm takes one of at most; keep one";
+        }
+    }
     return "";
 }
 

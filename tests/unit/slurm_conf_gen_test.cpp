@@ -317,6 +317,14 @@ TEST(SlurmOptions, AllowedKeysOnlyWithPlainValues) {
               0u);
     EXPECT_EQ(problem({"MaxTime=1", "maxtime=2"}, SlurmLine::k_partition),
               "item 2 sets MaxTime again (item 1 is the first); keep one");
+    // Slurm takes one memory default and one memory limit per partition.
+    EXPECT_EQ(problem({"DefMemPerCPU=1", "MaxTime=1", "DefMemPerNode=2"}, SlurmLine::k_partition),
+              "sets DefMemPerCPU (item 1) and DefMemPerNode (item 3), which Slurm takes one of "
+              "at most; keep one");
+    EXPECT_EQ(problem({"MaxMemPerNode=1", "MaxMemPerCPU=2"}, SlurmLine::k_partition),
+              "sets MaxMemPerCPU (item 2) and MaxMemPerNode (item 1), which Slurm takes one of at "
+              "most; keep one");
+    EXPECT_EQ(problem({"DefMemPerGPU=1", "MaxMemPerCPU=2"}, SlurmLine::k_partition), "");
 }
 
 TEST(LineDiff, ShowsRemovedAndAddedLines) {
