@@ -2,8 +2,9 @@
 # The whole test suite, from a fresh Debian 12 machine, as root:
 #   1. installs the Debian packages it needs (scripts/install-deps.sh),
 #   2. checks formatting (clang-format; clang-tidy too with CLOUDBURST_TIDY=1),
-#   3. builds the unit tests with ASan+UBSan and runs them,
-#   4. builds the normal tree and runs every test: unit, libslurm oracle, and system tests
+#   3. builds the unit tests with ASan+UBSan and runs them (their only run: the full-suite tree
+#      does not build them again),
+#   4. builds the normal tree and runs every other test: libslurm oracle, and system tests
 #      (real munge, slurmctld, slurmd in network namespaces, the emulator; on Slurm 22.05 and
 #      24.11), which start
 #      and stop whatever they need themselves, and beside them the package tests (the .deb in
@@ -19,15 +20,21 @@ bash scripts/install-deps.sh
 # The package tests (label package: build the .deb in Release, install it into fresh Debian 12
 # and 13 roots) compile the product twice more (once per Debian release) and download two
 # roots, so they start now, at the lowest CPU priority, and run beside everything else: they
-# take the CPU the rest leaves idle (downloads, the system tests waiting on Slurm's timers)
-# and almost none of what the builds use. Slurm 24.11's slurmctld, chrooted in its root,
+# take the CPU the rest leaves idle and almost none of what the builds and the system tests
+# use (measured: 2 cores stay busy until the main suite ends, so most of their work comes
+# after it; what they overlap is their downloads). Slurm 24.11's slurmctld, chrooted in its root,
 # missed its 10 s message timeouts beside a compile of equal priority (sbatch "Socket timed
 # out", jobs left pending). They need only a configured tree; their output follows the main
 # summary.
 # They run in a process group of their own (job control on for that one command), so a
 # failure further on stops all of them. Not a session of their own (setsid): the kernel's
 # autogroups would then give that session as much CPU as the rest, whatever its nice.
-cmake -S "$here" -B "$here/build" -G Ninja -DCLOUDBURST_WERROR=ON >/dev/null
+# The full-suite tree is compiled as the packages are (-O2, no debug info: -g made a compile
+# half as long again) and leaves out the unit tests: they run in the sanitizer tree, and
+# building them twice was a third of this tree's compile.
+full_suite_args=(-DCLOUDBURST_WERROR=ON -DCLOUDBURST_UNIT_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
+  "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG")
+cmake -S "$here" -B "$here/build" -G Ninja "${full_suite_args[@]}" >/dev/null
 set -m
 (cd build && exec nice -n 19 ctest -L package --output-on-failure -j2) \
   >build/package-tests.log 2>&1 &
@@ -60,7 +67,7 @@ CLOUDBURST_TARGETS="unit_tests cloudburst cyclecloud-emulator conformance-probes
 
 echo "== full suite"
 # Warnings are errors here (a developer and CI build), never in a user's build.
-bash scripts/build.sh "$here/build" -DCLOUDBURST_WERROR=ON
+bash scripts/build.sh "$here/build" "${full_suite_args[@]}"
 cd build
 status=0
 # System tests mostly wait on Slurm's and the emulator's timers, and each testbed has its own

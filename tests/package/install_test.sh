@@ -122,6 +122,16 @@ fi
 [ "$(stat -c %U:%G "$root/usr/sbin/cloudburstd")" = root:root ] ||
   fail "cloudburstd is not owned by root:root"
 
+step "the programs are hardened (dpkg-buildflags hardening=+all)"
+for program in usr/sbin/cloudburstd usr/bin/cloudburst; do
+  readelf -lW "$root/$program" | grep -q GNU_RELRO || fail "$program has no RELRO segment"
+  readelf -dW "$root/$program" | grep -q 'FLAGS.*NOW' ||
+    fail "$program is not linked with -z now (no BIND_NOW flag)"
+  readelf -dW "$root/$program" | grep -q 'FLAGS_1.*PIE' || fail "$program is not a PIE"
+  readelf -sW --dyn-syms "$root/$program" | grep -q __stack_chk_fail ||
+    fail "$program is built without the stack protector"
+done
+
 step "the programs run"
 out=$(in_root "$root" cloudburst version) || fail "cloudburst version failed"
 [ "$out" = "cloudburst 0.1.0 (git $commit)" ] ||
