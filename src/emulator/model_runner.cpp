@@ -171,6 +171,12 @@ void ModelRunner::stop_ticker() {
     if (m_ticker.joinable()) {
         m_ticker.join();
     }
+    {
+        // Software starts not begun yet never begin: the backend's shutdown comes next, and a
+        // boot begun after it would outlive the emulator.
+        std::lock_guard lock(m_background_mutex);
+        m_waiting_software.clear();
+    }
     std::lock_guard lock(m_ticker_mutex);
     m_ticking = false;
 }

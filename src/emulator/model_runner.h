@@ -48,8 +48,8 @@ class ModelRunner {
 
     // Calls step() every `period` on a background thread until stop().
     void start(std::chrono::milliseconds period);
-    // Stops the ticker; software starts still under way go on (the backend's shutdown ends
-    // them quickly).
+    // Stops the ticker and drops the software starts still waiting for a worker; those under
+    // way go on (the backend's shutdown ends them quickly).
     void stop_ticker();
     // stop_ticker(), then waits for the software starts under way.
     void stop();

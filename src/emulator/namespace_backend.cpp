@@ -544,11 +544,25 @@ Status NamespaceBackend::start_software(const std::string& node_name, const VmSo
         }
         child->stop(std::chrono::milliseconds(0));
     }
+    bool destroyed = false;
     {
         std::lock_guard lock(m_mutex);
-        if (auto it = m_vms.find(node_name); it != m_vms.end()) {
+        auto it = m_vms.find(node_name);
+        destroyed = it == m_vms.end() || it->second.identity.instance_id != identity.instance_id;
+        if (!destroyed) {
             it->second.slurmd = std::move(*child);
         }
+    }
+    if (destroyed) {
+        // The VM was deleted (a terminate, the emulator shutting down) while this boot was
+        // starting: its sweep of the namespace may have come before the boot entered it, so
+        // what the boot started is found through the namespace it still holds open.
+        if (auto st = netns::kill_namespace_processes(fd); !st) {
+            log::warn("namespaces: {}", st.error().describe());
+        }
+        child->stop(std::chrono::milliseconds(0));
+        return make_error(ErrorKind::k_not_found,
+                          "namespaces backend: VM " + node_name + " was deleted while it booted");
     }
     if (!booted) {
         return booted;

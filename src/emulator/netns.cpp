@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "util/process.h"
@@ -118,12 +120,10 @@ std::vector<std::string> list_links(std::string_view prefix) {
     return names;
 }
 
-std::vector<pid_t> pids_in_namespace(const std::string& name) {
+namespace {
+
+std::vector<pid_t> pids_in(const struct stat& target) {
     std::vector<pid_t> pids;
-    struct stat target {};
-    if (::stat((std::string(k_netns_dir) + "/" + name).c_str(), &target) != 0) {
-        return pids;
-    }
     DIR* proc = ::opendir("/proc");
     if (proc == nullptr) {
         return pids;
@@ -145,17 +145,17 @@ std::vector<pid_t> pids_in_namespace(const std::string& name) {
     return pids;
 }
 
-Status kill_namespace_processes(const std::string& name, std::chrono::milliseconds patience) {
+Status kill_all_in(const struct stat& target, const std::string& what,
+                   std::chrono::milliseconds patience) {
     const auto deadline = Clock::now() + patience;
     for (;;) {
-        const auto pids = pids_in_namespace(name);
+        const auto pids = pids_in(target);
         if (pids.empty()) {
             return ok_status();
         }
         if (Clock::now() > deadline) {
-            return make_error(ErrorKind::k_io, std::to_string(pids.size()) +
-                                                   " processes in network namespace " + name +
-                                                   " survived SIGKILL (first: pid " +
+            return make_error(ErrorKind::k_io, std::to_string(pids.size()) + " processes in " +
+                                                   what + " survived SIGKILL (first: pid " +
                                                    std::to_string(pids.front()) + ")");
         }
         for (const pid_t pid : pids) {
@@ -164,6 +164,33 @@ Status kill_namespace_processes(const std::string& name, std::chrono::millisecon
         // A killed process leaves the namespace only once the kernel has torn it down.
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+}
+
+}  // namespace
+
+std::vector<pid_t> pids_in_namespace(const std::string& name) {
+    struct stat target {};
+    if (::stat((std::string(k_netns_dir) + "/" + name).c_str(), &target) != 0) {
+        return {};
+    }
+    return pids_in(target);
+}
+
+Status kill_namespace_processes(const std::string& name, std::chrono::milliseconds patience) {
+    struct stat target {};
+    if (::stat((std::string(k_netns_dir) + "/" + name).c_str(), &target) != 0) {
+        return ok_status();
+    }
+    return kill_all_in(target, "network namespace " + name, patience);
+}
+
+Status kill_namespace_processes(int netns_fd, std::chrono::milliseconds patience) {
+    struct stat target {};
+    if (::fstat(netns_fd, &target) != 0) {
+        return make_error(ErrorKind::k_io,
+                          std::string("cannot stat a network namespace: ") + std::strerror(errno));
+    }
+    return kill_all_in(target, "a deleted network namespace", patience);
 }
 
 Status delete_namespace(const std::string& name) {

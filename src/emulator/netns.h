@@ -37,6 +37,10 @@ std::vector<pid_t> pids_in_namespace(const std::string& name);
 // may fork meanwhile). Errors: k_io if some are still alive after `patience`.
 Status kill_namespace_processes(const std::string& name,
                                 std::chrono::milliseconds patience = std::chrono::seconds(5));
+// The same for the namespace an open file descriptor refers to (/run/netns/NAME opened
+// earlier): it still finds the processes once NAME is deleted.
+Status kill_namespace_processes(int netns_fd,
+                                std::chrono::milliseconds patience = std::chrono::seconds(5));
 
 // Kills the namespace's processes, then unmounts and removes /run/netns/NAME; the kernel
 // frees the namespace, and the interfaces inside it, when nothing refers to it any more.
