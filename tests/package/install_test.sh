@@ -123,13 +123,16 @@ fi
   fail "cloudburstd is not owned by root:root"
 
 step "the programs are hardened (dpkg-buildflags hardening=+all)"
+# (readelf's output is read whole: grep -q would stop reading early, and pipefail then takes
+# readelf's SIGPIPE for a failure.)
 for program in usr/sbin/cloudburstd usr/bin/cloudburst; do
-  readelf -lW "$root/$program" | grep -q GNU_RELRO || fail "$program has no RELRO segment"
-  readelf -dW "$root/$program" | grep -q 'FLAGS.*NOW' ||
-    fail "$program is not linked with -z now (no BIND_NOW flag)"
-  readelf -dW "$root/$program" | grep -q 'FLAGS_1.*PIE' || fail "$program is not a PIE"
-  readelf -sW --dyn-syms "$root/$program" | grep -q __stack_chk_fail ||
-    fail "$program is built without the stack protector"
+  headers=$(readelf -lW "$root/$program")
+  dynamic=$(readelf -dW "$root/$program")
+  symbols=$(readelf -sW --dyn-syms "$root/$program")
+  grep -q GNU_RELRO <<<"$headers" || fail "$program has no RELRO segment"
+  grep -q 'FLAGS.*NOW' <<<"$dynamic" || fail "$program is not linked with -z now (no BIND_NOW flag)"
+  grep -q 'FLAGS_1.*PIE' <<<"$dynamic" || fail "$program is not a PIE"
+  grep -q __stack_chk_fail <<<"$symbols" || fail "$program is built without the stack protector"
 done
 
 step "the programs run"
