@@ -42,8 +42,10 @@ package_pid=$!
 set +m
 stop_package_tests() {
   if kill -0 "$package_pid" 2>/dev/null; then
-    echo "== stopping the package tests (the suite failed before they finished)"
+    # Kill first: when the suite is stopped, its output may be a closed pipe, and the echo
+    # would then end this shell (SIGPIPE) before the kill.
     kill -TERM -- "-$package_pid" 2>/dev/null || true
+    echo "== stopped the package tests (the suite ended before they finished)"
   fi
 }
 trap stop_package_tests EXIT
