@@ -18,8 +18,10 @@
 #include "core/slurm_conf_edit.h"
 #include "core/slurm_conf_gen.h"
 #include "core/slurm_settings.h"
+#include "core/topology_conf.h"
 #include "util/files.h"
 #include "util/process.h"
+#include "util/text.h"
 
 namespace cb::cli {
 
@@ -93,15 +95,35 @@ Result<bool> update_file(const std::string& path, const std::string& content, bo
     return true;
 }
 
-// GresTypes as the site's own files set it: slurm.conf, then the files it includes other than
-// the generated one (the last line wins, as in Slurm); "" when none sets it or slurm.conf is
-// missing (setup or doctor deal with that).
-std::string site_gres_types(const std::string& slurm_conf, const std::string& generated) {
+// What the site's own files say: slurm.conf, then the files it includes other than the
+// generated one (for a key, the last line wins, as in Slurm). Empty when slurm.conf is missing
+// (setup or doctor deal with that).
+struct SiteConf {
+    std::string gres_types;
+    std::string topology_plugin;
+    std::vector<std::string> nodes;  // NodeName= hostlists, DEFAULT left out
+};
+
+SiteConf read_site_conf(const std::string& slurm_conf, const std::string& generated) {
+    SiteConf site;
     auto text = read_file(slurm_conf);
     if (!text) {
-        return "";
+        return site;
     }
-    std::string value = slurm_conf_value(*text, "GresTypes");
+    const auto take = [&site](const std::string& file_text) {
+        if (auto v = slurm_conf_value(file_text, "GresTypes"); !v.empty()) {
+            site.gres_types = v;
+        }
+        if (auto v = slurm_conf_value(file_text, "TopologyPlugin"); !v.empty()) {
+            site.topology_plugin = v;
+        }
+        for (const auto& n : parse_slurm_conf(file_text).nodes) {
+            if (!iequals(n.names, "DEFAULT")) {
+                site.nodes.push_back(n.names);
+            }
+        }
+    };
+    take(*text);
     std::error_code ec;
     const auto ours = std::filesystem::weakly_canonical(generated, ec);
     for (const auto& file : included_conf_files(slurm_conf, parse_slurm_conf(*text))) {
@@ -109,12 +131,25 @@ std::string site_gres_types(const std::string& slurm_conf, const std::string& ge
             continue;
         }
         if (auto included = read_file(file)) {
-            if (auto v = slurm_conf_value(*included, "GresTypes"); !v.empty()) {
-                value = v;
-            }
+            take(*included);
         }
     }
-    return value;
+    return site;
+}
+
+// Whether a topology.conf has lines of the site's own outside cloudburst's block.
+bool has_site_switches(const std::string& topology) {
+    auto without = topology_conf_with_block(topology, "");
+    if (!without) {
+        return true;
+    }
+    for (const auto& line : split_lines(*without)) {
+        const auto t = trim(line);
+        if (!t.empty() && t.front() != '#') {
+            return true;
+        }
+    }
+    return false;
 }
 
 Result<int> run_scale(const ScaleOptions& options) {
@@ -132,11 +167,21 @@ Result<int> run_scale(const ScaleOptions& options) {
         return arrays.error().with_context("reading node arrays of cluster '" +
                                            config->cyclecloud.cluster + "'");
     }
-    // The site's own GresTypes decides whether the generated conf sets it.
+    // The site's own GresTypes and TopologyPlugin decide whether the generated conf sets them.
     const std::string conf_dir = config->slurm.conf_dir;
-    auto result = generate_slurm_conf(
-        *arrays, *catalog, *config,
-        site_gres_types(conf_dir + "/slurm.conf", config->slurm.generated_conf));
+    const SiteConf site = read_site_conf(conf_dir + "/slurm.conf", config->slurm.generated_conf);
+    // topology.conf: when the site describes switches of its own, its nodes are under those
+    // (Slurm refuses a node under two leaves); else cloudburst's tree holds them too, because
+    // with topology/tree a node under no switch can take no part in a multi-node job.
+    const std::string topology_path = conf_dir + "/topology.conf";
+    auto old_topology = read_if_present(topology_path);
+    if (!old_topology) {
+        return old_topology.error();
+    }
+    const bool site_switches = *old_topology && has_site_switches(**old_topology);
+    auto result =
+        generate_slurm_conf(*arrays, *catalog, *config, site.gres_types, site.topology_plugin,
+                            site_switches ? std::vector<std::string>() : site.nodes);
     if (!result) {
         return result.error().with_context("generating the Slurm node lines");
     }
@@ -169,6 +214,21 @@ Result<int> run_scale(const ScaleOptions& options) {
                   << " is not written; its GPU lines would be:\n"
                   << generated.gres_conf;
     }
+    std::optional<std::string> topology;
+    if (options.output.empty()) {
+        if (!generated.topology_conf.empty() || *old_topology) {
+            auto block = topology_conf_with_block(*old_topology ? **old_topology : "",
+                                                  generated.topology_conf);
+            if (!block) {
+                return block.error().with_context(topology_path);
+            }
+            topology = std::move(*block);
+        }
+    } else if (!generated.topology_conf.empty()) {
+        std::cerr << "cloudburst: warning: with -o, " << topology_path
+                  << " is not written; its placement group lines would be:\n"
+                  << generated.topology_conf;
+    }
     auto changed = update_file(out, generated.nodes_conf, options.dry_run);
     if (!changed) {
         return changed.error();
@@ -180,6 +240,13 @@ Result<int> run_scale(const ScaleOptions& options) {
             return gres_changed.error();
         }
         any = any || *gres_changed;
+    }
+    if (topology) {
+        auto topology_changed = update_file(topology_path, *topology, options.dry_run);
+        if (!topology_changed) {
+            return topology_changed.error();
+        }
+        any = any || *topology_changed;
     }
     if (options.reconfigure && any && !options.dry_run) {
         if (auto st = run_scontrol(slurm_cli_options(*config), {"reconfigure"}); !st) {
