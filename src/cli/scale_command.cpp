@@ -137,6 +137,32 @@ SiteConf read_site_conf(const std::string& slurm_conf, const std::string& genera
     return site;
 }
 
+// The new text of a site file that holds a block of cloudburst's lines (gres.conf's,
+// topology.conf's: `with_block`), from its text `old` (nullopt: no such file); nullopt when
+// there is nothing to write (no lines and no file), or when `live` is false (-o: a file of the
+// admin's choice is written, the live one is not touched and its lines are shown instead).
+Result<std::optional<std::string>> file_with_block(
+    const std::string& path, const std::optional<std::string>& old, const std::string& lines,
+    Result<std::string> (*with_block)(std::string_view, std::string_view), bool live,
+    std::string_view what) {
+    if (!live) {
+        if (!lines.empty()) {
+            std::cerr << "cloudburst: warning: with -o, " << path << " is not written; its " << what
+                      << " would be:\n"
+                      << lines;
+        }
+        return std::optional<std::string>();
+    }
+    if (lines.empty() && !old) {
+        return std::optional<std::string>();
+    }
+    auto block = with_block(old ? *old : "", lines);
+    if (!block) {
+        return block.error().with_context(path);
+    }
+    return std::optional<std::string>(std::move(*block));
+}
+
 // Whether a topology.conf has lines of the site's own outside cloudburst's block.
 bool has_site_switches(const std::string& topology) {
     auto without = topology_conf_with_block(topology, "");
@@ -196,53 +222,35 @@ Result<int> run_scale(const ScaleOptions& options) {
     // the node lines as they were too (their Gres= and File= go together). With -o (a file
     // of the admin's choice) the live gres.conf is not touched.
     const std::string gres_path = conf_dir + "/gres.conf";
-    std::optional<std::string> gres;
-    if (options.output.empty()) {
-        auto old_gres = read_if_present(gres_path);
-        if (!old_gres) {
-            return old_gres.error();
-        }
-        if (!generated.gres_conf.empty() || *old_gres) {
-            auto block = gres_conf_with_block(*old_gres ? **old_gres : "", generated.gres_conf);
-            if (!block) {
-                return block.error().with_context(gres_path);
-            }
-            gres = std::move(*block);
-        }
-    } else if (!generated.gres_conf.empty()) {
-        std::cerr << "cloudburst: warning: with -o, " << gres_path
-                  << " is not written; its GPU lines would be:\n"
-                  << generated.gres_conf;
+    auto old_gres = read_if_present(gres_path);
+    if (!old_gres) {
+        return old_gres.error();
     }
-    std::optional<std::string> topology;
-    if (options.output.empty()) {
-        if (!generated.topology_conf.empty() || *old_topology) {
-            auto block = topology_conf_with_block(*old_topology ? **old_topology : "",
-                                                  generated.topology_conf);
-            if (!block) {
-                return block.error().with_context(topology_path);
-            }
-            topology = std::move(*block);
-        }
-    } else if (!generated.topology_conf.empty()) {
-        std::cerr << "cloudburst: warning: with -o, " << topology_path
-                  << " is not written; its placement group lines would be:\n"
-                  << generated.topology_conf;
+    auto gres = file_with_block(gres_path, *old_gres, generated.gres_conf, gres_conf_with_block,
+                                options.output.empty(), "GPU lines");
+    if (!gres) {
+        return gres.error();
+    }
+    auto topology =
+        file_with_block(topology_path, *old_topology, generated.topology_conf,
+                        topology_conf_with_block, options.output.empty(), "placement group lines");
+    if (!topology) {
+        return topology.error();
     }
     auto changed = update_file(out, generated.nodes_conf, options.dry_run);
     if (!changed) {
         return changed.error();
     }
     bool any = *changed;
-    if (gres) {
-        auto gres_changed = update_file(gres_path, *gres, options.dry_run);
+    if (*gres) {
+        auto gres_changed = update_file(gres_path, **gres, options.dry_run);
         if (!gres_changed) {
             return gres_changed.error();
         }
         any = any || *gres_changed;
     }
-    if (topology) {
-        auto topology_changed = update_file(topology_path, *topology, options.dry_run);
+    if (*topology) {
+        auto topology_changed = update_file(topology_path, **topology, options.dry_run);
         if (!topology_changed) {
             return topology_changed.error();
         }
