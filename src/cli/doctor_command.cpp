@@ -21,6 +21,7 @@
 #include "cli/connection_check.h"
 #include "cli/hook_access_probe.h"
 #include "cli/system_facts.h"
+#include "core/builtin_skus.h"
 #include "core/config_loader.h"
 #include "core/doctor_checks.h"
 #include "core/hook_access.h"
@@ -197,6 +198,21 @@ CheckResult check_sched_export_files(const DoctorOptions& o) {
     return check_sched_export(files, o.sched_dir);
 }
 
+// InfiniBand VM sizes in node arrays without placement groups (core/doctor_checks.h).
+CheckResult check_placement(const Config& config) {
+    auto catalog = SkuCatalog::parse(builtin_sku_catalog_json(), "built-in SKU catalog");
+    if (!catalog) {
+        return check_skipped("placement", catalog.error().describe());
+    }
+    CycleCloudRest cloud(cyclecloud_options(config));
+    auto arrays = cloud.node_arrays();
+    if (!arrays) {
+        return check_skipped("placement",
+                             "cannot read the node arrays: " + arrays.error().describe());
+    }
+    return check_infiniband_placement(*arrays, *catalog, config);
+}
+
 CheckResult check_daemon(const Config& config) {
     if (fs::is_directory("/run/systemd/system")) {
         auto r = run_command({{"/usr/bin/systemctl", "is-active", "--quiet", "cloudburstd"},
@@ -299,8 +315,10 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
                                  : check_problem("CycleCloud", diagnosis.message));
     if (diagnosis.ok()) {
         out.push_back(check_clock_skew(cyclecloud_date(cfg), std::chrono::system_clock::now()));
+        out.push_back(check_placement(cfg));
     } else {
         out.push_back(check_skipped("clock", "CycleCloud cannot be reached"));
+        out.push_back(check_skipped("placement", "CycleCloud cannot be reached"));
     }
     out.push_back(check_daemon(cfg));
     return out;

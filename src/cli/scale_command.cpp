@@ -18,8 +18,10 @@
 #include "core/slurm_conf_edit.h"
 #include "core/slurm_conf_gen.h"
 #include "core/slurm_settings.h"
+#include "core/topology_conf.h"
 #include "util/files.h"
 #include "util/process.h"
+#include "util/text.h"
 
 namespace cb::cli {
 
@@ -93,15 +95,35 @@ Result<bool> update_file(const std::string& path, const std::string& content, bo
     return true;
 }
 
-// GresTypes as the site's own files set it: slurm.conf, then the files it includes other than
-// the generated one (the last line wins, as in Slurm); "" when none sets it or slurm.conf is
-// missing (setup or doctor deal with that).
-std::string site_gres_types(const std::string& slurm_conf, const std::string& generated) {
+// What the site's own files say: slurm.conf, then the files it includes other than the
+// generated one (for a key, the last line wins, as in Slurm). Empty when slurm.conf is missing
+// (setup or doctor deal with that).
+struct SiteConf {
+    std::string gres_types;
+    std::string topology_plugin;
+    std::vector<std::string> nodes;  // NodeName= hostlists, DEFAULT left out
+};
+
+SiteConf read_site_conf(const std::string& slurm_conf, const std::string& generated) {
+    SiteConf site;
     auto text = read_file(slurm_conf);
     if (!text) {
-        return "";
+        return site;
     }
-    std::string value = slurm_conf_value(*text, "GresTypes");
+    const auto take = [&site](const std::string& file_text) {
+        if (auto v = slurm_conf_value(file_text, "GresTypes"); !v.empty()) {
+            site.gres_types = v;
+        }
+        if (auto v = slurm_conf_value(file_text, "TopologyPlugin"); !v.empty()) {
+            site.topology_plugin = v;
+        }
+        for (const auto& n : parse_slurm_conf(file_text).nodes) {
+            if (!iequals(n.names, "DEFAULT")) {
+                site.nodes.push_back(n.names);
+            }
+        }
+    };
+    take(*text);
     std::error_code ec;
     const auto ours = std::filesystem::weakly_canonical(generated, ec);
     for (const auto& file : included_conf_files(slurm_conf, parse_slurm_conf(*text))) {
@@ -109,12 +131,51 @@ std::string site_gres_types(const std::string& slurm_conf, const std::string& ge
             continue;
         }
         if (auto included = read_file(file)) {
-            if (auto v = slurm_conf_value(*included, "GresTypes"); !v.empty()) {
-                value = v;
-            }
+            take(*included);
         }
     }
-    return value;
+    return site;
+}
+
+// The new text of a site file that holds a block of cloudburst's lines (gres.conf's,
+// topology.conf's: `with_block`), from its text `old` (nullopt: no such file); nullopt when
+// there is nothing to write (no lines and no file), or when `live` is false (-o: a file of the
+// admin's choice is written, the live one is not touched and its lines are shown instead).
+Result<std::optional<std::string>> file_with_block(
+    const std::string& path, const std::optional<std::string>& old, const std::string& lines,
+    Result<std::string> (*with_block)(std::string_view, std::string_view), bool live,
+    std::string_view what) {
+    if (!live) {
+        if (!lines.empty()) {
+            std::cerr << "cloudburst: warning: with -o, " << path << " is not written; its " << what
+                      << " would be:\n"
+                      << lines;
+        }
+        return std::optional<std::string>();
+    }
+    if (lines.empty() && !old) {
+        return std::optional<std::string>();
+    }
+    auto block = with_block(old ? *old : "", lines);
+    if (!block) {
+        return block.error().with_context(path);
+    }
+    return std::optional<std::string>(std::move(*block));
+}
+
+// Whether a topology.conf has lines of the site's own outside cloudburst's block.
+bool has_site_switches(const std::string& topology) {
+    auto without = topology_conf_with_block(topology, "");
+    if (!without) {
+        return true;
+    }
+    for (const auto& line : split_lines(*without)) {
+        const auto t = trim(line);
+        if (!t.empty() && t.front() != '#') {
+            return true;
+        }
+    }
+    return false;
 }
 
 Result<int> run_scale(const ScaleOptions& options) {
@@ -132,11 +193,21 @@ Result<int> run_scale(const ScaleOptions& options) {
         return arrays.error().with_context("reading node arrays of cluster '" +
                                            config->cyclecloud.cluster + "'");
     }
-    // The site's own GresTypes decides whether the generated conf sets it.
+    // The site's own GresTypes and TopologyPlugin decide whether the generated conf sets them.
     const std::string conf_dir = config->slurm.conf_dir;
-    auto result = generate_slurm_conf(
-        *arrays, *catalog, *config,
-        site_gres_types(conf_dir + "/slurm.conf", config->slurm.generated_conf));
+    const SiteConf site = read_site_conf(conf_dir + "/slurm.conf", config->slurm.generated_conf);
+    // topology.conf: when the site describes switches of its own, its nodes are under those
+    // (Slurm refuses a node under two leaves); else cloudburst's tree holds them too, because
+    // with topology/tree a node under no switch can take no part in a multi-node job.
+    const std::string topology_path = conf_dir + "/topology.conf";
+    auto old_topology = read_if_present(topology_path);
+    if (!old_topology) {
+        return old_topology.error();
+    }
+    const bool site_switches = *old_topology && has_site_switches(**old_topology);
+    auto result =
+        generate_slurm_conf(*arrays, *catalog, *config, site.gres_types, site.topology_plugin,
+                            site_switches ? std::vector<std::string>() : site.nodes);
     if (!result) {
         return result.error().with_context("generating the Slurm node lines");
     }
@@ -151,35 +222,39 @@ Result<int> run_scale(const ScaleOptions& options) {
     // the node lines as they were too (their Gres= and File= go together). With -o (a file
     // of the admin's choice) the live gres.conf is not touched.
     const std::string gres_path = conf_dir + "/gres.conf";
-    std::optional<std::string> gres;
-    if (options.output.empty()) {
-        auto old_gres = read_if_present(gres_path);
-        if (!old_gres) {
-            return old_gres.error();
-        }
-        if (!generated.gres_conf.empty() || *old_gres) {
-            auto block = gres_conf_with_block(*old_gres ? **old_gres : "", generated.gres_conf);
-            if (!block) {
-                return block.error().with_context(gres_path);
-            }
-            gres = std::move(*block);
-        }
-    } else if (!generated.gres_conf.empty()) {
-        std::cerr << "cloudburst: warning: with -o, " << gres_path
-                  << " is not written; its GPU lines would be:\n"
-                  << generated.gres_conf;
+    auto old_gres = read_if_present(gres_path);
+    if (!old_gres) {
+        return old_gres.error();
+    }
+    auto gres = file_with_block(gres_path, *old_gres, generated.gres_conf, gres_conf_with_block,
+                                options.output.empty(), "GPU lines");
+    if (!gres) {
+        return gres.error();
+    }
+    auto topology =
+        file_with_block(topology_path, *old_topology, generated.topology_conf,
+                        topology_conf_with_block, options.output.empty(), "placement group lines");
+    if (!topology) {
+        return topology.error();
     }
     auto changed = update_file(out, generated.nodes_conf, options.dry_run);
     if (!changed) {
         return changed.error();
     }
     bool any = *changed;
-    if (gres) {
-        auto gres_changed = update_file(gres_path, *gres, options.dry_run);
+    if (*gres) {
+        auto gres_changed = update_file(gres_path, **gres, options.dry_run);
         if (!gres_changed) {
             return gres_changed.error();
         }
         any = any || *gres_changed;
+    }
+    if (*topology) {
+        auto topology_changed = update_file(topology_path, **topology, options.dry_run);
+        if (!topology_changed) {
+            return topology_changed.error();
+        }
+        any = any || *topology_changed;
     }
     if (options.reconfigure && any && !options.dry_run) {
         if (auto st = run_scontrol(slurm_cli_options(*config), {"reconfigure"}); !st) {

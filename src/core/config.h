@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/placement.h"
 #include "util/log.h"
 
 namespace cb {
@@ -128,6 +129,9 @@ struct NodeArrayConfig {
     Duration suspend_time{};    // default: slurm.suspend_time
     Duration resume_timeout{};  // default: slurm.resume_timeout
     ShutdownPolicy shutdown = ShutdownPolicy::k_terminate;
+    // Placement groups for MPI (core/placement.h); unset: partition when CycleCloud's
+    // configuration of the array has slurm.hpc = true, else none.
+    std::optional<Placement> placement;
     // Spend per calendar month (UTC, in cost.currency) after which no new VMs are made for the
     // array until the next month; unset: no budget.
     std::optional<double> monthly_budget;

@@ -53,6 +53,9 @@ ConfigValue to_value(const std::optional<double>& v) {
 ConfigValue to_value(ShutdownPolicy v) {
     return std::string(k_shutdown_names.at(static_cast<std::size_t>(v)));
 }
+ConfigValue to_value(const std::optional<Placement>& v) {
+    return v ? ConfigValue{std::string(to_string(*v))} : ConfigValue{};
+}
 ConfigValue to_value(log::Level v) {
     return std::string(k_log_level_names.at(static_cast<std::size_t>(v)));
 }
@@ -102,6 +105,15 @@ void enum_from_value(Enum& out, const ConfigValue& v,
 }
 void from_value(ShutdownPolicy& out, const ConfigValue& v) {
     enum_from_value(out, v, k_shutdown_names);
+}
+void from_value(std::optional<Placement>& out, const ConfigValue& v) {
+    if (std::holds_alternative<std::monostate>(v)) {
+        out.reset();
+    } else {
+        Placement p = Placement::k_none;
+        enum_from_value(p, v, k_placement_names);
+        out = p;
+    }
 }
 void from_value(log::Level& out, const ConfigValue& v) {
     enum_from_value(out, v, k_log_level_names);
@@ -825,6 +837,22 @@ const KeySpec<NodeArrayConfig> k_node_array_keys[] = {
                     "needs no new quota.",
      .access = array_field<&NodeArrayConfig::shutdown>(),
      .choices = k_shutdown_names},
+    {.section = "nodearrays.<name>",
+     .key = "placement",
+     .type = ValueType::k_choice,
+     .presence = Presence::k_optional,
+     .description =
+         "Placement groups for MPI (on Azure only VMs of one placement group share an "
+         "InfiniBand fabric): `partition` cuts the array's nodes by index into groups of the "
+         "VM size's maxPlacementGroupSize (`<cluster>-<array>-pg<k>`; `scale` writes one "
+         "topology.conf switch per group so Slurm keeps a job inside one); `job` gives the "
+         "nodes of each job a group of its own (`<cluster>-<array>-job<id>`); `none` asks for "
+         "no group. A job with more nodes than a group holds gets a `cloudburst: placement:` "
+         "reason instead of being split.",
+     .access = array_field<&NodeArrayConfig::placement>(),
+     .choices = k_placement_names,
+     .default_note = "`partition` when the node array's `slurm.hpc` is true in CycleCloud, "
+                     "else `none`"},
 };
 
 // ---------------------------------------------------------------- interpreting values

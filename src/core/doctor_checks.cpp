@@ -948,4 +948,50 @@ CheckResult check_sched_export(const std::vector<ExportsFile>& files,
                               join(exporting, ", ") + ")");
 }
 
+bool infiniband_size(const SkuCatalog& catalog, std::string_view machine_type) {
+    if (const Sku* sku = catalog.find(machine_type); sku != nullptr) {
+        return sku->rdma;
+    }
+    std::string_view name = machine_type;
+    if (name.substr(0, 9) == "Standard_") {
+        name.remove_prefix(9);
+    }
+    name = name.substr(0, name.find('_'));
+    std::size_t i = 0;
+    while (i < name.size() && name[i] >= 'A' && name[i] <= 'Z') {
+        ++i;
+    }
+    const std::size_t digits = i;
+    while (i < name.size() && ((name[i] >= '0' && name[i] <= '9') || name[i] == '-')) {
+        ++i;
+    }
+    return i > digits && name.substr(i).find('r') != std::string_view::npos;
+}
+
+CheckResult check_infiniband_placement(const std::vector<NodeArray>& arrays,
+                                       const SkuCatalog& catalog, const Config& config) {
+    std::vector<std::string> lacking;
+    for (const auto& a : arrays) {
+        if (infiniband_size(catalog, a.machine_type) &&
+            effective_placement(config.node_array(a.name).placement, a) == Placement::k_none) {
+            lacking.push_back(escaped(a.name) + " (" + escaped(a.machine_type) + ")");
+        }
+    }
+    if (lacking.empty()) {
+        return check_ok("placement",
+                        "every node array with InfiniBand VM sizes asks for "
+                        "placement groups");
+    }
+    std::string names;
+    for (const auto& l : lacking) {
+        names += (names.empty() ? "" : ", ") + l;
+    }
+    return check_warning(
+        "placement",
+        "InfiniBand VM sizes without placement groups: " + names +
+            ". Their VMs will not share a fabric, so multi-node MPI jobs fail or crawl: set "
+            "nodearrays.<n>.placement = \"partition\" or \"job\" (or slurm.hpc = true in "
+            "the template), or ignore this for arrays that run single-node jobs only");
+}
+
 }  // namespace cb

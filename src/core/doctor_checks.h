@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/sku_catalog.h"
 #include "core/slurm_settings.h"
+#include "ports/cloud.h"
 
 namespace cb {
 
@@ -167,5 +169,16 @@ struct ExportsFile {
 // winning; continuation lines ("\") and comments ("#") are understood. Skipped when no line
 // exports it.
 CheckResult check_sched_export(const std::vector<ExportsFile>& files, const std::string& sched_dir);
+
+// Whether VM size `machine_type` has InfiniBand: the SKU catalog's `rdma`, or for a size the
+// catalog does not know an 'r' among its feature letters after the vCPU count
+// ("Standard_HB120rs_v3", "Standard_ND96asr_v4"; Azure's naming).
+bool infiniband_size(const SkuCatalog& catalog, std::string_view machine_type);
+
+// Node arrays whose VM size has InfiniBand and that ask for no placement group
+// (effective_placement none): their VMs would not share a fabric, so multi-node MPI jobs fail
+// or crawl. A warning naming them and the setting; ok when there is none.
+CheckResult check_infiniband_placement(const std::vector<NodeArray>& arrays,
+                                       const SkuCatalog& catalog, const Config& config);
 
 }  // namespace cb

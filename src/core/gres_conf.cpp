@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/conf_block.h"
 #include "util/sanitize.h"
 #include "util/text.h"
 
@@ -25,55 +26,7 @@ std::string nvidia_device_files(int gpus) {
 }
 
 Result<std::string> gres_conf_with_block(std::string_view existing, std::string_view lines) {
-    const auto all = split_lines(existing);
-    std::size_t begin = all.size();
-    std::size_t end = all.size();
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        if (all[i] == k_gres_block_begin) {
-            if (begin != all.size()) {
-                return make_error(ErrorKind::k_config,
-                                  "gres.conf has two cloudburst blocks (line " +
-                                      std::to_string(begin + 1) + " and line " +
-                                      std::to_string(i + 1) +
-                                      "): remove one, from its BEGIN line to its END line");
-            }
-            begin = i;
-        } else if (all[i] == k_gres_block_end && begin != all.size() && end == all.size()) {
-            end = i;
-        }
-    }
-    if (begin != all.size() && end == all.size()) {
-        return make_error(ErrorKind::k_config,
-                          "gres.conf line " + std::to_string(begin + 1) +
-                              " begins cloudburst's block but no line '" +
-                              std::string(k_gres_block_end) +
-                              "' ends it: add that line after cloudburst's lines");
-    }
-    std::string block;
-    if (!lines.empty()) {
-        block.append(k_gres_block_begin).append("\n");
-        block.append(lines);
-        block.append(k_gres_block_end).append("\n");
-    }
-    std::string out;
-    if (begin == all.size()) {
-        out = std::string(existing);
-        if (!block.empty()) {
-            if (!out.empty() && out.back() != '\n') {
-                out += '\n';
-            }
-            out += block;
-        }
-        return out;
-    }
-    for (std::size_t i = 0; i < begin; ++i) {
-        out += all[i] + "\n";
-    }
-    out += block;
-    for (std::size_t i = end + 1; i < all.size(); ++i) {
-        out += all[i] + "\n";
-    }
-    return out;
+    return conf_with_block(existing, lines, {"gres.conf", k_gres_block_begin, k_gres_block_end});
 }
 
 Result<GresTypesPlan> gres_types_plan(std::string_view site) {

@@ -201,6 +201,78 @@ struct Pass {
     }
 };
 
+// Where a new VM of node `n` goes: its placement group ("" for none), or why it cannot be
+// made (`refusal`, the node's reason; `array_fault`: the array's settings are at fault, so it
+// backs off like any permanent error).
+struct PlacementChoice {
+    std::string group;
+    std::string refusal;
+    bool array_fault = false;
+};
+
+// The job whose resume file named `node` and that still waits for its nodes (nullptr: none).
+const JobRequest* job_of(const World& world, const std::string& node) {
+    for (const auto& [id, job] : world.jobs) {
+        if (job.phase == JobPhase::k_starting &&
+            std::find(job.nodes.begin(), job.nodes.end(), node) != job.nodes.end()) {
+            return &job;
+        }
+    }
+    return nullptr;
+}
+
+PlacementChoice choose_placement(Pass& p, const NodeIntent& n, const NodeArray& array) {
+    const Placement mode = effective_placement(p.settings.placement(n.nodearray), array);
+    if (mode == Placement::k_none) {
+        return {};
+    }
+    const int size = placement_group_size(array, array.machine_type);
+    const std::int64_t index = node_index(n.name, p.settings.node_prefix, n.nodearray);
+    std::string group =
+        partition_group_name(p.settings.cluster, n.nodearray, placement_slot(index, size));
+    if (const JobRequest* job = job_of(p.world, n.name); job != nullptr) {
+        std::vector<std::string> ours;
+        std::set<std::int64_t> slots;
+        for (const auto& other : job->nodes) {
+            if (nodearray_of(other, p.settings.node_prefix) == n.nodearray) {
+                ours.push_back(other);
+                slots.insert(
+                    placement_slot(node_index(other, p.settings.node_prefix, n.nodearray), size));
+            }
+        }
+        if (static_cast<std::int64_t>(ours.size()) > size) {
+            return {"",
+                    fmt::format("cloudburst: placement: job {} needs {} nodes of {} in one "
+                                "placement group, which holds at most {} ({}); ask for at most "
+                                "{} nodes, or set nodearrays.{}.placement = \"none\" if the job "
+                                "does not need one fabric",
+                                job->job_id, ours.size(), n.nodearray, size,
+                                without_control_chars(array.machine_type), size, n.nodearray),
+                    false};
+        }
+        if (mode == Placement::k_job) {
+            group = job_group_name(p.settings.cluster, n.nodearray, job->job_id);
+        } else if (slots.size() > 1) {
+            // Slurm placed the job across topology.conf's switches (it was fragmented, or
+            // topology.conf is not in use): the nodes keep their groups, and someone is told.
+            p.event(n.name, "cloud",
+                    fmt::format("job {} spans {} placement groups of {}: its nodes will not "
+                                "share one fabric; run `cloudburst scale` (topology.conf) or "
+                                "submit with --switches=1",
+                                job->job_id, slots.size(), n.nodearray));
+        }
+    }
+    if (!valid_placement_group_name(group)) {
+        return {"",
+                "cloudburst: config: placement group name '" + without_control_chars(group) +
+                    "' is not valid (1 to 64 letters, digits, '-', '_' or '.'); rename the "
+                    "CycleCloud cluster or node array, or set nodearrays." +
+                    n.nodearray + ".placement = \"none\"",
+                true};
+    }
+    return {group, "", false};
+}
+
 // Resume asked, nothing in flight: create the VM, start a deallocated one, or wait for an
 // old one that is still going away. An array that is backed off fails its nodes at once
 // (capacity, quota, permanent errors) or lets them wait (throttled, transient).
@@ -261,6 +333,15 @@ void start_requested_nodes(Pass& p) {
                 p.fail(n, why);
                 continue;
             }
+            const PlacementChoice placement = choose_placement(p, n, arr->second);
+            if (!placement.refusal.empty()) {
+                if (placement.array_fault) {
+                    record_failure(p.plan.health, n.nodearray, ErrorKind::k_permanent,
+                                   placement.refusal, p.world.now_ms, p.settings);
+                }
+                p.fail(n, placement.refusal);
+                continue;
+            }
             if (const auto h = p.plan.health.find(n.nodearray);
                 h != p.plan.health.end() && h->second.bootstrap) {
                 // The breaker's backoff is over: one node probes; the others wait in
@@ -276,10 +357,12 @@ void start_requested_nodes(Pass& p) {
             }
             auto& batch = batches[n.nodearray];
             batch.nodearray = n.nodearray;
-            batch.requests.push_back({n.nodearray, arr->second.machine_type, name, ""});
+            batch.requests.push_back(
+                {n.nodearray, arr->second.machine_type, name, placement.group});
             ++n.attempts;
             p.move(n, Phase::k_creating,
-                   "asked CycleCloud for a " + arr->second.machine_type + " VM");
+                   "asked CycleCloud for a " + arr->second.machine_type + " VM" +
+                       (placement.group.empty() ? "" : " in placement group " + placement.group));
         }
     }
     for (auto& [array, batch] : batches) {

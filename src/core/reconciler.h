@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "core/hook_request.h"
 #include "core/job_request.h"
 #include "core/node_intent.h"
+#include "core/placement.h"
 #include "ports/cloud.h"
 #include "ports/scheduler.h"
 #include "util/name_set.h"
@@ -91,6 +93,12 @@ struct ReconcileSettings {
     // Per node array: how long a power-up may take before Slurm gives up (ResumeTimeout).
     std::function<std::int64_t(const std::string& nodearray)> resume_timeout_ms =
         [](const std::string&) -> std::int64_t { return std::int64_t{30} * 60 * 1000; };
+    // The CycleCloud cluster: the first part of placement group names (core/placement.h).
+    std::string cluster;
+    // Per node array: its configured placement (nodearrays.<n>.placement); nullopt: the
+    // default, from the array's slurm.hpc (effective_placement).
+    std::function<std::optional<Placement>(const std::string& nodearray)> placement =
+        [](const std::string&) -> std::optional<Placement> { return std::nullopt; };
     // How long a job whose nodes were failed together is remembered for `cloudburst why`.
     std::int64_t failed_job_memory_ms = std::int64_t{24} * 3600 * 1000;
 };

@@ -7,7 +7,9 @@
 
 #include "core/gres_conf.h"
 #include "core/keep_alive.h"
+#include "core/placement.h"
 #include "core/slurm_options.h"
+#include "core/topology_conf.h"
 #include "util/sanitize.h"
 #include "util/text.h"
 
@@ -124,7 +126,9 @@ Result<std::string> slurm_conf_comment(std::string_view text) {
 
 Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arrays,
                                                const SkuCatalog& catalog, const Config& config,
-                                               std::string_view site_gres_types) {
+                                               std::string_view site_gres_types,
+                                               std::string_view site_topology_plugin,
+                                               const std::vector<std::string>& site_nodes) {
     GeneratedSlurmConf out;
     std::ostringstream nodes;
     std::ostringstream gres;
@@ -139,6 +143,7 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
     // Partition name -> node hostlists, in array order.
     std::map<std::string, std::vector<std::string>> partitions;
     std::map<std::string, std::string> array_nodes;  // node array -> its hostlist (keep-alive)
+    std::vector<TopologyArray> topology;             // arrays as topology.conf sees them
     std::map<std::string, NodeArrayConfig> partition_settings;
     std::map<std::string, bool> partition_default;
     std::map<std::string, std::vector<OptionFrom>> partition_options;
@@ -264,6 +269,8 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         }
         partitions[settings.partition].push_back(hostlist);
         array_nodes[a.name] = hostlist;
+        topology.push_back({a.name, count, effective_placement(settings.placement, a),
+                            placement_group_size(a, b->machine_type)});
         if (!settings.hybrid_partition.empty()) {
             hybrids[settings.hybrid_partition].push_back(hostlist);
         }
@@ -350,6 +357,22 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
               << (*plan == GresTypesPlan::k_write ? "GresTypes=gpu\n"
                                                   : "# GresTypes: slurm.conf's own names gpu.\n");
     }
+    auto topology_lines = topology_conf_lines(config.cyclecloud.cluster, topology, site_nodes);
+    if (!topology_lines) {
+        return topology_lines.error();
+    }
+    if (!topology_lines->empty()) {
+        auto plan = topology_plugin_plan(site_topology_plugin);
+        if (!plan) {
+            return plan.error();
+        }
+        nodes << "\n# Placement groups: one topology.conf switch each, so that a job stays in "
+                 "one.\n"
+              << (*plan == TopologyPluginPlan::k_write
+                      ? "TopologyPlugin=topology/tree\n"
+                      : "# TopologyPlugin: slurm.conf's own is topology/tree.\n");
+    }
+    out.topology_conf = *topology_lines;
     auto keep = suspend_exc_nodes(keep_alive_entries(config, array_nodes));
     if (!keep) {
         return keep.error();

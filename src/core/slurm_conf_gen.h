@@ -27,6 +27,9 @@ struct GeneratedSlurmConf {
     // gres.conf lines for GPU node arrays (empty if none): `NodeName=gpu-[1-4] Name=gpu
     // Type=a100 File=/dev/nvidia[0-1]`, for cloudburst's block of gres.conf (core/gres_conf.h)
     std::string gres_conf;
+    // topology.conf lines for node arrays in partition placement groups (empty if none), for
+    // cloudburst's block of topology.conf (core/topology_conf.h)
+    std::string topology_conf;
     std::string suspend_exc_nodes;      // the keep-alive line's value (empty: no line)
     std::vector<std::string> warnings;  // arrays skipped or adjusted, in plain sentences
 };
@@ -40,9 +43,17 @@ struct GeneratedSlurmConf {
 // with their device files, `DefCpuPerGPU` on the partition when configured, and
 // `GresTypes=gpu` unless `site_gres_types` (slurm.conf's own GresTypes, "" if none) names gpu;
 // a site list without gpu is an error (k_config, gres_types_plan).
+//
+// Node arrays with partition placement (core/placement.h) get topology.conf lines: one switch
+// per placement group, every other node (their arrays' and `site_nodes`, hostlists of the
+// site's own nodes) under one more, and `TopologyPlugin=topology/tree` unless
+// `site_topology_plugin` (slurm.conf's own, "" if none) is that already; another plugin is an
+// error (k_config, topology_plugin_plan).
 Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arrays,
                                                const SkuCatalog& catalog, const Config& config,
-                                               std::string_view site_gres_types = {});
+                                               std::string_view site_gres_types = {},
+                                               std::string_view site_topology_plugin = {},
+                                               const std::vector<std::string>& site_nodes = {});
 
 // The backstop: "K1=v1 K2=v2" for `fields`, or an error (k_invalid_input) naming the first
 // value that is empty or holds whitespace, '#', '=' or a control character, any of which

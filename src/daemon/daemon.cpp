@@ -120,6 +120,8 @@ ReconcileSettings Daemon::settings() const {
     s.resume_timeout_ms = [this](const std::string& array) -> std::int64_t {
         return m_config.node_array(array).resume_timeout.count();
     };
+    s.cluster = m_config.cyclecloud.cluster;
+    s.placement = [this](const std::string& array) { return m_config.node_array(array).placement; };
     return s;
 }
 
@@ -329,6 +331,15 @@ void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
         }
     }
     if (w.intents.empty()) {
+        return;
+    }
+    // The jobs just taken from the resume file decide placement groups (core/placement.h).
+    if (auto jobs = m_journal.jobs(); jobs) {
+        for (auto& j : *jobs) {
+            w.jobs.emplace(j.job_id, std::move(j));
+        }
+    } else {
+        log::warn("{}; the pass asks for these nodes", jobs.error().describe());
         return;
     }
     Plan plan = start_requests(w, settings());

@@ -502,3 +502,60 @@ TEST(DoctorChecks, ClockSkewAgainstTheHttpDate) {
 
 }  // namespace
 }  // namespace cb
+
+namespace cb {
+namespace {
+
+NodeArray array_of(const std::string& name, const std::string& sku, const std::string& hpc) {
+    NodeArray a;
+    a.name = name;
+    a.machine_type = sku;
+    if (!hpc.empty()) {
+        a.configuration["slurm.hpc"] = hpc;
+    }
+    return a;
+}
+
+TEST(DoctorPlacement, InfiniBandSizesFromTheCatalogElseFromTheName) {
+    const SkuCatalog catalog({{"Standard_HB120rs_v3", "f", 120, 120, 448, 0, true, "", 0},
+                              {"Standard_F2s_v2", "f", 2, 1, 4, 0, false, "", 0}});
+    EXPECT_TRUE(infiniband_size(catalog, "Standard_HB120rs_v3"));
+    EXPECT_FALSE(infiniband_size(catalog, "Standard_F2s_v2"));
+    EXPECT_TRUE(infiniband_size(catalog, "Standard_ND96asr_v4"));
+    EXPECT_TRUE(infiniband_size(catalog, "Standard_HC44rs"));
+    EXPECT_FALSE(infiniband_size(catalog, "Standard_NC24ads_A100_v4"));
+    EXPECT_FALSE(infiniband_size(catalog, "Standard_D4s_v5"));
+    EXPECT_FALSE(infiniband_size(catalog, "r"));
+}
+
+TEST(DoctorPlacement, WarnsAboutInfiniBandArraysWithoutPlacement) {
+    const SkuCatalog catalog({{"Standard_HB120rs_v3", "f", 120, 120, 448, 0, true, "", 0}});
+    Config config;
+    const std::vector<NodeArray> fine{array_of("hpc", "Standard_HB120rs_v3", "true"),
+                                      array_of("htc", "Standard_F2s_v2", "false")};
+    EXPECT_EQ(format_check(check_infiniband_placement(fine, catalog, config)),
+              "ok       placement: every node array with InfiniBand VM sizes asks for placement "
+              "groups");
+    std::vector<NodeArray> lacking = fine;
+    lacking.push_back(array_of("mpi", "Standard_HB120rs_v3", ""));
+    lacking.push_back(array_of("nd", "Standard_ND96asr_v4", "false"));
+    const CheckResult r = check_infiniband_placement(lacking, catalog, config);
+    EXPECT_EQ(r.outcome, CheckOutcome::k_warning);
+    EXPECT_EQ(r.detail,
+              "InfiniBand VM sizes without placement groups: mpi (Standard_HB120rs_v3), nd "
+              "(Standard_ND96asr_v4). Their VMs will not share a fabric, so multi-node MPI jobs "
+              "fail or crawl: set nodearrays.<n>.placement = \"partition\" or \"job\" (or "
+              "slurm.hpc = true in the template), or ignore this for arrays that run single-node "
+              "jobs only");
+    NodeArrayConfig mpi;
+    mpi.name = "mpi";
+    mpi.placement = Placement::k_job;
+    NodeArrayConfig nd;
+    nd.name = "nd";
+    nd.placement = Placement::k_partition;
+    config.node_arrays = {mpi, nd};
+    EXPECT_EQ(check_infiniband_placement(lacking, catalog, config).outcome, CheckOutcome::k_ok);
+}
+
+}  // namespace
+}  // namespace cb

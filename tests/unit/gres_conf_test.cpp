@@ -10,6 +10,7 @@
 #include "core/builtin_skus.h"
 #include "core/gres_conf.h"
 #include "core/slurm_conf_gen.h"
+#include "core/topology_conf.h"
 
 namespace cb {
 namespace {
@@ -145,6 +146,34 @@ TEST(GresConfGolden, TemplateArraysOnAnEmptyGresConf) {
     ASSERT_TRUE(gres);
     expect_golden("template-gres.conf", *gres);
     expect_golden("template-cloudburst.conf", out->nodes_conf);
+}
+
+// The template's hpc array (slurm.hpc = true) in groups of 20: three switches for its 50
+// nodes, the other arrays and the site's nodes under cloudburst-other, one top switch.
+TEST(TopologyConfGolden, TemplateArraysOnAnEmptyTopologyConf) {
+    auto catalog = SkuCatalog::parse(builtin_sku_catalog_json(), "built-in");
+    ASSERT_TRUE(catalog);
+    Config config;
+    config.cyclecloud.cluster = "burst";
+    auto arrays = template_arrays();
+    arrays[0].buckets[0].max_placement_group_size = 20;
+    auto out = generate_slurm_conf(arrays, *catalog, config, "", "", {"onprem-[1-4]"});
+    ASSERT_TRUE(out) << out.error().describe();
+    auto topology = topology_conf_with_block("", out->topology_conf);
+    ASSERT_TRUE(topology);
+    expect_golden("template-topology.conf", *topology);
+    EXPECT_NE(out->nodes_conf.find("\nTopologyPlugin=topology/tree\n"), std::string::npos)
+        << out->nodes_conf;
+    auto site_has = generate_slurm_conf(arrays, *catalog, config, "", "topology/tree");
+    ASSERT_TRUE(site_has);
+    EXPECT_EQ(site_has->nodes_conf.find("\nTopologyPlugin="), std::string::npos);
+    auto other = generate_slurm_conf(arrays, *catalog, config, "", "topology/block");
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().message,
+              "slurm.conf sets TopologyPlugin=topology/block, and node arrays use partition "
+              "placement groups, which need topology/tree: change that line to "
+              "TopologyPlugin=topology/tree, or set nodearrays.<n>.placement = \"job\" or "
+              "\"none\"");
 }
 
 TEST(GresConfGolden, ASiteGresTypesWithGpuIsKeptAndOneWithoutIsRefused) {
