@@ -181,7 +181,9 @@ Result<CommandOutput> run_command(const Command& command) {
                 continue;
             }
             const ssize_t got = ::read(fds[i].fd, buf.data(), buf.size());
-            if (got > 0) {
+            if (got > 0 && i == 0 && command.on_stdout) {
+                command.on_stdout(std::string_view(buf.data(), static_cast<size_t>(got)));
+            } else if (got > 0) {
                 (i == 0 ? result.out : result.err).append(buf.data(), static_cast<size_t>(got));
             } else if (got == 0 || errno != EINTR) {
                 (i == 0 ? out->read : err->read).reset();

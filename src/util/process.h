@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -20,6 +21,9 @@ struct Command {
         env;  // "NAME=value"; empty: inherit nothing but PATH=/usr/sbin:/usr/bin:/sbin:/bin
     std::string input;  // written to the child's stdin, then closed
     std::chrono::milliseconds timeout{30000};
+    // When set, stdout goes here as it arrives, in pieces of any size (a line may be split
+    // between two), and CommandOutput::out stays empty: a large output is never held whole.
+    std::function<void(std::string_view)> on_stdout;
 };
 
 struct CommandOutput {
