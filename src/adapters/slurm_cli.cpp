@@ -360,8 +360,9 @@ Result<std::vector<SlurmPartition>> parse_scontrol_partitions(std::string_view t
 namespace {
 
 // Runs one of Slurm's commands; its output, or k_slurm naming `what` with its message.
-Result<std::string> run_slurm_command(const Command& cmd, const std::string& what) {
-    auto out = run_command(cmd);
+Result<std::string> run_slurm_command(const Command& cmd, const std::string& what,
+                                      const std::function<void(std::string_view)>& on_out = {}) {
+    auto out = run_command(cmd, on_out);
     if (!out) {
         return out.error().with_context("running " + what);
     }
@@ -382,7 +383,6 @@ Result<std::string> run_slurm_command(const Command& cmd, const std::string& wha
 Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args,
                                            std::function<void(std::string_view)> on_out) const {
     Command cmd;
-    cmd.on_stdout = std::move(on_out);
     cmd.argv.push_back(m_options.scontrol);
     cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
     cmd.env = minimal_environment();
@@ -390,8 +390,8 @@ Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args,
         cmd.env.push_back("SLURM_CONF=" + m_options.slurm_conf);
     }
     cmd.timeout = m_options.timeout;
-    return run_slurm_command(cmd,
-                             "scontrol " + args.front() + " " + (args.size() > 1 ? args[1] : ""));
+    return run_slurm_command(
+        cmd, "scontrol " + args.front() + " " + (args.size() > 1 ? args[1] : ""), on_out);
 }
 
 Result<std::string> SlurmCli::accounting(std::int64_t from_ms, std::int64_t to_ms) const {

@@ -19,11 +19,10 @@ TEST(RunCommand, StdoutGoesToItsSinkAsItComes) {
     std::string seen;
     int pieces = 0;
     Command c{{"/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x; echo err >&2"}, {}, {}};
-    c.on_stdout = [&](std::string_view piece) {
+    auto r = run_command(c, [&](std::string_view piece) {
         seen.append(piece);
         ++pieces;
-    };
-    auto r = run_command(c);
+    });
     ASSERT_TRUE(r) << r.error().describe();
     EXPECT_EQ(r->exit_code, 0);
     EXPECT_EQ(seen, std::string(300000, 'x'));
