@@ -1110,11 +1110,6 @@ std::string parent_of(const std::string& path) {
 void configure_heap() {
     // Setting the threshold at all also turns off glibc's dynamic adjustment of it.
     ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    // What a pass frees of the heap (its maps and strings of 10,000 nodes, blocks below the
-    // threshold) is kept for the next pass: handing it back to the system after each pass
-    // (malloc_trim, or a low trim threshold) made every pass fault it all in again, a quarter
-    // of a steady pass's CPU at 10,000 nodes. The peak is the same either way.
-    ::mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     // The create calls' worker threads (Daemon::create_all) share two arenas, not one each.
     ::mallopt(M_ARENA_MAX, 2);
 }
@@ -1258,6 +1253,10 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
             } else {
                 failed_passes = 0;
             }
+            // A pass over 10,000 nodes frees tens of MB: give them back. Keeping them (a high
+            // trim threshold, no trim) saved page faults but left the heap fragmented: the
+            // peak grew from 54 to 68 MB at 10,000 nodes (bench/scale_bench.sh).
+            ::malloc_trim(0);
             // Busy: poll fast; while passes fail (API down), back off 1, 2, 4 s... up to
             // sync_period, so an outage is not hammered.
             auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)
