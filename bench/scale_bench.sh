@@ -3,8 +3,9 @@
 # gpu, dynamic; N/4 each, one partition per array), the emulator's `none` backend (VMs are
 # addresses only, no slurmd), cloudburstd and its hooks as installed (issue 16, part 1).
 #
-#   bash bench/scale_bench.sh [--build DIR] [--sizes "1000 10000"] [--passes K]
-#                             [--record-bytes B] [--slurm VERSION] [--keep DIR] [--check]
+#   bash bench/scale_bench.sh [--build DIR] [--compare DIR] [--sizes "1000 10000"]
+#                             [--passes K] [--record-bytes B] [--slurm VERSION] [--keep DIR]
+#                             [--check]
 #
 # As root (else exit 77). For each size in turn, one testbed (scripts/testbed.sh up
 # --cloudburst --emulator-backend none --no-prolog-gate; slurmctld's ResumeTimeout an hour),
@@ -27,7 +28,9 @@
 #   4. down: the jobs cancelled, `scontrol update NodeName=ALL State=POWER_DOWN_FORCE`, to
 #      the SuspendProgram call and to the emulator holding no VM (its terminate time
 #      subtracted).
-# Then one table, a column per size, with the issue's targets. The time from sbatch or the
+# Then one table, a column per size, with the issue's targets. --compare DIR runs every size
+# with the build in DIR first (e.g. one of the commit before a change: "before"), then with
+# --build's ("after"), one testbed at a time, and the table has both columns per size. The time from sbatch or the
 # power down to the program's call is slurmctld's own (its power-save thread, scheduling).
 #
 # --check (the system test ScaleBench.Nodes1000 runs `--sizes 1000 --passes 3 --check`)
@@ -43,6 +46,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 prog=scale_bench
 build=$here/build
+compare=""
 sizes="1000 10000"
 passes=5
 record_bytes=0
@@ -52,6 +56,7 @@ check=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$(realpath "$2"); shift ;;
+    --compare) compare=$(realpath "$2"); shift ;;
     --sizes) sizes=$2; shift ;;
     --passes) passes=$2; shift ;;
     --record-bytes) record_bytes=$2; shift ;;
@@ -75,9 +80,15 @@ for n in $sizes; do
 done
 [[ "$passes" =~ ^[1-9][0-9]*$ ]] || die "--passes takes a positive number"
 [[ "$record_bytes" =~ ^[0-9]+$ ]] || die "--record-bytes takes a number of bytes"
-for b in cloudburstd cloudburst-resume cloudburst-suspend cloudburst-resume-fail cloudburst-prolog \
-  cyclecloud-emulator; do
-  [ -x "$build/$b" ] || die "$build/$b is not built (cmake --build $build --target $b)"
+# The builds to run, each a label and a directory: "after" alone without --compare.
+runs=()
+[ -z "$compare" ] || runs+=("before|$compare")
+runs+=("after|$build")
+for run in "${runs[@]}"; do
+  for b in cloudburstd cloudburst cloudburst-resume cloudburst-suspend cloudburst-resume-fail \
+    cloudburst-prolog cyclecloud-emulator; do
+    [ -x "${run#*|}/$b" ] || die "${run#*|}/$b is not built (cmake --build ${run#*|} --target $b)"
+  done
 done
 for b in sqlite3 jq bc curl; do
   command -v "$b" >/dev/null || die "$b is missing (scripts/install-deps.sh)"
@@ -199,19 +210,20 @@ steady() {
   steady_ctld=$((($(cpu_ticks "$ctld") - ctld0) * 1000 / tick / p))
 }
 
-declare -A R # R[size,key] = figure
+declare -A R # R[label,size,key] = figure
+# run_size N LABEL BUILD
 run_size() {
-  local n=$1 q=$(($1 / 4)) a nodes="" tb conf t_sbatch t_req t_addr t_down t_gone
+  local n=$1 label=$2 build=$3 q=$(($1 / 4)) a nodes="" tb conf t_sbatch t_req t_addr t_down t_gone
   local t_susp deadline jobs=() line t creates=0 c
-  tb=$dir/n$n
+  tb=$dir/n$n-$label
   testbed=$tb
-  conf=$dir/n$n.slurm.conf
+  conf=$dir/n$n-$label.slurm.conf
   : >"$conf"
   for a in $arrays; do
     nodes+="${nodes:+,}$a-[1-$q]"
     echo "PartitionName=$a Nodes=$a-[1-$q] MaxTime=INFINITE State=UP" >>"$conf"
   done
-  echo "$n nodes: bringing up the testbed in $tb..." >&2
+  echo "$n nodes ($label: $build): bringing up the testbed in $tb..." >&2
   bash "$here/scripts/testbed.sh" up "$tb" --build "$build" --slurm "$slurm" --cloudburst \
     --emulator-backend none --no-prolog-gate --cloud-nodes "$nodes" --resume-timeout 3600 \
     --suspend-timeout 30 --extra-conf "$conf" \
@@ -225,8 +237,8 @@ run_size() {
     --emulator-arg -p --emulator-arg MaxGPUExecuteCoreCount=100000000 \
     --emulator-arg -p --emulator-arg MaxDynamicExecuteCoreCount=100000000 \
     --emulator-arg --regional-quota --emulator-arg 100000000 \
-    --emulator-arg --log-level --emulator-arg debug >"$dir/n$n.up.log" 2>&1 ||
-    { cat "$dir/n$n.up.log" >&2; die "testbed up failed"; }
+    --emulator-arg --log-level --emulator-arg debug >"$dir/n$n-$label.up.log" 2>&1 ||
+    { cat "$dir/n$n-$label.up.log" >&2; die "testbed up failed"; }
   (
     # shellcheck disable=SC1090,SC1091
     . "$tb/testbed.env"
@@ -289,17 +301,19 @@ run_size() {
     t_susp=$(sqlite3 -cmd ".timeout 5000" "$CB_TESTBED_DIR/cloudburst/state.db" \
       "SELECT MIN(received_ms) / 1000.0 FROM requests WHERE kind = 'suspend'")
     echo "down_susp=$(secs "$t_susp" "$t_down") susp_gone=$(secs "$t_gone" "$t_susp" "$terminate_s")"
-  ) >"$dir/n$n.figures" || die "$n nodes: the run failed (logs in $tb/log; --keep DIR keeps them)"
+  ) >"$dir/n$n-$label.figures" || die "$n nodes: the run failed (logs in $tb/log; --keep DIR keeps them)"
   bash "$here/scripts/testbed.sh" down "$tb" >/dev/null 2>&1
   testbed=""
   local kv
   while read -r line; do
-    for kv in $line; do R[$n,${kv%%=*}]=${kv#*=}; done
-  done <"$dir/n$n.figures"
-  cat "$dir/n$n.figures" >&2
+    for kv in $line; do R[$label,$n,${kv%%=*}]=${kv#*=}; done
+  done <"$dir/n$n-$label.figures"
+  cat "$dir/n$n-$label.figures" >&2
 }
 
-for n in $sizes; do run_size "$n"; done
+for n in $sizes; do
+  for run in "${runs[@]}"; do run_size "$n" "${run%%|*}" "${run#*|}"; done
+done
 
 # The table: one row per figure, one column per size, and the issue's target.
 rows=(
@@ -327,19 +341,26 @@ rows=(
 )
 echo
 largest=$(tr ' ' '\n' <<<"$sizes" | sort -n | tail -n 1)
-echo "cloudburst at scale on a real slurmctld (${R[$largest,slurm_version]//_/ }, $passes passes per steady figure, node records: $([ "$record_bytes" = 0 ] && echo "the emulator's own" || echo "$record_bytes bytes"))"
+echo "cloudburst at scale on a real slurmctld (${R[after,$largest,slurm_version]//_/ }, $passes passes per steady figure, node records: $([ "$record_bytes" = 0 ] && echo "the emulator's own" || echo "$record_bytes bytes"))"
+[ -z "$compare" ] || echo "before: $compare ($("$compare/cloudburstd" --version 2>&1 | head -n 1)); after: $build ($("$build/cloudburstd" --version 2>&1 | head -n 1))"
 printf '%-64s' ""
-for n in $sizes; do printf '%10s' "$n"; done
+for n in $sizes; do
+  for run in "${runs[@]}"; do printf '%14s' "$n${compare:+ ${run%%|*}}"; done
+done
 printf '   %s\n' "target (issue 16)"
 for r in "${rows[@]}"; do
-  IFS='|' read -r key label target <<<"$r"
-  printf '%-64s' "$label"
-  for n in $sizes; do printf '%10s' "${R[$n,$key]:-?}"; done
+  IFS='|' read -r key text target <<<"$r"
+  printf '%-64s' "$text"
+  for n in $sizes; do
+    for run in "${runs[@]}"; do printf '%14s' "${R[${run%%|*},$n,$key]:-?}"; done
+  done
   printf '   %s\n' "$target"
 done
 echo
 for n in $sizes; do
-  echo "$n nodes, RPCs in the steady window (all up, $passes passes): by message type ${R[$n,up_types]:-}; by user ${R[$n,up_users]:-}"
+  for run in "${runs[@]}"; do
+    echo "$n nodes${compare:+ (${run%%|*})}, RPCs in the steady window (all up, $passes passes): by message type ${R[${run%%|*},$n,up_types]:-}; by user ${R[${run%%|*},$n,up_users]:-}"
+  done
 done
 
 if [ "$check" = 1 ]; then
@@ -350,7 +371,7 @@ if [ "$check" = 1 ]; then
   for bound in "req_create 3" "req_addr 25" "up_cpu 1200" "idle_cpu 600" "up_peak 200" \
     "up_rpcs 20" "susp_gone 15"; do
     read -r key limit <<<"$bound"
-    v=${R[1000,$key]:-}
+    v=${R[after,1000,$key]:-}
     if [ -z "$v" ] || [ "$v" = "?" ] || [ "$(echo "$v > $limit" | bc -l)" = 1 ]; then
       echo "$prog: $key = ${v:-?} at 1000 nodes; the bound is $limit" >&2
       failed=1

@@ -16,6 +16,7 @@ CycleCloudOptions cyclecloud_options(const Config& config) {
     cc.connect_timeout = config.cyclecloud.connect_timeout;
     cc.request_timeout = config.cyclecloud.request_timeout;
     cc.max_response_bytes = static_cast<std::size_t>(config.cyclecloud.max_response_mb) << 20;
+    cc.max_connections = config.cyclecloud.max_connections;
     return cc;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -531,13 +532,50 @@ Result<ManagementResult> parse_management_result(const std::string& body,
 
 struct CycleCloudRest::Impl {
     CycleCloudOptions options;
-    CURL* curl = nullptr;
-    std::mutex mutex;  // one call at a time on the shared handle
+    // Connections (libcurl handles, each keeping its connection open between calls): one per
+    // call in progress, at most options.max_connections, made as calls need them and kept.
+    std::vector<CURL*> idle;
+    int handles = 0;
+    std::mutex mutex;  // guards everything below and the handle pool
+    std::condition_variable handle_free;
     CloudCallStats stats;
     std::mt19937 rng{std::random_device{}()};
     TokenBucket reads{250, 25};  // set from options by the constructor
     TokenBucket writes{200, 10};
-    std::set<std::string> warned;  // screening warnings already logged (guarded by mutex)
+    std::set<std::string> warned;  // screening warnings already logged
+
+    ~Impl() {
+        for (CURL* c : idle) {
+            curl_easy_cleanup(c);
+        }
+    }
+
+    // A handle for one call: an idle one, a new one while fewer than max_connections exist,
+    // else the first one given back.
+    CURL* take_handle() {
+        std::unique_lock lock(mutex);
+        handle_free.wait(lock, [this] {
+            return !idle.empty() || handles < std::max(1, options.max_connections);
+        });
+        if (!idle.empty()) {
+            CURL* c = idle.back();
+            idle.pop_back();
+            return c;
+        }
+        ++handles;
+        return curl_easy_init();
+    }
+    void give_back(CURL* c) {
+        {
+            std::lock_guard lock(mutex);
+            if (c != nullptr) {
+                idle.push_back(c);
+            } else {
+                --handles;
+            }
+        }
+        handle_free.notify_one();
+    }
 
     // Logs each warning about CycleCloud's records once: the node list is read every pass.
     void warn_once(const std::vector<std::string>& warnings) {
@@ -555,10 +593,16 @@ struct CycleCloudRest::Impl {
 
     // Waits for a token of the request's kind (see CycleCloudOptions::read_bucket).
     void pace(const char* method) {
-        TokenBucket& bucket = std::string_view(method) == "GET" ? reads : writes;
-        const auto wait = bucket.take(TokenBucket::Clock::now());
+        std::chrono::milliseconds wait{0};
+        {
+            std::lock_guard lock(mutex);
+            TokenBucket& bucket = std::string_view(method) == "GET" ? reads : writes;
+            wait = bucket.take(TokenBucket::Clock::now());
+            if (wait.count() > 0) {
+                ++stats.paced;
+            }
+        }
         if (wait.count() > 0) {
-            ++stats.paced;
             log::debug("cyclecloud: pacing a {} for {} ms", method, wait.count());
             sleep_for(wait);
         }
@@ -572,11 +616,16 @@ struct CycleCloudRest::Impl {
         }
     }
 
-    // One HTTP exchange; no retries. Transport failures become Errors with their kind.
-    Result<HttpResponse> exchange(const char* method, const std::string& path,
+    // One HTTP exchange on `curl`; no retries. Transport failures become Errors with their
+    // kind.
+    Result<HttpResponse> exchange(CURL* curl, const char* method, const std::string& path,
                                   const std::string* body) {
         HttpResponse resp;
         resp.limit = options.max_response_bytes;
+        {
+            std::lock_guard lock(mutex);
+            ++stats.requests;
+        }
         char errbuf[CURL_ERROR_SIZE] = {0};
         const std::string url = options.url + path;
         curl_easy_reset(curl);
@@ -607,7 +656,6 @@ struct CycleCloudRest::Impl {
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
         const CURLcode rc = curl_easy_perform(curl);
         curl_slist_free_all(headers);
-        ++stats.requests;
         if (rc != CURLE_OK && !resp.too_big) {
             long verify_result = 0;
             curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &verify_result);
@@ -657,13 +705,22 @@ struct CycleCloudRest::Impl {
     }
 
     // Retries transient and throttled failures; returns the body of a 2xx answer.
+    // Up to options.max_connections calls run at once, each on a handle of its own.
     Result<std::string> call(const char* method, const std::string& path,
                              const std::string* body = nullptr) {
-        std::lock_guard lock(mutex);
+        CURL* curl = take_handle();
+        struct Release {
+            Impl* owner;
+            CURL* handle;
+            ~Release() { owner->give_back(handle); }
+        } release{this, curl};
+        if (curl == nullptr) {
+            return make_error(ErrorKind::k_internal, "curl_easy_init failed");
+        }
         std::chrono::milliseconds backoff = options.backoff_initial;
         for (int attempt = 1;; ++attempt) {
             pace(method);
-            auto resp = exchange(method, path, body);
+            auto resp = exchange(curl, method, path, body);
             std::optional<Error> err;
             std::chrono::milliseconds wait = backoff;
             if (!resp) {
@@ -686,6 +743,7 @@ struct CycleCloudRest::Impl {
             } else {
                 err = http_error(method, path, *resp);
                 if (resp->status == 429) {
+                    std::lock_guard lock(mutex);
                     ++stats.throttled;
                     if (resp->retry_after) {
                         // At most k_retry_after_ceiling: no overflow in milliseconds.
@@ -699,14 +757,17 @@ struct CycleCloudRest::Impl {
             if (!retryable || attempt >= options.max_attempts) {
                 return *err;
             }
-            if (err->kind != ErrorKind::k_throttled || wait == backoff) {
-                // Full jitter: a random wait in [backoff/2, backoff].
-                std::uniform_int_distribution<long> dist(backoff.count() / 2, backoff.count());
-                wait = std::chrono::milliseconds(dist(rng));
+            {
+                std::lock_guard lock(mutex);
+                if (err->kind != ErrorKind::k_throttled || wait == backoff) {
+                    // Full jitter: a random wait in [backoff/2, backoff].
+                    std::uniform_int_distribution<long> dist(backoff.count() / 2, backoff.count());
+                    wait = std::chrono::milliseconds(dist(rng));
+                }
+                ++stats.retries;
             }
             log::debug("cyclecloud: {} (attempt {}/{}), retrying in {} ms", err->message, attempt,
                        options.max_attempts, wait.count());
-            ++stats.retries;
             sleep_for(wait);
             backoff = std::min(options.backoff_max, backoff * 2);
         }
@@ -779,7 +840,6 @@ CycleCloudRest::CycleCloudRest(CycleCloudOptions options) : m_impl(std::make_uni
         TokenBucket(m_impl->options.read_bucket.first, m_impl->options.read_bucket.second);
     m_impl->writes =
         TokenBucket(m_impl->options.write_bucket.first, m_impl->options.write_bucket.second);
-    m_impl->curl = curl_easy_init();
     log::register_secret(m_impl->options.password);
     if (!m_impl->options.verify_tls && m_impl->options.tls_pin.empty()) {
         log::warn(
@@ -789,11 +849,7 @@ CycleCloudRest::CycleCloudRest(CycleCloudOptions options) : m_impl(std::make_uni
     }
 }
 
-CycleCloudRest::~CycleCloudRest() {
-    if (m_impl && m_impl->curl != nullptr) {
-        curl_easy_cleanup(m_impl->curl);
-    }
-}
+CycleCloudRest::~CycleCloudRest() = default;
 
 // Records leave the adapter only through here (core/cloud_input.h): a record Slurm could not
 // take is dropped, with a warning, before anything acts on it.
@@ -894,6 +950,10 @@ Status CycleCloudRest::check_connection() {
         return parsed.error();
     }
     return ok_status();
+}
+
+int CycleCloudRest::max_concurrent_calls() const {
+    return std::max(1, m_impl->options.max_connections);
 }
 
 CloudCallStats CycleCloudRest::stats() const {

@@ -9,7 +9,9 @@
 //   anchor, so the chain, the name and the dates are not checked. Turning verification off
 //   (verify_tls = false, no pin) logs a warning every time a client is made. A TLS failure's
 //   message says which of these failed and what to do (translate_curl_error).
-// * One connection is reused across calls (the object serialises its calls).
+// * Calls may come from several threads: up to `max_connections` run at once, each on a
+//   connection of its own, kept open for the next call (the daemon sends the create calls
+//   of a pass's node arrays together). Pacing, retries' jitter and the counts are shared.
 // * Transient failures (connect errors, timeouts, 5xx, malformed bodies) are retried with
 //   jittered exponential backoff; 429 waits for Retry-After. After `max_attempts` the last
 //   error is returned with its kind: k_throttled, k_transient, k_permanent (401/403, unknown
@@ -45,6 +47,8 @@ struct CycleCloudOptions {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds request_timeout{30000};
     int max_attempts = 4;
+    // Calls in flight at once (cyclecloud.max_connections), each on its own connection.
+    int max_connections = 4;
     std::chrono::milliseconds backoff_initial{250};
     std::chrono::milliseconds backoff_max{5000};
     std::chrono::milliseconds retry_after_max{60000};  // cap on a server's Retry-After
@@ -82,6 +86,7 @@ class CycleCloudRest final : public Cloud {
     Result<ManagementResult> shutdown_nodes(const std::vector<std::string>& names,
                                             ShutdownMode mode) override;
     Result<std::vector<CloudNode>> operation_nodes(const std::string& operation_id) override;
+    int max_concurrent_calls() const override;
 
     // The cluster's own MaxCount and MaxCoreCount, for `cloudburst limits`.
     Result<ClusterLimits> cluster_limits();

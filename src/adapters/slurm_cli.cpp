@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
-#include <map>
+#include <unordered_set>
 
 #include "util/process.h"
 #include "util/sanitize.h"
@@ -107,13 +107,18 @@ constexpr std::array<std::string_view, 87> k_known_keys{"NodeName",
                                                         "TRES"};
 
 bool is_known_key(std::string_view key) {
-    return std::find(k_known_keys.begin(), k_known_keys.end(), key) != k_known_keys.end();
+    // Asked for every word followed by '=' of every line (10,000 node lines a pass): a hash
+    // set, not a scan of the table.
+    static const std::unordered_set<std::string_view> k_keys(k_known_keys.begin(),
+                                                             k_known_keys.end());
+    return k_keys.count(key) != 0;
 }
 
-// Splits one record line into key -> value.
-std::map<std::string, std::string, std::less<>> split_record(std::string_view line) {
-    std::map<std::string, std::string, std::less<>> out;
-    std::string key;
+// Calls visit(key, value) for each field of one record line, in order, without copying: a
+// value runs until the next " Key=" of k_known_keys (its trailing spaces dropped).
+template <typename Visit>
+void for_each_field(std::string_view line, Visit&& visit) {
+    std::string_view key;
     std::size_t value_start = 0;
     auto flush = [&](std::size_t end) {
         if (!key.empty()) {
@@ -121,7 +126,7 @@ std::map<std::string, std::string, std::less<>> split_record(std::string_view li
             while (!v.empty() && v.back() == ' ') {
                 v.remove_suffix(1);
             }
-            out.emplace(key, std::string(v));
+            visit(key, v);
         }
     };
     std::size_t pos = 0;
@@ -136,7 +141,7 @@ std::map<std::string, std::string, std::less<>> split_record(std::string_view li
             if (end < line.size() && line[end] == '=' && end > pos &&
                 (key.empty() || is_known_key(line.substr(pos, end - pos)))) {
                 flush(pos);
-                key = std::string(line.substr(pos, end - pos));
+                key = line.substr(pos, end - pos);
                 value_start = end + 1;
                 pos = end + 1;
                 continue;
@@ -145,8 +150,30 @@ std::map<std::string, std::string, std::less<>> split_record(std::string_view li
         ++pos;
     }
     flush(line.size());
-    return out;
 }
+
+// The fields a parser takes from a record: `keys` in the order of `values`; the first
+// occurrence of a key counts (a value never repeats a key scontrol prints, but a Reason may
+// quote one).
+template <std::size_t N>
+struct Fields {
+    const std::array<std::string_view, N>& keys;
+    std::array<std::string_view, N> values{};
+    std::array<bool, N> seen{};
+
+    void take(std::string_view line) {
+        for_each_field(line, [this](std::string_view key, std::string_view value) {
+            for (std::size_t i = 0; i < N; ++i) {
+                if (!seen[i] && keys[i] == key) {
+                    seen[i] = true;
+                    values[i] = value;
+                    return;
+                }
+            }
+        });
+    }
+    std::string_view operator[](std::size_t i) const { return values[i]; }
+};
 
 std::vector<std::string> split_list(std::string_view text, char sep) {
     std::vector<std::string> out;
@@ -178,39 +205,95 @@ std::optional<long> parse_seconds(std::string_view v) {
     return out;
 }
 
-template <typename Record, typename Build>
-Result<std::vector<Record>> parse_lines(std::string_view text, std::string_view first_key,
-                                        Build build) {
-    std::vector<Record> out;
-    std::size_t line_no = 0;
-    while (!text.empty()) {
-        ++line_no;
-        const auto nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) {
-            line.remove_suffix(1);
-        }
-        if (line.empty() || line.rfind("No ", 0) == 0) {  // "No nodes in the system"
-            continue;
-        }
-        auto fields = split_record(line);
-        const auto it = fields.find(first_key);
-        if (it == fields.end() || it->second.empty()) {
-            return make_error(ErrorKind::k_slurm, "scontrol output line " +
-                                                      std::to_string(line_no) + " has no " +
-                                                      std::string(first_key) + "=: '" +
-                                                      std::string(line.substr(0, 80)) + "'");
-        }
-        out.push_back(build(fields));
+// One line read into Fields over `keys` (keys[0] must be set: the record's name) and handed
+// to `build`; nullopt for a line that holds no record (empty, "No nodes in the system").
+template <typename Record, std::size_t N, typename Build>
+Result<std::optional<Record>> parse_line(std::string_view line, std::size_t line_no,
+                                         const std::array<std::string_view, N>& keys,
+                                         const Build& build) {
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) {
+        line.remove_suffix(1);
     }
-    return out;
+    if (line.empty() || line.rfind("No ", 0) == 0) {
+        return std::optional<Record>();
+    }
+    Fields<N> fields{keys};
+    fields.take(line);
+    if (fields[0].empty()) {
+        return make_error(ErrorKind::k_slurm, "scontrol output line " + std::to_string(line_no) +
+                                                  " has no " + std::string(keys[0]) + "=: '" +
+                                                  std::string(line.substr(0, 80)) + "'");
+    }
+    return std::optional<Record>(build(fields));
 }
 
-std::string get(const std::map<std::string, std::string, std::less<>>& f, std::string_view key) {
-    const auto it = f.find(key);
-    return it == f.end() ? std::string() : it->second;
-}
+// Records from scontrol's output, whole or in pieces as it comes (feed), lines split anywhere.
+template <typename Record, std::size_t N, typename Build>
+class LineReader {
+  public:
+    LineReader(const std::array<std::string_view, N>& keys, Build build)
+        : m_keys(keys), m_build(std::move(build)) {}
+    void feed(std::string_view text) {
+        std::size_t start = 0;
+        if (!m_partial.empty()) {
+            const auto nl = text.find('\n');
+            m_partial.append(text.substr(0, nl));
+            if (nl == std::string_view::npos) {
+                return;
+            }
+            take(m_partial);
+            m_partial.clear();
+            start = nl + 1;
+        }
+        for (auto nl = text.find('\n', start); nl != std::string_view::npos;
+             nl = text.find('\n', start)) {
+            take(text.substr(start, nl - start));
+            start = nl + 1;
+        }
+        m_partial.append(text.substr(start));
+    }
+    Result<std::vector<Record>> finish() {
+        if (!m_partial.empty()) {
+            take(m_partial);
+            m_partial.clear();
+        }
+        if (m_error) {
+            return *m_error;
+        }
+        return std::move(m_records);
+    }
+
+  private:
+    void take(std::string_view line) {
+        ++m_line_no;
+        if (m_error) {
+            return;
+        }
+        auto r = parse_line<Record>(line, m_line_no, m_keys, m_build);
+        if (!r) {
+            m_error = r.error();
+        } else if (*r) {
+            m_records.push_back(std::move(**r));
+        }
+    }
+    const std::array<std::string_view, N>& m_keys;
+    Build m_build;
+    std::vector<Record> m_records;
+    std::string m_partial;
+    std::size_t m_line_no = 0;
+    std::optional<Error> m_error;
+};
+
+constexpr std::array<std::string_view, 7> k_node_keys{
+    "NodeName", "State", "NodeAddr", "NodeHostName", "AvailableFeatures", "Partitions", "Reason"};
+constexpr std::array<std::string_view, 4> k_partition_keys{"PartitionName", "Nodes", "SuspendTime",
+                                                           "ResumeTimeout"};
+
+SlurmNode build_node(const Fields<7>& f);
+SlurmPartition build_partition(const Fields<4>& f);
+
+using NodeReader = LineReader<SlurmNode, 7, SlurmNode (*)(const Fields<7>&)>;
+using PartitionReader = LineReader<SlurmPartition, 4, SlurmPartition (*)(const Fields<4>&)>;
 
 }  // namespace
 
@@ -233,42 +316,53 @@ SlurmNodeState parse_node_state(std::string_view text) {
     return state;
 }
 
+namespace {
+
+SlurmNode build_node(const Fields<7>& f) {
+    SlurmNode n;
+    n.name = std::string(f[0]);
+    n.state = parse_node_state(f[1]);
+    n.node_addr = std::string(f[2]);
+    n.node_hostname = std::string(f[3]);
+    n.features = split_list(f[4], ',');
+    n.partitions = split_list(f[5], ',');
+    if (f[6] != "(null)" && f[6] != "none") {
+        n.reason = std::string(f[6]);
+    }
+    return n;
+}
+
+SlurmPartition build_partition(const Fields<4>& f) {
+    SlurmPartition p;
+    p.name = std::string(f[0]);
+    if (f[1] != "(null)") {
+        p.nodes = std::string(f[1]);
+    }
+    p.suspend_time_seconds = parse_seconds(f[2]);
+    p.resume_timeout_seconds = parse_seconds(f[3]);
+    return p;
+}
+
+}  // namespace
+
 Result<std::vector<SlurmNode>> parse_scontrol_nodes(std::string_view text) {
-    return parse_lines<SlurmNode>(text, "NodeName", [](const auto& f) {
-        SlurmNode n;
-        n.name = get(f, "NodeName");
-        n.state = parse_node_state(get(f, "State"));
-        n.node_addr = get(f, "NodeAddr");
-        n.node_hostname = get(f, "NodeHostName");
-        n.features = split_list(get(f, "AvailableFeatures"), ',');
-        n.partitions = split_list(get(f, "Partitions"), ',');
-        n.reason = get(f, "Reason");
-        if (n.reason == "(null)" || n.reason == "none") {
-            n.reason.clear();
-        }
-        return n;
-    });
+    NodeReader reader(k_node_keys, &build_node);
+    reader.feed(text);
+    return reader.finish();
 }
 
 Result<std::vector<SlurmPartition>> parse_scontrol_partitions(std::string_view text) {
-    return parse_lines<SlurmPartition>(text, "PartitionName", [](const auto& f) {
-        SlurmPartition p;
-        p.name = get(f, "PartitionName");
-        p.nodes = get(f, "Nodes");
-        if (p.nodes == "(null)") {
-            p.nodes.clear();
-        }
-        p.suspend_time_seconds = parse_seconds(get(f, "SuspendTime"));
-        p.resume_timeout_seconds = parse_seconds(get(f, "ResumeTimeout"));
-        return p;
-    });
+    PartitionReader reader(k_partition_keys, &build_partition);
+    reader.feed(text);
+    return reader.finish();
 }
 
 namespace {
 
 // Runs one of Slurm's commands; its output, or k_slurm naming `what` with its message.
-Result<std::string> run_slurm_command(const Command& cmd, const std::string& what) {
-    auto out = run_command(cmd);
+Result<std::string> run_slurm_command(const Command& cmd, const std::string& what,
+                                      const std::function<void(std::string_view)>& on_out = {}) {
+    auto out = run_command(cmd, on_out);
     if (!out) {
         return out.error().with_context("running " + what);
     }
@@ -286,7 +380,8 @@ Result<std::string> run_slurm_command(const Command& cmd, const std::string& wha
 
 }  // namespace
 
-Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args) const {
+Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args,
+                                           std::function<void(std::string_view)> on_out) const {
     Command cmd;
     cmd.argv.push_back(m_options.scontrol);
     cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
@@ -295,8 +390,8 @@ Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args)
         cmd.env.push_back("SLURM_CONF=" + m_options.slurm_conf);
     }
     cmd.timeout = m_options.timeout;
-    return run_slurm_command(cmd,
-                             "scontrol " + args.front() + " " + (args.size() > 1 ? args[1] : ""));
+    return run_slurm_command(
+        cmd, "scontrol " + args.front() + " " + (args.size() > 1 ? args[1] : ""), on_out);
 }
 
 Result<std::string> SlurmCli::accounting(std::int64_t from_ms, std::int64_t to_ms) const {
@@ -384,11 +479,14 @@ Result<std::optional<SlurmJob>> parse_squeue_job(std::string_view text) {
 }
 
 Result<std::vector<SlurmNode>> SlurmCli::nodes() {
-    auto text = run_scontrol({"show", "node", "-o"});
+    // Read as it comes: 10,000 nodes print 5.5 MB, never held whole beside their records.
+    NodeReader reader(k_node_keys, &build_node);
+    auto text = run_scontrol({"show", "node", "-o"},
+                             [&reader](std::string_view piece) { reader.feed(piece); });
     if (!text) {
         return text.error();
     }
-    return parse_scontrol_nodes(*text);
+    return reader.finish();
 }
 
 Result<std::vector<SlurmPartition>> SlurmCli::partitions() {
@@ -401,24 +499,40 @@ Result<std::vector<SlurmPartition>> SlurmCli::partitions() {
 
 std::vector<std::vector<std::string>> SlurmCli::update_commands(const NodeUpdate& u) const {
     std::vector<std::vector<std::string>> out;
-    auto join = [](const std::vector<std::string>& v, std::size_t from, std::size_t to) {
-        std::string s;
-        for (std::size_t i = from; i < to; ++i) {
-            if (i > from) {
-                s += ',';
+    std::size_t from = 0;
+    while (from < u.names.size()) {
+        std::string names = "NodeName=";
+        std::string addrs = "NodeAddr=";
+        std::string hosts = "NodeHostName=";
+        std::size_t to = from;
+        // As many names as keep every argument within k_max_argument_bytes (at least one: a
+        // name is at most 63 characters, an address or host name too), at most k_max_batch.
+        while (to < u.names.size() && to - from < k_max_batch) {
+            const std::size_t more =
+                std::max({u.names[to].size(),
+                          to < u.node_addrs.size() ? u.node_addrs[to].size() : 0,
+                          to < u.node_hostnames.size() ? u.node_hostnames[to].size() : 0}) +
+                1;
+            if (to > from && std::max({names.size(), addrs.size(), hosts.size()}) + more >
+                                 k_max_argument_bytes) {
+                break;
             }
-            s += v[i];
+            const char* sep = to > from ? "," : "";
+            names.append(sep).append(u.names[to]);
+            if (!u.node_addrs.empty()) {
+                addrs.append(sep).append(u.node_addrs[to]);
+            }
+            if (!u.node_hostnames.empty()) {
+                hosts.append(sep).append(u.node_hostnames[to]);
+            }
+            ++to;
         }
-        return s;
-    };
-    for (std::size_t from = 0; from < u.names.size(); from += k_max_batch) {
-        const std::size_t to = std::min(u.names.size(), from + k_max_batch);
-        std::vector<std::string> args{"update", "NodeName=" + join(u.names, from, to)};
+        std::vector<std::string> args{"update", std::move(names)};
         if (!u.node_addrs.empty()) {
-            args.push_back("NodeAddr=" + join(u.node_addrs, from, to));
+            args.push_back(std::move(addrs));
         }
         if (!u.node_hostnames.empty()) {
-            args.push_back("NodeHostName=" + join(u.node_hostnames, from, to));
+            args.push_back(std::move(hosts));
         }
         if (!u.state.empty()) {
             args.push_back("State=" + u.state);
@@ -427,6 +541,7 @@ std::vector<std::vector<std::string>> SlurmCli::update_commands(const NodeUpdate
             args.push_back("Reason=" + without_control_chars(u.reason));
         }
         out.push_back(std::move(args));
+        from = to;
     }
     return out;
 }

@@ -1,12 +1,13 @@
 // SlurmCli: the Scheduler port over Slurm's own commands. Runs scontrol by absolute path
 // with execve (no shell, no PATH), reads all nodes in one call per pass, and updates nodes
-// in batches of at most k_max_batch names. Works from the fixed one-line formats of
+// in few batches (k_max_batch, k_max_argument_bytes). Works from the fixed one-line formats of
 // `scontrol show node -o` / `scontrol show partition -o`, which 22.05 to 25.x share, instead
 // of libslurm (its ABI changes every release) or --json (its shape changes every release).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,17 +37,19 @@ struct SlurmJob {
 class SlurmCli final : public Scheduler {
   public:
     // Names per `scontrol update`. A call costs slurmctld about the same for 2,500 names as
-    // for 100 (0.12 s on 22.05 with 10,000 nodes, bench/scale_bench.sh), so fewer, larger
-    // calls set 10,000 addresses in 10 calls instead of 100. Each argument stays below half
-    // of Linux's limit on one argument (MAX_ARG_STRLEN, 128 KiB): at most 1,000 names,
-    // host names or addresses of at most 63 characters and a comma each.
-    static constexpr std::size_t k_max_batch = 1000;
+    // for 100 (0.12 s on 22.05 with 10,000 nodes, bench/scale_bench.sh), so few, large calls:
+    // up to k_max_batch names, as many as keep each argument (the names, the addresses, the
+    // host names, each joined by commas) within k_max_argument_bytes, half of Linux's limit
+    // on one argument (MAX_ARG_STRLEN, 128 KiB). 10,000 addresses take 2 calls (10 at the
+    // 1,000 names a call of before); names of 63 characters, about 1,000 a call.
+    static constexpr std::size_t k_max_batch = 5000;
+    static constexpr std::size_t k_max_argument_bytes = 64 * 1024;
 
     explicit SlurmCli(SlurmCliOptions options) : m_options(std::move(options)) {}
 
     Result<std::vector<SlurmNode>> nodes() override;
     Result<std::vector<SlurmPartition>> partitions() override;
-    // Checks the update (check_node_update), then splits it into batches of k_max_batch;
+    // Checks the update (check_node_update), then splits it into batches (see k_max_batch);
     // stops at the first failing batch (k_slurm, with scontrol's message). The reason is
     // passed without control characters.
     Status update_nodes(const NodeUpdate& update) override;
@@ -64,7 +67,9 @@ class SlurmCli final : public Scheduler {
     std::vector<std::vector<std::string>> update_commands(const NodeUpdate& update) const;
 
   private:
-    Result<std::string> run_scontrol(const std::vector<std::string>& args) const;
+    // scontrol's output; with `on_out`, its output goes there as it comes instead.
+    Result<std::string> run_scontrol(const std::vector<std::string>& args,
+                                     std::function<void(std::string_view)> on_out = {}) const;
     SlurmCliOptions m_options;
 };
 

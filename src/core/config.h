@@ -47,6 +47,8 @@ struct CycleCloudConfig {
     Duration request_timeout = std::chrono::seconds(60);
     // The largest answer taken from CycleCloud, in MiB: a 10,000-node list at 13 KB a node.
     int max_response_mb = 128;
+    // Calls to CycleCloud in flight at once, each on its own connection.
+    int max_connections = 4;
 };
 
 struct SlurmConfig {

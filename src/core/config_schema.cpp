@@ -444,6 +444,15 @@ const KeySpec<Config> k_config_keys[] = {
                     "while it reads an answer.",
      .access = field<&Config::cyclecloud, &CycleCloudConfig::max_response_mb>(),
      .limits = {1, 2048}},
+    {.section = "cyclecloud",
+     .key = "max_connections",
+     .type = ValueType::k_integer,
+     .presence = Presence::k_defaulted,
+     .description = "Calls to CycleCloud the daemon makes at once, each on a connection of its "
+                    "own: the create calls of several node arrays go out together (a burst into "
+                    "four arrays waits for one call, not four). 1 makes one call at a time.",
+     .access = field<&Config::cyclecloud, &CycleCloudConfig::max_connections>(),
+     .limits = {1, 16}},
     // [slurm]
     {.section = "slurm",
      .key = "bin_dir",

@@ -677,7 +677,13 @@ void finish_stops(Pass& p) {
             continue;
         }
         if (n.phase == Phase::k_failed && n.private_ip.empty()) {
-            continue;  // never published, or already reset
+            // Never published, or already reset; unless Slurm still has an address for it
+            // (set just before a crash that kept it from the journal: the daemon tells Slurm
+            // addresses before it journals them).
+            const SlurmNode* s = p.slurm(name);
+            if (s == nullptr || s->node_addr.empty() || s->node_addr == name) {
+                continue;
+            }
         }
         update.names.push_back(name);
         update.node_addrs.push_back(name);

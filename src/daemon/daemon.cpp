@@ -20,6 +20,8 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "adapters/cyclecloud_options.h"
@@ -126,6 +128,7 @@ ReconcileSettings Daemon::settings() const {
 }
 
 Status Daemon::intake(std::int64_t now_ms) {
+    m_intake_wants_pass = true;  // until the requests say otherwise
     auto listing = m_spool.pending();
     if (!listing) {
         return listing.error();
@@ -144,7 +147,9 @@ Status Daemon::intake(std::int64_t now_ms) {
     for (auto& n : *current) {
         intents.emplace(n.name, std::move(n));
     }
-    std::vector<std::string> requested;  // nodes these requests asked to power up
+    // A pass is wanted after this intake unless every request was a resume whose nodes all
+    // got their create calls here (nothing of those VMs can be seen yet).
+    m_intake_wants_pass = !listing->bad.empty();
     for (const auto& entry : listing->entries) {
         const HookRequest& req = entry.request;
         std::vector<NodeIntent> changed;
@@ -168,16 +173,41 @@ Status Daemon::intake(std::int64_t now_ms) {
                 }
             }
         }
-        auto id = m_journal.record_request(req, changed, now_ms);
+        std::vector<std::string> requested;  // nodes this request asked to power up
+        for (const auto& n : changed) {
+            if (n.desired == Desired::k_powered_up && n.phase == Phase::k_requested) {
+                requested.push_back(n.name);
+            }
+        }
+        // The create calls for the requested nodes, planned now and journaled with the
+        // request in one transaction: the nodes go from their old phase to "creating" in one
+        // write, before the calls (the journal's write-ahead rule; a crash before a call
+        // leaves "creating" with no VM, which retry_lost_creates asks again).
+        World at_once;
+        Plan plan = plan_at_once(changed, requested, now_ms, at_once);
+        m_intake_wants_pass = m_intake_wants_pass || req.kind != HookKind::k_resume ||
+                              plan.changed.size() != requested.size() || !plan.slurm.empty();
+        std::vector<NodeIntent> journaled = changed;
+        if (!plan.changed.empty()) {
+            std::map<std::string, const NodeIntent*> planned;
+            for (const auto& n : plan.changed) {
+                planned[n.name] = &n;
+            }
+            for (auto& n : journaled) {
+                if (const auto it = planned.find(n.name); it != planned.end()) {
+                    n = *it->second;
+                }
+            }
+        }
+        auto id = m_journal.record_request(req, journaled, now_ms, plan.events);
         if (!id) {
             return id.error();  // keep the spool file: nothing is lost
         }
         write_events(node_events(intents, changed, now_ms));
         for (auto& n : changed) {
             m_intents[n.name] = n;
-            if (n.desired == Desired::k_powered_up && n.phase == Phase::k_requested) {
-                requested.push_back(n.name);
-            }
+        }
+        for (auto& n : journaled) {
             intents[n.name] = n;
         }
         ++m_stats.requests;
@@ -186,9 +216,10 @@ Status Daemon::intake(std::int64_t now_ms) {
         if (auto st = m_spool.remove(entry); !st) {
             log::warn("{}", st.error().describe());
         }
-    }
-    if (!requested.empty()) {
-        start_at_once(std::move(intents), requested, now_ms);
+        if (!at_once.intents.empty()) {
+            execute(plan, at_once, /*journaled=*/true);
+            m_busy = true;
+        }
     }
     return ok_status();
 }
@@ -306,33 +337,33 @@ Status Daemon::take_jobs(const std::string& resume_file, const std::vector<std::
     return ok_status();
 }
 
-void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
-                           const std::vector<std::string>& requested, std::int64_t now_ms) {
-    if (!m_cloud_ok || m_arrays.empty()) {
+Plan Daemon::plan_at_once(const std::vector<NodeIntent>& changed,
+                          const std::vector<std::string>& requested, std::int64_t now_ms,
+                          World& w) {
+    if (requested.empty() || !m_cloud_ok || m_arrays.empty()) {
         // Nothing known of the cloud yet, or the last pass could not read it (an outage: a
         // create now would only fail and back the array off): the pass asks when it can.
-        return;
+        return {};
     }
     // Only ever create here. An array we do not know (it may be new: the pass refreshes the
     // list) or one with a health entry (backed off, blocked, or about to be unblocked by the
     // pass's fresh counts) is the pass's to judge.
-    World w;
     w.now_ms = now_ms;
-    w.arrays = m_arrays;
-    w.health = m_health;
-    w.bootstrap = m_bootstrap;
-    for (const auto& name : requested) {
-        const auto it = intents.find(name);
+    const std::set<std::string> wanted(requested.begin(), requested.end());
+    for (const auto& n : changed) {
         // A VM that was there (running, deallocated, leaving, failed) is the pass's to judge.
-        if (it != intents.end() && it->second.phase == Phase::k_requested &&
-            !m_vms_seen.contains(name) && m_arrays.count(it->second.nodearray) != 0 &&
-            m_health.count(it->second.nodearray) == 0) {
-            w.intents.insert(intents.extract(it));
+        if (wanted.count(n.name) != 0 && n.phase == Phase::k_requested &&
+            !m_vms_seen.contains(n.name) && m_arrays.count(n.nodearray) != 0 &&
+            m_health.count(n.nodearray) == 0) {
+            w.intents.emplace(n.name, n);
         }
     }
     if (w.intents.empty()) {
-        return;
+        return {};
     }
+    w.arrays = m_arrays;
+    w.health = m_health;
+    w.bootstrap = m_bootstrap;
     // The jobs just taken from the resume file decide placement groups (core/placement.h).
     if (auto jobs = m_journal.jobs(); jobs) {
         for (auto& j : *jobs) {
@@ -340,11 +371,10 @@ void Daemon::start_at_once(std::map<std::string, NodeIntent> intents,
         }
     } else {
         log::warn("{}; the pass asks for these nodes", jobs.error().describe());
-        return;
+        w.intents.clear();
+        return {};
     }
-    Plan plan = start_requests(w, settings());
-    execute(plan, w);
-    m_busy = true;
+    return start_requests(w, settings());
 }
 
 Result<World> Daemon::snapshot(std::int64_t now_ms) {
@@ -419,6 +449,9 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
 // A retry is done when its node went back to the pool (or was never failed); one whose VM is
 // still being removed waits for it, at most the longest ResumeTimeout.
 void Daemon::forget_retries(const World& world, const Plan& plan, std::int64_t now_ms) {
+    if (m_retry.empty()) {
+        return;  // the usual case: no map of every node's phase to build
+    }
     std::map<std::string, Phase> phase;
     for (const auto& [name, n] : world.intents) {
         phase[name] = n.phase;
@@ -694,12 +727,82 @@ void Daemon::update_slurm(const NodeUpdate& update, bool& refreshed) {
     }
 }
 
-void Daemon::execute(Plan& plan, const World& world) {
+std::vector<Result<CreateResult>> Daemon::create_all(const std::vector<CreateBatch>& batches,
+                                                     std::int64_t now_ms) {
+    std::vector<std::optional<Result<CreateResult>>> results(batches.size());
+    std::vector<std::string> request_ids;
+    for (const auto& batch : batches) {
+        ++m_stats.create_calls;
+        m_stats.nodes_created += static_cast<long>(batch.requests.size());
+        // Unique per call (CycleCloud refuses a repeated requestId): the intake-time create
+        // and a pass may both ask for the same array in the same millisecond.
+        request_ids.push_back("cloudburst-" + std::to_string(now_ms) + "-" +
+                              std::to_string(++m_create_seq) + "-" + batch.nodearray);
+    }
+    std::vector<double> seconds(batches.size(), 0.0);
+    const auto create = [&](std::size_t i) {
+        const auto call_start = std::chrono::steady_clock::now();
+        results[i].emplace(m_cloud.create_nodes(batches[i].requests, request_ids[i]));
+        seconds[i] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start).count();
+    };
+    // One node array's call at a time per worker, at most max_concurrent_calls() workers:
+    // with four arrays, the four calls go out together.
+    const std::size_t workers = std::min<std::size_t>(
+        batches.size(), static_cast<std::size_t>(std::max(1, m_cloud.max_concurrent_calls())));
+    if (workers <= 1) {
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            create(i);
+        }
+    } else {
+        std::atomic<std::size_t> next{0};
+        std::vector<std::thread> threads;
+        for (std::size_t w = 0; w < workers; ++w) {
+            threads.emplace_back([&] {
+                for (std::size_t i = next++; i < batches.size(); i = next++) {
+                    create(i);
+                }
+            });
+        }
+        for (auto& t : threads) {
+            t.join();
+        }
+    }
+    std::vector<Result<CreateResult>> out;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+        m_stats.create_call_seconds.observe(seconds[i]);
+        if (!*results[i]) {
+            log::error("create of {} node(s) in {} failed: {}", batches[i].requests.size(),
+                       batches[i].nodearray, results[i]->error().describe());
+            count_error(results[i]->error());
+        }
+        out.push_back(std::move(*results[i]));
+    }
+    return out;
+}
+
+void Daemon::execute(Plan& plan, const World& world, bool journaled) {
+    // Updates that only tell Slurm where nodes are (NodeAddr and NodeHostName, no state) go
+    // first: nothing is in flight because of them, and the next pass makes them again from
+    // the cloud's addresses if we die before the journal has them (publish_addresses for a
+    // node still "creating"; finish_stops resets an address Slurm still shows). Setting
+    // 10,000 addresses then waits for no journal write of 20,000 rows.
+    bool refreshed = false;
+    const auto address_only = [](const NodeUpdate& u) {
+        return u.state.empty() && u.reason.empty() && !u.node_addrs.empty();
+    };
+    for (const auto& u : plan.slurm) {
+        if (address_only(u)) {
+            update_slurm(u, refreshed);
+        }
+    }
     // Journal first: if we die during a call, the next start knows what may be in flight.
-    if (auto st = m_journal.save(plan.changed, plan.events); !st) {
-        log::error("{}", st.error().describe());
-        count_error(st.error());
-        return;
+    if (!journaled) {
+        if (auto st = m_journal.save(plan.changed, plan.events); !st) {
+            log::error("{}", st.error().describe());
+            count_error(st.error());
+            return;
+        }
     }
     if (auto st = m_journal.save_jobs(plan.jobs, plan.forgotten_jobs); !st) {
         log::error("{}", st.error().describe());
@@ -709,29 +812,16 @@ void Daemon::execute(Plan& plan, const World& world) {
     for (const auto& line : event_log_lines(plan.events)) {
         log::info("{}", line);
     }
-    bool refreshed = false;
     for (const auto& u : plan.slurm) {
-        update_slurm(u, refreshed);
+        if (!address_only(u)) {
+            update_slurm(u, refreshed);
+        }
     }
     Plan follow_up;
     follow_up.health = plan.health;
-    for (const auto& batch : plan.creates) {
-        ++m_stats.create_calls;
-        m_stats.nodes_created += static_cast<long>(batch.requests.size());
-        // Unique per call (CycleCloud refuses a repeated requestId): the intake-time create
-        // and a pass may both ask for the same array in the same millisecond.
-        const std::string request_id = "cloudburst-" + std::to_string(world.now_ms) + "-" +
-                                       std::to_string(++m_create_seq) + "-" + batch.nodearray;
-        const auto call_start = std::chrono::steady_clock::now();
-        auto result = m_cloud.create_nodes(batch.requests, request_id);
-        m_stats.create_call_seconds.observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start).count());
-        if (!result) {
-            log::error("create of {} node(s) in {} failed: {}", batch.requests.size(),
-                       batch.nodearray, result.error().describe());
-            count_error(result.error());
-        }
-        apply_create_result(follow_up, world, batch, result, settings());
+    const auto results = create_all(plan.creates, world.now_ms);
+    for (std::size_t i = 0; i < plan.creates.size(); ++i) {
+        apply_create_result(follow_up, world, plan.creates[i], results[i], settings());
     }
     log_health_changes(follow_up.health);
     m_health = follow_up.health;
@@ -1032,6 +1122,8 @@ std::string parent_of(const std::string& path) {
 void configure_heap() {
     // Setting the threshold at all also turns off glibc's dynamic adjustment of it.
     ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    // The create calls' worker threads (Daemon::create_all) share two arenas, not one each.
+    ::mallopt(M_ARENA_MAX, 2);
 }
 
 Result<int> run_daemon(const DaemonRunOptions& options) {
@@ -1146,22 +1238,37 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     std::int64_t next_pass_ms = 0;
     std::int64_t last_gate_check_ms = 0;
     bool poked = true;
-    int failed_passes = 0;  // in a row: the cloud or Slurm could not be read
+    bool deferred_pass = false;  // the last intake's pass was left out (see below)
+    int failed_passes = 0;       // in a row: the cloud or Slurm could not be read
     bool running = true;
     while (running && (options.stop == nullptr || !options.stop->load())) {
         std::int64_t now = wall_ms();
         if (poked || now >= next_pass_ms) {
             poked = false;
-            if (auto st = daemon.intake(now); !st) {
-                log::error("intake: {}", st.error().describe());
+            auto taken = daemon.intake(now);
+            if (!taken) {
+                log::error("intake: {}", taken.error().describe());
             }
+            if (taken && !daemon.intake_wants_pass() && !deferred_pass) {
+                // Every request was a resume whose create calls went out just now: a pass
+                // would only see the VMs being acquired. The next one comes a poll_fast
+                // later; never two in a row left out, so resume calls every second (a
+                // ResumeRate) still get a pass every other second.
+                deferred_pass = true;
+                next_pass_ms = wall_ms() + std::min(poll_fast, config->daemon.sync_period).count();
+                continue;
+            }
+            deferred_pass = false;
             if (auto st = daemon.pass(now); !st) {
                 log::error("pass: {}", st.error().describe());
                 ++failed_passes;
             } else {
                 failed_passes = 0;
             }
-            ::malloc_trim(0);  // a pass over 10,000 nodes frees tens of MB: give them back
+            // A pass over 10,000 nodes frees tens of MB: give them back. Keeping them (a high
+            // trim threshold, no trim) saved page faults but left the heap fragmented: the
+            // peak grew from 54 to 68 MB at 10,000 nodes (bench/scale_bench.sh).
+            ::malloc_trim(0);
             // Busy: poll fast; while passes fail (API down), back off 1, 2, 4 s... up to
             // sync_period, so an outage is not hammered.
             auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)

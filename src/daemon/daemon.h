@@ -59,6 +59,11 @@ class Daemon {
     // file (see Spool::pending).
     Status intake(std::int64_t now_ms);
 
+    // False when the last intake took only resume requests whose nodes all got their create
+    // calls at once: a pass right after it would see their VMs still being acquired, so the
+    // loop may leave it for later (it runs the next one a poll_fast after).
+    bool intake_wants_pass() const { return m_intake_wants_pass; }
+
     // One reconcile pass: snapshot the cloud and Slurm, decide, act, journal.
     Status pass(std::int64_t now_ms);
 
@@ -80,11 +85,19 @@ class Daemon {
   private:
     Status pass_once(std::int64_t now_ms);
     Result<World> snapshot(std::int64_t now_ms);
-    void execute(Plan& plan, const World& world);
-    // Asks for VMs for the nodes just requested that had no VM at the last snapshot, without
-    // waiting for the next pass (see start_requests).
-    void start_at_once(std::map<std::string, NodeIntent> intents,
-                       const std::vector<std::string>& requested, std::int64_t now_ms);
+    // Journals the plan (unless `journaled`: the caller wrote it already), then carries it
+    // out: Slurm updates, create calls (together, see create_all), starts, shutdowns; and the
+    // create calls' outcomes, journaled before anything acts on them.
+    void execute(Plan& plan, const World& world, bool journaled = false);
+    // One create call per batch, up to the cloud's max_concurrent_calls() at once; the
+    // results in the batches' order. Counts and logs each call.
+    std::vector<Result<CreateResult>> create_all(const std::vector<CreateBatch>& batches,
+                                                 std::int64_t now_ms);
+    // The create calls for `requested` (nodes of `changed`, just asked up) that had no VM at
+    // the last snapshot, planned without waiting for the next pass (see start_requests);
+    // `w` gets the world the plan was made in (its intents empty: nothing to create here).
+    Plan plan_at_once(const std::vector<NodeIntent>& changed,
+                      const std::vector<std::string>& requested, std::int64_t now_ms, World& w);
     // Reads which job asked for which of `names` from a resume request's SLURM_RESUME_FILE
     // and journals it (with the job's other cloud nodes in `intents` that are wanted up, when
     // Slurm names the whole allocation); a file that cannot be read is logged (the nodes come
@@ -125,6 +138,7 @@ class Daemon {
     bool m_cloud_ok = false;        // the last pass's snapshot read the node list
     std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;
+    bool m_intake_wants_pass = true;
     // Refused spool files that could not be renamed, already logged and journaled.
     std::map<std::string, std::string> m_reported_bad;
     DaemonStats m_stats;

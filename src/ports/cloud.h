@@ -125,6 +125,9 @@ class Cloud {
                                                     ShutdownMode mode) = 0;
     // Exactly the nodes an operation touched.
     virtual Result<std::vector<CloudNode>> operation_nodes(const std::string& operation_id) = 0;
+    // How many calls the caller may make at once from different threads (create calls for
+    // several node arrays); 1: one at a time, the calls need not be thread-safe.
+    virtual int max_concurrent_calls() const { return 1; }
 };
 
 }  // namespace cb

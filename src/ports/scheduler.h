@@ -1,6 +1,6 @@
 // The Scheduler port: what the daemon needs from Slurm. Implemented by SlurmCli
 // (adapters/, runs scontrol/sinfo by absolute path), and by FakeScheduler in unit tests.
-// Never one call per node; updates are batched by the implementation (<= 1,000 names each).
+// Never one call per node; updates are batched by the implementation (thousands of names each).
 #pragma once
 
 #include <optional>

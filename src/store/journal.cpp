@@ -340,7 +340,8 @@ Result<Journal> Journal::open(const std::string& path) {
 
 Result<std::int64_t> Journal::record_request(const HookRequest& request,
                                              const std::vector<NodeIntent>& changed,
-                                             std::int64_t now_ms) {
+                                             std::int64_t now_ms,
+                                             const std::vector<JournalEvent>& events) {
     std::int64_t id = 0;
     auto st = m_db->transaction([&]() -> Status {
         Stmt s(m_db->db,
@@ -371,6 +372,11 @@ Result<std::int64_t> Journal::record_request(const HookRequest& request,
             }
             event.node = n.name;
             if (auto ev = m_db->put_event(event); !ev) {
+                return ev;
+            }
+        }
+        for (const auto& e : events) {
+            if (auto ev = m_db->put_event(e); !ev) {
                 return ev;
             }
         }

@@ -49,11 +49,12 @@ class Journal {
     Journal& operator=(Journal&&) noexcept;
     ~Journal();
 
-    // Records a hook request: the request row, and the changed intents with an event each,
-    // in one transaction. Returns the request's id.
+    // Records a hook request: the request row, the changed intents with an event each, and
+    // `events` (what the daemon did at once with them: the create calls it is about to
+    // make), in one transaction. Returns the request's id.
     Result<std::int64_t> record_request(const HookRequest& request,
-                                        const std::vector<NodeIntent>& changed,
-                                        std::int64_t now_ms);
+                                        const std::vector<NodeIntent>& changed, std::int64_t now_ms,
+                                        const std::vector<JournalEvent>& events = {});
 
     // Records a refused spool file and, for each of `nodes` (those its hostlist names, if it
     // could be read), an "error" event, in one transaction.

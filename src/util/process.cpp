@@ -117,6 +117,11 @@ std::vector<std::string> minimal_environment() {
 }
 
 Result<CommandOutput> run_command(const Command& command) {
+    return run_command(command, {});
+}
+
+Result<CommandOutput> run_command(const Command& command,
+                                  const std::function<void(std::string_view)>& on_stdout) {
     if (auto st = check_argv(command.argv); !st) {
         return st.error();
     }
@@ -181,7 +186,9 @@ Result<CommandOutput> run_command(const Command& command) {
                 continue;
             }
             const ssize_t got = ::read(fds[i].fd, buf.data(), buf.size());
-            if (got > 0) {
+            if (got > 0 && i == 0 && on_stdout) {
+                on_stdout(std::string_view(buf.data(), static_cast<size_t>(got)));
+            } else if (got > 0) {
                 (i == 0 ? result.out : result.err).append(buf.data(), static_cast<size_t>(got));
             } else if (got == 0 || errno != EINTR) {
                 (i == 0 ? out->read : err->read).reset();

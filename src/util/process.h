@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -34,6 +35,10 @@ struct CommandOutput {
 // started, k_transient when it ran past its timeout (it is killed, with its process group).
 // A non-zero exit is not an error here: the caller reads exit_code.
 Result<CommandOutput> run_command(const Command& command);
+// The same, with stdout going to `on_stdout` as it arrives, in pieces of any size (a line may
+// be split between two); CommandOutput::out stays empty: a large output is never held whole.
+Result<CommandOutput> run_command(const Command& command,
+                                  const std::function<void(std::string_view)>& on_stdout);
 
 struct SpawnOptions {
     std::vector<std::string> argv;

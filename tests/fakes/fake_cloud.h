@@ -3,6 +3,7 @@
 // real Slurm instead.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -23,6 +24,8 @@ class FakeCloud final : public Cloud {
     std::optional<Error> fail_next;     // the next call of any kind fails with this
     std::set<std::string> request_ids;  // of the create calls so far
     int ip_counter = 10;
+    // Called by each create call before it does anything (to look at the journal then).
+    std::function<void(const std::vector<CreateRequest>&)> on_create;
 
     Result<std::vector<NodeArray>> node_arrays() override {
         if (auto e = take_failure()) {
@@ -42,6 +45,9 @@ class FakeCloud final : public Cloud {
     }
     Result<CreateResult> create_nodes(const std::vector<CreateRequest>& requests,
                                       const std::string& request_id) override {
+        if (on_create) {
+            on_create(requests);
+        }
         if (auto e = take_failure()) {
             return *e;
         }

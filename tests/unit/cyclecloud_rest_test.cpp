@@ -2,6 +2,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "adapters/cyclecloud_rest.h"
@@ -137,6 +139,58 @@ TEST(CycleCloudRest, CreateSendsLiteralNamesOneSetEachWithRequestId) {
     EXPECT_EQ(
         body,
         R"({"requestId":"req-42","sets":[{"count":1,"definition":{"machineType":"Standard_F2s_v2"},"nameFormat":"hpc-1","nodearray":"hpc"},{"count":1,"definition":{"machineType":"Standard_F2s_v2"},"nameFormat":"hpc-2","nodearray":"hpc","placementGroupId":"pg0"}]})");
+}
+
+// Calls from several threads run at once, each on a connection of its own, never more than
+// max_connections: the server holds each create until as many as the bound are in (or 10 s
+// pass, which the check below then catches).
+void creates_in_flight(int max_connections, int calls, int expect_most) {
+    FakeServer fake;
+    std::mutex m;
+    std::condition_variable cv;
+    int in_flight = 0;
+    int most = 0;
+    fake.server().Post(
+        "/clusters/c/nodes/create", [&](const httplib::Request&, httplib::Response& res) {
+            std::unique_lock lock(m);
+            most = std::max(most, ++in_flight);
+            cv.notify_all();
+            cv.wait_for(lock, std::chrono::seconds(10), [&] { return in_flight >= expect_most; });
+            --in_flight;
+            res.status = 202;
+            res.set_content(R"({"operationId":"op-1","sets":[{"added":1}]})", "application/json");
+        });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    o.max_connections = max_connections;
+    o.request_timeout = std::chrono::milliseconds(20000);
+    CycleCloudRest cloud(o);
+    EXPECT_EQ(cloud.max_concurrent_calls(), max_connections);
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < calls; ++i) {
+        threads.emplace_back([&, i] {
+            const std::string name = "hpc-" + std::to_string(i + 1);
+            auto r = cloud.create_nodes({{"hpc", "Standard_F2s_v2", name, ""}},
+                                        "req-" + std::to_string(i));
+            ok += r && r->sets.size() == 1 && r->sets[0].added == 1 ? 1 : 0;
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(ok.load(), calls);
+    EXPECT_EQ(most, expect_most);
+    EXPECT_EQ(cloud.stats().requests, calls);
+}
+
+TEST(CycleCloudRest, CallsFromSeveralThreadsRunTogether) {
+    creates_in_flight(4, 4, 4);
+}
+
+TEST(CycleCloudRest, CallsInFlightStayWithinMaxConnections) {
+    creates_in_flight(2, 6, 2);
 }
 
 TEST(CycleCloudRest, RetriesServerErrorsWithBackoffThenSucceeds) {

@@ -218,6 +218,44 @@ TEST_F(DaemonTest, ResumeAfterTheFirstPassIsAskedOfTheCloudAtIntake) {
     EXPECT_EQ(m_cloud.create_calls.size(), 1u);
 }
 
+// The intake journals the request and the nodes' "creating" in one write, and only then makes
+// the create call: a crash during the call leaves nodes the next start knows may have VMs.
+// With nothing else asked, the loop may leave out the pass after it.
+TEST_F(DaemonTest, ResumeAtIntakeIsJournaledAsCreatingBeforeTheCreateCall) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    int calls = 0;
+    m_cloud.on_create = [&](const std::vector<CreateRequest>& requests) {
+        ++calls;
+        ASSERT_EQ(requests.size(), 2u);
+        auto count = m_journal->count_requests();
+        ASSERT_TRUE(count);
+        EXPECT_EQ(*count, 1);
+        for (const auto& r : requests) {
+            auto n = m_journal->intent(r.name);
+            ASSERT_TRUE(n) << r.name;
+            EXPECT_EQ(n->phase, Phase::k_creating) << r.name;
+            auto events = m_journal->events_for(r.name, 10);
+            ASSERT_TRUE(events);
+            ASSERT_EQ(events->size(), 2u) << r.name;
+            EXPECT_EQ((*events)[0].kind, "request");
+            EXPECT_EQ((*events)[1].message, "asked CycleCloud for a Standard_F2s_v2 VM");
+        }
+    };
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_EQ(calls, 1);
+    EXPECT_FALSE(d.intake_wants_pass());
+    // The create's outcome is journaled after the call.
+    auto events = m_journal->events_for("hpc-1", 10);
+    ASSERT_TRUE(events);
+    EXPECT_EQ(events->back().kind, "cloud");
+    // A suspend is the pass's to carry out: the loop must run it.
+    spool(HookKind::k_suspend, "hpc-2");
+    ASSERT_TRUE(d.intake(m_now));
+    EXPECT_TRUE(d.intake_wants_pass());
+}
+
 // A node whose VM the last pass saw (here deallocated, so it must be started, not created) is
 // left to the pass, which knows the VM's current state.
 TEST_F(DaemonTest, ResumeOfANodeWithAVmIsLeftToThePass) {

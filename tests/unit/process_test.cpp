@@ -15,6 +15,22 @@ TEST(RunCommand, CapturesOutputAndExitCode) {
     EXPECT_EQ(r->err, "err\n");
 }
 
+TEST(RunCommand, StdoutGoesToItsSinkAsItComes) {
+    std::string seen;
+    int pieces = 0;
+    Command c{{"/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x; echo err >&2"}, {}, {}};
+    auto r = run_command(c, [&](std::string_view piece) {
+        seen.append(piece);
+        ++pieces;
+    });
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(r->exit_code, 0);
+    EXPECT_EQ(seen, std::string(300000, 'x'));
+    EXPECT_GT(pieces, 1);         // more than one pipe's worth: it came in pieces
+    EXPECT_TRUE(r->out.empty());  // not held twice
+    EXPECT_EQ(r->err, "err\n");
+}
+
 TEST(RunCommand, FeedsInput) {
     Command c{{"/bin/cat"}, {}, "hello"};
     auto r = run_command(c);

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "adapters/slurm_cli.h"
+#include "fakes/temp_dir.h"
+#include "util/files.h"
 
 namespace cb {
 namespace {
@@ -43,6 +47,47 @@ TEST(SlurmCliParse, NodesWithSpacesUnknownKeysAndFlags) {
     EXPECT_EQ(b.reason,
               "cloudburst: capacity: Standard_F2s_v2 unavailable in eastus: a=b "
               "[slurm@2026-11-25T10:01:02]");
+}
+
+// scontrol's output is read as it comes, in pieces that split lines anywhere: 3,000 records
+// (600 KB, many pipe reads) come out as parsing the whole text gives them.
+TEST(SlurmCli, NodesAreReadFromScontrolAsTheyCome) {
+    testing_fakes::TempDir tmp("cb-slurm-cli");
+    std::string text;
+    for (int i = 1; i <= 1500; ++i) {
+        std::string two = k_two_nodes;
+        for (const char* name : {"hpc-1 ", "hpc-2 "}) {
+            const std::string numbered =
+                std::string(name, 4) + std::to_string(i) + (name[4] == '1' ? "a " : "b ");
+            for (auto at = two.find(name); at != std::string::npos; at = two.find(name, at + 1)) {
+                two.replace(at, 6, numbered);
+            }
+        }
+        text += two;
+    }
+    ASSERT_TRUE(write_file_atomic(tmp.path() + "/nodes.txt", text));
+    ASSERT_TRUE(write_file_atomic(tmp.path() + "/scontrol",
+                                  "#!/bin/sh\nexec /bin/cat " + tmp.path() + "/nodes.txt\n", 0755));
+    SlurmCli cli({tmp.path() + "/scontrol", "", std::chrono::milliseconds(10000)});
+    auto streamed = cli.nodes();
+    ASSERT_TRUE(streamed) << streamed.error().describe();
+    auto whole = parse_scontrol_nodes(text);
+    ASSERT_TRUE(whole);
+    ASSERT_EQ(streamed->size(), 3000u);
+    ASSERT_EQ(whole->size(), 3000u);
+    for (std::size_t i = 0; i < whole->size(); ++i) {
+        const auto& a = (*streamed)[i];
+        const auto& b = (*whole)[i];
+        ASSERT_EQ(a.name, b.name) << i;
+        EXPECT_EQ(a.state.base, b.state.base) << a.name;
+        EXPECT_EQ(a.state.flags, b.state.flags) << a.name;
+        EXPECT_EQ(a.node_addr, b.node_addr) << a.name;
+        EXPECT_EQ(a.features, b.features) << a.name;
+        EXPECT_EQ(a.partitions, b.partitions) << a.name;
+        EXPECT_EQ(a.reason, b.reason) << a.name;
+    }
+    EXPECT_EQ((*streamed)[2999].name, "hpc-1500b");
+    EXPECT_EQ((*streamed)[2999].node_addr, "198.18.0.7");
 }
 
 TEST(SlurmCliParse, GarbageLineIsAnErrorNamingTheLine) {
@@ -162,12 +207,12 @@ TEST(SlurmCliParse, PartitionsOfSlurm24_11) {
     EXPECT_EQ((*parts)[1].suspend_time_seconds, 300);
 }
 
-TEST(SlurmCli, UpdatesAreBatchedAtOneThousandNamesWithPairedAddresses) {
+TEST(SlurmCli, UpdatesAreBatchedAtFiveThousandNamesWithPairedAddresses) {
     SlurmCli cli({"/usr/bin/scontrol", "", std::chrono::milliseconds(1000)});
     NodeUpdate u;
-    for (int i = 1; i <= 2500; ++i) {
+    for (int i = 1; i <= 12000; ++i) {
         u.names.push_back("n" + std::to_string(i));
-        u.node_addrs.push_back("198.18." + std::to_string(i / 250) + "." + std::to_string(i % 250));
+        u.node_addrs.push_back("10." + std::to_string(i / 250) + "." + std::to_string(i % 250));
     }
     u.node_hostnames = u.names;
     const auto cmds = cli.update_commands(u);
@@ -176,30 +221,37 @@ TEST(SlurmCli, UpdatesAreBatchedAtOneThousandNamesWithPairedAddresses) {
     EXPECT_EQ(cmds[0][1].rfind("NodeName=n1,n2,", 0), 0u);
     EXPECT_EQ(cmds[2][1], [] {
         std::string s = "NodeName=";
-        for (int i = 2001; i <= 2500; ++i) {
-            s += (i > 2001 ? "," : "") + ("n" + std::to_string(i));
+        for (int i = 10001; i <= 12000; ++i) {
+            s += (i > 10001 ? "," : "") + ("n" + std::to_string(i));
         }
         return s;
     }());
-    // The second batch's addresses start with the 1,001st node's.
-    EXPECT_EQ(cmds[1][2].rfind("NodeAddr=198.18.4.1,198.18.4.2,", 0), 0u);
-    EXPECT_EQ(cmds[1][3].rfind("NodeHostName=n1001,n1002,", 0), 0u);
+    // The second batch's addresses start with the 5,001st node's.
+    EXPECT_EQ(cmds[1][2].rfind("NodeAddr=10.20.1,10.20.2,", 0), 0u);
+    EXPECT_EQ(cmds[1][3].rfind("NodeHostName=n5001,n5002,", 0), 0u);
 }
 
-TEST(SlurmCli, LongestNamesKeepEachArgumentUnderTheKernelsLimit) {
-    // 1,000 names of 63 characters: the longest argument an update can make.
+TEST(SlurmCli, LongNamesSplitUpdatesToKeepEachArgumentUnderTheKernelsLimit) {
+    // Names of 63 characters, the longest: about 1,000 fit in one argument of 64 KiB.
     SlurmCli cli({});
     NodeUpdate u;
-    for (int i = 0; i < 1000; ++i) {
+    for (int i = 0; i < 2500; ++i) {
         std::string name = "n" + std::to_string(i);
         u.names.push_back(name + std::string(63 - name.size(), 'x'));
     }
     u.node_hostnames = u.names;
     const auto cmds = cli.update_commands(u);
-    ASSERT_EQ(cmds.size(), 1u);
-    for (const auto& arg : cmds[0]) {
-        EXPECT_LT(arg.size(), 128u * 1024 / 2) << arg.substr(0, 40);
+    ASSERT_EQ(cmds.size(), 3u);
+    std::size_t names = 0;
+    for (const auto& cmd : cmds) {
+        for (const auto& arg : cmd) {
+            EXPECT_LE(arg.size(), SlurmCli::k_max_argument_bytes) << arg.substr(0, 40);
+        }
+        const std::string& list = cmd[1];
+        names += static_cast<std::size_t>(std::count(list.begin(), list.end(), ',')) + 1;
     }
+    EXPECT_EQ(names, 2500u);  // every name once, none lost at a split
+    EXPECT_EQ(cmds[1][1].substr(0, 12), "NodeName=n10");
 }
 
 TEST(SlurmCli, DownRequiresReasonPassedAsOneArgument) {
