@@ -219,6 +219,15 @@ run_size() {
   testbed=$tb
   conf=$dir/n$n-$label.slurm.conf
   : >"$conf"
+  # One job of N/4 nodes per array: the hpc array's placement groups (100 VMs at most) would
+  # refuse it. A build older than placement groups has no such key.
+  local cb_conf=() docs
+  docs=$("$build/cloudburst" config docs)
+  # shellcheck disable=SC2016 # backquotes of the docs' Markdown, not a command
+  if grep -qF '| `placement` |' <<<"$docs"; then
+    printf '[nodearrays.hpc]\nplacement = "none"\n' >"$dir/n$n-$label.cloudburst.toml"
+    cb_conf=(--cloudburst-conf "$dir/n$n-$label.cloudburst.toml")
+  fi
   for a in $arrays; do
     nodes+="${nodes:+,}$a-[1-$q]"
     echo "PartitionName=$a Nodes=$a-[1-$q] MaxTime=INFINITE State=UP" >>"$conf"
@@ -226,7 +235,7 @@ run_size() {
   echo "$n nodes ($label: $build): bringing up the testbed in $tb..." >&2
   bash "$here/scripts/testbed.sh" up "$tb" --build "$build" --slurm "$slurm" --cloudburst \
     --emulator-backend none --no-prolog-gate --cloud-nodes "$nodes" --resume-timeout 3600 \
-    --suspend-timeout 30 --extra-conf "$conf" \
+    --suspend-timeout 30 --extra-conf "$conf" "${cb_conf[@]}" \
     --emulator-arg --acquire-time --emulator-arg "${acquire_s}s" \
     --emulator-arg --prepare-time --emulator-arg 1s \
     --emulator-arg --terminate-time --emulator-arg "${terminate_s}s" \

@@ -219,6 +219,13 @@ Status Daemon::intake(std::int64_t now_ms) {
         if (!at_once.intents.empty()) {
             execute(plan, at_once, /*journaled=*/true);
             m_busy = true;
+            // What the create calls journaled (an operation id, a failure) is what a later
+            // request of this intake for the same nodes starts from.
+            for (const auto& [name, n] : at_once.intents) {
+                if (const auto it = m_intents.find(name); it != m_intents.end()) {
+                    intents[name] = it->second;
+                }
+            }
         }
     }
     return ok_status();
