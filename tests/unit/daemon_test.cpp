@@ -256,6 +256,26 @@ TEST_F(DaemonTest, ResumeAtIntakeIsJournaledAsCreatingBeforeTheCreateCall) {
     EXPECT_TRUE(d.intake_wants_pass());
 }
 
+// Two requests taken in one intake: the suspend behind the resume starts from what the resume's
+// create call journaled (its operation id), not from the node as it was before the call.
+TEST_F(DaemonTest, ARequestBehindAResumeInOneIntakeKeepsWhatTheCreateJournaled) {
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    step(d);
+    spool(HookKind::k_resume, "hpc-[1-2]");
+    m_now += 1;
+    spool(HookKind::k_suspend, "hpc-2");
+    ASSERT_TRUE(d.intake(m_now));
+    ASSERT_EQ(m_cloud.create_calls.size(), 1u);
+    for (const std::string name : {"hpc-1", "hpc-2"}) {
+        auto n = m_journal->intent(name);
+        ASSERT_TRUE(n) << name;
+        EXPECT_EQ(n->operation_id, "op-1") << name;
+    }
+    auto n = m_journal->intent("hpc-2");
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->desired, Desired::k_powered_down);
+}
+
 // A node whose VM the last pass saw (here deallocated, so it must be started, not created) is
 // left to the pass, which knows the VM's current state.
 TEST_F(DaemonTest, ResumeOfANodeWithAVmIsLeftToThePass) {
