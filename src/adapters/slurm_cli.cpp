@@ -380,8 +380,9 @@ Result<std::string> run_slurm_command(const Command& cmd, const std::string& wha
 
 }  // namespace
 
-Result<std::string> SlurmCli::run_scontrol(const std::vector<std::string>& args,
-                                           std::function<void(std::string_view)> on_out) const {
+Result<std::string> SlurmCli::run_scontrol(
+    const std::vector<std::string>& args,
+    const std::function<void(std::string_view)>& on_out) const {
     Command cmd;
     cmd.argv.push_back(m_options.scontrol);
     cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());

@@ -43,7 +43,7 @@ class SlurmCli final : public Scheduler {
     // on one argument (MAX_ARG_STRLEN, 128 KiB). 10,000 addresses take 2 calls (10 at the
     // 1,000 names a call of before); names of 63 characters, about 1,000 a call.
     static constexpr std::size_t k_max_batch = 5000;
-    static constexpr std::size_t k_max_argument_bytes = 64 * 1024;
+    static constexpr std::size_t k_max_argument_bytes = std::size_t{64} * 1024;
 
     explicit SlurmCli(SlurmCliOptions options) : m_options(std::move(options)) {}
 
@@ -68,8 +68,9 @@ class SlurmCli final : public Scheduler {
 
   private:
     // scontrol's output; with `on_out`, its output goes there as it comes instead.
-    Result<std::string> run_scontrol(const std::vector<std::string>& args,
-                                     std::function<void(std::string_view)> on_out = {}) const;
+    Result<std::string> run_scontrol(
+        const std::vector<std::string>& args,
+        const std::function<void(std::string_view)>& on_out = {}) const;
     SlurmCliOptions m_options;
 };
 
