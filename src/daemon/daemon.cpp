@@ -27,6 +27,7 @@
 #include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
 #include "core/config_path.h"
+#include "core/placement.h"
 #include "core/prolog_gate.h"
 #include "core/vm_status.h"
 #include "daemon/gate_table.h"
@@ -371,7 +372,16 @@ Plan Daemon::plan_at_once(const std::vector<NodeIntent>& changed,
     w.arrays = m_arrays;
     w.health = m_health;
     w.bootstrap = m_bootstrap;
-    // The jobs just taken from the resume file decide placement groups (core/placement.h).
+    // The jobs just taken from the resume file decide placement groups (core/placement.h);
+    // without placement they are not read.
+    const bool placed = std::any_of(w.intents.begin(), w.intents.end(), [&](const auto& e) {
+        const std::string& array = e.second.nodearray;
+        return effective_placement(settings().placement(array), m_arrays.at(array)) !=
+               Placement::k_none;
+    });
+    if (!placed) {
+        return start_requests(w, settings());
+    }
     if (auto jobs = m_journal.jobs(); jobs) {
         for (auto& j : *jobs) {
             w.jobs.emplace(j.job_id, std::move(j));
