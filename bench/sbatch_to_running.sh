@@ -104,7 +104,9 @@ CREDENTIALS='$dir/shell/naive/credentials'
 SLURM_CONF='$SLURM_CONF'
 CONF
 )
-install -d -m 0777 "$dir/out"
+# Job output goes inside each testbed's directory: the VMs (cluster-init on) see the host's
+# files only there (scripts/emulator-vm-boot.sh: --vm-bind DIR), not the rest of /tmp.
+install -d -m 0777 "$dir/ours/out" "$dir/shell/out"
 
 vms_of() { # number of VMs the emulator of testbed $1 holds
   (
@@ -148,18 +150,19 @@ program_times() {
   fi
 }
 
-# measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN WAKE CREATE":
-# seconds from sbatch until every node has registered, and until the job's script runs, minus
-# the boot delay; from the moment the ResumeProgram started until every node has registered,
-# minus the boot delay; and from that moment until the cloud had answered the run's last
-# create call (the emulator logs each request at debug level). "?" where it cannot be read.
+# measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN REG MEM WAKE
+# CREATE": seconds from sbatch until every node has registered, and until the job's script
+# runs, minus the boot delay; from all registered until it runs; MiB of memory per VM; from
+# the moment the ResumeProgram started until every node has registered, minus the boot
+# delay; and from that moment until the cloud had answered the run's last create call (the emulator logs each request at debug level). "?" where it cannot be read.
 measure() {
-  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes
-  out=$dir/out/$v-$n-$first
+  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes mem0 mem1
+  out=$dir/$v/out/$v-$n-$first
   nodes="hpc-[$first-$((first + n - 1))]"
   (
     # shellcheck disable=SC1090
     . "$dir/$v/testbed.env"
+    mem0=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
     t0=$(date +%s.%N)
     job=$(sbatch --parsable -p cloud -N "$n" -w "$nodes" -o /dev/null \
       --wrap "date +%s.%N >$out.tmp && mv $out.tmp $out")
@@ -169,6 +172,9 @@ measure() {
       sleep 0.1
     done
     t_up=$(date +%s.%N)
+    # What the machine gave the VMs: memory available before the job, less at all registered
+    # (their namespaces' processes, tmpfs upper layers, kernel objects), per VM.
+    mem1=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
     until [ -s "$out" ]; do
       [ $SECONDS -lt $deadline ] || { echo "job $job ($v, $n nodes) did not run in 300 s" >&2; exit 1; }
       sleep 0.05
@@ -177,6 +183,7 @@ measure() {
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t_up" | bc -l | xargs printf '%.2f '
+    echo "($mem0 - $mem1) / 1024 / $n" | bc -l | xargs printf '%.1f '
     program_times "$v" "$t_up"
     # Wait for the job to end and its VMs to be gone before the next run.
     deadline=$((SECONDS + 180))
@@ -188,12 +195,14 @@ measure() {
 }
 
 declare -A ours_up ours_run shell_up shell_run ours_wake shell_wake ours_create shell_create
-declare -A ours_reg shell_reg
+declare -A ours_reg shell_reg ours_mem shell_mem
 first=1
 for ((r = 1; r <= reps; r++)); do
   for n in $sizes; do
-    read -r ou orun oreg owake ocreate <<<"$(measure ours "$n" "$first")"
-    read -r su srun sreg swake screate <<<"$(measure shell "$n" "$first")"
+    read -r ou orun oreg omem owake ocreate <<<"$(measure ours "$n" "$first")"
+    read -r su srun sreg smem swake screate <<<"$(measure shell "$n" "$first")"
+    ours_mem[$n]+="$omem "
+    shell_mem[$n]+="$smem "
     ours_reg[$n]+="$oreg "
     shell_reg[$n]+="$sreg "
     ours_up[$n]+="$ou "
@@ -208,7 +217,8 @@ for ((r = 1; r <= reps; r++)); do
       "from the ResumeProgram call: cloudburst ${owake}s, shell script ${swake}s;" \
       "creates answered: cloudburst ${ocreate}s, shell script ${screate}s;" \
       "job running: cloudburst ${orun}s, shell script ${srun}s;" \
-      "registered -> running: cloudburst ${oreg}s, shell script ${sreg}s" >&2
+      "registered -> running: cloudburst ${oreg}s, shell script ${sreg}s;" \
+      "memory per VM: cloudburst ${omem} MiB, shell script ${smem} MiB" >&2
     first=$((first + n))
   done
 done
@@ -235,15 +245,19 @@ registered until the job's script runs (not minus the boot delay). Slurm release
 nodes were powered up only at its periodic check (every 30 s, 0-30 s later), unless its
 PrologSlurmctld ends with the nodes ready: cloudburst's testbed runs the registration gate
 (cloudburst-prolog), the shell script's has none, so that column is the gate on and off.
+"MiB/VM": the machine's available memory before sbatch less that at every node registered,
+per VM (each VM: its namespaces, munged, slurmd, cluster-init's files on a tmpfs).
 TEXT
-printf '%6s  %9s  %9s  %12s  %13s  %12s  %13s  %13s  %14s  %13s  %14s\n' nodes "up: ours" \
-  "up: shell" "resume: ours" "resume: shell" "create: ours" "create: shell" "running: ours" \
-  "running: shell" "reg->run: ours" "reg->run: shell"
+printf '%6s  %9s  %9s  %12s  %13s  %12s  %13s  %13s  %14s  %13s  %14s  %12s  %13s\n' nodes \
+  "up: ours" "up: shell" "resume: ours" "resume: shell" "create: ours" "create: shell" \
+  "running: ours" "running: shell" "reg->run: ours" "reg->run: shell" "MiB/VM: ours" \
+  "MiB/VM: shell"
 for n in $sizes; do
-  printf '%6s  %8ss  %8ss  %11ss  %12ss  %11ss  %12ss  %12ss  %13ss  %12ss  %13ss\n' "$n" \
+  printf '%6s  %8ss  %8ss  %11ss  %12ss  %11ss  %12ss  %12ss  %13ss  %12ss  %13ss  %12s  %13s\n' "$n" \
     "$(median "${ours_up[$n]}")" "$(median "${shell_up[$n]}")" \
     "$(median "${ours_wake[$n]:-}")" "$(median "${shell_wake[$n]:-}")" \
     "$(median3 "${ours_create[$n]:-}")" "$(median3 "${shell_create[$n]:-}")" \
     "$(median "${ours_run[$n]}")" "$(median "${shell_run[$n]}")" \
-    "$(median "${ours_reg[$n]}")" "$(median "${shell_reg[$n]}")"
+    "$(median "${ours_reg[$n]}")" "$(median "${shell_reg[$n]}")" \
+    "$(median "${ours_mem[$n]}")" "$(median "${shell_mem[$n]}")"
 done
