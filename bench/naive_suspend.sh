@@ -5,6 +5,8 @@
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 here=$(cd "$(dirname "$0")" && pwd)
 exec >>"$here/naive.log" 2>&1 </dev/null
+# For the benchmark's clean-up only (slurmctld's children outlive it): our PID while we run.
+touch "$here/pids/$$" 2>/dev/null && trap 'rm -f "$here/pids/$$"' EXIT
 # shellcheck source=/dev/null
 . "$here/naive.conf"
 export SLURM_CONF

@@ -17,7 +17,10 @@
 # `up` runs `down` itself when it fails. Logs stay in DIR/log.
 #
 # Addresses in 198.18.NNN.0/24: .1 the host (slurmctld), .16-.31 on-prem nodes,
-# .64-.127 free for tests' own namespace VMs, .128-.254 the emulator's VMs.
+# .64-.127 free for tests' own namespace VMs, .128-.254 the emulator's VMs. With more than
+# 126 cloud nodes and the namespaces backend, the emulator's VMs get a /22 of their own
+# instead (1,022 addresses, 198.18.B.0/22 for B in 200, 204 .. 252; the host is .1 there
+# too, on the same bridge).
 # Namespace-VM instances of a testbed are named tbNNN<x> (x: o on-prem, c emulator, others
 # free for tests); `down` cleans every instance with its prefix.
 #
@@ -222,6 +225,21 @@ make_bridge() {
   ip link add name "$bridge" type bridge
   ip addr add "198.18.$index.1/24" dev "$bridge"
   ip link set dev "$bridge" up
+  vm_subnet=198.18.$index.0/24
+  vm_pool=198.18.$index.128/25
+  if [ "${vm_count:-0}" -gt 126 ]; then
+    [ "$vm_count" -le 1022 ] ||
+      die "--cloud-nodes: $vm_count nodes; the namespaces backend's pool holds at most 1022"
+    local b
+    for b in $(seq 200 4 252); do
+      grep -qE "^198\.18\.($b|$((b + 1))|$((b + 2))|$((b + 3)))\." <<<"$used" && continue
+      vm_subnet=198.18.$b.0/22
+      vm_pool=$vm_subnet
+      break
+    done
+    [ "$vm_subnet" != "198.18.$index.0/24" ] || die "no free /22 for $vm_count VMs in 198.18.200-255.0"
+    ip addr add "198.18.$b.1/22" dev "$bridge"
+  fi
   exec 9>&-
 }
 
@@ -478,7 +496,7 @@ start_emulator() {
   if [ "$emulator_backend" = namespaces ]; then
     record "vms_tb${index}c" "$dir/emulator/vms" # where its namespaces backend keeps pid files
     backend_args=(--backend namespaces --instance "tb${index}c"
-      --subnet "198.18.$index.0/24" --pool "198.18.$index.128/25" --bridge "$bridge"
+      --subnet "$vm_subnet" --pool "$vm_pool" --bridge "$bridge"
       --external-bridge --slurm-conf "$dir/etc/slurm.conf" --slurmd "$slurmd")
   fi
   setsid "$emu" "${backend_args[@]}" --state-dir "$dir/emulator" \
@@ -627,7 +645,7 @@ export CB_TESTBED_BRIDGE='$bridge'
 export CB_TESTBED_SUBNET='198.18.$index.0/24'
 export CB_TESTBED_GATEWAY='198.18.$index.1'
 export CB_TESTBED_TEST_POOL='198.18.$index.64/26'
-export CB_TESTBED_EMULATOR_POOL='198.18.$index.128/25'
+export CB_TESTBED_EMULATOR_POOL='$vm_pool'
 export CB_TESTBED_SLURMCTLD='$(hostname -s):$(recorded slurmctld_port)'
 export CB_TESTBED_CLOUD_NODES='$cloud_nodes'
 export CB_TESTBED_ONPREM_NODES='$onprem_list'
@@ -748,6 +766,11 @@ up() {
     root=$(bash "$here/scripts/slurm-root.sh" "$slurm_version") || die "no Slurm $slurm_version root"
     setup_slurm_root "$root"
     vm_root=$root
+  fi
+  vm_count=0
+  if [ "$with_emulator" = 1 ] && [ "$emulator_backend" = namespaces ]; then
+    vm_count=$("$build/cloudburst" hostlist expand "$cloud_nodes" | wc -l) ||
+      die "--cloud-nodes: not a hostlist: $cloud_nodes"
   fi
   make_bridge
   start_munge
