@@ -178,19 +178,42 @@ program_times() {
   fi
 }
 
+# vm_memory_mib VARIANT N SHMEM0: MiB a VM, the N VMs of testbed VARIANT all up: the
+# proportional set size of every process in their network namespaces (each VM's init is in
+# the emulator's pid files, "PID STARTTIME"), plus what tmpfs holds more than SHMEM0 kB
+# (cluster-init's files in each VM's upper layer, /run, /tmp). Not the machine's available
+# memory: on a shared machine, others' processes move that by more than the VMs use.
+vm_memory_mib() {
+  local v=$1 n=$2 shmem0=$3 f pid nets="" p ns pss=0 kb shmem1
+  for f in "$dir/$v"/emulator/vms/run/*.pid; do
+    [ -f "$f" ] || continue
+    read -r pid _ <"$f" || continue
+    ns=$(readlink "/proc/$pid/ns/net" 2>/dev/null) || continue
+    nets+=" $ns "
+  done
+  for p in /proc/[0-9]*; do
+    ns=$(readlink "$p/ns/net" 2>/dev/null) || continue
+    [[ "$nets" == *" $ns "* ]] || continue
+    kb=$(awk '$1 == "Pss:" {print $2}' "$p/smaps_rollup" 2>/dev/null) || continue
+    pss=$((pss + ${kb:-0}))
+  done
+  shmem1=$(awk '$1 == "Shmem:" {print $2}' /proc/meminfo)
+  echo "($pss + $shmem1 - $shmem0) / 1024 / $n" | bc -l | xargs printf '%.1f'
+}
+
 # measure VARIANT N FIRST: one job on hpc-[FIRST..FIRST+N-1]; prints "UP RUN REG MEM WAKE
 # CREATE": seconds from sbatch until every node has registered, and until the job's script
 # runs, minus the boot delay; from all registered until it runs; MiB of memory per VM; from
 # the moment the ResumeProgram started until every node has registered, minus the boot
 # delay; and from that moment until the cloud had answered the run's last create call (the emulator logs each request at debug level). "?" where it cannot be read.
 measure() {
-  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes mem0 mem1
+  local v=$1 n=$2 first=$3 out t0 t1 job deadline nodes shmem0 mem
   out=$dir/$v/out/$v-$n-$first
   nodes="hpc-[$first-$((first + n - 1))]"
   (
     # shellcheck disable=SC1090
     . "$dir/$v/testbed.env"
-    mem0=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
+    shmem0=$(awk '$1 == "Shmem:" {print $2}' /proc/meminfo)
     t0=$(date +%s.%N)
     job=$(sbatch --parsable -p cloud -N "$n" -w "$nodes" -o /dev/null \
       --wrap "date +%s.%N >$out.tmp && mv $out.tmp $out")
@@ -200,18 +223,16 @@ measure() {
       sleep 0.1
     done
     t_up=$(date +%s.%N)
-    # What the machine gave the VMs: memory available before the job, less at all registered
-    # (their namespaces' processes, tmpfs upper layers, kernel objects), per VM.
-    mem1=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
+    mem=$(vm_memory_mib "$v" "$n" "$shmem0")
     until [ -s "$out" ]; do
-      [ $SECONDS -lt $deadline ] || { echo "job $job ($v, $n nodes) did not run in 300 s" >&2; exit 1; }
+      [ $SECONDS -lt $deadline ] || { echo "job $job ($v, $n nodes) did not run in $((300 + 2 * n)) s" >&2; exit 1; }
       sleep 0.05
     done
     t1=$(cat "$out")
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t_up" | bc -l | xargs printf '%.2f '
-    echo "($mem0 - $mem1) / 1024 / $n" | bc -l | xargs printf '%.1f '
+    printf "%s " "$mem"
     program_times "$v" "$t_up"
     # Wait for the job to end and its VMs to be gone before the next run.
     deadline=$((SECONDS + 180 + n))
@@ -273,8 +294,8 @@ registered until the job's script runs (not minus the boot delay). Slurm release
 nodes were powered up only at its periodic check (every 30 s, 0-30 s later), unless its
 PrologSlurmctld ends with the nodes ready: cloudburst's testbed runs the registration gate
 (cloudburst-prolog), the shell script's has none, so that column is the gate on and off.
-"MiB/VM": the machine's available memory before sbatch less that at every node registered,
-per VM (each VM: its namespaces, munged, slurmd, cluster-init's files on a tmpfs).
+"MiB/VM": memory a VM with every node registered: its processes' proportional set size (the
+VM's init, munged, slurmd) plus its files on tmpfs (cluster-init's upper layer, /run, /tmp).
 TEXT
 printf '%6s  %9s  %9s  %12s  %13s  %12s  %13s  %13s  %14s  %13s  %14s  %12s  %13s\n' nodes \
   "up: ours" "up: shell" "resume: ours" "resume: shell" "create: ours" "create: shell" \
