@@ -288,7 +288,8 @@ enum class VmStep { k_create_vm, k_start_software, k_destroy_vm };
 struct BackendCall {
     VmStep step = VmStep::k_create_vm;
     std::string node;
-    VmSoftware software;  // k_start_software: what the VM's software finds
+    VmSoftware software;    // k_start_software: what the VM's software finds
+    VmPlacement placement;  // k_create_vm: the node's placement group and its size's network
 };
 
 class ClusterModel {

@@ -384,7 +384,7 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
         }
         if (node.destroy_due) {
             node.busy = true;
-            calls.push_back({VmStep::k_destroy_vm, name, {}});
+            calls.push_back({VmStep::k_destroy_vm, name, {}, {}});
             continue;
         }
         switch (node.status) {
@@ -411,7 +411,8 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
                 node.status_message.clear();
                 held->add(*this, node);
                 node.busy = true;
-                calls.push_back({VmStep::k_create_vm, name, {}});
+                calls.push_back(
+                    {VmStep::k_create_vm, name, {}, {node.placement_group_id, sku_of(node).rdma}});
                 break;
             }
             case NodeStatus::k_preparing:
@@ -425,14 +426,14 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
                     node.status = NodeStatus::k_ready;
                 } else {
                     node.busy = true;
-                    calls.push_back({VmStep::k_start_software, name, software_of(node)});
+                    calls.push_back({VmStep::k_start_software, name, software_of(node), {}});
                 }
                 break;
             case NodeStatus::k_terminating:
                 if (node.vm_exists) {
                     node.destroy_due = true;
                     node.busy = true;
-                    calls.push_back({VmStep::k_destroy_vm, name, {}});
+                    calls.push_back({VmStep::k_destroy_vm, name, {}, {}});
                 } else {
                     gone.push_back(name);
                 }
@@ -447,7 +448,7 @@ std::vector<BackendCall> ClusterModel::advance(Time now) {
                 } else if (node.vm_exists) {
                     node.destroy_due = true;
                     node.busy = true;
-                    calls.push_back({VmStep::k_destroy_vm, name, {}});
+                    calls.push_back({VmStep::k_destroy_vm, name, {}, {}});
                 } else {
                     node.status = NodeStatus::k_deallocated;
                 }

@@ -113,6 +113,7 @@ Result<std::unique_ptr<VmBackend>> make_backend(const EmulatorOptions& o,
     ns.subnet = o.namespaces.subnet;
     ns.pool = o.namespaces.pool;
     ns.bridge = o.namespaces.bridge;
+    ns.fabric_subnet = o.namespaces.fabric_subnet == "none" ? "" : o.namespaces.fabric_subnet;
     ns.bridge_owner =
         o.namespaces.external_bridge ? BridgeOwner::k_external : BridgeOwner::k_backend;
     ns.slurmd = o.namespaces.slurmd;
@@ -557,6 +558,9 @@ int emulator_main(int argc, char** argv) {
         ns->add_option("--subnet", o.namespaces.subnet, "bridge subnet in 198.18.0.0/15");
         ns->add_option("--pool", o.namespaces.pool, "VM addresses from this part of --subnet");
         ns->add_option("--bridge", o.namespaces.bridge, "bridge name (default cb<instance>br)");
+        ns->add_option("--fabric-subnet", o.namespaces.fabric_subnet,
+                       "InfiniBand (ib0) addresses of VMs of InfiniBand sizes, in 198.18.0.0/15 "
+                       "apart from --subnet (default 198.19.0.0/16); none: no ib0");
         ns->add_flag("--external-bridge", o.namespaces.external_bridge,
                      "the bridge exists already and is not ours to remove");
         ns->add_option("--slurmd", o.namespaces.slurmd, "slurmd to run in each VM");

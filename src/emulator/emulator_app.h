@@ -22,6 +22,8 @@ struct NamespaceFlags {
     std::string pool;
     std::string bridge;
     bool external_bridge = false;
+    // InfiniBand fabrics (NamespaceBackendOptions::fabric_subnet); "none": no VM gets ib0.
+    std::string fabric_subnet = "198.19.0.0/16";
     std::string slurmd = "/usr/sbin/slurmd";
     std::string slurm_conf;
     std::string conf_server;

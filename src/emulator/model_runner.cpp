@@ -32,8 +32,9 @@ void ModelRunner::run_call(const BackendCall& call) {
     };
     switch (call.step) {
         case VmStep::k_create_vm: {
-            const Result<VmIdentity> r =
-                guarded([&]() -> Result<VmIdentity> { return m_backend.create_vm(call.node); });
+            const Result<VmIdentity> r = guarded([&]() -> Result<VmIdentity> {
+                return m_backend.create_vm(call.node, call.placement);
+            });
             if (!r) {
                 log::warn("create_vm {}: {}", call.node, r.error().describe());
             }

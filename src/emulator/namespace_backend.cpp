@@ -66,6 +66,7 @@ struct Plan {
     Ipv4Subnet pool;
     std::uint32_t gateway = 0;
     std::string bridge;
+    std::optional<Ipv4Subnet> fabric;  // none: no VM gets ib0
 };
 
 Result<Plan> make_plan(const NamespaceBackendOptions& options) {
@@ -104,6 +105,30 @@ Result<Plan> make_plan(const NamespaceBackendOptions& options) {
                                 plan.subnet.to_string());
         }
         plan.pool = *pool;
+    }
+    if (!options.fabric_subnet.empty()) {
+        auto fabric = parse_ipv4_subnet(options.fabric_subnet);
+        if (!fabric) {
+            return config_error("fabric subnet: " + fabric.error().message);
+        }
+        if (!emulator_address_range().contains(*fabric)) {
+            return config_error("fabric subnet " + fabric->to_string() + " is outside " +
+                                emulator_address_range().to_string() +
+                                ", the only range emulated VMs may use");
+        }
+        if (fabric->contains(plan.subnet) || plan.subnet.contains(*fabric)) {
+            return config_error("fabric subnet " + fabric->to_string() + " overlaps subnet " +
+                                plan.subnet.to_string() +
+                                ": the InfiniBand fabrics need addresses of their own");
+        }
+        if (fabric->prefix_length > plan.subnet.prefix_length) {
+            return config_error("fabric subnet " + fabric->to_string() +
+                                " is smaller than subnet " + plan.subnet.to_string() +
+                                ": a VM's fabric address has the host part of its address, so "
+                                "the fabric's prefix can be at most /" +
+                                std::to_string(plan.subnet.prefix_length));
+        }
+        plan.fabric = *fabric;
     }
     plan.bridge = options.bridge.empty() ? default_bridge(instance) : options.bridge;
     if (plan.bridge.size() > 15) {
@@ -239,6 +264,25 @@ struct Vm {
     std::string veth;
     std::uint32_t offset = 0;
     ChildProcess slurmd;  // not started: pid() == -1
+    // Its InfiniBand fabric ("" without ib0): the key of NamespaceBackend::m_fabrics.
+    std::string fabric;
+    std::string fabric_veth;    // host side of ib0
+    std::string fabric_bridge;  // the fabric's bridge
+    std::string fabric_ip;
+};
+
+// A fabric's key: the VMs of a placement group share one; a VM of an InfiniBand size in no
+// group has one of its own.
+std::string fabric_key(const std::string& node, const VmPlacement& placement) {
+    return placement.placement_group.empty() ? "vm " + node
+                                             : "placement group " + placement.placement_group;
+}
+
+// One InfiniBand fabric: a bridge, made with its first VM and removed with its last.
+struct Fabric {
+    int number = 0;
+    std::string bridge;
+    int vms = 0;  // VMs on it, or being put on it
 };
 
 class NamespaceBackend final : public VmBackend {
@@ -250,7 +294,8 @@ class NamespaceBackend final : public VmBackend {
     ~NamespaceBackend() override { shutdown(); }
 
     Status recover() override;
-    Result<VmIdentity> create_vm(const std::string& node_name) override;
+    Result<VmIdentity> create_vm(const std::string& node_name,
+                                 const VmPlacement& placement) override;
     Status start_software(const std::string& node_name, const VmSoftware& software) override;
     bool slow_software() const override { return runs_cluster_init(); }
     Status destroy_vm(const std::string& node_name) override;
@@ -272,13 +317,17 @@ class NamespaceBackend final : public VmBackend {
     Status delete_owned_bridge();
     Result<std::uint32_t> reserve_offset();  // caller holds m_mutex
     Status build_network(const Vm& vm);
+    // Counts one more VM on the fabric `key`, making its bridge if it has none; returns the
+    // bridge. leave_fabric() undoes it, removing the bridge with the fabric's last VM.
+    Result<std::string> join_fabric(const std::string& key);
+    Status leave_fabric(const std::string& key);
     std::vector<std::string> slurmd_argv(const std::string& node) const;
     // Waits until the VM's cluster-init has finished (its status file) or its boot died.
     Status wait_for_cluster_init(const std::string& node, ChildProcess& boot);
     std::vector<std::string> slurmd_env() const;
-    // Stops everything of one VM (its processes, veth, namespace, pid file).
-    Status tear_down(const std::string& node, const std::string& netns, const std::string& veth,
-                     ChildProcess& slurmd);
+    // Stops everything of one VM (its processes, veths, namespace, pid file); `vm.netns` names
+    // the namespace even for a VM this instance does not know.
+    Status tear_down(const std::string& node, Vm& vm);
 
     const Plan m_plan;
     const std::uint64_t m_id_nonce;
@@ -290,6 +339,9 @@ class NamespaceBackend final : public VmBackend {
     std::map<std::string, Vm> m_vms;           // guarded by m_mutex
     std::set<std::uint32_t> m_offsets_in_use;  // guarded; includes VMs being torn down
     std::uint64_t m_vms_created = 0;           // guarded
+
+    std::mutex m_fabric_mutex;                // never held with m_mutex
+    std::map<std::string, Fabric> m_fabrics;  // guarded by m_fabric_mutex
 };
 
 Status NamespaceBackend::ensure_bridge() {
@@ -336,6 +388,61 @@ Status NamespaceBackend::delete_owned_bridge() {
     return netns::delete_link(m_plan.bridge);
 }
 
+Result<std::string> NamespaceBackend::join_fabric(const std::string& key) {
+    std::lock_guard lock(m_fabric_mutex);
+    if (auto it = m_fabrics.find(key); it != m_fabrics.end()) {
+        it->second.vms += 1;
+        return it->second.bridge;
+    }
+    std::set<int> numbers;
+    for (const auto& [name, fabric] : m_fabrics) {
+        numbers.insert(fabric.number);
+    }
+    int number = 0;
+    while (numbers.contains(number)) {
+        ++number;
+    }
+    Fabric fabric{number, veth_prefix(m_plan.options.instance) + "g" + std::to_string(number), 1};
+    if (fabric.bridge.size() > 15) {
+        return make_error(ErrorKind::k_capacity,
+                          "namespaces backend: no fabric bridge name left for " + key);
+    }
+    if (netns::link_exists(fabric.bridge)) {
+        return make_error(ErrorKind::k_io, "fabric bridge " + fabric.bridge +
+                                               " already exists: left by a crashed run of "
+                                               "instance '" +
+                                               m_plan.options.instance + "'? recover() removes it");
+    }
+    auto st = netns::ip_batch("", {"link add name " + fabric.bridge + " type bridge",
+                                   "link set dev " + fabric.bridge + " up"});
+    if (st) {
+        st = netns::keep_host_off_link(fabric.bridge);
+    }
+    if (!st) {
+        (void)netns::delete_link(fabric.bridge);
+        return std::move(st).error().with_context("creating fabric bridge " + fabric.bridge +
+                                                  " for " + key);
+    }
+    log::info("namespaces: created fabric bridge {} for {}", fabric.bridge, key);
+    std::string bridge = fabric.bridge;
+    m_fabrics.emplace(key, std::move(fabric));
+    return bridge;
+}
+
+Status NamespaceBackend::leave_fabric(const std::string& key) {
+    std::lock_guard lock(m_fabric_mutex);
+    auto it = m_fabrics.find(key);
+    if (it == m_fabrics.end() || --it->second.vms > 0) {
+        return ok_status();
+    }
+    log::info("namespaces: removing fabric bridge {} of {}", it->second.bridge, key);
+    auto st = netns::delete_link(it->second.bridge);
+    if (st) {
+        m_fabrics.erase(it);  // else kept, with no VM, for shutdown() to try again
+    }
+    return st;
+}
+
 Result<std::uint32_t> NamespaceBackend::reserve_offset() {
     const std::uint32_t first = std::max(m_plan.pool.network, m_plan.gateway + 1);
     const std::uint32_t last = std::min(m_plan.pool.broadcast(), m_plan.subnet.broadcast() - 1);
@@ -353,19 +460,32 @@ Status NamespaceBackend::build_network(const Vm& vm) {
     if (auto st = netns::add_namespace(vm.netns); !st) {
         return st;
     }
-    auto host = netns::ip_batch(
-        "", {"link add name " + vm.veth + " type veth peer name eth0 netns " + vm.netns,
-             "link set dev " + vm.veth + " master " + m_plan.bridge + " up"});
-    if (!host) {
-        return host;
+    std::vector<std::string> host{
+        "link add name " + vm.veth + " type veth peer name eth0 netns " + vm.netns,
+        "link set dev " + vm.veth + " master " + m_plan.bridge + " up"};
+    std::vector<std::string> inside{"addr add " + vm.identity.private_ip + "/" +
+                                        std::to_string(m_plan.subnet.prefix_length) + " dev eth0",
+                                    "link set dev eth0 up", "link set dev lo up",
+                                    "route add default via " + format_ipv4(m_plan.gateway)};
+    if (!vm.fabric.empty()) {
+        host.push_back("link add name " + vm.fabric_veth + " type veth peer name ib0 netns " +
+                       vm.netns);
+        host.push_back("link set dev " + vm.fabric_veth + " master " + vm.fabric_bridge + " up");
+        // The whole fabric subnet on-link, as Azure gives every IPoIB address a /16.
+        inside.push_back("addr add " + vm.fabric_ip + "/" +
+                         std::to_string(m_plan.fabric->prefix_length) + " dev ib0");
+        inside.push_back("link set dev ib0 up");
+    } else if (m_plan.fabric) {
+        inside.push_back("route add unreachable " + m_plan.fabric->to_string());
     }
-    return netns::ip_batch(vm.netns, {"addr add " + vm.identity.private_ip + "/" +
-                                          std::to_string(m_plan.subnet.prefix_length) + " dev eth0",
-                                      "link set dev eth0 up", "link set dev lo up",
-                                      "route add default via " + format_ipv4(m_plan.gateway)});
+    if (auto st = netns::ip_batch("", host); !st) {
+        return st;
+    }
+    return netns::ip_batch(vm.netns, inside);
 }
 
-Result<VmIdentity> NamespaceBackend::create_vm(const std::string& node_name) {
+Result<VmIdentity> NamespaceBackend::create_vm(const std::string& node_name,
+                                               const VmPlacement& placement) {
     if (auto st = check_node_name(node_name); !st) {
         return st.error();
     }
@@ -390,16 +510,39 @@ Result<VmIdentity> NamespaceBackend::create_vm(const std::string& node_name) {
     vm.identity.hostname = node_name;
     vm.netns = netns_name(node_name);
     vm.veth = veth_prefix(m_plan.options.instance) + std::to_string(vm.offset);
+    if (placement.infiniband && m_plan.fabric) {
+        auto bridge = join_fabric(fabric_key(node_name, placement));
+        if (!bridge) {
+            std::lock_guard lock(m_mutex);
+            m_offsets_in_use.erase(vm.offset);
+            return std::move(bridge).error().with_context("creating VM " + node_name);
+        }
+        vm.fabric = fabric_key(node_name, placement);
+        vm.fabric_bridge = *bridge;
+        vm.fabric_veth = veth_prefix(m_plan.options.instance) + "i" + std::to_string(vm.offset);
+        const std::uint32_t host_part = (m_plan.subnet.network + vm.offset) &
+                                        static_cast<std::uint32_t>(m_plan.fabric->size() - 1);
+        vm.fabric_ip = format_ipv4(m_plan.fabric->network | host_part);
+    }
 
     auto built = build_network(vm);
     if (!built) {
-        (void)tear_down(node_name, vm.netns, vm.veth, vm.slurmd);
+        (void)tear_down(node_name, vm);
+        if (!vm.fabric.empty()) {
+            (void)leave_fabric(vm.fabric);
+        }
         std::lock_guard lock(m_mutex);
         m_offsets_in_use.erase(vm.offset);
         return std::move(built).error().with_context("creating VM " + node_name);
     }
-    log::info("namespaces: created VM {} at {} (netns {}, veth {})", node_name,
-              vm.identity.private_ip, vm.netns, vm.veth);
+    if (vm.fabric.empty()) {
+        log::info("namespaces: created VM {} at {} (netns {}, veth {})", node_name,
+                  vm.identity.private_ip, vm.netns, vm.veth);
+    } else {
+        log::info("namespaces: created VM {} at {}, ib0 {} on {} of {} (netns {}, veths {}, {})",
+                  node_name, vm.identity.private_ip, vm.fabric_ip, vm.fabric_bridge, vm.fabric,
+                  vm.netns, vm.veth, vm.fabric_veth);
+    }
     VmIdentity identity = vm.identity;
     std::lock_guard lock(m_mutex);
     m_vms.emplace(node_name, std::move(vm));
@@ -597,8 +740,7 @@ Status NamespaceBackend::wait_for_cluster_init(const std::string& node, ChildPro
     }
 }
 
-Status NamespaceBackend::tear_down(const std::string& node, const std::string& netns,
-                                   const std::string& veth, ChildProcess& slurmd) {
+Status NamespaceBackend::tear_down(const std::string& node, Vm& vm) {
     // A deleted VM vanishes at once: SIGKILL, no graceful slurmd shutdown.
     Status result = kill_recorded_process(pid_file(node));
     auto keep_first_error = [&result](Status st) {
@@ -606,12 +748,14 @@ Status NamespaceBackend::tear_down(const std::string& node, const std::string& n
             result = std::move(st);
         }
     };
-    keep_first_error(netns::kill_namespace_processes(netns));
-    slurmd.stop(std::chrono::milliseconds(0));  // reaps it
-    if (!veth.empty()) {
-        keep_first_error(netns::delete_link(veth));
+    keep_first_error(netns::kill_namespace_processes(vm.netns));
+    vm.slurmd.stop(std::chrono::milliseconds(0));  // reaps it
+    for (const std::string* veth : {&vm.veth, &vm.fabric_veth}) {
+        if (!veth->empty()) {
+            keep_first_error(netns::delete_link(*veth));
+        }
     }
-    keep_first_error(netns::delete_namespace(netns));
+    keep_first_error(netns::delete_namespace(vm.netns));
     if (::unlink(pid_file(node).c_str()) != 0 && errno != ENOENT) {
         keep_first_error(make_error(
             ErrorKind::k_io, "cannot remove " + pid_file(node) + ": " + std::strerror(errno)));
@@ -640,9 +784,17 @@ Status NamespaceBackend::destroy_vm(const std::string& node_name) {
         }
     }
     // An unknown name may still have a namespace from an earlier run: remove that too.
-    const std::string netns = known ? vm.netns : netns_name(node_name);
-    auto st = tear_down(node_name, netns, vm.veth, vm.slurmd);
+    if (!known) {
+        vm.netns = netns_name(node_name);
+    }
+    auto st = tear_down(node_name, vm);
     if (known) {
+        if (!vm.fabric.empty()) {
+            auto left = leave_fabric(vm.fabric);
+            if (st && !left) {
+                st = std::move(left).error().with_context("destroying VM " + node_name);
+            }
+        }
         std::lock_guard lock(m_mutex);
         m_offsets_in_use.erase(vm.offset);
         log::info("namespaces: destroyed VM {}", node_name);
@@ -697,6 +849,17 @@ void NamespaceBackend::shutdown() {
     }
     for (const auto& name : names) {
         if (auto st = destroy_vm(name); !st) {
+            log::warn("namespaces: {}", st.error().describe());
+        }
+    }
+    // Every fabric went with its last VM; one whose removal failed is tried once more.
+    std::map<std::string, Fabric> fabrics;
+    {
+        std::lock_guard lock(m_fabric_mutex);
+        fabrics.swap(m_fabrics);
+    }
+    for (const auto& [key, fabric] : fabrics) {
+        if (auto st = netns::delete_link(fabric.bridge); !st) {
             log::warn("namespaces: {}", st.error().describe());
         }
     }

@@ -9,12 +9,25 @@
 //   network namespace  cb-<instance>-<node>       (/run/netns)
 //   host-side veth     cb<instance>-<n>           (n = the VM's offset in the subnet)
 //   bridge             cb<instance>br             (unless another bridge is given)
+//   fabric bridge      cb<instance>-g<k>          (k: the fabric's number in this instance)
+//   host-side veth     cb<instance>-i<n>          of a VM's `ib0`
 //   pid file, log      <state_dir>/run/<node>.pid, <state_dir>/log/<node>.log
 // slurmctld accepts the registration of a node it is powering up only if the node booted
 // after the resume request, comparing whole seconds: call start_software() at least 2 s
 // after the ResumeProgram ran, as a real VM's boot takes (the emulator's boot delay).
 //
-// Inside a VM the interface is `eth0`. Processes are only ever killed by PID: the ones this
+// Inside a VM the interface is `eth0`. A VM of an InfiniBand size (VmPlacement::infiniband) also
+// has `ib0`, as Azure's HB/HC VMs do, on a bridge of its fabric: the VMs of one placement group
+// share one; a VM of such a size in no group has a fabric of its own. Its address is in
+// `fabric_subnet` with the host part of the VM's private address (198.18.4.130 -> 198.19.4.130
+// in 198.19.0.0/16), and every VM's ib0 has the whole fabric subnet on-link, as Azure gives every
+// IPoIB address the same /16: a VM reaches the ib0 of another VM only on the same bridge, and
+// an address of another fabric finds no neighbour (EHOSTUNREACH). A VM without ib0 has the
+// fabric subnet unreachable, so nothing meant for a fabric leaves through eth0. The host takes
+// no part in a fabric (no address, no ARP answers on its bridges). A fabric's bridge is made
+// with its first VM and removed with its last.
+//
+// Processes are only ever killed by PID: the ones this
 // instance recorded in its pid files (checked against their start time, so a reused PID is
 // left alone) and the ones living in its namespaces. Never by name. Needs root.
 #pragma once
@@ -50,6 +63,10 @@ struct NamespaceBackendOptions {
     // The bridge's subnet, inside 198.18.0.0/15, prefix /16 to /30. The bridge has the
     // first address (the VMs' default gateway), e.g. 198.18.4.1 for "198.18.4.0/24".
     std::string subnet = "198.18.0.0/24";
+    // The InfiniBand fabrics' subnet, inside 198.18.0.0/15, apart from `subnet` and at most as
+    // long a prefix as it (every VM address's host part must fit); empty: no fabrics, no VM
+    // gets ib0. The emulator's default is 198.19.0.0/16.
+    std::string fabric_subnet;
     // Where VM addresses come from, lowest free first: a subnet inside `subnet`; empty means
     // all of it. The subnet's network, gateway and broadcast addresses are never handed out.
     std::string pool;
@@ -73,7 +90,7 @@ struct NamespaceBackendOptions {
 
 // The names this backend gives things, for tools and tests that check what is left behind.
 std::string namespace_prefix(const std::string& instance);  // "cb-<instance>-"
-std::string veth_prefix(const std::string& instance);       // "cb<instance>-"
+std::string veth_prefix(const std::string& instance);       // "cb<instance>-": also fabric links
 std::string default_bridge(const std::string& instance);    // "cb<instance>br"
 
 // Checks the options (k_config errors say which option is wrong and why, and nothing is

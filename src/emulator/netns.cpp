@@ -1,9 +1,11 @@
 #include "emulator/netns.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -210,6 +212,33 @@ Status delete_link(const std::string& name) {
     }
     auto st = run_ip({"link", "del", name});
     return st || !link_exists(name) ? ok_status() : st;
+}
+
+Status keep_host_off_link(const std::string& name) {
+    struct Setting {
+        std::string path;
+        std::string_view value;
+        bool required;  // disable_ipv6 is missing when the kernel has no IPv6
+    };
+    const Setting settings[] = {
+        {"/proc/sys/net/ipv4/conf/" + name + "/arp_ignore", "8\n", true},
+        {"/proc/sys/net/ipv6/conf/" + name + "/disable_ipv6", "1\n", false}};
+    for (const auto& [path, value, required] : settings) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && !required) {
+            continue;
+        }
+        const ssize_t n = fd < 0 ? -1 : ::write(fd, value.data(), value.size());
+        const int err = errno;
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        if (n != static_cast<ssize_t>(value.size())) {
+            return make_error(ErrorKind::k_io,
+                              "cannot write " + path + ": " + std::strerror(n < 0 ? err : EIO));
+        }
+    }
+    return ok_status();
 }
 
 }  // namespace cb::emulator::netns

@@ -49,4 +49,9 @@ Status delete_namespace(const std::string& name);
 // `ip link del NAME` if it exists (for a veth, this removes both ends).
 Status delete_link(const std::string& name);
 
+// Keeps the host out of the traffic on link NAME (a bridge with no address of the host): it
+// answers no ARP request arriving there, for any address of its own (arp_ignore 8), and has
+// no IPv6 address on it. Errors: k_io naming the setting that could not be written.
+Status keep_host_off_link(const std::string& name);
+
 }  // namespace cb::emulator::netns

@@ -27,7 +27,8 @@ class NoneBackend final : public VmBackend {
   public:
     Status recover() override { return ok_status(); }
 
-    Result<VmIdentity> create_vm(const std::string& node_name) override {
+    Result<VmIdentity> create_vm(const std::string& node_name,
+                                 const VmPlacement& /*placement*/) override {
         std::lock_guard lock(m_mutex);
         if (const auto it = m_vms.find(node_name); it != m_vms.end()) {
             return it->second.identity;

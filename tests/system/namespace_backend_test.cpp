@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <sstream>
 
 #include "emulator/netns.h"
@@ -118,14 +119,14 @@ TEST_F(NamespaceBackendSystem, TwoVmsRegisterRunJobsAndLeaveNothingBehind) {
         << m_testbed->node_state("cloud1") << " " << m_testbed->node_state("cloud2");
     std::vector<VmIdentity> vms;
     for (const auto& node : nodes) {
-        auto vm = backend.create_vm(node);
+        auto vm = backend.create_vm(node, {});
         ASSERT_TRUE(vm) << vm.error().describe();
         EXPECT_EQ(vm->hostname, node);
         vms.push_back(*vm);
     }
     EXPECT_NE(vms[0].private_ip, vms[1].private_ip);
     EXPECT_NE(vms[0].instance_id, vms[1].instance_id);
-    auto again = backend.create_vm("cloud1");
+    auto again = backend.create_vm("cloud1", {});
     ASSERT_TRUE(again);
     EXPECT_EQ(again->instance_id, vms[0].instance_id) << "create_vm is idempotent";
     ASSERT_TRUE(m_testbed->slurm({"/usr/bin/scontrol", "update", "nodename=cloud1,cloud2",
@@ -238,10 +239,112 @@ TEST_F(NamespaceBackendSystem, RecoverRemovesWhatACrashedInstanceLeftBehind) {
     }
 
     // The recovered instance works again and removes its bridge at shutdown.
-    auto vm = (*made)->create_vm("cloud1");
+    auto vm = (*made)->create_vm("cloud1", {});
     ASSERT_TRUE(vm) << vm.error().describe();
     EXPECT_TRUE(netns::link_exists(default_bridge(options.instance)));
     (*made)->shutdown();
+    const auto end = leftovers_of(options.instance);
+    EXPECT_TRUE(end.namespaces.empty() && end.links.empty()) << describe(end);
+}
+
+// fabric-probe (tests/tools) run in the network namespace of VM `node` of `instance`.
+CommandOutput probe_in_vm(const std::string& instance, const std::string& node,
+                          const std::vector<std::string>& args) {
+    Command command{{"/usr/sbin/ip", "netns", "exec", namespace_prefix(instance) + node,
+                     std::string(CB_BINARY_DIR) + "/tests/fabric-probe"},
+                    {},
+                    {},
+                    30s};
+    command.argv.insert(command.argv.end(), args.begin(), args.end());
+    auto out = run_command(command);
+    EXPECT_TRUE(out) << out.error().describe();
+    return out ? *out : CommandOutput{};
+}
+
+// The instance's fabric bridges (cb<instance>-g<k>).
+std::vector<std::string> fabric_bridges(const std::string& instance) {
+    return netns::list_links(veth_prefix(instance) + "g");
+}
+
+// Placement groups as InfiniBand fabrics (docs/emulator.md): VMs of an InfiniBand size get ib0
+// on their group's bridge, with the host part of their private address in the fabric subnet;
+// only VMs of one group reach each other there. A fabric's bridge goes with its last VM, and
+// recover() removes what a crashed instance left of its fabrics.
+TEST_F(NamespaceBackendSystem, VmsReachEachOtherOverIb0OnlyInsideOnePlacementGroup) {
+    auto options = options_for("f");
+    options.fabric_subnet = "198.19.0.0/16";
+    auto made = make_namespace_backend(options);
+    ASSERT_TRUE(made) << made.error().describe();
+    VmBackend& backend = **made;
+    ASSERT_TRUE(backend.recover());
+    const VmPlacement group_a{"burst-hpc-pg0", true};
+    const VmPlacement group_b{"burst-hpc-pg1", true};
+    const VmPlacement alone{"", true};                   // an InfiniBand size in no group
+    const VmPlacement ethernet{"burst-hpc-pg0", false};  // a size without InfiniBand
+    const std::vector<std::pair<std::string, VmPlacement>> vms{
+        {"a1", group_a}, {"a2", group_a}, {"b1", group_b}, {"s1", alone}, {"e1", ethernet}};
+    std::map<std::string, std::string> fabric_ip;
+    for (const auto& [node, placement] : vms) {
+        auto vm = backend.create_vm(node, placement);
+        ASSERT_TRUE(vm) << vm.error().describe();
+        ASSERT_EQ(vm->private_ip.rfind("198.18.", 0), 0u) << vm->private_ip;
+        const auto shown = probe_in_vm(options.instance, node, {"address", "ib0"});
+        if (!placement.infiniband) {
+            EXPECT_EQ(shown.exit_code, 1) << shown.out;
+            EXPECT_NE(shown.err.find("has no IPv4 address on ib0"), std::string::npos) << shown.err;
+            continue;
+        }
+        ASSERT_TRUE(shown.ok()) << shown.err;
+        const std::string address = shown.out.substr(shown.out.find(' ') + 1);
+        // 198.18.N.M -> 198.19.N.M
+        EXPECT_EQ(address, "198.19." + vm->private_ip.substr(7) + "\n") << node;
+        fabric_ip[node] = address.substr(0, address.size() - 1);
+    }
+    EXPECT_EQ(fabric_bridges(options.instance).size(), 3u) << "groups a and b, and s1's own";
+
+    // From a1: its group's a2 answers (nothing listens on port 9: the kernel refuses);
+    // b1 and s1, on other fabrics, are never found on a1's.
+    const auto from_a1 = probe_in_vm(
+        options.instance, "a1",
+        {"peers", "9", fabric_ip["a1"], fabric_ip["a2"], fabric_ip["b1"], fabric_ip["s1"]});
+    EXPECT_EQ(from_a1.exit_code, 1) << from_a1.out << from_a1.err;
+    auto lines = lines_of(from_a1.out);
+    ASSERT_EQ(lines.size(), 3u) << from_a1.out;
+    EXPECT_NE(lines[0].find("-> " + fabric_ip["a2"] + ": reached (port closed)"), std::string::npos)
+        << lines[0];
+    EXPECT_NE(lines[1].find("-> " + fabric_ip["b1"] + ": No route to host"), std::string::npos)
+        << lines[1];
+    EXPECT_NE(lines[2].find("-> " + fabric_ip["s1"] + ": No route to host"), std::string::npos)
+        << lines[2];
+    const auto from_a2 = probe_in_vm(options.instance, "a2", {"peers", "9", fabric_ip["a1"]});
+    EXPECT_TRUE(from_a2.ok()) << from_a2.out << from_a2.err;
+    // A VM without InfiniBand has no route into any fabric, not even through eth0: its kernel
+    // refuses at once (an unreachable route), where a fabric's ARP gives up after seconds.
+    const auto from_e1 = probe_in_vm(options.instance, "e1", {"peers", "9", fabric_ip["a1"]});
+    EXPECT_EQ(from_e1.exit_code, 1);
+    EXPECT_NE(from_e1.out.find(": No route to host"), std::string::npos) << from_e1.out;
+    Command route_command;
+    route_command.argv = {"/usr/sbin/ip", "-n",   namespace_prefix(options.instance) + "e1",
+                          "route",        "show", "type",
+                          "unreachable"};
+    auto route = run_command(route_command);
+    ASSERT_TRUE(route);
+    EXPECT_EQ(route->out, "unreachable 198.19.0.0/16 \n") << route->err;
+
+    // Group a's bridge stays while a2 is on it and goes with it.
+    ASSERT_TRUE(backend.destroy_vm("a1"));
+    EXPECT_EQ(fabric_bridges(options.instance).size(), 3u);
+    ASSERT_TRUE(backend.destroy_vm("a2"));
+    EXPECT_EQ(fabric_bridges(options.instance).size(), 2u);
+
+    // A crashed instance's fabrics (b1's and s1's here) are removed by the next run's recover().
+    auto next = make_namespace_backend(options);
+    ASSERT_TRUE(next) << next.error().describe();
+    auto st = (*next)->recover();
+    ASSERT_TRUE(st) << st.error().describe();
+    const auto after = leftovers_of(options.instance);
+    EXPECT_TRUE(after.namespaces.empty() && after.links.empty()) << describe(after);
+    backend.shutdown();  // finds nothing left of its VMs, and minds not
     const auto end = leftovers_of(options.instance);
     EXPECT_TRUE(end.namespaces.empty() && end.links.empty()) << describe(end);
 }

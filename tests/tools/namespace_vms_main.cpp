@@ -42,7 +42,7 @@ cb::Result<int> run(const NamespaceBackendOptions& options, const std::vector<st
     }
     std::string ready;
     for (const auto& node : nodes) {
-        auto vm = (*backend)->create_vm(node);
+        auto vm = (*backend)->create_vm(node, {});
         if (!vm) {
             return vm.error();
         }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -76,13 +77,14 @@ inline ClusterModel model(const std::vector<std::string>& overrides = {},
 class RecordingBackend final : public VmBackend {
   public:
     Status recover() override { return record("recover", ""); }
-    Result<VmIdentity> create_vm(const std::string& name) override {
+    Result<VmIdentity> create_vm(const std::string& name, const VmPlacement& placement) override {
         if (Status st = record("create_vm", name); !st) {
             return std::move(st).error();
         }
-        auto r = m_inner->create_vm(name);
+        auto r = m_inner->create_vm(name, placement);
         std::lock_guard lock(m_mutex);
         m_live.insert(name);
+        m_placements[name] = placement;
         return r;
     }
     Status start_software(const std::string& name, const VmSoftware& software) override {
@@ -118,6 +120,12 @@ class RecordingBackend final : public VmBackend {
         std::lock_guard lock(m_mutex);
         return m_live;
     }
+    // The placement the last create_vm of `name` gave; none before one.
+    std::optional<VmPlacement> placement_of(const std::string& name) const {
+        std::lock_guard lock(m_mutex);
+        const auto it = m_placements.find(name);
+        return it == m_placements.end() ? std::nullopt : std::optional(it->second);
+    }
 
   private:
     Status record(const std::string& what, const std::string& name) {
@@ -135,6 +143,7 @@ class RecordingBackend final : public VmBackend {
     std::unique_ptr<VmBackend> m_inner = make_none_backend();
     std::vector<std::string> m_calls;
     std::set<std::string> m_live;
+    std::map<std::string, VmPlacement> m_placements;
     std::map<std::string, int> m_failures;
 };
 

@@ -540,6 +540,39 @@ TEST(EmulatorLimits, PlacementGroupsHoldAtMostMaxScalesetSize) {
     EXPECT_EQ(h.node("hpc-4").placement_group_id, "pg1");
 }
 
+// The backend learns each VM's placement group and whether its size has InfiniBand, which
+// together decide its fabric (the namespaces backend's ib0).
+TEST(EmulatorLifecycle, TheBackendCreatesEachVmWithItsPlacementGroupAndNetwork) {
+    Harness h({"HPCMachineType=Standard_HB120rs_v3", "MaxHPCExecuteCoreCount=480"});
+    CreateSet grouped = set_of("hpc", 1);
+    grouped.placement_group_id = "burst-hpc-pg0";
+    h.create(grouped);
+    h.create(set_of("hpc", 1));  // an InfiniBand size in no group
+    h.create(set_of("htc", 1));  // Standard_F2s_v2: no InfiniBand
+    h.advance(1s);
+    const auto hpc1 = h.backend.placement_of("hpc-1");
+    ASSERT_TRUE(hpc1);
+    EXPECT_EQ(hpc1->placement_group, "burst-hpc-pg0");
+    EXPECT_TRUE(hpc1->infiniband);
+    const auto hpc2 = h.backend.placement_of("hpc-2");
+    ASSERT_TRUE(hpc2);
+    EXPECT_EQ(hpc2->placement_group, "");
+    EXPECT_TRUE(hpc2->infiniband);
+    const auto htc1 = h.backend.placement_of("htc-1");
+    ASSERT_TRUE(htc1);
+    EXPECT_FALSE(htc1->infiniband);
+
+    // A deallocated node comes back in its group.
+    h.advance(2s);
+    h.manage(NodeAction::k_deallocate, {"hpc-1"});
+    h.advance(1s);
+    EXPECT_FALSE(h.backend.live().contains("hpc-1"));
+    h.manage(NodeAction::k_start, {"hpc-1"});
+    h.advance(1s);
+    ASSERT_TRUE(h.backend.live().contains("hpc-1"));
+    EXPECT_EQ(h.backend.placement_of("hpc-1")->placement_group, "burst-hpc-pg0");
+}
+
 TEST(EmulatorLimits, FamilyQuotaCapsACreateWithAzuresMessage) {
     ModelOptions options;
     options.quota.family_cores["standardFSv2Family"] = 10;
@@ -1167,8 +1200,8 @@ TEST(EmulatorUsage, BillsFromVmCreationToDeletion) {
 class HangingBootBackend final : public VmBackend {
   public:
     Status recover() override { return m_inner->recover(); }
-    Result<VmIdentity> create_vm(const std::string& name) override {
-        return m_inner->create_vm(name);
+    Result<VmIdentity> create_vm(const std::string& name, const VmPlacement& placement) override {
+        return m_inner->create_vm(name, placement);
     }
     Status start_software(const std::string& name, const VmSoftware& software) override {
         if (name == "hpc-1") {

@@ -61,6 +61,33 @@ TEST(NamespaceBackendOptions, KeepsAddressesInsideTheEmulatorRange) {
               "network address is 198.18.7.0");
 }
 
+TEST(NamespaceBackendOptions, KeepsTheFabricSubnetApartFromTheVmsAndInsideTheRange) {
+    auto o = valid_options();
+    o.fabric_subnet = "198.19.0.0/16";
+    EXPECT_EQ(error_of(o), ::geteuid() == 0 ? "" : error_of(valid_options()));
+    o.fabric_subnet = "10.19.0.0/16";
+    EXPECT_EQ(error_of(o),
+              "namespaces backend: fabric subnet 10.19.0.0/16 is outside 198.18.0.0/15, the only "
+              "range emulated VMs may use");
+    o.fabric_subnet = "198.18.0.0/16";
+    EXPECT_EQ(error_of(o),
+              "namespaces backend: fabric subnet 198.18.0.0/16 overlaps subnet 198.18.7.0/24: the "
+              "InfiniBand fabrics need addresses of their own");
+    o.fabric_subnet = "198.18.7.128/25";
+    EXPECT_EQ(error_of(o),
+              "namespaces backend: fabric subnet 198.18.7.128/25 overlaps subnet 198.18.7.0/24: "
+              "the InfiniBand fabrics need addresses of their own");
+    o.fabric_subnet = "198.19.0.0/25";
+    EXPECT_EQ(error_of(o),
+              "namespaces backend: fabric subnet 198.19.0.0/25 is smaller than subnet "
+              "198.18.7.0/24: a VM's fabric address has the host part of its address, so the "
+              "fabric's prefix can be at most /24");
+    o.fabric_subnet = "198.19.0.0";
+    EXPECT_EQ(error_of(o),
+              "namespaces backend: fabric subnet: invalid subnet '198.19.0.0': expected "
+              "a.b.c.d/len");
+}
+
 TEST(NamespaceBackendOptions, RejectsRelativePathsAndLongBridgeNames) {
     auto o = valid_options();
     o.slurmd = "slurmd";
@@ -94,7 +121,7 @@ TEST(NamespaceBackendOptions, ValidOptionsMakeABackendWithoutTouchingTheSystem) 
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().kind, ErrorKind::k_not_found);
     EXPECT_EQ(missing.error().message, "namespaces backend: no VM named n1");
-    auto bad_name = (*backend)->create_vm("-n1");
+    auto bad_name = (*backend)->create_vm("-n1", {});
     ASSERT_FALSE(bad_name);
     EXPECT_EQ(bad_name.error().kind, ErrorKind::k_usage);
 }
