@@ -772,6 +772,10 @@ void return_failed_nodes(Pass& p) {
 // without a call. return_failed_nodes gives them back when the backoff ends, as it does the
 // nodes that failed. Nodes Slurm uses, is powering, or an admin set DOWN or DRAIN are left alone.
 void hold_backed_off_ranges(Pass& p) {
+    if (p.plan.health.empty()) {
+        return;
+    }
+    std::map<std::string, const ArrayHealth*> blocked;     // by range: its nodes are many
     std::map<std::string, std::vector<std::string>> held;  // by reason
     for (const auto& [name, s] : p.world.slurm) {
         if (!s.state.has("CLOUD") || !s.state.has("POWERED_DOWN") || s.state.base == "DOWN" ||
@@ -784,7 +788,12 @@ void hold_backed_off_ranges(Pass& p) {
             (it->second.phase != Phase::k_idle || it->second.desired == Desired::k_powered_up)) {
             continue;
         }
-        const ArrayHealth* h = p.blocked(nodearray_of(name, p.settings.node_prefix));
+        const std::string range = nodearray_of(name, p.settings.node_prefix);
+        auto known = blocked.find(range);
+        if (known == blocked.end()) {
+            known = blocked.emplace(range, p.blocked(range)).first;
+        }
+        const ArrayHealth* h = known->second;
         if (h != nullptr && fails_nodes(h->kind) && p.world.retry.count(name) == 0) {
             held[h->reason].push_back(name);
         }
