@@ -43,8 +43,10 @@ TEST_F(VmSizesSystem, AStockOutOfOneVmSizeMovesTheJobToTheNextSize) {
     // A backoff longer than the test: the first size stays held back while the job moves.
     auto conf = m_files->write("cloudburst-extra.toml", "[backoff]\ninitial = \"5m\"\n");
     ASSERT_TRUE(conf) << conf.error().describe();
-    std::vector<std::string> args{"--cloudburst", "--scale",           "--cloud-nodes",
-                                  "cloud-1",      "--cloudburst-conf", *conf};
+    // Requeued jobs may start again after 15 s (AuthInfo cred_expire; Slurm's default makes
+    // them wait 121 s).
+    std::vector<std::string> args{"--cloudburst",      "--scale", "--cloud-nodes", "cloud-1",
+                                  "--cloudburst-conf", *conf,     "--cred-expire", "15"};
     for (const std::string param :
          {"HTCMachineType=Standard_F2s_v2,Standard_F4s_v2", "MaxHTCExecuteCoreCount=4"}) {
         args.insert(args.end(), {"--emulator-arg", "-p", "--emulator-arg", param});
