@@ -57,6 +57,7 @@ Result<int> run_limits(bool as_json) {
             }
             out.push_back({{"nodearray", r.nodearray},
                            {"vm_size", r.vm_size},
+                           {"range", r.range},
                            {"spot", r.spot},
                            {"vcpus", r.vcpus},
                            {"available", r.available},
@@ -70,8 +71,10 @@ Result<int> run_limits(bool as_json) {
         return 0;
     }
     for (const auto& r : rows) {
-        std::cout << r.nodearray << " " << r.vm_size << (r.spot ? " (spot)" : "") << ": room for "
-                  << r.room_nodes << " more node(s); binding: " << r.binding << "\n";
+        std::cout << r.nodearray << " " << r.vm_size << (r.spot ? " (spot)" : "")
+                  << (r.range.empty() || r.range == r.nodearray ? "" : " (nodes " + r.range + "-N)")
+                  << ": room for " << r.room_nodes << " more node(s); binding: " << r.binding
+                  << "\n";
         std::vector<std::vector<std::string>> table{{"  LIMIT", "USED/LIMIT", "ROOM (NODES)"}};
         for (const auto& l : r.limits) {
             table.push_back({"  " + l.name, used_of(l), std::to_string(l.room_nodes)});

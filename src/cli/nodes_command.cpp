@@ -20,6 +20,7 @@
 #include "cli/text_output.h"
 #include "core/config_loader.h"
 #include "core/job_request.h"
+#include "core/node_range.h"
 #include "daemon/daemon.h"
 #include "daemon/hook.h"
 #include "store/journal.h"
@@ -149,7 +150,13 @@ Result<int> run_buckets(bool as_json) {
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    auto health_of = [&](const std::string& array) -> std::string {
+    // Health is per VM size (node range, core/node_range.h); a spent budget is the array's.
+    auto health_of = [&](const std::string& range, const std::string& nodearray) -> std::string {
+        std::string array = range;
+        if (!health.contains(array) && health.contains(nodearray) &&
+            health[nodearray].value("budget", false)) {
+            array = nodearray;
+        }
         if (!health.contains(array)) {
             return "ok";
         }
@@ -167,13 +174,15 @@ Result<int> run_buckets(bool as_json) {
                                                 "AVAILABLE", "QUOTA HEADROOM", "VALID", "HEALTH"}};
     for (const auto& a : *arrays) {
         for (const auto& b : a.buckets) {
+            const std::string range = node_range_name(a, b.machine_type);
+            const std::string health_text = health_of(range.empty() ? a.name : range, a.name);
             // What quota (not the array's own limit) keeps from being used right now.
             const int limit_room = std::max(0, b.max_count - b.active_count);
             const int quota_short = std::max(0, limit_room - b.available_count);
             rows.push_back({a.name, b.machine_type, std::to_string(b.max_count),
                             std::to_string(b.active_count), std::to_string(b.available_count),
                             quota_short > 0 ? "short by " + std::to_string(quota_short) : "ok",
-                            b.valid ? "yes" : "no: " + b.invalid_reason, health_of(a.name)});
+                            b.valid ? "yes" : "no: " + b.invalid_reason, health_text});
             out.push_back({{"nodearray", a.name},
                            {"vm_size", b.machine_type},
                            {"max", b.max_count},
@@ -181,7 +190,8 @@ Result<int> run_buckets(bool as_json) {
                            {"available", b.available_count},
                            {"quota_short", quota_short},
                            {"valid", b.valid},
-                           {"health", health_of(a.name)}});
+                           {"range", range},
+                           {"health", health_text}});
         }
     }
     if (as_json) {

@@ -205,9 +205,15 @@ void print_status(const json& s) {
         const std::int64_t until = int_of(b, "until_ms");
         const std::string kind = text_of(b, "kind");
         const bool breaker = kind == "permanent" || b.value("bootstrap", false);
-        std::cout << "  " << text_of(b, "nodearray") << ": "
-                  << (breaker ? "breaker open" : "backed off") << " (" << kind << ", failure "
-                  << int_of(b, "failures") << "), "
+        // A further VM size of an array is held back on its own (core/node_range.h).
+        const std::string range = text_of(b, "range");
+        const std::string size = text_of(b, "vm_size");
+        std::cout << "  " << text_of(b, "nodearray") << (size.empty() ? "" : " " + size)
+                  << (range.empty() || range == text_of(b, "nodearray")
+                          ? ""
+                          : " (nodes " + range + "-N)")
+                  << ": " << (breaker ? "breaker open" : "backed off") << " (" << kind
+                  << ", failure " << int_of(b, "failures") << "), "
                   << (until > now ? "no create call before " + format_time(until)
                                   : std::string("probing again since ") + format_time(until))
                   << "\n    " << text_of(b, "reason") << "\n";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/node_range.h"
 #include "util/sanitize.h"
 
 namespace cb {
@@ -86,14 +87,17 @@ std::vector<BucketLimits> burst_limits(const std::vector<NodeArray>& arrays,
                                                 });
             row.room_nodes = least->room_nodes;
             row.binding = least->name;
-            const auto h = health.find(a.name);
+            // Health is per VM size (node range): a stock-out of one size is that size's.
+            const std::string range = node_range_name(a, b.machine_type);
+            row.range = range;
+            const ArrayHealth* h = range_health(health, range.empty() ? a.name : range, a.name);
             if (!b.valid) {
                 row.binding = "invalid: " + without_control_chars(b.invalid_reason);
                 row.room_nodes = 0;
-            } else if (h != health.end() && h->second.until_ms > now_ms) {
-                row.binding = h->second.budget      ? "budget: " + h->second.reason
-                              : h->second.bootstrap ? "bootstrap breaker: " + h->second.reason
-                                                    : "backoff: " + h->second.reason;
+            } else if (h != nullptr && h->until_ms > now_ms) {
+                row.binding = h->budget      ? "budget: " + h->reason
+                              : h->bootstrap ? "bootstrap breaker: " + h->reason
+                                             : "backoff: " + h->reason;
                 row.room_nodes = 0;
             }
             out.push_back(std::move(row));

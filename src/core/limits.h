@@ -26,6 +26,9 @@ struct BurstLimit {
 struct BucketLimits {
     std::string nodearray;
     std::string vm_size;
+    // Its Slurm node range (core/node_range.h): the array's name for its first VM size,
+    // "<array>-<size slug>" for a further one, "" for a bucket of no range (a repeat).
+    std::string range;
     bool spot = false;
     int vcpus = 0;
     int available = 0;  // CycleCloud's availableCount: what it would add now

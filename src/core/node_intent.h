@@ -29,6 +29,8 @@ std::optional<Phase> phase_from_string(std::string_view s);
 
 struct NodeIntent {
     std::string name;
+    // The node's range (core/node_range.h): its node array for the array's first VM size,
+    // "<array>-<size slug>" for a further one. Health and backoff are kept per range.
     std::string nodearray;
     Desired desired = Desired::k_powered_down;
     Phase phase = Phase::k_idle;

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "core/node_range.h"
 #include "util/sanitize.h"
 
 namespace cb {
@@ -40,16 +41,16 @@ bool failure_reason(const std::string& reason) {
     return starts_with(reason, "cloudburst: ") || starts_with(reason, "ResumeTimeout reached");
 }
 
-std::string region_of(const World& world, const std::string& array) {
-    const auto it = world.arrays.find(array);
-    return it == world.arrays.end() || it->second.region.empty() ? "its region" : it->second.region;
+// The node array of node range `range` (core/node_range.h); nullptr when there is none.
+const NodeArray* array_of(const World& world, const std::string& range) {
+    const auto r = find_node_range(world.arrays, range);
+    const auto it = world.arrays.find(r ? r->array : range);
+    return it == world.arrays.end() ? nullptr : &it->second;
 }
 
-int available_of(const World& world, const std::string& array) {
-    const auto it = world.arrays.find(array);
-    return it == world.arrays.end() || it->second.buckets.empty()
-               ? -1
-               : it->second.buckets.front().available_count;
+std::string region_of(const World& world, const std::string& range) {
+    const NodeArray* a = array_of(world, range);
+    return a == nullptr || a->region.empty() ? "its region" : a->region;
 }
 
 // Capacity and quota can show up after CycleCloud accepted a create (the nodes fail in
@@ -60,26 +61,36 @@ bool seen_late(ErrorKind kind) {
     return kind == ErrorKind::k_capacity || kind == ErrorKind::k_quota;
 }
 
-// The bucket of `array` for `machine_type` (the first one when it is not named or not found).
-const Bucket* bucket_of(const World& world, const std::string& array,
+// The bucket of node range `range` for `machine_type` (the range's own size when it is not
+// named or not found; the array's first bucket when the range is unknown).
+const Bucket* bucket_of(const World& world, const std::string& range,
                         const std::string& machine_type) {
-    const auto it = world.arrays.find(array);
-    if (it == world.arrays.end() || it->second.buckets.empty()) {
+    const NodeArray* a = array_of(world, range);
+    if (a == nullptr || a->buckets.empty()) {
         return nullptr;
     }
-    for (const auto& b : it->second.buckets) {
-        if (!machine_type.empty() && b.machine_type == machine_type) {
-            return &b;
+    const auto r = find_node_range(world.arrays, range);
+    for (const auto* wanted : {&machine_type, r ? &r->machine_type : nullptr}) {
+        for (const auto& b : a->buckets) {
+            if (wanted != nullptr && !wanted->empty() && b.machine_type == *wanted) {
+                return &b;
+            }
         }
     }
-    return &it->second.buckets.front();
+    return &a->buckets.front();
 }
 
-// The bucket of `array` for exactly `machine_type`, when CycleCloud says it cannot be used
+// The available count of node range `range`'s bucket (it includes quota); -1 when unknown.
+int available_of(const World& world, const std::string& range) {
+    const Bucket* b = bucket_of(world, range, {});
+    return b == nullptr ? -1 : b->available_count;
+}
+
+// The bucket of `range` for exactly `machine_type`, when CycleCloud says it cannot be used
 // (`valid` false: the size is not activated or is disabled for the subscription).
-const Bucket* invalid_bucket(const World& world, const std::string& array,
+const Bucket* invalid_bucket(const World& world, const std::string& range,
                              const std::string& machine_type) {
-    const Bucket* b = bucket_of(world, array, machine_type);
+    const Bucket* b = bucket_of(world, range, machine_type);
     return b != nullptr && b->machine_type == machine_type && !b->valid ? b : nullptr;
 }
 
@@ -137,12 +148,11 @@ struct Pass {
         return it == world.slurm.end() ? nullptr : &it->second;
     }
     // The array's health when it currently stops creates; nullptr when asking is fine.
-    const ArrayHealth* blocked(const std::string& array) const {
-        const auto it = plan.health.find(array);
-        if (it == plan.health.end() || world.now_ms >= it->second.until_ms) {
-            return nullptr;
-        }
-        return &it->second;
+    // A spent budget is the whole array's (daemon/spend.h): it stops its every VM size.
+    const ArrayHealth* blocked(const std::string& range) const {
+        const auto r = find_node_range(world.arrays, range);
+        const ArrayHealth* h = range_health(plan.health, range, r ? r->array : range);
+        return h == nullptr || world.now_ms >= h->until_ms ? nullptr : h;
     }
     void event(const std::string& node, const char* kind, std::string message,
                std::string summary = {}) {
@@ -221,12 +231,14 @@ const JobRequest* job_of(const World& world, const std::string& node) {
     return nullptr;
 }
 
-PlacementChoice choose_placement(Pass& p, const NodeIntent& n, const NodeArray& array) {
+// Node ranges (VM sizes) never share a group: the group's name is the range's.
+PlacementChoice choose_placement(Pass& p, const NodeIntent& n, const NodeArray& array,
+                                 const std::string& machine_type) {
     const Placement mode = effective_placement(p.settings.placement(n.nodearray), array);
     if (mode == Placement::k_none) {
         return {};
     }
-    const int size = placement_group_size(array, array.machine_type);
+    const int size = placement_group_size(array, machine_type);
     const std::int64_t index = node_index(n.name, p.settings.node_prefix, n.nodearray);
     std::string group =
         partition_group_name(p.settings.cluster, n.nodearray, placement_slot(index, size));
@@ -247,7 +259,7 @@ PlacementChoice choose_placement(Pass& p, const NodeIntent& n, const NodeArray& 
                                 "{} nodes, or set nodearrays.{}.placement = \"none\" if the job "
                                 "does not need one fabric",
                                 job->job_id, ours.size(), n.nodearray, size,
-                                without_control_chars(array.machine_type), size, n.nodearray),
+                                without_control_chars(machine_type), size, array.name),
                     false};
         }
         if (mode == Placement::k_job) {
@@ -267,7 +279,7 @@ PlacementChoice choose_placement(Pass& p, const NodeIntent& n, const NodeArray& 
                 "cloudburst: config: placement group name '" + without_control_chars(group) +
                     "' is not valid (1 to 64 letters, digits, '-', '_' or '.'); rename the "
                     "CycleCloud cluster or node array, or set nodearrays." +
-                    n.nodearray + ".placement = \"none\"",
+                    array.name + ".placement = \"none\"",
                 true};
     }
     return {group, "", false};
@@ -307,8 +319,8 @@ void start_requested_nodes(Pass& p) {
                    vm->status != VmStatus::k_failed) {
             p.move(n, Phase::k_creating, "a VM for this node already exists; waiting for it");
         } else {
-            const auto arr = p.world.arrays.find(n.nodearray);
-            if (arr == p.world.arrays.end()) {
+            const auto range = find_node_range(p.world.arrays, n.nodearray);
+            if (!range) {
                 const std::string why =
                     "cloudburst: config: no CycleCloud node array '" + n.nodearray + "'";
                 record_failure(p.plan.health, n.nodearray, ErrorKind::k_permanent, why,
@@ -325,15 +337,16 @@ void start_requested_nodes(Pass& p) {
                 }
                 continue;
             }
-            if (const Bucket* b = invalid_bucket(p.world, n.nodearray, arr->second.machine_type);
+            const NodeArray& array = p.world.arrays.at(range->array);
+            if (const Bucket* b = invalid_bucket(p.world, n.nodearray, range->machine_type);
                 b != nullptr) {
-                const std::string why = invalid_bucket_reason(n.nodearray, *b);
+                const std::string why = invalid_bucket_reason(range->array, *b);
                 record_failure(p.plan.health, n.nodearray, ErrorKind::k_permanent, why,
                                p.world.now_ms, p.settings);
                 p.fail(n, why);
                 continue;
             }
-            const PlacementChoice placement = choose_placement(p, n, arr->second);
+            const PlacementChoice placement = choose_placement(p, n, array, range->machine_type);
             if (!placement.refusal.empty()) {
                 if (placement.array_fault) {
                     record_failure(p.plan.health, n.nodearray, ErrorKind::k_permanent,
@@ -357,11 +370,10 @@ void start_requested_nodes(Pass& p) {
             }
             auto& batch = batches[n.nodearray];
             batch.nodearray = n.nodearray;
-            batch.requests.push_back(
-                {n.nodearray, arr->second.machine_type, name, placement.group});
+            batch.requests.push_back({range->array, range->machine_type, name, placement.group});
             ++n.attempts;
             p.move(n, Phase::k_creating,
-                   "asked CycleCloud for a " + arr->second.machine_type + " VM" +
+                   "asked CycleCloud for a " + range->machine_type + " VM" +
                        (placement.group.empty() ? "" : " in placement group " + placement.group));
         }
     }
@@ -487,11 +499,11 @@ void fail_broken_vms(Pass& p) {
                                         p.world.now_ms - n.since_ms)
                 : ErrorKind::k_cloud;
         if (kind == ErrorKind::k_capacity || kind == ErrorKind::k_quota) {
-            const auto arr = p.world.arrays.find(n.nodearray);
+            const auto range = find_node_range(p.world.arrays, n.nodearray);
             const std::string size = !vm->machine_type.empty()
                                          ? without_control_chars(vm->machine_type)
-                                     : arr != p.world.arrays.end() ? arr->second.machine_type
-                                                                   : std::string("its VM size");
+                                     : range ? range->machine_type
+                                             : std::string("its VM size");
             const std::string why = shortfall_reason(p.world, n.nodearray, size, kind, said);
             record_failure(p.plan.health, n.nodearray, kind, why, p.world.now_ms, p.settings,
                            available_of(p.world, n.nodearray));
@@ -754,6 +766,46 @@ void return_failed_nodes(Pass& p) {
     }
 }
 
+// A node range (a VM size) backed off for capacity, quota or a permanent error: its other
+// powered-down nodes are held DOWN with the same reason, so that Slurm places jobs on the
+// array's next VM size (or elsewhere) at once instead of trying them one by one, each failing
+// without a call. return_failed_nodes gives them back when the backoff ends, as it does the
+// nodes that failed. Nodes Slurm uses, is powering, or an admin set DOWN or DRAIN are left alone.
+void hold_backed_off_ranges(Pass& p) {
+    if (p.plan.health.empty()) {
+        return;
+    }
+    std::map<std::string, const ArrayHealth*> blocked;     // by range: its nodes are many
+    std::map<std::string, std::vector<std::string>> held;  // by reason
+    for (const auto& [name, s] : p.world.slurm) {
+        if (!s.state.has("CLOUD") || !s.state.has("POWERED_DOWN") || s.state.base == "DOWN" ||
+            s.state.has("DRAIN") || s.state.has("POWERING_UP") || s.state.has("POWER_UP") ||
+            s.state.has("POWERING_DOWN") || !vm_gone(p.cloud(name))) {
+            continue;
+        }
+        const auto it = p.intents.find(name);
+        if (it != p.intents.end() &&
+            (it->second.phase != Phase::k_idle || it->second.desired == Desired::k_powered_up)) {
+            continue;
+        }
+        const std::string range = nodearray_of(name, p.settings.node_prefix);
+        auto known = blocked.find(range);
+        if (known == blocked.end()) {
+            known = blocked.emplace(range, p.blocked(range)).first;
+        }
+        const ArrayHealth* h = known->second;
+        if (h != nullptr && fails_nodes(h->kind) && p.world.retry.count(name) == 0) {
+            held[h->reason].push_back(name);
+        }
+    }
+    for (auto& [reason, names] : held) {
+        for (const auto& name : names) {
+            p.event(name, "slurm", "held DOWN while its VM size is backed off: " + reason);
+        }
+        p.plan.slurm.push_back({std::move(names), "DOWN", reason, {}, {}});
+    }
+}
+
 // A VM that runs while Slurm has its node powered down (or does not know the node), and that
 // we are not building: an orphan (a create behind our back, a shutdown lost before we
 // journaled it) or a zombie (a Failed VM nobody cleaned). Noted first; removed when it is
@@ -767,8 +819,9 @@ void sweep_orphans(Pass& p) {
         // Only a node of one of our arrays by its name, and a name Slurm reads as one node:
         // a record named "hpc-[1-500],onprem-[1-64]" must never reach scontrol.
         const std::string array = nodearray_of(name, p.settings.node_prefix);
-        if (!is_plain_name(name) || p.world.arrays.count(array) == 0 ||
-            (!vm.nodearray.empty() && vm.nodearray != array)) {
+        const auto range = find_node_range(p.world.arrays, array);
+        if (!is_plain_name(name) || !range ||
+            (!vm.nodearray.empty() && vm.nodearray != range->array)) {
             continue;  // not a node of a node array we manage
         }
         const SlurmNode* s = p.slurm(name);
@@ -811,10 +864,9 @@ void sweep_orphans(Pass& p) {
 // Quota that changed (the array's available count moved) clears the block early.
 void notice_quota_changes(Pass& p) {
     for (auto it = p.plan.health.begin(); it != p.plan.health.end();) {
-        const auto arr = p.world.arrays.find(it->first);
+        const int available = available_of(p.world, it->first);
         if (it->second.kind == ErrorKind::k_quota && it->second.available_at_trip >= 0 &&
-            arr != p.world.arrays.end() && !arr->second.buckets.empty() &&
-            arr->second.buckets.front().available_count != it->second.available_at_trip) {
+            available >= 0 && available != it->second.available_at_trip) {
             p.event(it->first, "cloud",
                     "quota of node array " + it->first + " changed; asking again");
             it = p.plan.health.erase(it);
@@ -959,6 +1011,7 @@ constexpr NamedStep k_steps[] = {
     {"repeat_stuck_shutdowns", repeat_stuck_shutdowns},
     {"finish_stops", finish_stops},
     {"return_failed_nodes", return_failed_nodes},
+    {"hold_backed_off_ranges", hold_backed_off_ranges},
     {"sweep_orphans", sweep_orphans},
     {"start_requested_nodes", start_requested_nodes},
     {"publish_addresses", publish_addresses},
@@ -1008,6 +1061,15 @@ ErrorKind classify_shortfall(const std::string& message) {
         }
     }
     return ErrorKind::k_capacity;
+}
+
+const ArrayHealth* range_health(const std::map<std::string, ArrayHealth>& health,
+                                const std::string& range, const std::string& array) {
+    if (const auto it = health.find(range); it != health.end()) {
+        return &it->second;
+    }
+    const auto it = health.find(array);
+    return it != health.end() && it->second.budget ? &it->second : nullptr;
 }
 
 std::string health_kind(const ArrayHealth& h) {

@@ -26,8 +26,11 @@
 
 namespace cb {
 
-// Why a node array is not asked for VMs right now. Kept by the daemon in memory (a restart
-// forgets it, which costs at most one more ask) and changed only by the pure functions here.
+// Why a node range (one VM size of a node array, core/node_range.h; for an array's first size
+// its name is the array's) is not asked for VMs right now: a stock-out of one size backs off
+// that size alone, and Slurm moves the jobs to the array's next one. Kept by the daemon in
+// memory (a restart forgets it, which costs at most one more ask) and changed only by the
+// pure functions here.
 struct ArrayHealth {
     ErrorKind kind = ErrorKind::k_capacity;  // capacity, quota, permanent, throttled, transient
     std::string reason;                      // as put in Slurm: "cloudburst: capacity: ..."
@@ -41,6 +44,11 @@ struct ArrayHealth {
     // by the daemon's budget check alone (daemon/spend.h).
     bool budget = false;
 };
+
+// The health entry that holds back node range `range` of node array `array`: the range's own,
+// else the array's when it is a spent budget (a budget is the whole array's); nullptr: none.
+const ArrayHealth* range_health(const std::map<std::string, ArrayHealth>& health,
+                                const std::string& range, const std::string& array);
 
 // The kind people and tools see: "budget" for a spent budget, else the ErrorKind's name.
 std::string health_kind(const ArrayHealth& h);
@@ -110,8 +118,8 @@ struct World {
     std::map<std::string, CloudNode> cloud;
     std::map<std::string, SlurmNode> slurm;
     std::map<std::string, NodeArray> arrays;
-    std::map<std::string, ArrayHealth> health;         // by node array; absent: healthy
-    std::map<std::string, BootstrapStreak> bootstrap;  // by node array; absent: none
+    std::map<std::string, ArrayHealth> health;         // by node range; absent: healthy
+    std::map<std::string, BootstrapStreak> bootstrap;  // by node range; absent: none
     // Failed nodes an operator asked back (`cloudburst retry`): they return to the pool once
     // their VM is gone, whatever their array's backoff.
     std::set<std::string> retry;
@@ -120,12 +128,12 @@ struct World {
 };
 
 struct CreateBatch {
-    std::string nodearray;
+    std::string nodearray;  // the node range (the key of its health); each request names its array
     std::vector<CreateRequest> requests;  // literal names, one per node
 };
 
 struct Plan {
-    std::vector<CreateBatch> creates;    // one create call per node array
+    std::vector<CreateBatch> creates;    // one create call per node range
     std::vector<std::string> starts;     // deallocated VMs to start (one call)
     std::vector<std::string> shutdowns;  // VMs to shut down per their policy (one call)
     std::vector<NodeUpdate> slurm;       // scontrol updates, in order
@@ -141,7 +149,8 @@ struct Plan {
     }
 };
 
-// "<prefix>hpc-12" -> "hpc"; empty when the name does not have that shape.
+// "<prefix>hpc-12" -> "hpc", "<prefix>hpc-hb176rs-v4-3" -> "hpc-hb176rs-v4": the node's range
+// (core/node_range.h); empty when the name does not have that shape.
 std::string nodearray_of(const std::string& node, const std::string& prefix);
 
 // Applies a hook request to the intents of `names`; returns the changed intents (resume of a

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/gres_conf.h"
 #include "core/keep_alive.h"
+#include "core/node_range.h"
 #include "core/placement.h"
 #include "core/slurm_options.h"
 #include "core/topology_conf.h"
@@ -22,21 +24,6 @@ constexpr std::string_view k_plain_name_rule =
 
 std::string seconds(Duration d) {
     return std::to_string(d.count() / 1000);
-}
-
-// The first valid bucket of the array, which decides the VM size of its nodes.
-const Bucket* main_bucket(const NodeArray& a) {
-    for (const auto& b : a.buckets) {
-        if (b.valid && (a.machine_type.empty() || b.machine_type == a.machine_type)) {
-            return &b;
-        }
-    }
-    for (const auto& b : a.buckets) {
-        if (b.valid) {
-            return &b;
-        }
-    }
-    return nullptr;
 }
 
 bool is_true(const NodeArray& a, const std::string& key) {
@@ -84,6 +71,146 @@ Status merge_partition_options(std::vector<OptionFrom>& merged,
         }
     }
     return ok_status();
+}
+
+// The bucket CycleCloud lists for `machine_type` in `a` (a valid one when there are several).
+const Bucket& bucket_of(const NodeArray& a, const std::string& machine_type) {
+    const Bucket* found = nullptr;
+    for (const auto& b : a.buckets) {
+        if (b.machine_type == machine_type && (found == nullptr || (!found->valid && b.valid))) {
+            found = &b;
+        }
+    }
+    return *found;  // node_ranges names only sizes of the array's buckets
+}
+
+// Why range `r` (not its array's first) gets no nodes; "" when it does. `array_names` are all
+// node arrays' names (an array's own names come first); `taken` the ranges written so far.
+std::string range_refusal(const NodeRange& r, const std::set<std::string>& array_names,
+                          const std::set<std::string>& taken) {
+    if (r.rank == 0) {
+        return {};
+    }
+    if (!r.valid) {
+        const std::string said = without_control_chars(r.invalid_reason);
+        return "CycleCloud marks it not valid (" + (said.empty() ? "no reason given" : said) +
+               "); activate it for the subscription or take it out of the node array";
+    }
+    // "-" and up to 7 digits of a node index must fit in a node name.
+    constexpr std::size_t k_index_room = 8;
+    if (!is_plain_name(r.name) || r.name.size() + k_index_room > 63) {
+        return "its node names (" + r.name + "-N) would be longer than 63 characters";
+    }
+    if (array_names.count(r.name) != 0 || taken.count(r.name) != 0) {
+        return "its node names (" + r.name + "-N) are another node array's or VM size's";
+    }
+    if (!is_plain_name(r.machine_type)) {
+        return std::string(k_plain_name_rule);
+    }
+    return {};
+}
+
+// What `scale` writes for one range of a node array.
+struct RangeLines {
+    std::string nodes;  // its comment and node line (or why it has none)
+    std::string gres;   // its gres.conf line, if it has GPUs
+    std::string hostlist;
+    int count = 0;
+};
+
+Result<RangeLines> range_lines(const NodeArray& a, const NodeRange& r, const SkuCatalog& catalog,
+                               const NodeArrayConfig& settings,
+                               const std::vector<SlurmOption>& node_options,
+                               std::vector<std::string>& warnings) {
+    RangeLines out;
+    const Bucket& b = bucket_of(a, r.machine_type);
+    const std::string who =
+        "node array '" + a.name + "'" + (r.rank == 0 ? "" : " (" + r.machine_type + ")");
+    const Sku* sku = catalog.find(b.machine_type);
+    const int vcpus = sku != nullptr ? sku->vcpus : b.vcpu_count;
+    const int pcpus =
+        sku != nullptr ? sku->physical_cores : (b.pcpu_count > 0 ? b.pcpu_count : vcpus);
+    const double memory_gb = sku != nullptr ? sku->memory_gb : b.memory_gb;
+    const int gpus = settings.gpu_count.value_or(sku != nullptr ? sku->gpus : b.gpu_count);
+    const std::string gpu_type = sku != nullptr ? gpu_gres_type(sku->gpu_model) : "";
+    // What the node checks at boot comes from the template (cloudburst.gpus): it must be
+    // what Slurm is told, or a node short of GPUs passes, or a whole one fails.
+    if (const auto it = a.configuration.find("cloudburst.gpus");
+        it != a.configuration.end() && it->second != std::to_string(gpus)) {
+        warnings.push_back(who + ": its nodes check for " + escaped(it->second) +
+                           " GPUs at boot (cloudburst.gpus, the template's GPUCount) "
+                           "but Slurm is told " +
+                           std::to_string(gpus) + " (" + b.machine_type + "): make them the same");
+    }
+    int count = b.max_count;
+    if (a.max_count > 0) {
+        count = std::min(count, a.max_count);
+    }
+    std::ostringstream nodes;
+    nodes << ": " << b.machine_type << " (" << vcpus << " vCPUs, " << pcpus << " cores, "
+          << memory_gb << " GB" << (gpus > 0 ? ", " + std::to_string(gpus) + " GPUs" : "")
+          << "), up to " << count << " nodes\n";
+    if (sku == nullptr) {
+        warnings.push_back("VM size " + b.machine_type +
+                           " is not in the SKU catalog; using CycleCloud's figures");
+    }
+    const std::string prefix = r.name + "-";
+    out.hostlist = count == 1 ? prefix + "1" : prefix + "[1-" + std::to_string(count) + "]";
+    std::vector<std::string> features{"cloud", b.machine_type, a.name};
+    features.insert(features.end(), settings.features.begin(), settings.features.end());
+    const long memory =
+        dampened_memory_mb(memory_gb, settings.dampen_memory, settings.dampen_memory_min_mb);
+    std::vector<ConfField> fields{
+        {"NodeName", out.hostlist},
+        {"State", "CLOUD"},
+        {"CPUs", std::to_string(vcpus)},
+        {"ThreadsPerCore", std::to_string(std::max(1, pcpus > 0 ? vcpus / pcpus : 1))},
+        {"RealMemory", std::to_string(memory)},
+        // Slurm takes lower weights first: the array's sizes in CycleCloud's order.
+        {"Weight", std::to_string(settings.weight + r.rank)},
+        {"Feature", join(features, ",")}};
+    if (gpus > 0) {
+        fields.push_back(
+            {"Gres", "gpu:" + (gpu_type.empty() ? "" : gpu_type + ":") + std::to_string(gpus)});
+    }
+    for (const auto& o : node_options) {
+        fields.push_back({o.key, o.value});
+    }
+    auto line = slurm_conf_line(fields);
+    if (!line) {
+        return line.error();
+    }
+    if (count <= 0) {
+        nodes << "# no capacity (maxCount 0: quota or limits): no nodes defined\n";
+        warnings.push_back(who + " has no capacity; commented out");
+        out.nodes = nodes.str();
+        return out;
+    }
+    out.count = count;
+    nodes << *line << "\n";
+    out.nodes = nodes.str();
+    if (gpus > 0) {
+        std::vector<ConfField> gres_fields{{"NodeName", out.hostlist}, {"Name", "gpu"}};
+        if (!gpu_type.empty()) {
+            gres_fields.push_back({"Type", gpu_type});
+        }
+        if (sku != nullptr && !sku->gpu_model.empty()) {
+            gres_fields.push_back({"File", nvidia_device_files(gpus)});  // all NVIDIA
+        } else {
+            // A size the catalog does not know may have AMD GPUs (ND MI300X v5, NVv4):
+            // no NVIDIA device files for it, only the count.
+            gres_fields.push_back({"Count", std::to_string(gpus)});
+            warnings.push_back(who + ": the GPUs of " + b.machine_type +
+                               " are not in the SKU catalog; gres.conf gets Count=" +
+                               std::to_string(gpus) + " without device files");
+        }
+        auto gres_line = slurm_conf_line(gres_fields);
+        if (!gres_line) {
+            return gres_line.error();
+        }
+        out.gres = *gres_line + "\n";
+    }
+    return out;
 }
 
 }  // namespace
@@ -151,6 +278,11 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
     std::vector<NodeArray> sorted = arrays;
     std::sort(sorted.begin(), sorted.end(),
               [](const NodeArray& a, const NodeArray& b) { return a.name < b.name; });
+    std::set<std::string> array_names;  // an array's own node names come before further sizes'
+    for (const auto& a : sorted) {
+        array_names.insert(a.name);
+    }
+    std::set<std::string> range_names;  // further sizes' ranges written so far
     for (const auto& a : sorted) {
         if (!is_plain_name(a.name)) {
             out.warnings.push_back("node array '" + escaped(a.name) + "' skipped: its name " +
@@ -158,18 +290,17 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
             continue;
         }
         const NodeArrayConfig settings = config.node_array(a.name);
-        const std::string nodes_expr_prefix = a.name + "-";
         nodes << "\n# node array " << a.name;
-        const Bucket* b = main_bucket(a);
-        if (b == nullptr) {
+        const std::vector<NodeRange> ranges = node_ranges(a);
+        if (ranges.empty() || !ranges.front().valid || a.buckets.empty()) {
             nodes << ": no valid VM size; nothing generated\n";
             out.warnings.push_back("node array '" + a.name + "' has no valid bucket; skipped");
             continue;
         }
-        if (!is_plain_name(b->machine_type)) {
+        if (!is_plain_name(ranges.front().machine_type)) {
             nodes << ": a VM size Slurm cannot take; nothing generated\n";
             out.warnings.push_back("node array '" + a.name + "' skipped: its VM size '" +
-                                   escaped(b->machine_type) + "' " +
+                                   escaped(ranges.front().machine_type) + "' " +
                                    std::string(k_plain_name_rule));
             continue;
         }
@@ -181,98 +312,45 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
             nodes << ": slurm.autoscale is false; nothing generated\n";
             continue;
         }
-        const Sku* sku = catalog.find(b->machine_type);
-        const int vcpus = sku != nullptr ? sku->vcpus : b->vcpu_count;
-        const int pcpus =
-            sku != nullptr ? sku->physical_cores : (b->pcpu_count > 0 ? b->pcpu_count : vcpus);
-        const double memory_gb = sku != nullptr ? sku->memory_gb : b->memory_gb;
-        const int gpus = settings.gpu_count.value_or(sku != nullptr ? sku->gpus : b->gpu_count);
-        const std::string gpu_type = sku != nullptr ? gpu_gres_type(sku->gpu_model) : "";
-        // What the node checks at boot comes from the template (cloudburst.gpus): it must be
-        // what Slurm is told, or a node short of GPUs passes, or a whole one fails.
-        if (const auto it = a.configuration.find("cloudburst.gpus");
-            it != a.configuration.end() && it->second != std::to_string(gpus)) {
-            out.warnings.push_back(
-                "node array '" + a.name + "': its nodes check for " + escaped(it->second) +
-                " GPUs at boot (cloudburst.gpus, the template's GPUCount) "
-                "but Slurm is told " +
-                std::to_string(gpus) + " (" + b->machine_type + "): make them the same");
-        }
-        int count = b->max_count;
-        if (a.max_count > 0) {
-            count = std::min(count, a.max_count);
-        }
-        nodes << ": " << b->machine_type << " (" << vcpus << " vCPUs, " << pcpus << " cores, "
-              << memory_gb << " GB" << (gpus > 0 ? ", " + std::to_string(gpus) + " GPUs" : "")
-              << "), up to " << count << " nodes\n";
-        if (sku == nullptr) {
-            out.warnings.push_back("VM size " + b->machine_type +
-                                   " is not in the SKU catalog; using CycleCloud's figures");
-        }
-        const std::string hostlist = count == 1
-                                         ? nodes_expr_prefix + "1"
-                                         : nodes_expr_prefix + "[1-" + std::to_string(count) + "]";
-        std::vector<std::string> features{"cloud", b->machine_type, a.name};
-        features.insert(features.end(), settings.features.begin(), settings.features.end());
-        const long memory =
-            dampened_memory_mb(memory_gb, settings.dampen_memory, settings.dampen_memory_min_mb);
-        std::vector<ConfField> fields{
-            {"NodeName", hostlist},
-            {"State", "CLOUD"},
-            {"CPUs", std::to_string(vcpus)},
-            {"ThreadsPerCore", std::to_string(std::max(1, pcpus > 0 ? vcpus / pcpus : 1))},
-            {"RealMemory", std::to_string(memory)},
-            {"Weight", std::to_string(settings.weight)},
-            {"Feature", join(features, ",")}};
-        if (gpus > 0) {
-            fields.push_back(
-                {"Gres", "gpu:" + (gpu_type.empty() ? "" : gpu_type + ":") + std::to_string(gpus)});
-        }
         auto node_options = parsed_options(settings.node_options, SlurmLine::k_node, a.name);
         if (!node_options) {
             return node_options.error();
         }
-        for (const auto& o : *node_options) {
-            fields.push_back({o.key, o.value});
+        bool any_nodes = false;
+        for (const auto& r : ranges) {
+            if (r.rank > 0) {
+                nodes << "\n# node array " << a.name << ", VM size " << r.rank + 1;
+            }
+            if (const std::string refusal = range_refusal(r, array_names, range_names);
+                !refusal.empty()) {
+                nodes << ": " << without_control_chars(r.machine_type) << " skipped\n";
+                out.warnings.push_back("node array '" + a.name + "': VM size '" +
+                                       escaped(r.machine_type) + "' skipped: " + refusal);
+                continue;
+            }
+            range_names.insert(r.name);
+            auto lines = range_lines(a, r, catalog, settings, *node_options, out.warnings);
+            if (!lines) {
+                return lines.error();
+            }
+            nodes << lines->nodes;
+            if (lines->count <= 0) {
+                continue;
+            }
+            any_nodes = true;
+            gres << lines->gres;
+            partitions[settings.partition].push_back(lines->hostlist);
+            if (r.rank == 0) {
+                array_nodes[a.name] = lines->hostlist;  // keep-alive: the first size's nodes
+            }
+            topology.push_back({r.name, lines->count, effective_placement(settings.placement, a),
+                                placement_group_size(a, r.machine_type)});
+            if (!settings.hybrid_partition.empty()) {
+                hybrids[settings.hybrid_partition].push_back(lines->hostlist);
+            }
         }
-        auto line = slurm_conf_line(fields);
-        if (!line) {
-            return line.error();
-        }
-        if (count <= 0) {
-            nodes << "# no capacity (maxCount 0: quota or limits): no nodes defined\n";
-            out.warnings.push_back("node array '" + a.name + "' has no capacity; commented out");
+        if (!any_nodes) {
             continue;
-        }
-        nodes << *line << "\n";
-        if (gpus > 0) {
-            std::vector<ConfField> gres_fields{{"NodeName", hostlist}, {"Name", "gpu"}};
-            if (!gpu_type.empty()) {
-                gres_fields.push_back({"Type", gpu_type});
-            }
-            if (sku != nullptr && !sku->gpu_model.empty()) {
-                gres_fields.push_back({"File", nvidia_device_files(gpus)});  // all NVIDIA
-            } else {
-                // A size the catalog does not know may have AMD GPUs (ND MI300X v5, NVv4):
-                // no NVIDIA device files for it, only the count.
-                gres_fields.push_back({"Count", std::to_string(gpus)});
-                out.warnings.push_back(
-                    "node array '" + a.name + "': the GPUs of " + b->machine_type +
-                    " are not in the SKU catalog; gres.conf gets Count=" + std::to_string(gpus) +
-                    " without device files");
-            }
-            auto gres_line = slurm_conf_line(gres_fields);
-            if (!gres_line) {
-                return gres_line.error();
-            }
-            gres << *gres_line << "\n";
-        }
-        partitions[settings.partition].push_back(hostlist);
-        array_nodes[a.name] = hostlist;
-        topology.push_back({a.name, count, effective_placement(settings.placement, a),
-                            placement_group_size(a, b->machine_type)});
-        if (!settings.hybrid_partition.empty()) {
-            hybrids[settings.hybrid_partition].push_back(hostlist);
         }
         partition_settings.emplace(settings.partition, settings);
         auto options = parsed_options(settings.partition_options, SlurmLine::k_partition, a.name);

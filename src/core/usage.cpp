@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/node_range.h"
 #include "core/reconciler.h"
 
 namespace cb {
@@ -38,8 +39,13 @@ UsageChanges usage_changes(const std::vector<VmUsage>& open,
     }
     auto billing_vm = [&](const std::string& node) -> const CloudNode* {
         const auto it = cloud.find(node);
-        if (it == cloud.end() || !vm_bills(it->second) || it->second.nodearray.empty() ||
-            nodearray_of(node, node_prefix) != it->second.nodearray) {
+        if (it == cloud.end() || !vm_bills(it->second) || it->second.nodearray.empty()) {
+            return nullptr;
+        }
+        // The node's name must be of its VM's array (a further VM size's range names it too).
+        const std::string range = nodearray_of(node, node_prefix);
+        const auto r = find_node_range(arrays, range);
+        if ((r ? r->array : range) != it->second.nodearray) {
             return nullptr;
         }
         return &it->second;

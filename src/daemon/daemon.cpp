@@ -27,6 +27,7 @@
 #include "adapters/cyclecloud_options.h"
 #include "core/config_loader.h"
 #include "core/config_path.h"
+#include "core/node_range.h"
 #include "core/placement.h"
 #include "core/prolog_gate.h"
 #include "core/vm_status.h"
@@ -120,12 +121,19 @@ ReconcileSettings Daemon::settings() const {
     s.backoff_max_ms = m_config.backoff.max.count();
     s.backoff_factor = m_config.backoff.factor;
     s.bootstrap_failures = m_config.backoff.bootstrap_failures;
-    s.resume_timeout_ms = [this](const std::string& array) -> std::int64_t {
-        return m_config.node_array(array).resume_timeout.count();
+    s.resume_timeout_ms = [this](const std::string& range) -> std::int64_t {
+        return m_config.node_array(array_of_range(range)).resume_timeout.count();
     };
     s.cluster = m_config.cyclecloud.cluster;
-    s.placement = [this](const std::string& array) { return m_config.node_array(array).placement; };
+    s.placement = [this](const std::string& range) {
+        return m_config.node_array(array_of_range(range)).placement;
+    };
     return s;
+}
+
+std::string Daemon::array_of_range(const std::string& range) const {
+    const auto r = find_node_range(m_arrays, range);
+    return r ? r->array : range;
 }
 
 Status Daemon::intake(std::int64_t now_ms) {
@@ -361,7 +369,7 @@ Plan Daemon::plan_at_once(const std::vector<NodeIntent>& changed,
     for (const auto& n : changed) {
         // A VM that was there (running, deallocated, leaving, failed) is the pass's to judge.
         if (wanted.count(n.name) != 0 && n.phase == Phase::k_requested &&
-            !m_vms_seen.contains(n.name) && m_arrays.count(n.nodearray) != 0 &&
+            !m_vms_seen.contains(n.name) && find_node_range(m_arrays, n.nodearray) &&
             m_health.count(n.nodearray) == 0) {
             w.intents.emplace(n.name, n);
         }
@@ -375,7 +383,7 @@ Plan Daemon::plan_at_once(const std::vector<NodeIntent>& changed,
     // The jobs just taken from the resume file decide placement groups (core/placement.h);
     // without placement they are not read.
     const bool placed = std::any_of(w.intents.begin(), w.intents.end(), [&](const auto& e) {
-        const std::string& array = e.second.nodearray;
+        const std::string array = array_of_range(e.second.nodearray);
         return effective_placement(settings().placement(array), m_arrays.at(array)) !=
                Placement::k_none;
     });
@@ -577,8 +585,11 @@ void Daemon::fill_report(StatusReport& r) const {
         r.creates_in_flight += it == phases.end() ? 0 : it->second;
     }
     r.blocked.clear();
-    for (const auto& [array, h] : m_health) {
-        r.blocked.push_back({array, health_kind(h), h.reason, h.until_ms, h.failures, h.bootstrap});
+    for (const auto& [range, h] : m_health) {
+        const auto known = find_node_range(m_arrays, range);
+        r.blocked.push_back({known ? known->array : range, health_kind(h), h.reason, h.until_ms,
+                             h.failures, h.bootstrap, range,
+                             known ? known->machine_type : std::string()});
     }
     r.create_call_seconds = m_stats.create_call_seconds;
     r.boot_seconds = m_stats.boot_seconds;
@@ -665,8 +676,14 @@ void Daemon::reset_array(const std::string& array) {
         log::error("reset request for '{}', which is not a node array name", escaped(array));
         return;
     }
+    // An array's reset is its every VM size's (node range's); a range's is its own.
+    const auto of_it = [&](const std::string& range) {
+        return range == array || array_of_range(range) == array;
+    };
     auto health = m_health;
-    const bool had = health.erase(array) + m_bootstrap.erase(array) > 0;
+    const bool had = std::erase_if(health, [&](const auto& e) { return of_it(e.first); }) +
+                         std::erase_if(m_bootstrap, [&](const auto& e) { return of_it(e.first); }) >
+                     0;
     log::info("node array {}: reset by the operator{}", array,
               had ? "" : " (it had no backoff or breaker)");
     log_health_changes(health);
@@ -852,7 +869,8 @@ void Daemon::execute(Plan& plan, const World& world, bool journaled) {
     std::map<ShutdownMode, std::vector<std::string>> shutdowns;
     for (const auto& name : plan.shutdowns) {
         const auto it = world.intents.find(name);
-        const std::string array = it != world.intents.end() ? it->second.nodearray : "";
+        const std::string array =
+            it != world.intents.end() ? array_of_range(it->second.nodearray) : "";
         const bool dealloc = m_config.node_array(array).shutdown == ShutdownPolicy::k_deallocate;
         shutdowns[dealloc ? ShutdownMode::k_deallocate : ShutdownMode::k_terminate].push_back(name);
     }

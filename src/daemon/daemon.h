@@ -105,6 +105,9 @@ class Daemon {
     Status take_jobs(const std::string& resume_file, const std::vector<std::string>& names,
                      const std::map<std::string, NodeIntent>& intents, std::int64_t now_ms);
     ReconcileSettings settings() const;
+    // The node array of node range `range` (core/node_range.h), as far as the arrays last
+    // read from CycleCloud tell; `range` itself when they do not.
+    std::string array_of_range(const std::string& range) const;
     void log_health_changes(const std::map<std::string, ArrayHealth>& next);
     void reset_array(const std::string& array);
     void forget_retries(const World& world, const Plan& plan, std::int64_t now_ms);

@@ -50,7 +50,9 @@ std::string status_json(const StatusReport& r) {
                            {"reason", b.reason},
                            {"until_ms", b.until_ms},
                            {"failures", b.failures},
-                           {"bootstrap", b.bootstrap}});
+                           {"bootstrap", b.bootstrap},
+                           {"range", b.range},
+                           {"vm_size", b.vm_size}});
     }
     json gates = json::array();
     for (const auto& g : r.gates) {
@@ -316,19 +318,22 @@ std::string render_prometheus(const StatusReport& r) {
             std::to_string(r.creates_in_flight));
     x.family("cloudburst_nodearray_blocked", "gauge",
              "1 for a node array that gets no create call now: backed off (state=\"backoff\") "
-             "or with its breaker open (state=\"breaker\"), with the error class.");
+             "or with its breaker open (state=\"breaker\"), with the error class. A further "
+             "VM size of an array is labelled with its node range (<array>-<size>).");
     x.family("cloudburst_nodearray_blocked_until_seconds", "gauge",
              "Until when a blocked node array gets no create call (Unix time).");
     for (const auto& b : r.blocked) {
         const bool active = b.until_ms > r.now_ms;
         const std::string_view state = b.kind == "permanent" || b.bootstrap ? "breaker" : "backoff";
         x.sample("cloudburst_nodearray_blocked",
-                 {{"nodearray", b.nodearray}, {"state", state}, {"class", b.kind}},
+                 {{"nodearray", b.range.empty() ? b.nodearray : b.range},
+                  {"state", state},
+                  {"class", b.kind}},
                  active ? "1" : "0");
     }
     for (const auto& b : r.blocked) {
-        x.sample("cloudburst_nodearray_blocked_until_seconds", {{"nodearray", b.nodearray}},
-                 seconds(b.until_ms));
+        x.sample("cloudburst_nodearray_blocked_until_seconds",
+                 {{"nodearray", b.range.empty() ? b.nodearray : b.range}}, seconds(b.until_ms));
     }
     x.gauge("cloudburst_gates_waiting",
             "Jobs held by the prolog gate until their cloud nodes register.",

@@ -40,6 +40,7 @@ std::vector<double> boot_seconds_buckets();
 
 // A node array that may not be asked for VMs now: backed off (capacity, quota, throttled,
 // transient) or with its breaker open (permanent, bootstrap).
+// A node range (one VM size of a node array, core/node_range.h) held back.
 struct ArrayBlock {
     std::string nodearray;
     std::string kind;    // ErrorKind's name: "capacity", "quota", "permanent", ...
@@ -47,6 +48,8 @@ struct ArrayBlock {
     std::int64_t until_ms = 0;
     int failures = 0;
     bool bootstrap = false;
+    std::string range;    // the health entry's key: `nodearray` for the array's first size
+    std::string vm_size;  // "" when the arrays last read do not name the range
 };
 
 struct WaitingGate {

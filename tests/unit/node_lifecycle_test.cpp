@@ -59,11 +59,18 @@ struct Cluster {
         j.recorded_ms = w.now_ms;
         w.jobs[id] = j;
     }
-    // The outcome of the pass's create call.
-    Plan created(const Plan& plan, const Result<CreateResult>& result) {
+    // A second VM size in hpc's buckets: its nodes are hpc-hb176rs-v4-N (core/node_range.h).
+    void two_sizes() {
+        Bucket b;
+        b.machine_type = "Standard_HB176rs_v4";
+        b.available_count = 10;
+        w.arrays["hpc"].buckets.push_back(b);
+    }
+    // The outcome of the pass's create call (its `batch`th).
+    Plan created(const Plan& plan, const Result<CreateResult>& result, std::size_t batch = 0) {
         Plan out;
         out.health = plan.health;
-        apply_create_result(out, w, plan.creates.at(0), result, settings);
+        apply_create_result(out, w, plan.creates.at(batch), result, settings);
         for (const auto& n : out.changed) {
             w.intents[n.name] = n;
         }
@@ -720,6 +727,174 @@ TEST(NodeLifecycle, InvalidBucketFailsAtOnceAsPermanentWithoutACreateCall) {
               "(DisabledMachineType); activate the VM size for the subscription or set another "
               "in the node array");
     EXPECT_EQ(d.w.health["hpc"].kind, ErrorKind::k_permanent);
+}
+
+// ---- Several VM sizes per node array: health per size (node range) ----------------------
+
+const CreateBatch* batch_of(const Plan& p, const std::string& range) {
+    for (const auto& b : p.creates) {
+        if (b.nodearray == range) {
+            return &b;
+        }
+    }
+    return nullptr;
+}
+
+TEST(NodeLifecycle, ANodeOfAFurtherVmSizeIsCreatedInItsArrayWithItsSize) {
+    Cluster c;
+    c.two_sizes();
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-hb176rs-v4-1"});
+    EXPECT_EQ(c.w.intents.at("hpc-hb176rs-v4-1").nodearray, "hpc-hb176rs-v4");
+    const Plan plan = c.pass();
+    ASSERT_EQ(plan.creates.size(), 2u) << "one create call per VM size";
+    const CreateBatch* first = batch_of(plan, "hpc");
+    const CreateBatch* second = batch_of(plan, "hpc-hb176rs-v4");
+    ASSERT_TRUE(first != nullptr && second != nullptr);
+    ASSERT_EQ(second->requests.size(), 1u);
+    EXPECT_EQ(second->requests[0].nodearray, "hpc");
+    EXPECT_EQ(second->requests[0].machine_type, "Standard_HB176rs_v4");
+    EXPECT_EQ(second->requests[0].name, "hpc-hb176rs-v4-1");
+    EXPECT_EQ(first->requests.at(0).machine_type, "Standard_HB120rs_v3");
+}
+
+// The done-when of issue 15's third point, as the reconciler sees it: size A out of stock
+// backs off A alone; nodes of A Slurm picks during the backoff fail at once without a call,
+// and size B's nodes are still asked for.
+TEST(NodeLifecycle, StockOutOfOneVmSizeBacksOffThatSizeOnly) {
+    Cluster c;
+    c.two_sizes();
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    const Plan refused =
+        c.created(c.pass(), CreateResult{"op-1", {{0, "AllocationFailed: no capacity"}}});
+    EXPECT_EQ(reason_of(refused, "hpc-1"),
+              "cloudburst: capacity: Standard_HB120rs_v3 unavailable in westeurope: "
+              "AllocationFailed: no capacity");
+    ASSERT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health.count("hpc-hb176rs-v4"), 0u);
+    c.later(k_minute / 6);
+    c.hook(HookKind::k_resume, {"hpc-2", "hpc-hb176rs-v4-1"});
+    const Plan next = c.pass();
+    EXPECT_EQ(reason_of(next, "hpc-2").rfind("cloudburst: capacity: Standard_HB120rs_v3 ", 0), 0u)
+        << reason_of(next, "hpc-2");
+    EXPECT_EQ(c.phase("hpc-2"), Phase::k_failed);
+    ASSERT_EQ(next.creates.size(), 1u);
+    EXPECT_EQ(next.creates[0].nodearray, "hpc-hb176rs-v4");
+    EXPECT_EQ(next.creates[0].requests.at(0).machine_type, "Standard_HB176rs_v4");
+    EXPECT_EQ(c.phase("hpc-hb176rs-v4-1"), Phase::k_creating);
+    // B's create works; A's backoff is still A's.
+    c.created(next, CreateResult{"op-2", {{1, ""}}});
+    EXPECT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health.count("hpc-hb176rs-v4"), 0u);
+}
+
+TEST(NodeLifecycle, CapacitySeenLateForOneVmSizeBacksOffThatSizeOnly) {
+    Cluster c;
+    c.two_sizes();
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-hb176rs-v4-1"});
+    const Plan plan = c.pass();
+    ASSERT_EQ(plan.creates.size(), 2u);
+    for (std::size_t i = 0; i < plan.creates.size(); ++i) {
+        c.created(plan, CreateResult{"op-" + std::to_string(i), {{1, ""}}}, i);
+    }
+    c.w.health = {};
+    c.vm("hpc-1", VmStatus::k_failed, "Failed");
+    c.w.cloud["hpc-1"].machine_type = "Standard_HB120rs_v3";
+    c.w.cloud["hpc-1"].status_message = "AllocationFailed: Allocation failed.";
+    c.vm("hpc-hb176rs-v4-1", VmStatus::k_acquiring, "Acquiring");
+    const Plan out = c.pass();
+    EXPECT_EQ(reason_of(out, "hpc-1").rfind("cloudburst: capacity: Standard_HB120rs_v3 ", 0), 0u)
+        << reason_of(out, "hpc-1");
+    EXPECT_EQ(c.w.health.count("hpc"), 1u);
+    EXPECT_EQ(c.w.health.count("hpc-hb176rs-v4"), 0u);
+    EXPECT_EQ(c.phase("hpc-hb176rs-v4-1"), Phase::k_creating);
+    // B's VM comes up: A stays backed off (only a VM of A ends A's backoff).
+    c.vm("hpc-hb176rs-v4-1", VmStatus::k_ready, "Ready", "198.18.0.8");
+    c.later(2 * k_minute);
+    c.pass();
+    EXPECT_EQ(c.phase("hpc-hb176rs-v4-1"), Phase::k_registering);
+    EXPECT_EQ(c.w.health.count("hpc"), 1u);
+}
+
+TEST(NodeLifecycle, AFurtherVmSizeCycleCloudMarksNotValidFailsItsNodesAtOnce) {
+    Cluster c;
+    c.two_sizes();
+    c.w.arrays["hpc"].buckets[1].valid = false;
+    c.w.arrays["hpc"].buckets[1].invalid_reason = "NotActivated";
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-hb176rs-v4-1"});
+    const Plan out = c.pass();
+    ASSERT_EQ(out.creates.size(), 1u);
+    EXPECT_EQ(out.creates[0].nodearray, "hpc");
+    EXPECT_EQ(reason_of(out, "hpc-hb176rs-v4-1"),
+              "cloudburst: permanent: Standard_HB176rs_v4 cannot be used in node array hpc "
+              "(NotActivated); activate the VM size for the subscription or set another in the "
+              "node array");
+    EXPECT_EQ(c.w.health.count("hpc-hb176rs-v4"), 1u);
+    EXPECT_EQ(c.w.health.count("hpc"), 0u);
+}
+
+TEST(NodeLifecycle, ASpentBudgetStopsEveryVmSizeOfTheArray) {
+    Cluster c;
+    c.two_sizes();
+    ArrayHealth spent;
+    spent.kind = ErrorKind::k_quota;
+    spent.budget = true;
+    spent.failures = 1;
+    spent.until_ms = k_start + 24 * 60 * k_minute;
+    spent.reason = "cloudburst: budget: hpc spent its monthly budget";
+    c.w.health["hpc"] = spent;
+    c.hook(HookKind::k_resume, {"hpc-hb176rs-v4-1"});
+    const Plan out = c.pass();
+    EXPECT_TRUE(out.creates.empty());
+    EXPECT_EQ(reason_of(out, "hpc-hb176rs-v4-1"), spent.reason);
+}
+
+// hpc's first size is out of stock: its other powered-down nodes (not those an admin set
+// DOWN or DRAIN, not those in use, not the other size's) are held DOWN with the reason, and
+// return to the pool with the failed node when the backoff ends.
+TEST(NodeLifecycle, BackedOffRangeHoldsItsOtherPoweredDownNodes) {
+    Cluster c;
+    c.two_sizes();
+    c.hook(HookKind::k_resume, {"hpc-1"});
+    const Plan refused =
+        c.created(c.pass(), CreateResult{"op-1", {{0, "AllocationFailed: no capacity"}}});
+    const std::string why = reason_of(refused, "hpc-1");
+    c.slurm("hpc-1", "DOWN", {"POWERED_DOWN"}, why);
+    c.slurm("hpc-2", "IDLE", {"POWERED_DOWN"});
+    c.slurm("hpc-3", "IDLE", {"POWERED_DOWN"});
+    c.slurm("hpc-4", "IDLE", {"POWERED_DOWN", "DRAIN"}, "admin: disk");
+    c.slurm("hpc-5", "ALLOCATED", {"POWERING_UP"});
+    c.slurm("hpc-hb176rs-v4-1", "IDLE", {"POWERED_DOWN"});
+    const Plan held = c.pass();
+    ASSERT_TRUE(has_update(held, "hpc-2", "DOWN"));
+    EXPECT_EQ(reason_of(held, "hpc-2"), why);
+    EXPECT_TRUE(has_update(held, "hpc-3", "DOWN"));
+    for (const std::string node : {"hpc-4", "hpc-5", "hpc-hb176rs-v4-1"}) {
+        EXPECT_FALSE(has_update(held, node, "DOWN")) << node;
+    }
+    // Slurm has them DOWN now: nothing more until the backoff ends; then they return.
+    c.slurm("hpc-2", "DOWN", {"POWERED_DOWN"}, why);
+    c.slurm("hpc-3", "DOWN", {"POWERED_DOWN"}, why);
+    EXPECT_TRUE(c.pass().slurm.empty());
+    c.later(c.settings.backoff_initial_ms);
+    const Plan back = c.pass();
+    for (const std::string node : {"hpc-1", "hpc-2", "hpc-3"}) {
+        EXPECT_TRUE(has_update(back, node, "RESUME")) << node;
+    }
+    EXPECT_FALSE(has_update(back, "hpc-4", "RESUME"));
+}
+
+TEST(NodeLifecycle, PlacementGroupsNeverMixVmSizes) {
+    Cluster c;
+    c.two_sizes();
+    c.w.arrays["hpc"].configuration["slurm.hpc"] = "true";
+    c.settings.cluster = "burst";
+    c.hook(HookKind::k_resume, {"hpc-1", "hpc-hb176rs-v4-1"});
+    const Plan plan = c.pass();
+    const CreateBatch* first = batch_of(plan, "hpc");
+    const CreateBatch* second = batch_of(plan, "hpc-hb176rs-v4");
+    ASSERT_TRUE(first != nullptr && second != nullptr);
+    EXPECT_EQ(first->requests.at(0).placement_group, "burst-hpc-pg0");
+    EXPECT_EQ(second->requests.at(0).placement_group, "burst-hpc-hb176rs-v4-pg0");
 }
 
 // Boots a VM for `name` that never registers; gives up after the deadline.

@@ -32,7 +32,10 @@ StatusReport sample_report() {
     r.vms = {{"hpc", {{"Ready", 3}, {"Acquiring", 2}}}};
     r.creates_in_flight = 2;
     r.blocked.push_back({"gpu", "capacity", "cloudburst: capacity: Standard_ND96 unavailable",
-                         1'700'000'200'000, 2, false});
+                         1'700'000'200'000, 2, false, "gpu", "Standard_ND96"});
+    // A further VM size of gpu, held back on its own (core/node_range.h).
+    r.blocked.push_back({"gpu", "quota", "cloudburst: quota: Standard_ND40rs_v2 in westeurope",
+                         1'700'000'300'000, 1, false, "gpu-nd40rs-v2", "Standard_ND40rs_v2"});
     r.gates_waiting = 1;
     r.gates.push_back({"17", 4, 1'700'000'090'000});
     r.create_call_seconds.observe(0.2);
@@ -88,6 +91,10 @@ TEST(StatusReport, JsonCarriesEveryPartTheStatusCommandShows) {
     EXPECT_EQ(j["creates_in_flight"], 2);
     EXPECT_EQ(j["blocked"][0]["nodearray"], "gpu");
     EXPECT_EQ(j["blocked"][0]["until_ms"], 1'700'000'200'000);
+    EXPECT_EQ(j["blocked"][0]["range"], "gpu");
+    EXPECT_EQ(j["blocked"][1]["nodearray"], "gpu");
+    EXPECT_EQ(j["blocked"][1]["range"], "gpu-nd40rs-v2");
+    EXPECT_EQ(j["blocked"][1]["vm_size"], "Standard_ND40rs_v2");
     EXPECT_EQ(j["gates"]["waiting"], 1);
     EXPECT_EQ(j["gates"]["jobs"][0]["job"], "17");
     EXPECT_EQ(j["histograms"]["create_call_seconds"]["count"], 2);
@@ -127,6 +134,10 @@ TEST(StatusReport, PrometheusTextHasTheFiguresOfTheReport) {
               "1");
     EXPECT_EQ(sample_value(text, "cloudburst_nodearray_blocked_until_seconds{nodearray=\"gpu\"}"),
               "1700000200");
+    // A further VM size's series is its node range's, so the two never collide.
+    EXPECT_EQ(sample_value(
+                  text, "cloudburst_nodearray_blocked_until_seconds{nodearray=\"gpu-nd40rs-v2\"}"),
+              "1700000300");
     EXPECT_EQ(sample_value(text, "cloudburst_last_pass_duration_seconds"), "0.035");
     EXPECT_EQ(sample_value(text, "cloudburst_gates_waiting"), "1");
     EXPECT_EQ(sample_value(text, "cloudburst_create_call_duration_seconds_bucket{le=\"0.25\"}"),
@@ -160,7 +171,7 @@ TEST(StatusReport, PrometheusTextPassesPromtoolCheckMetrics) {
         << promtool << " is missing: install Debian's prometheus package (scripts/install-deps.sh)";
     StatusReport r = sample_report();
     r.nodes["we\"ird\\array\n"] = {{"idle", 1}};
-    r.blocked.push_back({"bad", "permanent", "x", 1, 5, true});
+    r.blocked.push_back({"bad", "permanent", "x", 1, 5, true, "bad", ""});
     Command check;
     check.argv = {promtool, "check", "metrics"};
     check.input = render_prometheus(r);
