@@ -74,7 +74,7 @@ cleanup() {
   # The shell script's runs still going (children of slurmctld, which `down` stops).
   for f in "$dir"/shell/naive/pids/*; do
     [ -f "$f" ] || continue
-    grep -qF naive_ "/proc/${f##*/}/cmdline" 2>/dev/null && kill "${f##*/}" 2>/dev/null
+    if grep -qF naive_ "/proc/${f##*/}/cmdline" 2>/dev/null; then kill "${f##*/}" 2>/dev/null || true; fi
   done
   for v in ours shell; do
     [ -e "$dir/$v/testbed.state" ] && bash "$here/scripts/testbed.sh" down "$dir/$v" >/dev/null 2>&1
@@ -223,12 +223,13 @@ measure() {
       sleep 0.1
     done
     t_up=$(date +%s.%N)
-    mem=$(vm_memory_mib "$v" "$n" "$shmem0")
     until [ -s "$out" ]; do
       [ $SECONDS -lt $deadline ] || { echo "job $job ($v, $n nodes) did not run in $((300 + 2 * n)) s" >&2; exit 1; }
       sleep 0.05
     done
     t1=$(cat "$out")
+    # Measured once the job runs, so its /proc walk takes no CPU from what is timed.
+    mem=$(vm_memory_mib "$v" "$n" "$shmem0")
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t_up" | bc -l | xargs printf '%.2f '

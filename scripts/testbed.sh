@@ -18,9 +18,10 @@
 #
 # Addresses in 198.18.NNN.0/24: .1 the host (slurmctld), .16-.31 on-prem nodes,
 # .64-.127 free for tests' own namespace VMs, .128-.254 the emulator's VMs. With more than
-# 126 cloud nodes and the namespaces backend, the emulator's VMs get a /22 of their own
-# instead (1,022 addresses, 198.18.B.0/22 for B in 200, 204 .. 252; the host is .1 there
-# too, on the same bridge).
+# 126 cloud nodes (--cloud-nodes; not --scale's) and the namespaces backend, the emulator's
+# VMs get a /22 of their own instead (1,021 VMs, 198.18.B.0/22 for B in 200, 204 .. 252; the
+# host is .1 there too, on the same bridge; on-prem nodes do not reach them, the host does
+# not forward).
 # Namespace-VM instances of a testbed are named tbNNN<x> (x: o on-prem, c emulator, others
 # free for tests); `down` cleans every instance with its prefix.
 #
@@ -228,8 +229,8 @@ make_bridge() {
   vm_subnet=198.18.$index.0/24
   vm_pool=198.18.$index.128/25
   if [ "${vm_count:-0}" -gt 126 ]; then
-    [ "$vm_count" -le 1022 ] ||
-      die "--cloud-nodes: $vm_count nodes; the namespaces backend's pool holds at most 1022"
+    [ "$vm_count" -le 1021 ] ||
+      die "--cloud-nodes: $vm_count nodes; the namespaces backend's pool holds at most 1021"
     local b
     for b in $(seq 200 4 252); do
       grep -qE "^198\.18\.($b|$((b + 1))|$((b + 2))|$((b + 3)))\." <<<"$used" && continue

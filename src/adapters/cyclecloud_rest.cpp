@@ -21,6 +21,7 @@
 #include "core/cloud_input.h"
 #include "core/vm_status.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/token_bucket.h"
 
 namespace cb {
@@ -444,9 +445,14 @@ Result<std::vector<NodeArray>> parse_cluster_status(const std::string& body) {
             if (na.name.empty()) {
                 return malformed("a node array has no name");
             }
-            // A multi-select MachineType ("A, B") names several sizes: new nodes take the
-            // first valid bucket's.
-            if (na.machine_type.empty() || na.machine_type.find(',') != std::string::npos) {
+            // A multi-select MachineType ("A, B", as a string) names several sizes: the
+            // array's own is the first listed, as with a list value, valid or not (node
+            // ranges keep their sizes). No MachineType at all: the first valid bucket's.
+            if (const auto comma = na.machine_type.find(','); comma != std::string::npos) {
+                na.machine_type =
+                    std::string(trim(std::string_view(na.machine_type).substr(0, comma)));
+            }
+            if (na.machine_type.empty()) {
                 for (const auto& b : na.buckets) {
                     if (b.valid && !b.machine_type.empty()) {
                         na.machine_type = b.machine_type;

@@ -74,12 +74,16 @@ std::vector<std::string> screen_node_arrays(std::vector<NodeArray>& arrays) {
         clean(a.region);
         for (auto& b : a.buckets) {
             clean(b.invalid_reason);
-            if (b.valid && !b.machine_type.empty() && !is_plain_name(b.machine_type)) {
+            if (!b.machine_type.empty() && !is_plain_name(b.machine_type)) {
+                // Valid or not, its size names a node range (reasons, `status`): escaped.
+                b.machine_type = escaped(b.machine_type);
                 warnings.push_back("cyclecloud: node array " + a.name +
-                                   ": ignoring the bucket of VM size '" + escaped(b.machine_type) +
+                                   ": ignoring the bucket of VM size '" + b.machine_type +
                                    "': not a plain name " + std::string(k_rule));
-                b.valid = false;
-                b.invalid_reason = "VM size is not a plain name";
+                if (b.valid) {
+                    b.valid = false;
+                    b.invalid_reason = "VM size is not a plain name";
+                }
             }
         }
     }

@@ -48,27 +48,14 @@ std::vector<NodeRange> node_ranges(const NodeArray& array) {
         // CycleCloud listed no bucket (or a test did not): the array's own size, as before.
         return {{array.name, array.name, array.machine_type, 0, true, {}}};
     }
-    const Bucket* first = nullptr;
+    // The first range never depends on which sizes are valid now: `scale` wrote the node
+    // names once, and a node must keep its size when a bucket turns invalid later (its nodes
+    // then fail with CycleCloud's reason, and jobs move to the next size).
+    const Bucket* first = &array.buckets.front();
     for (const auto& b : array.buckets) {
-        if (b.valid && (array.machine_type.empty() || b.machine_type == array.machine_type)) {
+        if (b.machine_type == array.machine_type) {
             first = &b;
             break;
-        }
-    }
-    for (const auto& b : array.buckets) {
-        if (first == nullptr && b.valid) {
-            first = &b;
-        }
-    }
-    if (first == nullptr) {
-        // No size is valid: the first range is the array's own size, marked not valid, so
-        // that its nodes fail with CycleCloud's reason.
-        first = &array.buckets.front();
-        for (const auto& b : array.buckets) {
-            if (b.machine_type == array.machine_type) {
-                first = &b;
-                break;
-            }
         }
     }
     std::vector<NodeRange> out{range_of(array, *first, array.name, 0)};

@@ -32,11 +32,11 @@ struct NodeRange {
 // ("Standard_HB176rs_v4" -> "hb176rs-v4"). "" when nothing is left.
 std::string vm_size_slug(std::string_view machine_type);
 
-// The ranges of `array`, one per distinct VM size of its buckets: first the size its nodes
-// had when arrays had one (the valid bucket of `array.machine_type`, else the first valid
-// bucket), then the others in CycleCloud's order, invalid ones included (marked). Sizes whose
-// slug is empty or repeats an earlier one's are left out. When no bucket is valid the first
-// range is the array's own size, marked not valid; with no bucket at all it is
+// The ranges of `array`, one per distinct VM size of its buckets: first the array's own size
+// (`array.machine_type`, the first its MachineType lists; else the first bucket), valid or
+// not, then the others in CycleCloud's order, invalid ones included (marked). Validity never
+// moves a size to another range: the names `scale` wrote keep their size. Sizes whose slug
+// is empty or repeats an earlier one's are left out. With no bucket at all the one range is
 // `array.machine_type`, valid.
 std::vector<NodeRange> node_ranges(const NodeArray& array);
 

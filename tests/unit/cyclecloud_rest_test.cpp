@@ -94,6 +94,30 @@ TEST(CycleCloudRest, ParsesStatusAndSendsBasicAuthToEscapedClusterPath) {
     EXPECT_TRUE(sleeps.empty());
 }
 
+// A multi-select MachineType, as a list or as CycleCloud's comma-joined string: the array's
+// own size is the first listed even when its bucket is not valid, so node ranges keep sizes.
+TEST(CycleCloudRest, AMultiSelectMachineTypesFirstSizeIsTheArraysOwnValidOrNot) {
+    for (const std::string machine_type :
+         {R"(["Standard_F2s_v2", "Standard_F4s_v2"])", R"(" Standard_F2s_v2 , Standard_F4s_v2")"}) {
+        std::string status = k_status;
+        const std::string single = R"("MachineType": "Standard_F2s_v2")";
+        status.replace(status.find(single), single.size(), R"("MachineType": )" + machine_type);
+        const std::string valid = R"("valid": true)";
+        status.replace(status.find(valid), valid.size(), R"("valid": false)");
+        FakeServer fake;
+        fake.server().Get(R"(/clusters/(.*)/status)",
+                          [&](const httplib::Request&, httplib::Response& res) {
+                              res.set_content(status, "application/json");
+                          });
+        std::vector<long> sleeps;
+        CycleCloudRest cloud(options_for(fake.url(), &sleeps));
+        auto arrays = cloud.node_arrays();
+        ASSERT_TRUE(arrays) << arrays.error().describe();
+        ASSERT_EQ(arrays->size(), 1u);
+        EXPECT_EQ((*arrays)[0].machine_type, "Standard_F2s_v2") << machine_type;
+    }
+}
+
 TEST(CycleCloudRest, PacesRequestsToItsTokenBuckets) {
     FakeServer fake;
     fake.server().Get(R"(/clusters/(.*)/status)",

@@ -3,17 +3,16 @@
 // files of what `cloudburst scale` writes for the shipped template's node arrays.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 #include "core/builtin_skus.h"
 #include "core/gres_conf.h"
 #include "core/slurm_conf_gen.h"
 #include "core/topology_conf.h"
+#include "golden.h"
 
 namespace cb {
 namespace {
+
+using testing_golden::expect_golden;
 
 TEST(GpuGresType, FirstWordOfTheCatalogsModelInLowerCase) {
     EXPECT_EQ(gpu_gres_type("A100 80GB PCIe"), "a100");
@@ -110,24 +109,6 @@ std::vector<NodeArray> template_arrays() {
             template_array("gpu", "Standard_NC24ads_A100_v4", 4, {{"slurm.hpc", "false"}}),
             template_array("dynamic", "Standard_F2s_v2", 50,
                            {{"slurm.dynamic_config", "-Z --conf \"Feature=dyn\""}})};
-}
-
-std::string golden_path(const std::string& name) {
-    return std::string(CB_SOURCE_DIR) + "/tests/unit/golden/" + name;
-}
-
-// Compares `text` with the golden file; CB_UPDATE_GOLDEN=1 rewrites the file instead (then
-// read the diff before committing it).
-void expect_golden(const std::string& name, const std::string& text) {
-    if (std::getenv("CB_UPDATE_GOLDEN") != nullptr) {
-        std::ofstream(golden_path(name), std::ios::binary) << text;
-        return;
-    }
-    std::ifstream in(golden_path(name), std::ios::binary);
-    ASSERT_TRUE(in) << golden_path(name) << " is missing (CB_UPDATE_GOLDEN=1 writes it)";
-    std::stringstream want;
-    want << in.rdbuf();
-    EXPECT_EQ(text, want.str()) << name << " differs: " << line_diff(want.str(), text);
 }
 
 TEST(GresConfGolden, TemplateArraysOnAnEmptyGresConf) {

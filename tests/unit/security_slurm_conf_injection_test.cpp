@@ -104,6 +104,18 @@ TEST(SecuritySlurmConfInjection, AVmSizeWithAnEqualsSignIsSkipped) {
               "cyclecloud: node array hpc: ignoring the bucket of VM size 'Standard_F2s_v2 "
               "Prolog=/shared/evil.sh': not a plain name (1 to 63 letters, digits, '.', '_' or "
               "'-')");
+
+    // A bucket CycleCloud already marks not valid still names a node range (its nodes' reason,
+    // `status`): its size reaches neither with a line break in it.
+    std::vector<NodeArray> two{array("hpc", "Standard_F2s_v2", 4)};
+    two[0].buckets.push_back(two[0].buckets[0]);
+    two[0].buckets[1].machine_type = "Standard_F4s_v2\nReason=owned";
+    two[0].buckets[1].valid = false;
+    screen_node_arrays(two);
+    ASSERT_EQ(two[0].buckets.size(), 2u);
+    EXPECT_EQ(two[0].buckets[1].machine_type.find('\n'), std::string::npos)
+        << two[0].buckets[1].machine_type;
+    EXPECT_FALSE(two[0].buckets[1].valid);
 }
 
 TEST(SecuritySlurmConfInjection, AnOnpremNodesValueWithANewlineIsRefusedAtLoad) {
