@@ -113,7 +113,12 @@ Result<std::unique_ptr<VmBackend>> make_backend(const EmulatorOptions& o,
     ns.subnet = o.namespaces.subnet;
     ns.pool = o.namespaces.pool;
     ns.bridge = o.namespaces.bridge;
-    ns.fabric_subnet = o.namespaces.fabric_subnet == "none" ? "" : o.namespaces.fabric_subnet;
+    // By default the fabrics take the /16 of 198.18.0.0/15 that the VMs' subnet is not in.
+    std::string fabric = o.namespaces.fabric_subnet;
+    if (fabric.empty()) {
+        fabric = o.namespaces.subnet.starts_with("198.19.") ? "198.18.0.0/16" : "198.19.0.0/16";
+    }
+    ns.fabric_subnet = fabric == "none" ? "" : fabric;
     ns.bridge_owner =
         o.namespaces.external_bridge ? BridgeOwner::k_external : BridgeOwner::k_backend;
     ns.slurmd = o.namespaces.slurmd;
@@ -558,9 +563,11 @@ int emulator_main(int argc, char** argv) {
         ns->add_option("--subnet", o.namespaces.subnet, "bridge subnet in 198.18.0.0/15");
         ns->add_option("--pool", o.namespaces.pool, "VM addresses from this part of --subnet");
         ns->add_option("--bridge", o.namespaces.bridge, "bridge name (default cb<instance>br)");
-        ns->add_option("--fabric-subnet", o.namespaces.fabric_subnet,
-                       "InfiniBand (ib0) addresses of VMs of InfiniBand sizes, in 198.18.0.0/15 "
-                       "apart from --subnet (default 198.19.0.0/16); none: no ib0");
+        ns->add_option(
+            "--fabric-subnet", o.namespaces.fabric_subnet,
+            "InfiniBand (ib0) addresses of VMs of InfiniBand sizes, in 198.18.0.0/15 "
+            "apart from --subnet (default 198.19.0.0/16, or 198.18.0.0/16 when --subnet is "
+            "in 198.19); none: no ib0");
         ns->add_flag("--external-bridge", o.namespaces.external_bridge,
                      "the bridge exists already and is not ours to remove");
         ns->add_option("--slurmd", o.namespaces.slurmd, "slurmd to run in each VM");

@@ -22,8 +22,9 @@ struct NamespaceFlags {
     std::string pool;
     std::string bridge;
     bool external_bridge = false;
-    // InfiniBand fabrics (NamespaceBackendOptions::fabric_subnet); "none": no VM gets ib0.
-    std::string fabric_subnet = "198.19.0.0/16";
+    // InfiniBand fabrics (NamespaceBackendOptions::fabric_subnet); "none": no VM gets ib0;
+    // "": 198.19.0.0/16, or 198.18.0.0/16 when `subnet` is in 198.19 (default_fabric_subnet).
+    std::string fabric_subnet;
     std::string slurmd = "/usr/sbin/slurmd";
     std::string slurm_conf;
     std::string conf_server;
