@@ -41,15 +41,16 @@ bool failure_reason(const std::string& reason) {
     return starts_with(reason, "cloudburst: ") || starts_with(reason, "ResumeTimeout reached");
 }
 
-// The node array of node range `range` (core/node_range.h); nullptr when there is none.
-const NodeArray* array_of(const World& world, const std::string& range) {
-    const auto r = find_node_range(world.arrays, range);
+// The node array of node range `range` (core/node_range.h), found as `r`; nullptr when there
+// is none.
+const NodeArray* array_of(const World& world, const std::string& range,
+                          const std::optional<NodeRange>& r) {
     const auto it = world.arrays.find(r ? r->array : range);
     return it == world.arrays.end() ? nullptr : &it->second;
 }
 
 std::string region_of(const World& world, const std::string& range) {
-    const NodeArray* a = array_of(world, range);
+    const NodeArray* a = array_of(world, range, find_node_range(world.arrays, range));
     return a == nullptr || a->region.empty() ? "its region" : a->region;
 }
 
@@ -65,11 +66,11 @@ bool seen_late(ErrorKind kind) {
 // named or not found; the array's first bucket when the range is unknown).
 const Bucket* bucket_of(const World& world, const std::string& range,
                         const std::string& machine_type) {
-    const NodeArray* a = array_of(world, range);
+    const auto r = find_node_range(world.arrays, range);
+    const NodeArray* a = array_of(world, range, r);
     if (a == nullptr || a->buckets.empty()) {
         return nullptr;
     }
-    const auto r = find_node_range(world.arrays, range);
     for (const auto* wanted : {&machine_type, r ? &r->machine_type : nullptr}) {
         for (const auto& b : a->buckets) {
             if (wanted != nullptr && !wanted->empty() && b.machine_type == *wanted) {
