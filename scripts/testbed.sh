@@ -26,7 +26,10 @@
 # free for tests); `down` cleans every instance with its prefix.
 #
 # Options for `up`:
-#   --cloud-nodes HOSTLIST     cloud nodes (State=CLOUD), default cloud[1-4]
+#   --cloud-nodes HOSTLIST     cloud nodes (State=CLOUD) of the testbed's own, in
+#                              partitions work and cloud; default cloud[1-4], but none with
+#                              --cloudburst, whose default is the template's cloud (--scale
+#                              with the parameters below)
 #   --onprem N                 always-on nodes onprem1..onpremN (default 0, at most 16)
 #   --resume-program PATH      ResumeProgram (default: DIR/bin/resume, which only records
 #   --suspend-program PATH     its calls in DIR/log/hooks.log as "EPOCH-SECONDS resume
@@ -77,6 +80,12 @@
 #   --scale                    with --cloudburst: the emulator's node arrays (the template's
 #                              hpc, htc, gpu, dynamic; --emulator-arg -p NAME=VALUE sets its
 #                              parameters) become Slurm nodes and partitions as on a real
+#                              scheduler. --cloudburst without --cloud-nodes implies it, with
+#                              these parameters (later -p override them): hpc on
+#                              Standard_HB120rs_v3 (InfiniBand), 4 nodes in placement groups
+#                              of 2 (`srun -p hpc -N2` meets its peer over ib0); gpu on
+#                              Standard_NC48ads_A100_v4, 2 nodes of 2 GPUs; htc and dynamic
+#                              as the template has them. As on a real
 #                              scheduler: `cloudburst scale` writes DIR/etc/cloudburst.conf
 #                              and the GPU lines of DIR/etc/gres.conf, then slurmctld restarts
 #                              (22.05 adds nodes only on a restart). slurm.conf then has
@@ -245,9 +254,12 @@ make_bridge() {
 }
 
 # First free TCP port of the ten reserved for this testbed's index.
+# A port of this testbed's ten that nothing listens on and no earlier free_port gave (a
+# daemon may not have bound its port yet).
 free_port() {
   local p
   for p in $(seq $((20000 + index * 10)) $((20009 + index * 10))); do
+    grep -qE "_port=$p\$" "$dir/testbed.state" && continue
     ss -Htln "sport = :$p" | grep -q . || {
       echo "$p"
       return
@@ -393,11 +405,15 @@ EOF
     echo "NodeName=onprem$i NodeAddr=$addr NodeHostname=onprem$i CPUs=1 RealMemory=100 Weight=1 Feature=onprem State=UNKNOWN" >>"$dir/etc/slurm.conf"
     onprem_nodes+="${onprem_nodes:+,}onprem$i"
   done
-  cat >>"$dir/etc/slurm.conf" <<EOF
+  if [ -n "$cloud_nodes" ]; then
+    cat >>"$dir/etc/slurm.conf" <<EOF
 NodeName=$cloud_nodes CPUs=1 RealMemory=100 Weight=10 Feature=cloud State=CLOUD
 PartitionName=work Nodes=${onprem_nodes:+$onprem_nodes,}$cloud_nodes Default=YES MaxTime=INFINITE State=UP
 PartitionName=cloud Nodes=$cloud_nodes SuspendTime=$suspend_time MaxTime=INFINITE State=UP
 EOF
+  elif [ -n "$onprem_nodes" ]; then
+    echo "PartitionName=work Nodes=$onprem_nodes MaxTime=INFINITE State=UP" >>"$dir/etc/slurm.conf"
+  fi
   # The file `cloudburst scale` and `cloudburst keep-alive` write (slurm.generated_conf), included
   # as `cloudburst setup scheduler` includes it; the testbed's own node lines stay above.
   echo "# cloudburst's generated conf: empty until cloudburst scale or keep-alive writes it" >"$dir/etc/cloudburst.conf"
@@ -414,11 +430,25 @@ EOF
 
 # --scale: the emulator's node arrays as Slurm nodes, written by `cloudburst scale` (as the
 # operator runs it), read by a restarted slurmctld.
+# Without a slurmctld yet (a testbed of the template's cloud alone: slurmctld needs a
+# partition to start), the first start reads it.
 scale_from_emulator() {
   "$build/cloudburst" --config "$dir/etc/cloudburst.toml" scale >>"$dir/log/scale.log" 2>&1 ||
     die "cloudburst scale failed (see $dir/log/scale.log)"
-  stop_pidfile "$dir/run/slurmctld.pid" slurmctld
+  if [ -s "$dir/run/slurmctld.pid" ]; then stop_pidfile "$dir/run/slurmctld.pid" slurmctld; fi
   start_slurmctld
+}
+
+# The cloud nodes for the summary: the testbed's own, and with --scale the partitions and
+# nodes `cloudburst scale` made.
+cloud_summary() {
+  local line="${cloud_nodes:+$cloud_nodes (State=CLOUD)}" scaled
+  if [ "$scale" = 1 ]; then
+    scaled=$("$bin/sinfo" -h -o '%R: %N' | grep -v "^work:" | sort | paste -sd ' ')
+    line="${line:+$line; }from the template: ${scaled// /; }"
+    line=${line//:;/:}
+  fi
+  echo "$line"
 }
 
 start_slurmctld() {
@@ -551,7 +581,7 @@ EOF
 # daemon as slurm, its journal, spool and socket in DIR/cloudburst and its log in
 # DIR/log/cloudburst (both slurm's), the password handed to it as systemd's LoadCredential=
 # does (start_cloudburstd).
-start_cloudburst() {
+write_cloudburst_conf() {
   local daemon=$build/cloudburstd ca
   [ -x "$daemon" ] || die "$daemon is not built"
   install -d -o "$slurm_user" -g "$slurm_user" -m 0755 "$dir/cloudburst" "$dir/log/cloudburst"
@@ -595,7 +625,6 @@ start_cloudburst() {
     if [ -n "$cloudburst_conf" ]; then cat "$cloudburst_conf"; fi
   } >"$dir/etc/cloudburst.toml"
   chmod 0644 "$dir/etc/cloudburst.toml"
-  start_cloudburstd
 }
 
 # Starts cloudburstd as the packaged unit does (User=slurm,
@@ -674,7 +703,7 @@ EOF
 
 up() {
   local cred_expire=""
-  local cloud_nodes='cloud[1-4]' onprem=0 resume_timeout=60 suspend_time=300 suspend_timeout=10
+  local cloud_nodes="" cloud_nodes_given=0 onprem=0 resume_timeout=60 suspend_time=300 suspend_timeout=10
   local cloud_reg_addrs=0 extra_conf="" with_emulator=0 build=$here/build
   local with_cloudburst=0 cloudburst_conf="" scale=0
   local resume_program="" suspend_program="" resume_fail_program=""
@@ -685,7 +714,7 @@ up() {
   emulator_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
-      --cloud-nodes) cloud_nodes=$2; shift ;;
+      --cloud-nodes) cloud_nodes=$2; cloud_nodes_given=1; shift ;;
       --onprem) onprem=$2; shift ;;
       --resume-program) resume_program=$2; shift ;;
       --suspend-program) suspend_program=$2; shift ;;
@@ -711,9 +740,18 @@ up() {
     esac
     shift
   done
+  if [ "$cloud_nodes_given" = 0 ] && [ "$with_cloudburst" = 1 ]; then
+    # The template's cloud (see --scale): these parameters first, so the caller's -p win.
+    scale=1
+    emulator_args=(-p HPCMachineType=Standard_HB120rs_v3 -p MaxHPCExecuteCoreCount=480
+      -p HPCMaxScalesetSize=2 -p GPUMachineType=Standard_NC48ads_A100_v4
+      -p MaxGPUExecuteCoreCount=96 -p GPUCount=2 ${emulator_args[@]+"${emulator_args[@]}"})
+  elif [ "$cloud_nodes_given" = 0 ]; then
+    cloud_nodes='cloud[1-4]'
+  fi
   if ! [[ "$onprem" =~ ^[0-9]+$ ]] || [ "$onprem" -gt 16 ]; then die "--onprem takes 0 to 16"; fi
   local hostlist_chars='^[][A-Za-z0-9._,-]+$'
-  [[ "$cloud_nodes" =~ $hostlist_chars ]] || die "--cloud-nodes: not a hostlist: $cloud_nodes"
+  [ -z "$cloud_nodes" ] || [[ "$cloud_nodes" =~ $hostlist_chars ]] || die "--cloud-nodes: not a hostlist: $cloud_nodes"
   case "$emulator_backend" in
     namespaces) ;;
     none) cluster_init=0 ;; # nothing boots
@@ -742,9 +780,10 @@ up() {
   [[ "$dir" =~ ^/[A-Za-z0-9._/-]+$ ]] || die "DIR may only contain letters, digits and ._-/"
   [ ! -e "$dir/testbed.state" ] || die "$dir holds a testbed already; run: $0 down $dir"
   chmod 0755 "$dir"
-  # A testbed that was up here before starts afresh (its logs are kept and appended to).
+  # A testbed that was up here before starts afresh, its emulator's VMs gone too (its logs are
+  # kept and appended to).
   rm -rf "$dir/state" "$dir/spool" "$dir/run" "$dir/munge" "$dir/vms" "$dir/testbed.state.down" \
-    "$dir/credentials" "$dir/libexec" "$dir/slurm" "$dir/sched" "$dir/shared"
+    "$dir/credentials" "$dir/libexec" "$dir/slurm" "$dir/sched" "$dir/shared" "$dir/emulator"
   install -d -m 0755 "$dir/log" "$dir/vms"
   : >"$dir/testbed.state"
   record build "$build"
@@ -769,7 +808,7 @@ up() {
     vm_root=$root
   fi
   vm_count=0
-  if [ "$with_emulator" = 1 ] && [ "$emulator_backend" = namespaces ]; then
+  if [ "$with_emulator" = 1 ] && [ "$emulator_backend" = namespaces ] && [ -n "$cloud_nodes" ]; then
     vm_count=$("$build/cloudburst" hostlist expand "$cloud_nodes" | wc -l) ||
       die "--cloud-nodes: not a hostlist: $cloud_nodes"
   fi
@@ -777,12 +816,14 @@ up() {
   start_munge
   write_configs
   export SLURM_CONF=$dir/etc/slurm.conf
-  start_slurmctld
+  # slurmctld starts only with a partition: with the template's cloud alone, after scale.
+  if [ -n "$cloud_nodes" ] || [ "$onprem" -gt 0 ]; then start_slurmctld; fi
   if [ "$onprem" -gt 0 ]; then start_onprem; fi
   if [ "$with_emulator" = 1 ]; then start_emulator; fi
   if [ "$cluster_init" = 1 ] && [ "$with_emulator" = 1 ]; then write_sched; fi
-  if [ "$with_cloudburst" = 1 ]; then start_cloudburst; fi
+  if [ "$with_cloudburst" = 1 ]; then write_cloudburst_conf; fi
   if [ "$scale" = 1 ]; then scale_from_emulator; fi
+  if [ "$with_cloudburst" = 1 ]; then start_cloudburstd; fi
   write_env
   local cloudburst_line=""
   if [ "$with_cloudburst" = 1 ]; then
@@ -792,7 +833,7 @@ up() {
   cat <<EOF
 testbed up in $dir: bridge $bridge (198.18.$index.1/24), slurmctld on port $(recorded slurmctld_port)
   Slurm:        $("$bin/scontrol" -V)$([ "$slurm_version" = host ] || echo " (daemons: $sbin)")
-  cloud nodes:  $cloud_nodes (State=CLOUD)
+  cloud nodes:  $(cloud_summary)
   on-prem:      ${onprem_list:-none}
   emulator:     ${emulator_ready:-not started}
   cloudburst:   ${cloudburst_line:-not started}

@@ -21,15 +21,10 @@ using namespace std::chrono_literals;
 
 const std::string k_probe = std::string(CB_BINARY_DIR) + "/tests/fabric-probe";
 
+// The testbed's default cloud (testbed.sh --cloudburst): hpc on Standard_HB120rs_v3, 480
+// cores of a 120-core size, hpc-[1-4] in two placement groups of two.
 std::vector<std::string> hpc_cloud() {
-    std::vector<std::string> args{"--cloudburst", "--scale", "--cloud-nodes", "cloud-1"};
-    // 480 cores of a 120-core size: hpc-[1-4], two groups of two.
-    const std::vector<std::string> params{"HPCMachineType=Standard_HB120rs_v3",
-                                          "MaxHPCExecuteCoreCount=480", "HPCMaxScalesetSize=2"};
-    for (const auto& param : params) {
-        args.insert(args.end(), {"--emulator-arg", "-p", "--emulator-arg", param});
-    }
-    return args;
+    return {"--cloudburst"};
 }
 
 // What one run of the exchange showed: each node's ib0 address, and what each node met
