@@ -30,7 +30,6 @@ Result<std::string> topology_conf_lines(std::string_view cluster,
         return std::string();
     }
     std::string out;
-    std::vector<std::string> leaves;
     std::vector<std::string> other = site_nodes;
     for (const auto& a : arrays) {
         if (a.count <= 0) {
@@ -60,7 +59,6 @@ Result<std::string> topology_conf_lines(std::string_view cluster,
                 return line.error();
             }
             out += *line + "\n";
-            leaves.push_back(group);
         }
     }
     if (!other.empty()) {
@@ -70,13 +68,10 @@ Result<std::string> topology_conf_lines(std::string_view cluster,
             return line.error();
         }
         out += *line + "\n";
-        leaves.push_back("cloudburst-other");
     }
-    auto top = slurm_conf_line({{"SwitchName", "cloudburst"}, {"Switches", join(leaves, ",")}});
-    if (!top) {
-        return top.error();
-    }
-    return out + *top + "\n";
+    // No switch over these: Slurm never spans leaf switches without a common parent, so a job
+    // of an MPI array stays in one placement group (one VM size) or is refused at submission.
+    return out;
 }
 
 Result<std::string> topology_conf_with_block(std::string_view existing, std::string_view lines) {

@@ -5,7 +5,9 @@
 // hpc-3 and hpc-4 in another. The emulator gives each VM of the size an ib0 on its group's
 // fabric (docs/emulator.md, "InfiniBand fabrics"). A two-node job finds its nodes' ib0 addresses
 // and has each node connect to its peer's slurmd over them, as an MPI job's first exchange over
-// IP over InfiniBand does: it succeeds when the nodes share a group and fails when they do not.
+// IP over InfiniBand does: it succeeds when the nodes share a group. Slurm refuses a job across
+// two groups (topology.conf has no switch over them), and a node of the other group finds no
+// route to the pair's ib0 addresses.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -61,6 +63,22 @@ class FabricSystem : public ::testing::Test {
             argv.insert(argv.end(), {"-w", nodes});
         }
         argv.insert(argv.end(), {"/bin/sh", "-c", script});
+        return run(argv);
+    }
+
+    // A job of one node of hpc, `node`: it prints its ib0 address and connects to the slurmd
+    // of each of `peers` (ib0 addresses).
+    Exchange probe_from(const std::string& node, const std::vector<std::string>& peers) const {
+        const std::string srun = m_tb->slurm_client("srun") + " ";
+        std::string script =
+            srun + k_probe + " address ib0 || exit 3\nexec " + srun + k_probe + " peers 6818";
+        for (const auto& peer : peers) {
+            script += " " + peer;
+        }
+        return run({"/usr/bin/salloc", "-p", "hpc", "-N1", "-w", node, "/bin/sh", "-c", script});
+    }
+
+    Exchange run(const std::vector<std::string>& argv) const {
         Exchange result;
         auto out = m_tb->run_as(RunAs::k_nobody, argv, 240s);
         if (!out) {
@@ -123,17 +141,24 @@ TEST_F(FabricSystem, ATwoNodeJobReachesItsPeerOverIb0OnlyInsideOnePlacementGroup
     EXPECT_EQ(together.outcome[nodes[1] + " -> " + together.address[nodes[0]]], "reached")
         << together.output;
 
-    // A job given one node of each group: both have ib0, neither finds the other on its
-    // fabric. (Slurm allows it: the groups' switches share a top switch.)
-    Exchange apart = exchange("hpc-[2-3]");
-    EXPECT_NE(apart.exit_code, 0) << apart.output;
-    ASSERT_EQ(apart.address.size(), 2u) << apart.output;
-    const std::string hpc2 = apart.address["hpc-2"];
-    const std::string hpc3 = apart.address["hpc-3"];
-    EXPECT_EQ(hpc2, expected_fabric_address("hpc-2"));
-    EXPECT_EQ(hpc3, expected_fabric_address("hpc-3"));
-    EXPECT_EQ(apart.outcome["hpc-2 -> " + hpc3], "No route to host") << apart.output;
-    EXPECT_EQ(apart.outcome["hpc-3 -> " + hpc2], "No route to host") << apart.output;
+    // A job asking for one node of each group is refused: no switch spans the groups ("Requested
+    // node configuration is not available" on 22.05, "topology configuration" on 24.11).
+    Exchange refused = exchange("hpc-[2-3]");
+    EXPECT_NE(refused.exit_code, 0) << refused.output;
+    EXPECT_TRUE(refused.address.empty()) << refused.output;
+    EXPECT_NE(refused.output.find("configuration is not available"), std::string::npos)
+        << refused.output;
+
+    // A node of the other group has an ib0 of its own, and no route to the pair's.
+    const std::string other = nodes[0] == "hpc-1" ? "hpc-3" : "hpc-1";
+    Exchange apart = probe_from(other, {together.address[nodes[0]], together.address[nodes[1]]});
+    ASSERT_EQ(apart.address.size(), 1u) << apart.output << daemon_log(*m_tb);
+    EXPECT_EQ(apart.address[other], expected_fabric_address(other)) << apart.output;
+    EXPECT_EQ(apart.outcome.size(), 2u) << apart.output;
+    for (const auto& node : nodes) {
+        EXPECT_EQ(apart.outcome[other + " -> " + together.address[node]], "No route to host")
+            << apart.output;
+    }
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 namespace cb {
 namespace {
 
-TEST(TopologyConf, OneSwitchPerPartitionGroupAndTheRestUnderOne) {
+// No common parent switch: Slurm never spans leaf switches without one, which keeps a job of
+// an MPI array inside one placement group.
+TEST(TopologyConf, OneSwitchPerPartitionGroupAndTheRestUnderOneAndNoSwitchOverThem) {
     auto lines = topology_conf_lines("burst",
                                      {{"hpc", 5, Placement::k_partition, 2},
                                       {"mpi", 3, Placement::k_job, 2},
@@ -18,9 +20,7 @@ TEST(TopologyConf, OneSwitchPerPartitionGroupAndTheRestUnderOne) {
               "SwitchName=burst-hpc-pg0 Nodes=hpc-[1-2]\n"
               "SwitchName=burst-hpc-pg1 Nodes=hpc-[3-4]\n"
               "SwitchName=burst-hpc-pg2 Nodes=hpc-5\n"
-              "SwitchName=cloudburst-other Nodes=onprem-[1-2],mpi-[1-3],htc-1\n"
-              "SwitchName=cloudburst Switches=burst-hpc-pg0,burst-hpc-pg1,burst-hpc-pg2,"
-              "cloudburst-other\n");
+              "SwitchName=cloudburst-other Nodes=onprem-[1-2],mpi-[1-3],htc-1\n");
 }
 
 // Per-job groups are made for each job: no switch could name them in advance, so without a
