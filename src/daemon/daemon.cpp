@@ -132,8 +132,20 @@ ReconcileSettings Daemon::settings() const {
 }
 
 std::string Daemon::array_of_range(const std::string& range) const {
-    const auto r = find_node_range(m_arrays, range);
-    return r ? r->array : range;
+    if (const auto r = find_node_range(m_arrays, range)) {
+        return r->array;
+    }
+    // Before the first read of CycleCloud's arrays (a resume at start-up), a further VM size's
+    // range `<array>-<slug>` takes the settings of the configured array named by its longest
+    // prefix; otherwise it would get the defaults (a shorter resume_timeout, say).
+    const std::string* best = nullptr;
+    for (const auto& a : m_config.node_arrays) {
+        if (range.size() > a.name.size() && range.starts_with(a.name) &&
+            range[a.name.size()] == '-' && (best == nullptr || a.name.size() > best->size())) {
+            best = &a.name;
+        }
+    }
+    return best != nullptr ? *best : range;
 }
 
 Status Daemon::intake(std::int64_t now_ms) {

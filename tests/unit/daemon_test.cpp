@@ -360,6 +360,32 @@ TEST_F(DaemonTest, AResetRequestClearsTheArraysBackoff) {
 
 // While the cloud cannot be read (the last pass failed), a resume is not asked at intake:
 // the create would only fail too and back the array off. The next good pass asks.
+// A resume taken before the daemon has read CycleCloud's arrays: a node of the array's second
+// VM size (range htc-f4s-v2) gets its array's resume_timeout, not the default.
+TEST_F(DaemonTest, AResumeBeforeTheFirstReadGivesAFurtherSizeItsArraysResumeTimeout) {
+    NodeArrayConfig htc;
+    htc.name = "htc";
+    htc.resume_timeout = std::chrono::minutes(7);
+    NodeArrayConfig other;  // a shorter name that is also a prefix: the longest wins
+    other.name = "ht";
+    other.resume_timeout = std::chrono::minutes(3);
+    m_config.node_arrays = {other, htc};
+    ASSERT_NE(m_config.slurm.resume_timeout, htc.resume_timeout);
+    Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+    spool(HookKind::k_resume, "htc-f4s-v2-1,hpc-1");
+    ASSERT_TRUE(d.intake(m_now));
+    auto intents = m_journal->intents();
+    ASSERT_TRUE(intents);
+    std::map<std::string, std::int64_t> deadline;
+    for (const auto& n : *intents) {
+        deadline[n.name] = n.deadline_ms;
+    }
+    EXPECT_EQ(deadline["htc-f4s-v2-1"], m_now + 7 * 60 * 1000);
+    EXPECT_EQ(deadline["hpc-1"], m_now + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             m_config.slurm.resume_timeout)
+                                             .count());
+}
+
 TEST_F(DaemonTest, ResumeDuringAnOutageWaitsForAPassThatReadsTheCloud) {
     Daemon d(m_config, m_cloud, m_slurm, *m_journal);
     step(d);  // the cloud is known
