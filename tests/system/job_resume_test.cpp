@@ -6,9 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
-#include <optional>
 
-#include "testbed.h"
+#include "testbed_test_fixture.h"
 
 namespace cb::system_test {
 namespace {
@@ -16,14 +15,8 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class JobResumeSystem : public ::testing::Test {
+class JobResumeSystem : public TestbedTest {
   protected:
-    void SetUp() override {
-        if (auto why = why_system_tests_cannot_run(); !why.empty()) {
-            GTEST_SKIP() << why;
-        }
-    }
-
     // `cloudburst why ARG [--json]` as root: exit code and output (stdout then stderr).
     std::pair<int, std::string> why(const std::string& arg, bool as_json = false) const {
         std::vector<std::string> argv{std::string(CB_BINARY_DIR) + "/cloudburst", "--config",
@@ -54,18 +47,11 @@ class JobResumeSystem : public ::testing::Test {
         }
         return live;
     }
-
-    // Files that outlive testbed.sh's reading of them (declared first: removed last).
-    std::optional<TempDir> m_files;
-    std::unique_ptr<Testbed> m_tb;
 };
 
 TEST_F(JobResumeSystem, JobThatGetsTwoOfItsThreeNodesGivesAllBackAndPends) {
-    auto files = TempDir::create("cb-jobs");
-    ASSERT_TRUE(files) << files.error().describe();
-    m_files.emplace(std::move(*files));
     // A long backoff: the array stays held back, so the requeued job stays pending.
-    auto conf = m_files->write("cloudburst-extra.toml", "[backoff]\ninitial = \"10m\"\n");
+    auto conf = write_file("cloudburst-extra.toml", "[backoff]\ninitial = \"10m\"\n");
     ASSERT_TRUE(conf) << conf.error().describe();
     auto tb = Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-3]", "--cloudburst-conf", *conf,
                            "--emulator-arg", "-p", "--emulator-arg",

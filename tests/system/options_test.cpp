@@ -6,35 +6,20 @@
 // DefMemPerCPU. No VM is made: the jobs are held or cannot start.
 #include <gtest/gtest.h>
 
-#include <optional>
-
-#include "testbed.h"
+#include "testbed_test_fixture.h"
 
 namespace cb::system_test {
 namespace {
 
 using namespace std::chrono_literals;
 
-class OptionsSystem : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        if (auto why = why_system_tests_cannot_run(); !why.empty()) {
-            GTEST_SKIP() << why;
-        }
-    }
-    // Files that outlive testbed.sh's reading of them (declared first: removed last).
-    std::optional<TempDir> m_files;
-    std::unique_ptr<Testbed> m_tb;
-};
+using OptionsSystem = TestbedTest;
 
 TEST_F(OptionsSystem, SlurmAppliesTheNodeAndPartitionOptionsScaleWrites) {
-    auto files = TempDir::create("cb-options");
-    ASSERT_TRUE(files) << files.error().describe();
-    m_files.emplace(std::move(*files));
-    auto conf = m_files->write("cloudburst-extra.toml",
-                               "[nodearrays.htc]\n"
-                               "partition_options = [\"MaxTime=00:30:00\", \"DefMemPerCPU=512\"]\n"
-                               "node_options = [\"TmpDisk=2048\"]\n");
+    auto conf = write_file("cloudburst-extra.toml",
+                           "[nodearrays.htc]\n"
+                           "partition_options = [\"MaxTime=00:30:00\", \"DefMemPerCPU=512\"]\n"
+                           "node_options = [\"TmpDisk=2048\"]\n");
     ASSERT_TRUE(conf) << conf.error().describe();
     auto tb = Testbed::up({"--cloudburst", "--cloudburst-conf", *conf});
     ASSERT_TRUE(tb) << tb.error().describe();

@@ -7,10 +7,9 @@
 
 #include <cmath>
 #include <iostream>
-#include <optional>
 #include <vector>
 
-#include "testbed.h"
+#include "testbed_test_fixture.h"
 
 namespace cb::system_test {
 namespace {
@@ -32,29 +31,15 @@ long create_requests(const Testbed& tb, const std::string& nodearray) {
     return s["createsByNodearray"].value(nodearray, json::object()).value("requests", 0L);
 }
 
-class StarvedArraySystem : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        if (auto why = why_system_tests_cannot_run(); !why.empty()) {
-            GTEST_SKIP() << why;
-        }
-    }
-
-    // Files that outlive testbed.sh's reading of them (declared first: removed last).
-    std::optional<TempDir> m_files;
-    std::unique_ptr<Testbed> m_tb;
-};
+using StarvedArraySystem = TestbedTest;
 
 // hpc (Standard_HB120rs_v3) has no capacity at all; htc (the default size) has. Both are in the
 // one `cloud` partition, so every job may run on either. 20 requeueable jobs: those Slurm first
 // gives to hpc nodes requeue when the nodes fail, and all of them complete on htc. Meanwhile
 // the starved array is asked for VMs at most once per backoff window.
 TEST_F(StarvedArraySystem, StarvedArrayIsAskedOncePerBackoffWindowAndJobsRunOnTheOther) {
-    auto files = TempDir::create("cb-starved");
-    ASSERT_TRUE(files) << files.error().describe();
-    m_files.emplace(std::move(*files));
-    auto conf = m_files->write("cloudburst-extra.toml",
-                               "[backoff]\ninitial = \"30s\"\nfactor = 2.0\nmax = \"10m\"\n");
+    auto conf = write_file("cloudburst-extra.toml",
+                           "[backoff]\ninitial = \"30s\"\nfactor = 2.0\nmax = \"10m\"\n");
     ASSERT_TRUE(conf) << conf.error().describe();
     auto tb = Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-4],htc-[1-4]", "--cred-expire",
                            "15", "--cloudburst-conf", *conf, "--emulator-arg", "-p",

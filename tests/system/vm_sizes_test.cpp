@@ -9,26 +9,15 @@
 
 #include <chrono>
 #include <iostream>
-#include <optional>
 
-#include "testbed.h"
+#include "testbed_test_fixture.h"
 
 namespace cb::system_test {
 namespace {
 
 using namespace std::chrono_literals;
 
-class VmSizesSystem : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        if (auto why = why_system_tests_cannot_run(); !why.empty()) {
-            GTEST_SKIP() << why;
-        }
-    }
-    // Files that outlive testbed.sh's reading of them (declared first: removed last).
-    std::optional<TempDir> m_files;
-    std::unique_ptr<Testbed> m_tb;
-};
+using VmSizesSystem = TestbedTest;
 
 // htc on Standard_F2s_v2 then Standard_F4s_v2, 4 cores: htc-[1-2] (2 vCPUs each, Weight 100)
 // and htc-f4s-v2-1 (4 vCPUs, Weight 101). Slurm gives the job to an F2s_v2 node first; Azure
@@ -37,11 +26,8 @@ class VmSizesSystem : public ::testing::Test {
 // F4s_v2 node.
 TEST_F(VmSizesSystem, AStockOutOfOneVmSizeMovesTheJobToTheNextSize) {
     const auto started = std::chrono::steady_clock::now();
-    auto files = TempDir::create("cb-sizes");
-    ASSERT_TRUE(files) << files.error().describe();
-    m_files.emplace(std::move(*files));
     // A backoff longer than the test: the first size stays held back while the job moves.
-    auto conf = m_files->write("cloudburst-extra.toml", "[backoff]\ninitial = \"5m\"\n");
+    auto conf = write_file("cloudburst-extra.toml", "[backoff]\ninitial = \"5m\"\n");
     ASSERT_TRUE(conf) << conf.error().describe();
     // Requeued jobs may start again after 15 s (AuthInfo cred_expire; Slurm's default makes
     // them wait 121 s).
