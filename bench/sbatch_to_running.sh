@@ -205,6 +205,10 @@ vm_memory_mib() {
     kb=$(awk '$1 == "Pss:" {print $2}' "$p/smaps_rollup" 2>/dev/null) || continue
     pss=$((pss + ${kb:-0}))
   done
+  if [ "$pss" = 0 ]; then # no VM process found: nothing was measured
+    echo "?"
+    return
+  fi
   shmem1=$(awk '$1 == "Shmem:" {print $2}' /proc/meminfo)
   echo "($pss + $shmem1 - $shmem0) / 1024 / $n" | bc -l | xargs printf '%.1f'
 }
@@ -223,8 +227,10 @@ measure() {
     . "$dir/$v/testbed.env"
     shmem0=$(awk '$1 == "Shmem:" {print $2}' /proc/meminfo)
     t0=$(date +%s.%N)
+    # The job holds its nodes until the memory is measured (their VMs would go SuspendTime
+    # after it ends, before a walk of /proc at 256 VMs is done): it waits for $out.release.
     job=$(sbatch --parsable -p cloud -N "$n" -w "$nodes" -o /dev/null \
-      --wrap "date +%s.%N >$out.tmp && mv $out.tmp $out")
+      --wrap "date +%s.%N >$out.tmp && mv $out.tmp $out && while [ ! -e $out.release ]; do sleep 0.2; done")
     deadline=$((SECONDS + 300 + 2 * n))
     until [ -s "$out" ] || all_up "$nodes" "$n"; do
       [ $SECONDS -lt $deadline ] || { echo "nodes $nodes ($v) not up in $((300 + 2 * n)) s" >&2; exit 1; }
@@ -238,6 +244,7 @@ measure() {
     t1=$(cat "$out")
     # Measured once the job runs, so its /proc walk takes no CPU from what is timed.
     mem=$(vm_memory_mib "$v" "$n" "$shmem0")
+    touch "$out.release"
     echo "$t_up - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t0 - $boot_delay" | bc -l | xargs printf '%.2f '
     echo "$t1 - $t_up" | bc -l | xargs printf '%.2f '
@@ -259,7 +266,7 @@ for ((r = 1; r <= reps; r++)); do
   for n in $sizes; do
     read -r ou orun oreg omem owake ocreate <<<"$(measure ours "$n" "$first")"
     if [ "$ours_only" = 1 ]; then
-      read -r su srun sreg smem swake screate <<<"? ? ? ? ? ?"
+      su="" srun="" sreg="" smem="" swake="?" screate="?"
     else
       read -r su srun sreg smem swake screate <<<"$(measure shell "$n" "$first")"
     fi
@@ -286,11 +293,11 @@ for ((r = 1; r <= reps; r++)); do
 done
 
 median3() { # the median with three decimals
-  tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g |
+  tr ' ' '\n' <<<"$1" | { grep -E '^-?[0-9.]+$' || true; } | sort -g |
     awk '{a[NR] = $1} END {if (NR == 0) {printf "?"; exit} printf "%.3f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 median() {
-  tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g |
+  tr ' ' '\n' <<<"$1" | { grep -E '^-?[0-9.]+$' || true; } | sort -g |
     awk '{a[NR] = $1} END {if (NR == 0) {printf "?"; exit} printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 cat <<TEXT
