@@ -19,14 +19,17 @@ std::string node_range(std::string_view array, std::int64_t first, std::int64_t 
 
 }  // namespace
 
+bool needs_switches(const std::vector<TopologyArray>& arrays) {
+    return std::any_of(arrays.begin(), arrays.end(), [](const TopologyArray& a) {
+        const int size = a.group_size > 0 ? a.group_size : k_default_placement_group_size;
+        return a.placement == Placement::k_partition && a.count > size;
+    });
+}
+
 Result<std::string> topology_conf_lines(std::string_view cluster,
                                         const std::vector<TopologyArray>& arrays,
                                         const std::vector<std::string>& site_nodes) {
-    bool packed = false;
-    for (const auto& a : arrays) {
-        packed = packed || (a.placement == Placement::k_partition && a.count > 0);
-    }
-    if (!packed) {
+    if (!needs_switches(arrays)) {
         return std::string();
     }
     std::string out;

@@ -31,13 +31,19 @@ inline constexpr std::string_view k_topology_block_begin =
     "this block)";
 inline constexpr std::string_view k_topology_block_end = "# END cloudburst";
 
+// Whether Slurm must be told of placement groups: some array with partition placement has
+// more nodes than one group holds. An array in one group needs no switch (every job of it is
+// in that group), and no topology plugin is better: Slurm (before 25.05) places no job on a
+// dynamic node under one.
+bool needs_switches(const std::vector<TopologyArray>& arrays);
+
 // The switch lines: for an array with partition placement, `SwitchName=<group> Nodes=...` per
 // group (core/placement.h's names and slots); the nodes of other arrays (job placement: each
 // job's group is made for it and Slurm cannot know it in advance) and `site_nodes` (hostlists)
 // under `SwitchName=cloudburst-other`; no switch over them all, so that Slurm never spans two
-// groups (a job that fits in none is refused at submission). Empty when no array has
-// partition placement (nothing for Slurm to pack). Errors
-// (k_invalid_input) for a value that would break the line (slurm_conf_line).
+// groups (a job that fits in none is refused at submission). Empty unless needs_switches (nothing
+// for Slurm to pack). Errors (k_invalid_input) for a value that would break the line
+// (slurm_conf_line).
 Result<std::string> topology_conf_lines(std::string_view cluster,
                                         const std::vector<TopologyArray>& arrays,
                                         const std::vector<std::string>& site_nodes);

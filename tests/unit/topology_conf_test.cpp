@@ -32,8 +32,23 @@ TEST(TopologyConf, NothingWithoutPartitionPlacement) {
     EXPECT_EQ(*lines, "");
 }
 
+// An array whose nodes all fit in one group: every job of it is in that group already, so
+// there is nothing to tell Slurm (and no topology plugin to set, which dynamic nodes cannot
+// live with before Slurm 25.05).
+TEST(TopologyConf, NothingWhenEveryPartitionArrayFitsInOneGroup) {
+    const std::vector<TopologyArray> arrays{{"hpc", 4, Placement::k_partition, 4},
+                                            {"big", 100, Placement::k_partition, 0},
+                                            {"htc", 50, Placement::k_none, 2}};
+    EXPECT_FALSE(needs_switches(arrays));
+    auto lines = topology_conf_lines("burst", arrays, {"onprem-[1-2]"});
+    ASSERT_TRUE(lines);
+    EXPECT_EQ(*lines, "");
+    EXPECT_TRUE(needs_switches({{"hpc", 5, Placement::k_partition, 4}}));
+    EXPECT_TRUE(needs_switches({{"big", 101, Placement::k_partition, 0}}));
+}
+
 TEST(TopologyConf, AClusterNameThatMakesNoValidGroupNameIsAnError) {
-    auto lines = topology_conf_lines("my cluster", {{"hpc", 2, Placement::k_partition, 2}}, {});
+    auto lines = topology_conf_lines("my cluster", {{"hpc", 3, Placement::k_partition, 2}}, {});
     ASSERT_FALSE(lines);
     EXPECT_EQ(lines.error().kind, ErrorKind::k_config);
     EXPECT_EQ(lines.error().message,
