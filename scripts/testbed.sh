@@ -79,7 +79,8 @@
 #                              parameters) become Slurm nodes and partitions as on a real
 #                              scheduler: `cloudburst scale` writes DIR/etc/cloudburst.conf
 #                              and the GPU lines of DIR/etc/gres.conf, then slurmctld restarts
-#                              (22.05 adds nodes only on a restart). slurm.conf then has
+#                              (22.05 adds nodes only on a restart) and `scale` runs again
+#                              (it creates the dynamic array's nodes). slurm.conf then has
 #                              SlurmdParameters=config_overrides: the VMs have this host's
 #                              CPUs and memory, not their VM size's
 #   --build DIR                build directory (default: <repo>/build)
@@ -413,12 +414,16 @@ EOF
 }
 
 # --scale: the emulator's node arrays as Slurm nodes, written by `cloudburst scale` (as the
-# operator runs it), read by a restarted slurmctld.
+# operator runs it), read by a restarted slurmctld; then `scale` again, as docs/setup.md says,
+# creates the dynamic array's nodes in the slurmctld that has read their Nodeset and
+# MaxNodeCount.
 scale_from_emulator() {
   "$build/cloudburst" --config "$dir/etc/cloudburst.toml" scale >>"$dir/log/scale.log" 2>&1 ||
     die "cloudburst scale failed (see $dir/log/scale.log)"
   stop_pidfile "$dir/run/slurmctld.pid" slurmctld
   start_slurmctld
+  "$build/cloudburst" --config "$dir/etc/cloudburst.toml" scale >>"$dir/log/scale.log" 2>&1 ||
+    die "the second cloudburst scale (dynamic nodes) failed (see $dir/log/scale.log)"
 }
 
 start_slurmctld() {
