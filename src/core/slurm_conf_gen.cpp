@@ -330,6 +330,22 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         array_names.insert(a.name);
     }
     std::set<std::string> range_names;  // further sizes' ranges written so far
+    // Slurm (22.05 to 24.11) places no job on a dynamic node under a topology plugin: such a
+    // node joins no switch ("Requested topology configuration is not available"; nodes learn
+    // a switch at creation only from 25.05). Who needs the plugin, if anyone.
+    std::string topology_user;
+    if (!site_topology_plugin.empty() && !iequals(site_topology_plugin, "topology/none") &&
+        !iequals(site_topology_plugin, "topology/default")) {
+        topology_user = "slurm.conf's TopologyPlugin=" + escaped(site_topology_plugin);
+    }
+    for (const auto& a : sorted) {
+        if (topology_user.empty() && a.configuration.count("slurm.dynamic_config") == 0 &&
+            effective_placement(config.node_array(a.name).placement, a) == Placement::k_partition) {
+            topology_user = "the placement groups of node array " + a.name +
+                            " (TopologyPlugin=topology/tree; set its placement to \"job\" or "
+                            "\"none\")";
+        }
+    }
     std::vector<std::string> nodesets;  // the Nodeset lines of dynamic arrays
     long cloud_nodes = 0;               // every node the file defines or scale creates
     for (const auto& a : sorted) {
@@ -362,6 +378,16 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
                          "generated\n";
                 out.warnings.push_back("node array '" + a.name +
                                        "' skipped: " + features.error().message);
+                continue;
+            }
+            if (!topology_user.empty()) {
+                nodes << ": dynamic nodes, which Slurm places no job on under a topology "
+                         "plugin; nothing generated\n";
+                out.warnings.push_back(
+                    "node array '" + a.name +
+                    "' skipped: Slurm places no job on dynamic nodes under a topology plugin "
+                    "(they join no switch before Slurm 25.05), which " +
+                    topology_user + " needs; or make the array static (no slurm.dynamic_config)");
                 continue;
             }
             dynamic_features = std::move(*features);

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "adapters/slurm_cli.h"
+#include "core/builtin_skus.h"
 #include "core/dynamic_nodes.h"
+#include "core/placement.h"
 #include "core/slurm_conf_gen.h"
+#include "golden.h"
 
 namespace cb {
 namespace {
@@ -62,17 +65,17 @@ TEST(DynamicConfigFeatures, AnythingElseIsRefusedNamingTheValueAndTheForm) {
     };
     EXPECT_EQ(message("-F"), "slurm.dynamic_config \"-F\" does not start with -Z" + form);
     EXPECT_EQ(message("-Z --conf \"Feature=dyn"),
-              "slurm.dynamic_config \"-Z --conf \\\"Feature=dyn\" has a quote that does not "
+              "slurm.dynamic_config \"-Z --conf \"Feature=dyn\" has a quote that does not "
               "close" +
                   form);
     EXPECT_EQ(message("-Z -N other"),
               "slurm.dynamic_config \"-Z -N other\" has slurmd options other than --conf" + form);
     EXPECT_EQ(message("-Z --conf \"Feature=a;rm\""),
-              "slurm.dynamic_config \"-Z --conf \\\"Feature=a;rm\\\"\" has feature 'a;rm', not a "
+              "slurm.dynamic_config \"-Z --conf \"Feature=a;rm\"\" has feature 'a;rm', not a "
               "plain name" +
                   form);
     EXPECT_EQ(message("-Z --conf \"dyn\""),
-              "slurm.dynamic_config \"-Z --conf \\\"dyn\\\"\" has --conf word 'dyn', which is not "
+              "slurm.dynamic_config \"-Z --conf \"dyn\"\" has --conf word 'dyn', which is not "
               "Key=value" +
                   form);
     EXPECT_EQ(dynamic_config_features("-Z\n--conf x").error().kind, ErrorKind::k_config);
@@ -111,6 +114,27 @@ TEST(DynamicSlurmConf, ANodesetForTheArrayItsPartitionAndRoomForEveryNode) {
                                   "Feature=cloud,Standard_F4s_v2,dynamic,dyn"}));
 }
 
+// The template's arrays with the MPI array on per-job placement groups (no topology.conf),
+// as docs/setup.md advises for a cluster with a dynamic array.
+TEST(DynamicSlurmConfGolden, TemplateArraysWithPerJobPlacement) {
+    auto skus = SkuCatalog::parse(builtin_sku_catalog_json(), "built-in");
+    ASSERT_TRUE(skus);
+    Config config;
+    config.cyclecloud.cluster = "burst";
+    NodeArrayConfig hpc;
+    hpc.name = "hpc";
+    hpc.partition = "hpc";
+    hpc.placement = Placement::k_job;
+    config.node_arrays.push_back(hpc);
+    auto hpc_array = static_array("hpc", 50);
+    hpc_array.configuration["slurm.hpc"] = "true";
+    hpc_array.configuration["slurm.default_partition"] = "true";
+    auto out = generate_slurm_conf({hpc_array, static_array("htc", 50), dynamic_array()}, *skus,
+                                   config, "", "", {}, 2);
+    ASSERT_TRUE(out) << out.error().describe();
+    testing_golden::expect_golden("template-dynamic-cloudburst.conf", out->nodes_conf);
+}
+
 TEST(DynamicSlurmConf, ASiteMaxNodeCountIsKeptWhenItHasRoomAndRefusedWhenNot) {
     Config config;
     auto roomy = generate_slurm_conf({dynamic_array()}, catalog(), config, "", "", {}, 4, "100");
@@ -140,6 +164,45 @@ TEST(DynamicSlurmConf, AnUnreadableDynamicConfigSkipsTheArrayWithAWarning) {
                                      0),
               0u)
         << out->warnings[0];
+}
+
+// Slurm 22.05 and 24.11 refuse every job on a dynamic node under topology/tree ("Requested
+// node/topology configuration is not available"): the array is skipped, saying which array's
+// placement (or the site's plugin) asks for topology.
+TEST(DynamicSlurmConf, ATopologyPluginSkipsTheDynamicArrayNamingWhoNeedsIt) {
+    Config config;
+    auto hpc = static_array("hpc", 4);
+    hpc.configuration["slurm.hpc"] = "true";
+    auto out = generate_slurm_conf({dynamic_array(), hpc}, catalog(), config);
+    ASSERT_TRUE(out) << out.error().describe();
+    EXPECT_TRUE(out->dynamic_nodes.empty());
+    EXPECT_EQ(out->nodes_conf.find("Nodeset="), std::string::npos) << out->nodes_conf;
+    EXPECT_NE(out->nodes_conf.find("# node array dynamic: dynamic nodes, which Slurm places no "
+                                   "job on under a topology plugin; nothing generated\n"),
+              std::string::npos)
+        << out->nodes_conf;
+    ASSERT_EQ(out->warnings.size(), 1u);
+    EXPECT_EQ(out->warnings[0],
+              "node array 'dynamic' skipped: Slurm places no job on dynamic nodes under a "
+              "topology plugin (they join no switch before Slurm 25.05), which the placement "
+              "groups of node array hpc (TopologyPlugin=topology/tree; set its placement to "
+              "\"job\" or \"none\") needs; or make the array static (no slurm.dynamic_config)");
+    auto site = generate_slurm_conf({dynamic_array()}, catalog(), config, "", "topology/tree");
+    ASSERT_TRUE(site) << site.error().describe();
+    EXPECT_TRUE(site->dynamic_nodes.empty());
+    ASSERT_EQ(site->warnings.size(), 1u);
+    EXPECT_NE(site->warnings[0].find("which slurm.conf's TopologyPlugin=topology/tree needs"),
+              std::string::npos)
+        << site->warnings[0];
+    // Per-job placement writes no topology: the dynamic array stays.
+    NodeArrayConfig per_job;
+    per_job.name = "hpc";
+    per_job.partition = "hpc";
+    per_job.placement = Placement::k_job;
+    config.node_arrays.push_back(per_job);
+    auto job = generate_slurm_conf({dynamic_array(), hpc}, catalog(), config);
+    ASSERT_TRUE(job) << job.error().describe();
+    EXPECT_EQ(job->dynamic_nodes.size(), 2u);
 }
 
 TEST(DynamicSlurmConf, KeepAliveOfADynamicArrayIsAWarningNotALine) {
