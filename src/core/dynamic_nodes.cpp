@@ -165,12 +165,15 @@ Result<DynamicRangePlan> plan_dynamic_range(const DynamicRange& range,
             // Slurm adds the socket binding to a registered node's Gres ("gpu:a100:1(S:0)").
             const std::string shown = key == "Gres" ? have.substr(0, have.find('(')) : have;
             if (shown != want) {
-                plan.mismatches.push_back(
-                    "node " + name + " exists with " + std::string(key) + "=" +
-                    (shown.empty() ? "(none)" : without_control_chars(shown)) + ", scale makes " +
-                    std::string(key) + "=" + (want.empty() ? "(none)" : want) +
-                    ": when it is powered down and idle, `scontrol delete NodeName=" + name +
-                    "` and run `cloudburst scale` again");
+                std::string m = "node " + name + " exists with ";
+                m.append(key).append("=");
+                m += shown.empty() ? "(none)" : without_control_chars(shown);
+                m.append(", scale makes ").append(key).append("=");
+                m += want.empty() ? "(none)" : want;
+                m += ": when it is powered down and idle, `scontrol delete NodeName=";
+                m += name;
+                m += "` and run `cloudburst scale` again";
+                plan.mismatches.push_back(std::move(m));
             }
         }
     }

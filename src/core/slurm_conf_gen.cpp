@@ -66,10 +66,11 @@ Status merge_partition_options(std::vector<OptionFrom>& merged,
         if (it == merged.end()) {
             merged.push_back({o, array});
         } else if (it->option.value != o.value) {
-            return make_error(ErrorKind::k_config,
-                              "node arrays " + it->array + " and " + array + " of partition " +
-                                  partition + " set its " + o.key + " to " + it->option.value +
-                                  " and " + o.value + ": give both the same partition_options");
+            std::string message = "node arrays " + it->array + " and " + array;
+            message.append(" of partition ").append(partition).append(" set its ").append(o.key);
+            message.append(" to ").append(it->option.value).append(" and ").append(o.value);
+            message += ": give both the same partition_options";
+            return make_error(ErrorKind::k_config, message);
         }
     }
     return ok_status();
