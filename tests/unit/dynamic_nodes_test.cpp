@@ -5,6 +5,7 @@
 
 #include "adapters/slurm_cli.h"
 #include "core/builtin_skus.h"
+#include "core/doctor_checks.h"
 #include "core/dynamic_nodes.h"
 #include "core/placement.h"
 #include "core/slurm_conf_gen.h"
@@ -316,6 +317,56 @@ TEST(ScontrolCreate, AWordThatWouldSplitOrAListThatIsNotPlainNamesIsRefused) {
     ASSERT_FALSE(names);
     EXPECT_EQ(names.error().message,
               "refusing to run scontrol create: 'dyn[1-' is not a hostlist; nothing was changed");
+}
+
+}  // namespace
+}  // namespace cb
+
+namespace cb {
+namespace {
+
+TEST(DoctorDynamicNodes, MissingNodesAndASkippedArrayAreProblemsPresentOnesOk) {
+    Config config;
+    auto generated = generate_slurm_conf({dynamic_array()}, catalog(), config);
+    ASSERT_TRUE(generated) << generated.error().describe();
+    const std::vector<ExistingNode> none;
+    EXPECT_EQ(format_check(check_dynamic_nodes({dynamic_array()}, *generated, none)),
+              "problem  dynamic-nodes: slurmctld lacks dynamic nodes dynamic-[1-2]: run "
+              "`cloudburst scale` (after a change of the array, restart slurmctld first so that "
+              "it reads their Nodeset and MaxNodeCount); slurmctld lacks dynamic nodes "
+              "dynamic-f4s-v2-1: run `cloudburst scale` (after a change of the array, restart "
+              "slurmctld first so that it reads their Nodeset and MaxNodeCount)");
+    ASSERT_EQ(generated->dynamic_nodes.size(), 2u);
+    const auto as_created = [](const DynamicRange& r, const std::string& name) {
+        return ExistingNode{name,
+                            true,
+                            r.field("CPUs"),
+                            r.field("RealMemory"),
+                            r.field("Feature"),
+                            "",
+                            r.field("Weight")};
+    };
+    const std::vector<ExistingNode> all{
+        as_created(generated->dynamic_nodes[0], "dynamic-1"),
+        as_created(generated->dynamic_nodes[0], "dynamic-2"),
+        as_created(generated->dynamic_nodes[1], "dynamic-f4s-v2-1")};
+    EXPECT_EQ(format_check(check_dynamic_nodes({dynamic_array()}, *generated, all)),
+              "ok       dynamic-nodes: slurmctld has the dynamic nodes "
+              "dynamic-[1-2],dynamic-f4s-v2-1");
+    auto hpc = static_array("hpc", 4);
+    hpc.configuration["slurm.hpc"] = "true";
+    auto topology = generate_slurm_conf({dynamic_array(), hpc}, catalog(), config);
+    ASSERT_TRUE(topology);
+    const auto result = check_dynamic_nodes({dynamic_array(), hpc}, *topology, all);
+    EXPECT_EQ(result.outcome, CheckOutcome::k_problem);
+    EXPECT_EQ(format_check(result).rfind("problem  dynamic-nodes: node array 'dynamic' skipped: "
+                                         "Slurm places no job on dynamic nodes under a topology "
+                                         "plugin",
+                                         0),
+              0u)
+        << format_check(result);
+    EXPECT_EQ(format_check(check_dynamic_nodes({hpc}, *topology, all)),
+              "ok       dynamic-nodes: no dynamic node arrays");
 }
 
 }  // namespace
