@@ -25,13 +25,13 @@ class DynamicSystem : public ::testing::Test {
             GTEST_SKIP() << why;
         }
     }
-    // `cloudburst scale` as root with the testbed's config: its output and exit code.
-    CommandOutput scale() const {
-        Command c{{std::string(CB_BINARY_DIR) + "/cloudburst", "--config",
-                   m_tb->dir() + "/etc/cloudburst.toml", "scale"},
-                  minimal_environment(),
-                  {},
-                  60s};
+    // `cloudburst ARGS...` as root with the testbed's config: its output and exit code.
+    CommandOutput cloudburst(const std::vector<std::string>& args) const {
+        std::vector<std::string> argv{std::string(CB_BINARY_DIR) + "/cloudburst", "--config",
+                                      m_tb->dir() + "/etc/cloudburst.toml"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        Command c{argv, minimal_environment(), {}, 60s};
+        c.env.push_back("SLURM_CONF=" + m_tb->slurm_conf());
         auto out = run_command(c);
         if (!out) {
             ADD_FAILURE() << out.error().describe();
@@ -114,8 +114,8 @@ TEST_F(DynamicSystem, AJobPowersUpADynamicNodeWhoseSlurmdRegistersWithZAndItPowe
     const auto down = std::chrono::steady_clock::now();
     EXPECT_NE(m_tb->node_state("dynamic-1").find("DYNAMIC_NORM"), std::string::npos);
 
-    // Rerunning scale changes nothing and creates nothing.
-    const CommandOutput again = scale();
+    // Rerunning scale changes nothing and creates nothing; doctor finds every node.
+    const CommandOutput again = cloudburst({"scale"});
     EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
     EXPECT_NE(again.out.find("dynamic nodes dynamic-[1-2]: in slurmctld already\n"),
               std::string::npos)
@@ -123,6 +123,12 @@ TEST_F(DynamicSystem, AJobPowersUpADynamicNodeWhoseSlurmdRegistersWithZAndItPowe
     EXPECT_NE(again.out.find("dynamic nodes dynamic-f4s-v2-1: in slurmctld already\n"),
               std::string::npos)
         << again.out;
+
+    const CommandOutput doctor = cloudburst({"doctor"});
+    EXPECT_NE(doctor.out.find("ok       dynamic-nodes: slurmctld has the dynamic nodes "
+                              "dynamic-[1-2],dynamic-f4s-v2-1\n"),
+              std::string::npos)
+        << doctor.out << doctor.err;
 
     const auto seconds = [](auto from, auto to) {
         return std::chrono::duration<double>(to - from).count();
