@@ -3,6 +3,8 @@
 // Nodeset, partition and MaxNodeCount (core/slurm_conf_gen.h); the scontrol create argv.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "adapters/slurm_cli.h"
 #include "core/builtin_skus.h"
 #include "core/doctor_checks.h"
@@ -10,6 +12,7 @@
 #include "core/placement.h"
 #include "core/slurm_conf_gen.h"
 #include "golden.h"
+#include "util/process.h"
 
 namespace cb {
 namespace {
@@ -367,6 +370,31 @@ TEST(DoctorDynamicNodes, MissingNodesAndASkippedArrayAreProblemsPresentOnesOk) {
         << format_check(result);
     EXPECT_EQ(format_check(check_dynamic_nodes({hpc}, *topology, all)),
               "ok       dynamic-nodes: no dynamic node arrays");
+}
+
+}  // namespace
+}  // namespace cb
+
+namespace cb {
+namespace {
+
+// cloudburst-node-start passes --dynamic words to slurmd -Z --conf only when each is one
+// Key=value of plain characters: a word from CycleCloud that would add an option stops it.
+TEST(NodeStartDynamic, AWordThatIsNotOneKeyValueStopsItBeforeSlurmd) {
+    const std::string script =
+        std::string(CB_SOURCE_DIR) +
+        "/templates/cluster-init/cloudburst/specs/execute/cluster-init/files/cloudburst-node-start";
+    Command c{{"/bin/bash", script, "--dynamic", "Feature=dyn --conf-server=evil", "-N", "dyn-1"},
+              minimal_environment(),
+              {},
+              std::chrono::seconds(10)};
+    c.env.push_back("CLOUDBURST_SLURMD=/bin/true");
+    auto out = run_command(c);
+    ASSERT_TRUE(out) << out.error().describe();
+    EXPECT_EQ(out->exit_code, 1);
+    EXPECT_EQ(out->err,
+              "cloudburst-node-start: dyn-1: --dynamic wants KEY=VALUE (letters, digits and . _ , "
+              ": / + -), got 'Feature=dyn --conf-server=evil'\n");
 }
 
 }  // namespace
