@@ -82,13 +82,17 @@
 #                              parameters) become Slurm nodes and partitions as on a real
 #                              scheduler. --cloudburst without --cloud-nodes implies it, with
 #                              these parameters (later -p override them): hpc on
-#                              Standard_HB120rs_v3 (InfiniBand), 4 nodes in placement groups
-#                              of 2 (`srun -p hpc -N2` meets its peer over ib0); gpu on
+#                              Standard_HB120rs_v3 (InfiniBand), 4 nodes in one placement
+#                              group (`srun -p hpc -N2` meets its peer over ib0; with
+#                              -p HPCMaxScalesetSize=2 two groups, and then no dynamic
+#                              partition: Slurm before 25.05 runs no job on dynamic nodes
+#                              under the topology plugin groups need); gpu on
 #                              Standard_NC48ads_A100_v4, 2 nodes of 2 GPUs; htc and dynamic
-#                              as the template has them. As on a real
+#                              (slurmd -Z) as the template has them. As on a real
 #                              scheduler: `cloudburst scale` writes DIR/etc/cloudburst.conf
 #                              and the GPU lines of DIR/etc/gres.conf, then slurmctld restarts
-#                              (22.05 adds nodes only on a restart). slurm.conf then has
+#                              (22.05 adds nodes only on a restart) and `scale` runs again
+#                              (it creates the dynamic array's nodes). slurm.conf then has
 #                              SlurmdParameters=config_overrides: the VMs have this host's
 #                              CPUs and memory, not their VM size's
 #   --build DIR                build directory (default: <repo>/build)
@@ -429,14 +433,17 @@ EOF
 }
 
 # --scale: the emulator's node arrays as Slurm nodes, written by `cloudburst scale` (as the
-# operator runs it), read by a restarted slurmctld.
-# Without a slurmctld yet (a testbed of the template's cloud alone: slurmctld needs a
-# partition to start), the first start reads it.
+# operator runs it), read by a restarted slurmctld (without a slurmctld yet, a testbed of the
+# template's cloud alone: slurmctld needs a partition to start, its first start); then `scale`
+# again, as docs/setup.md says, creates the dynamic array's nodes in the slurmctld that has
+# read their Nodeset and MaxNodeCount.
 scale_from_emulator() {
   "$build/cloudburst" --config "$dir/etc/cloudburst.toml" scale >>"$dir/log/scale.log" 2>&1 ||
     die "cloudburst scale failed (see $dir/log/scale.log)"
   if [ -s "$dir/run/slurmctld.pid" ]; then stop_pidfile "$dir/run/slurmctld.pid" slurmctld; fi
   start_slurmctld
+  "$build/cloudburst" --config "$dir/etc/cloudburst.toml" scale >>"$dir/log/scale.log" 2>&1 ||
+    die "the second cloudburst scale (dynamic nodes) failed (see $dir/log/scale.log)"
 }
 
 # The cloud nodes for the summary: the testbed's own, and with --scale the partitions and
@@ -744,7 +751,7 @@ up() {
     # The template's cloud (see --scale): these parameters first, so the caller's -p win.
     scale=1
     emulator_args=(-p HPCMachineType=Standard_HB120rs_v3 -p MaxHPCExecuteCoreCount=480
-      -p HPCMaxScalesetSize=2 -p GPUMachineType=Standard_NC48ads_A100_v4
+      -p GPUMachineType=Standard_NC48ads_A100_v4
       -p MaxGPUExecuteCoreCount=96 -p GPUCount=2 ${emulator_args[@]+"${emulator_args[@]}"})
   elif [ "$cloud_nodes_given" = 0 ]; then
     cloud_nodes='cloud[1-4]'

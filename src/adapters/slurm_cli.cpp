@@ -7,6 +7,7 @@
 #include <ctime>
 #include <unordered_set>
 
+#include "util/hostlist.h"
 #include "util/process.h"
 #include "util/sanitize.h"
 
@@ -289,8 +290,12 @@ constexpr std::array<std::string_view, 7> k_node_keys{
 constexpr std::array<std::string_view, 4> k_partition_keys{"PartitionName", "Nodes", "SuspendTime",
                                                            "ResumeTimeout"};
 
+constexpr std::array<std::string_view, 7> k_spec_keys{
+    "NodeName", "State", "CPUTot", "RealMemory", "AvailableFeatures", "Gres", "Weight"};
+
 SlurmNode build_node(const Fields<7>& f);
 SlurmPartition build_partition(const Fields<4>& f);
+ExistingNode build_existing_node(const Fields<7>& f);
 
 using NodeReader = LineReader<SlurmNode, 7, SlurmNode (*)(const Fields<7>&)>;
 using PartitionReader = LineReader<SlurmPartition, 4, SlurmPartition (*)(const Fields<4>&)>;
@@ -332,6 +337,21 @@ SlurmNode build_node(const Fields<7>& f) {
     return n;
 }
 
+ExistingNode build_existing_node(const Fields<7>& f) {
+    const auto value = [](std::string_view v) {
+        return v == "(null)" ? std::string() : std::string(v);
+    };
+    ExistingNode n;
+    n.name = std::string(f[0]);
+    n.dynamic = parse_node_state(f[1]).has("DYNAMIC_NORM");
+    n.cpus = value(f[2]);
+    n.real_memory = value(f[3]);
+    n.features = value(f[4]);
+    n.gres = value(f[5]);
+    n.weight = value(f[6]);
+    return n;
+}
+
 SlurmPartition build_partition(const Fields<4>& f) {
     SlurmPartition p;
     p.name = std::string(f[0]);
@@ -347,6 +367,13 @@ SlurmPartition build_partition(const Fields<4>& f) {
 
 Result<std::vector<SlurmNode>> parse_scontrol_nodes(std::string_view text) {
     NodeReader reader(k_node_keys, &build_node);
+    reader.feed(text);
+    return reader.finish();
+}
+
+Result<std::vector<ExistingNode>> parse_scontrol_node_specs(std::string_view text) {
+    LineReader<ExistingNode, 7, ExistingNode (*)(const Fields<7>&)> reader(k_spec_keys,
+                                                                           &build_existing_node);
     reader.feed(text);
     return reader.finish();
 }
@@ -496,6 +523,62 @@ Result<std::vector<SlurmPartition>> SlurmCli::partitions() {
         return text.error();
     }
     return parse_scontrol_partitions(*text);
+}
+
+Result<std::vector<ExistingNode>> SlurmCli::node_specs() const {
+    auto text = run_scontrol({"show", "node", "-o"});
+    if (!text) {
+        return text.error();
+    }
+    return parse_scontrol_node_specs(*text);
+}
+
+std::vector<std::string> SlurmCli::create_command(const std::string& hostlist,
+                                                  const std::vector<NodeField>& fields) {
+    std::vector<std::string> args{"create", "NodeName=" + hostlist};
+    for (const auto& f : fields) {
+        args.push_back(f.key + "=" + f.value);
+    }
+    return args;
+}
+
+Status SlurmCli::create_nodes(const std::string& hostlist, const std::vector<NodeField>& fields) {
+    // Every word one argument of Key=value: a value with a space, '=' or a control character
+    // would make scontrol read more keys than we meant.
+    auto names = Hostlist::parse(hostlist);
+    if (!names || names->empty()) {
+        return make_error(ErrorKind::k_invalid_input,
+                          "refusing to run scontrol create: '" + escaped(hostlist) +
+                              "' is not a hostlist; nothing was changed");
+    }
+    for (const auto& name : names->expand()) {
+        if (!is_plain_name(name)) {
+            return make_error(ErrorKind::k_invalid_input,
+                              "refusing to run scontrol create: '" + escaped(name) +
+                                  "' is not a plain node name; nothing was changed");
+        }
+    }
+    for (const auto& f : fields) {
+        const bool key_ok = !f.key.empty() && std::all_of(f.key.begin(), f.key.end(), [](char c) {
+            return std::isalpha(static_cast<unsigned char>(c)) != 0;
+        });
+        const bool value_ok =
+            !f.value.empty() && std::none_of(f.value.begin(), f.value.end(), [](char c) {
+                const auto u = static_cast<unsigned char>(c);
+                return u <= ' ' || u == 0x7f || c == '=' || c == '#';
+            });
+        if (!key_ok || !value_ok) {
+            return make_error(ErrorKind::k_invalid_input,
+                              "refusing to run scontrol create: " + escaped(f.key) + "=\"" +
+                                  escaped(f.value) +
+                                  "\" is not one Key=value word; nothing was changed");
+        }
+    }
+    auto r = run_scontrol(create_command(hostlist, fields));
+    if (!r) {
+        return r.error();
+    }
+    return ok_status();
 }
 
 std::vector<std::vector<std::string>> SlurmCli::update_commands(const NodeUpdate& u) const {

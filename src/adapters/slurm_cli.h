@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/dynamic_nodes.h"
 #include "ports/scheduler.h"
 
 namespace cb {
@@ -63,6 +64,19 @@ class SlurmCli final : public Scheduler {
     // MinJobAge after it ended); nullopt when Slurm does not know it. Errors: k_slurm.
     Result<std::optional<SlurmJob>> job(std::int64_t job_id) const;
 
+    // Every node as `cloudburst scale` compares it with a dynamic range's spec
+    // (core/dynamic_nodes.h). Errors: k_slurm.
+    Result<std::vector<ExistingNode>> node_specs() const;
+
+    // `scontrol create NodeName=<hostlist> <fields>` (Slurm's dynamic nodes). The hostlist
+    // must be plain node names and each field one Key=value word, else k_invalid_input and
+    // nothing is run. Slurm 22.05 exits 0 even when it created nothing (a full node table,
+    // a name it has): read the nodes back. Errors: k_slurm with scontrol's message.
+    Status create_nodes(const std::string& hostlist, const std::vector<NodeField>& fields);
+    // Its argv after scontrol (exposed for tests).
+    static std::vector<std::string> create_command(const std::string& hostlist,
+                                                   const std::vector<NodeField>& fields);
+
     // The argv of each scontrol call an update makes (exposed for tests).
     std::vector<std::vector<std::string>> update_commands(const NodeUpdate& update) const;
 
@@ -87,6 +101,8 @@ Status check_node_update(const NodeUpdate& update);
 SlurmNodeState parse_node_state(std::string_view text);
 Result<std::vector<SlurmNode>> parse_scontrol_nodes(std::string_view text);
 Result<std::vector<SlurmPartition>> parse_scontrol_partitions(std::string_view text);
+// `scontrol show node -o` as ExistingNode records ("(null)" values as "").
+Result<std::vector<ExistingNode>> parse_scontrol_node_specs(std::string_view text);
 // squeue's lines in the format SlurmCli::job asks for ("%i|%T|%P|%D|%N|%r"): the first job;
 // nullopt for no line. A line with fewer fields is an error (k_slurm).
 Result<std::optional<SlurmJob>> parse_squeue_job(std::string_view text);

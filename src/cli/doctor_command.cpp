@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/cyclecloud_options.h"
+#include "adapters/slurm_cli.h"
 #include "cli/commands.h"
 #include "cli/connection_check.h"
 #include "cli/hook_access_probe.h"
@@ -25,6 +26,7 @@
 #include "core/config_loader.h"
 #include "core/doctor_checks.h"
 #include "core/hook_access.h"
+#include "core/slurm_conf_gen.h"
 #include "util/files.h"
 #include "util/process.h"
 #include "util/text.h"
@@ -213,6 +215,31 @@ CheckResult check_placement(const Config& config) {
     return check_infiniband_placement(*arrays, *catalog, config);
 }
 
+// The dynamic node arrays against slurmctld's nodes (core/doctor_checks.h).
+CheckResult check_dynamic(const Config& config, const std::string& topology_plugin) {
+    auto catalog = SkuCatalog::parse(builtin_sku_catalog_json(), "built-in SKU catalog");
+    if (!catalog) {
+        return check_skipped("dynamic-nodes", catalog.error().describe());
+    }
+    CycleCloudRest cloud(cyclecloud_options(config));
+    auto arrays = cloud.node_arrays();
+    if (!arrays) {
+        return check_skipped("dynamic-nodes",
+                             "cannot read the node arrays: " + arrays.error().describe());
+    }
+    auto generated = generate_slurm_conf(*arrays, *catalog, config, "", topology_plugin);
+    if (!generated) {
+        return check_skipped("dynamic-nodes", generated.error().describe());
+    }
+    SlurmCli slurm(slurm_cli_options(config));
+    auto existing = slurm.node_specs();
+    if (!existing) {
+        return check_skipped("dynamic-nodes",
+                             "cannot read slurmctld's nodes: " + existing.error().describe());
+    }
+    return check_dynamic_nodes(*arrays, *generated, *existing);
+}
+
 CheckResult check_daemon(const Config& config) {
     if (fs::is_directory("/run/systemd/system")) {
         auto r = run_command({{"/usr/bin/systemctl", "is-active", "--quiet", "cloudburstd"},
@@ -316,9 +343,12 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
     if (diagnosis.ok()) {
         out.push_back(check_clock_skew(cyclecloud_date(cfg), std::chrono::system_clock::now()));
         out.push_back(check_placement(cfg));
+        out.push_back(check_dynamic(
+            cfg, read ? read->settings.get("TopologyPlugin").value_or("") : std::string()));
     } else {
         out.push_back(check_skipped("clock", "CycleCloud cannot be reached"));
         out.push_back(check_skipped("placement", "CycleCloud cannot be reached"));
+        out.push_back(check_skipped("dynamic-nodes", "CycleCloud cannot be reached"));
     }
     out.push_back(check_daemon(cfg));
     return out;

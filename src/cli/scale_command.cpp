@@ -10,16 +10,19 @@
 #include <optional>
 
 #include "adapters/cyclecloud_options.h"
+#include "adapters/slurm_cli.h"
 #include "cli/commands.h"
 #include "cli/system_facts.h"
 #include "core/builtin_skus.h"
 #include "core/config_loader.h"
+#include "core/dynamic_nodes.h"
 #include "core/gres_conf.h"
 #include "core/slurm_conf_edit.h"
 #include "core/slurm_conf_gen.h"
 #include "core/slurm_settings.h"
 #include "core/topology_conf.h"
 #include "util/files.h"
+#include "util/hostlist.h"
 #include "util/process.h"
 #include "util/text.h"
 
@@ -101,7 +104,9 @@ Result<bool> update_file(const std::string& path, const std::string& content, bo
 struct SiteConf {
     std::string gres_types;
     std::string topology_plugin;
+    std::string max_node_count;
     std::vector<std::string> nodes;  // NodeName= hostlists, DEFAULT left out
+    long node_count = 0;             // the names in `nodes`
 };
 
 SiteConf read_site_conf(const std::string& slurm_conf, const std::string& generated) {
@@ -117,9 +122,15 @@ SiteConf read_site_conf(const std::string& slurm_conf, const std::string& genera
         if (auto v = slurm_conf_value(file_text, "TopologyPlugin"); !v.empty()) {
             site.topology_plugin = v;
         }
+        if (auto v = slurm_conf_value(file_text, "MaxNodeCount"); !v.empty()) {
+            site.max_node_count = v;
+        }
         for (const auto& n : parse_slurm_conf(file_text).nodes) {
             if (!iequals(n.names, "DEFAULT")) {
                 site.nodes.push_back(n.names);
+                if (auto names = Hostlist::parse(n.names)) {
+                    site.node_count += static_cast<long>(names->size());
+                }
             }
         }
     };
@@ -178,6 +189,86 @@ bool has_site_switches(const std::string& topology) {
     return false;
 }
 
+// The names of `ranges` slurmctld does not have yet (`existing`), as one hostlist each; ""
+// when it has them all.
+std::vector<std::string> still_missing(const std::vector<DynamicRange>& ranges,
+                                       const std::vector<ExistingNode>& existing) {
+    std::vector<std::string> out;
+    for (const auto& r : ranges) {
+        if (auto plan = plan_dynamic_range(r, existing); plan && !plan->create.empty()) {
+            out.push_back(plan->create);
+        }
+    }
+    return out;
+}
+
+// Creates the nodes of dynamic node arrays that slurmctld lacks (core/dynamic_nodes.h), once
+// it has read the configuration that gives them room (MaxNodeCount) and a partition (their
+// Nodeset): `conf_read` false says it has not (a file changed and nobody reconfigured).
+// Existing nodes are never touched: one that differs from its spec is a warning. Slurm 22.05
+// exits 0 when it creates nothing, so the nodes are read back.
+Status create_dynamic_nodes(const Config& config, const std::vector<DynamicRange>& ranges,
+                            bool conf_read, bool dry_run) {
+    if (ranges.empty()) {
+        return ok_status();
+    }
+    if (!conf_read && !dry_run) {
+        std::cout << "dynamic nodes: not created yet: slurmctld must first read the new "
+                     "configuration (their Nodeset and MaxNodeCount): restart slurmctld, then "
+                     "run `cloudburst scale` again\n";
+        return ok_status();
+    }
+    SlurmCli slurm(slurm_cli_options(config));
+    auto existing = slurm.node_specs();
+    if (!existing) {
+        return existing.error().with_context(
+            "reading slurmctld's nodes to create the dynamic "
+            "ones (is slurmctld running?)");
+    }
+    bool created = false;
+    for (const auto& r : ranges) {
+        auto plan = plan_dynamic_range(r, *existing);
+        if (!plan) {
+            return plan.error();
+        }
+        for (const auto& m : plan->mismatches) {
+            std::cerr << "cloudburst: warning: " << m << "\n";
+        }
+        if (plan->create.empty()) {
+            std::cout << "dynamic nodes " << r.hostlist << ": in slurmctld already\n";
+            continue;
+        }
+        if (dry_run) {
+            std::cout << "dynamic nodes " << plan->create << ": not created (--dry-run)\n";
+            continue;
+        }
+        if (auto st = slurm.create_nodes(plan->create, r.fields); !st) {
+            return st.error().with_context("creating dynamic nodes " + plan->create);
+        }
+        std::cout << "dynamic nodes " << plan->create << ": created";
+        if (plan->existing > 0) {
+            std::cout << " (" << plan->existing << " of " << r.hostlist << " were there)";
+        }
+        std::cout << "\n";
+        created = true;
+    }
+    if (!created) {
+        return ok_status();
+    }
+    auto after = slurm.node_specs();
+    if (!after) {
+        return after.error().with_context("reading the dynamic nodes back");
+    }
+    if (const auto missing = still_missing(ranges, *after); !missing.empty()) {
+        return make_error(ErrorKind::k_slurm,
+                          "slurmctld did not create dynamic nodes " + join(missing, ",") +
+                              " (its log says why; \"node table is full\": it has not read "
+                              "MaxNodeCount yet): restart slurmctld, then run `cloudburst "
+                              "scale` again");
+    }
+    return ok_status();
+}
+
 Result<int> run_scale(const ScaleOptions& options) {
     auto config = load_global_config(PasswordUse::k_read);
     if (!config) {
@@ -207,7 +298,8 @@ Result<int> run_scale(const ScaleOptions& options) {
     const bool site_switches = *old_topology && has_site_switches(**old_topology);
     auto result =
         generate_slurm_conf(*arrays, *catalog, *config, site.gres_types, site.topology_plugin,
-                            site_switches ? std::vector<std::string>() : site.nodes);
+                            site_switches ? std::vector<std::string>() : site.nodes,
+                            site.node_count, site.max_node_count);
     if (!result) {
         return result.error().with_context("generating the Slurm node lines");
     }
@@ -256,7 +348,8 @@ Result<int> run_scale(const ScaleOptions& options) {
         }
         any = any || *topology_changed;
     }
-    if (options.reconfigure && any && !options.dry_run) {
+    const bool reconfigured = options.reconfigure && any && !options.dry_run;
+    if (reconfigured) {
         if (auto st = run_scontrol(slurm_cli_options(*config), {"reconfigure"}); !st) {
             return st.error();
         }
@@ -264,6 +357,14 @@ Result<int> run_scale(const ScaleOptions& options) {
     } else if (any && !options.dry_run) {
         std::cout << "Slurm has not read the change yet: run `scontrol reconfigure` "
                      "(or `cloudburst scale --reconfigure`)\n";
+    }
+    // With -o the file is not the one slurmctld reads: nothing to create from it.
+    if (options.output.empty()) {
+        if (auto st = create_dynamic_nodes(*config, generated.dynamic_nodes, !any || reconfigured,
+                                           options.dry_run);
+            !st) {
+            return st.error();
+        }
     }
     return 0;
 }

@@ -968,6 +968,65 @@ bool infiniband_size(const SkuCatalog& catalog, std::string_view machine_type) {
     return i > digits && name.substr(i).find('r') != std::string_view::npos;
 }
 
+CheckResult check_dynamic_nodes(const std::vector<NodeArray>& arrays,
+                                const GeneratedSlurmConf& generated,
+                                const std::vector<ExistingNode>& existing) {
+    std::vector<std::string> problems;
+    std::vector<std::string> differences;
+    std::vector<std::string> present;
+    for (const auto& a : arrays) {
+        if (a.configuration.count("slurm.dynamic_config") == 0) {
+            continue;
+        }
+        const std::string skipped = "node array '" + a.name + "' skipped: ";
+        for (const auto& w : generated.warnings) {
+            if (w.rfind(skipped, 0) == 0) {
+                problems.push_back(w);
+            }
+        }
+        for (const auto& r : generated.dynamic_nodes) {
+            if (r.array != a.name) {
+                continue;
+            }
+            auto plan = plan_dynamic_range(r, existing);
+            if (!plan) {
+                problems.push_back(plan.error().message);
+                continue;
+            }
+            if (!plan->create.empty()) {
+                problems.push_back("slurmctld lacks dynamic nodes " + plan->create +
+                                   ": run `cloudburst scale` (after a change of the array, "
+                                   "restart slurmctld first so that it reads their Nodeset and "
+                                   "MaxNodeCount)");
+            } else {
+                present.push_back(r.hostlist);
+            }
+            differences.insert(differences.end(), plan->mismatches.begin(), plan->mismatches.end());
+        }
+    }
+    const auto joined = [](const std::vector<std::string>& items) {
+        std::string out;
+        for (const auto& i : items) {
+            out += (out.empty() ? "" : "; ") + i;
+        }
+        return out;
+    };
+    if (!problems.empty()) {
+        return check_problem("dynamic-nodes", joined(problems));
+    }
+    if (!differences.empty()) {
+        return check_warning("dynamic-nodes", joined(differences));
+    }
+    if (present.empty()) {
+        return check_ok("dynamic-nodes", "no dynamic node arrays");
+    }
+    std::string names;
+    for (const auto& p : present) {
+        names += (names.empty() ? "" : ",") + p;
+    }
+    return check_ok("dynamic-nodes", "slurmctld has the dynamic nodes " + names);
+}
+
 CheckResult check_infiniband_placement(const std::vector<NodeArray>& arrays,
                                        const SkuCatalog& catalog, const Config& config) {
     std::vector<std::string> lacking;

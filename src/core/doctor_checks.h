@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/dynamic_nodes.h"
 #include "core/sku_catalog.h"
+#include "core/slurm_conf_gen.h"
 #include "core/slurm_settings.h"
 #include "ports/cloud.h"
 
@@ -174,6 +176,15 @@ CheckResult check_sched_export(const std::vector<ExportsFile>& files, const std:
 // catalog does not know an 'r' among its feature letters after the vCPU count
 // ("Standard_HB120rs_v3", "Standard_ND96asr_v4"; Azure's naming).
 bool infiniband_size(const SkuCatalog& catalog, std::string_view machine_type);
+
+// The dynamic node arrays (`slurm.dynamic_config`) against `generated` (what `scale` makes of
+// `arrays` with slurmctld's TopologyPlugin) and the nodes slurmctld has (`existing`): a problem
+// for an array `scale` skips (its warning: a topology plugin, an unreadable setting) and for
+// nodes slurmctld lacks (run scale); a warning for nodes that differ from their spec; ok
+// naming the ranges when all are there, or when there is no dynamic array.
+CheckResult check_dynamic_nodes(const std::vector<NodeArray>& arrays,
+                                const GeneratedSlurmConf& generated,
+                                const std::vector<ExistingNode>& existing);
 
 // Node arrays whose VM size has InfiniBand and that ask for no placement group
 // (effective_placement none): their VMs would not share a fabric, so multi-node MPI jobs fail

@@ -1,8 +1,10 @@
 #include "core/slurm_conf_gen.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -64,10 +66,11 @@ Status merge_partition_options(std::vector<OptionFrom>& merged,
         if (it == merged.end()) {
             merged.push_back({o, array});
         } else if (it->option.value != o.value) {
-            return make_error(ErrorKind::k_config,
-                              "node arrays " + it->array + " and " + array + " of partition " +
-                                  partition + " set its " + o.key + " to " + it->option.value +
-                                  " and " + o.value + ": give both the same partition_options");
+            std::string message = "node arrays " + it->array + " and " + array;
+            message.append(" of partition ").append(partition).append(" set its ").append(o.key);
+            message.append(" to ").append(it->option.value).append(" and ").append(o.value);
+            message += ": give both the same partition_options";
+            return make_error(ErrorKind::k_config, message);
         }
     }
     return ok_status();
@@ -110,17 +113,34 @@ std::string range_refusal(const NodeRange& r, const std::set<std::string>& array
     return {};
 }
 
+// Whether array `a` makes scale write topology.conf switches (core/topology_conf.h): with
+// partition placement, one of its VM sizes has more nodes than one placement group holds.
+bool needs_switches(const NodeArray& a, Placement placement) {
+    std::vector<TopologyArray> ranges;
+    for (const auto& r : node_ranges(a)) {
+        if (!r.valid) {
+            continue;
+        }
+        const int max = bucket_of(a, r.machine_type).max_count;
+        ranges.push_back({r.name, a.max_count > 0 ? std::min(max, a.max_count) : max, placement,
+                          placement_group_size(a, r.machine_type)});
+    }
+    return needs_switches(ranges);
+}
+
 // What `scale` writes for one range of a node array.
 struct RangeLines {
     std::string nodes;  // its comment and node line (or why it has none)
     std::string gres;   // its gres.conf line, if it has GPUs
     std::string hostlist;
     int count = 0;
+    std::vector<NodeField> fields;  // a dynamic range's scontrol create fields
 };
 
 Result<RangeLines> range_lines(const NodeArray& a, const NodeRange& r, const SkuCatalog& catalog,
                                const NodeArrayConfig& settings,
                                const std::vector<SlurmOption>& node_options,
+                               const std::optional<std::vector<std::string>>& dynamic_features,
                                std::vector<std::string>& warnings) {
     RangeLines out;
     const Bucket& b = bucket_of(a, r.machine_type);
@@ -157,6 +177,13 @@ Result<RangeLines> range_lines(const NodeArray& a, const NodeRange& r, const Sku
     const std::string prefix = r.name + "-";
     out.hostlist = count == 1 ? prefix + "1" : prefix + "[1-" + std::to_string(count) + "]";
     std::vector<std::string> features{"cloud", b.machine_type, a.name};
+    if (dynamic_features) {
+        for (const auto& f : *dynamic_features) {
+            if (std::find(features.begin(), features.end(), f) == features.end()) {
+                features.push_back(f);
+            }
+        }
+    }
     features.insert(features.end(), settings.features.begin(), settings.features.end());
     const long memory =
         dampened_memory_mb(memory_gb, settings.dampen_memory, settings.dampen_memory_min_mb);
@@ -187,7 +214,19 @@ Result<RangeLines> range_lines(const NodeArray& a, const NodeRange& r, const Sku
         return out;
     }
     out.count = count;
-    nodes << *line << "\n";
+    if (dynamic_features) {
+        // Made in slurmctld by `scale` (scontrol create), not read from this file: shown as
+        // a comment, so the file still says what the nodes are.
+        nodes << "# dynamic nodes: `cloudburst scale` creates them in slurmctld as\n#   " << *line
+              << "\n";
+        for (const auto& f : fields) {
+            if (f.key != "NodeName") {
+                out.fields.push_back({std::string(f.key), f.value});
+            }
+        }
+    } else {
+        nodes << *line << "\n";
+    }
     out.nodes = nodes.str();
     if (gpus > 0) {
         std::vector<ConfField> gres_fields{{"NodeName", out.hostlist}, {"Name", "gpu"}};
@@ -211,6 +250,28 @@ Result<RangeLines> range_lines(const NodeArray& a, const NodeRange& r, const Sku
         out.gres = *gres_line + "\n";
     }
     return out;
+}
+
+// The MaxNodeCount line for `needed` nodes: written, or a comment when the site's own value
+// has room; an error (k_config) when it has not.
+Result<std::string> max_node_count_line(long needed, std::string_view site_value) {
+    if (site_value.empty()) {
+        return "# slurmctld holds at most MaxNodeCount nodes: the site's, the cloud's and the "
+               "dynamic ones.\nMaxNodeCount=" +
+               std::to_string(needed) + "\n";
+    }
+    long site = -1;
+    const auto [end, ec] =
+        std::from_chars(site_value.data(), site_value.data() + site_value.size(), site);
+    if (ec != std::errc() || end != site_value.data() + site_value.size() || site < needed) {
+        return make_error(ErrorKind::k_config,
+                          "slurm.conf sets MaxNodeCount=" + escaped(site_value) +
+                              ", but its nodes and the cloud's, dynamic ones included, are " +
+                              std::to_string(needed) +
+                              ": raise it, or remove it and `cloudburst scale` writes it");
+    }
+    return "# MaxNodeCount: slurm.conf's own (" + std::string(site_value) + ") has room for " +
+           std::to_string(needed) + " nodes.\n";
 }
 
 }  // namespace
@@ -255,7 +316,9 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
                                                const SkuCatalog& catalog, const Config& config,
                                                std::string_view site_gres_types,
                                                std::string_view site_topology_plugin,
-                                               const std::vector<std::string>& site_nodes) {
+                                               const std::vector<std::string>& site_nodes,
+                                               long site_node_count,
+                                               std::string_view site_max_node_count) {
     GeneratedSlurmConf out;
     std::ostringstream nodes;
     std::ostringstream gres;
@@ -283,6 +346,24 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         array_names.insert(a.name);
     }
     std::set<std::string> range_names;  // further sizes' ranges written so far
+    // Slurm (22.05 to 24.11) places no job on a dynamic node under a topology plugin: such a
+    // node joins no switch ("Requested topology configuration is not available"; nodes learn
+    // a switch at creation only from 25.05). Who needs the plugin, if anyone.
+    std::string topology_user;
+    if (!site_topology_plugin.empty() && !iequals(site_topology_plugin, "topology/none") &&
+        !iequals(site_topology_plugin, "topology/default")) {
+        topology_user = "slurm.conf's TopologyPlugin=" + escaped(site_topology_plugin);
+    }
+    for (const auto& a : sorted) {
+        if (topology_user.empty() && a.configuration.count("slurm.dynamic_config") == 0 &&
+            needs_switches(a, effective_placement(config.node_array(a.name).placement, a))) {
+            topology_user = "the placement groups of node array " + a.name +
+                            " (more nodes than one group holds: TopologyPlugin=topology/tree; set "
+                            "its placement to \"job\" or \"none\", or its nodes to one group's)";
+        }
+    }
+    std::vector<std::string> nodesets;  // the Nodeset lines of dynamic arrays
+    long cloud_nodes = 0;               // every node the file defines or scale creates
     for (const auto& a : sorted) {
         if (!is_plain_name(a.name)) {
             out.warnings.push_back("node array '" + escaped(a.name) + "' skipped: its name " +
@@ -304,9 +385,28 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
                                    std::string(k_plain_name_rule));
             continue;
         }
-        if (a.configuration.count("slurm.dynamic_config") != 0) {
-            nodes << ": dynamic nodes (slurmd -Z) register themselves; nothing generated\n";
-            continue;
+        std::optional<std::vector<std::string>> dynamic_features;
+        if (const auto it = a.configuration.find("slurm.dynamic_config");
+            it != a.configuration.end()) {
+            auto features = dynamic_config_features(it->second);
+            if (!features) {
+                nodes << ": its slurm.dynamic_config is not one Slurm can take; nothing "
+                         "generated\n";
+                out.warnings.push_back("node array '" + a.name +
+                                       "' skipped: " + features.error().message);
+                continue;
+            }
+            if (!topology_user.empty()) {
+                nodes << ": dynamic nodes, which Slurm places no job on under a topology "
+                         "plugin; nothing generated\n";
+                out.warnings.push_back(
+                    "node array '" + a.name +
+                    "' skipped: Slurm places no job on dynamic nodes under a topology plugin "
+                    "(they join no switch before Slurm 25.05), which " +
+                    topology_user + " needs; or make the array static (no slurm.dynamic_config)");
+                continue;
+            }
+            dynamic_features = std::move(*features);
         }
         if (a.configuration.count("slurm.autoscale") != 0 && !is_true(a, "slurm.autoscale")) {
             nodes << ": slurm.autoscale is false; nothing generated\n";
@@ -329,7 +429,8 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
                 continue;
             }
             range_names.insert(r.name);
-            auto lines = range_lines(a, r, catalog, settings, *node_options, out.warnings);
+            auto lines =
+                range_lines(a, r, catalog, settings, *node_options, dynamic_features, out.warnings);
             if (!lines) {
                 return lines.error();
             }
@@ -339,6 +440,12 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
             }
             any_nodes = true;
             gres << lines->gres;
+            cloud_nodes += lines->count;
+            if (dynamic_features) {
+                out.dynamic_nodes.push_back(
+                    {a.name, r.name, lines->hostlist, std::move(lines->fields)});
+                continue;  // in the partition through the array's Nodeset
+            }
             partitions[settings.partition].push_back(lines->hostlist);
             if (r.rank == 0) {
                 array_nodes[a.name] = lines->hostlist;  // keep-alive: the first size's nodes
@@ -351,6 +458,25 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         }
         if (!any_nodes) {
             continue;
+        }
+        if (dynamic_features) {
+            auto nodeset = slurm_conf_line({{"Nodeset", dynamic_nodeset_name(a.name)},
+                                            {"Feature", dynamic_nodeset_feature(a.name)}});
+            if (!nodeset) {
+                return nodeset.error();
+            }
+            nodesets.push_back(*nodeset);
+            partitions[settings.partition].push_back(dynamic_nodeset_name(a.name));
+            if (!settings.hybrid_partition.empty()) {
+                hybrids[settings.hybrid_partition].push_back(dynamic_nodeset_name(a.name));
+            }
+            if (settings.keep_alive > 0) {
+                out.warnings.push_back(
+                    "node array '" + a.name +
+                    "': keep_alive is not written for dynamic nodes (slurm.conf's "
+                    "SuspendExcNodes is read before they exist); use "
+                    "`cloudburst keep-alive` once they do");
+            }
         }
         partition_settings.emplace(settings.partition, settings);
         auto options = parsed_options(settings.partition_options, SlurmLine::k_partition, a.name);
@@ -377,6 +503,18 @@ Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arr
         }
         partition_default[settings.partition] =
             partition_default[settings.partition] || is_true(a, "slurm.default_partition");
+    }
+    if (!nodesets.empty()) {
+        nodes << "\n# Dynamic node arrays: their nodes join the partition by the array's "
+                 "feature.\n";
+        for (const auto& line : nodesets) {
+            nodes << line << "\n";
+        }
+        auto room = max_node_count_line(site_node_count + cloud_nodes, site_max_node_count);
+        if (!room) {
+            return room.error();
+        }
+        nodes << *room;
     }
     for (const auto& [name, hostlists] : partitions) {
         const NodeArrayConfig& s = partition_settings.at(name);

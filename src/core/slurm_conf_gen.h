@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/dynamic_nodes.h"
 #include "core/sku_catalog.h"
 #include "ports/cloud.h"
 #include "util/result.h"
@@ -30,7 +31,10 @@ struct GeneratedSlurmConf {
     // topology.conf lines for node arrays in partition placement groups (empty if none), for
     // cloudburst's block of topology.conf (core/topology_conf.h)
     std::string topology_conf;
-    std::string suspend_exc_nodes;      // the keep-alive line's value (empty: no line)
+    std::string suspend_exc_nodes;  // the keep-alive line's value (empty: no line)
+    // The nodes of dynamic node arrays (core/dynamic_nodes.h), for `scontrol create`: one
+    // entry per range, in the order of the node lines.
+    std::vector<DynamicRange> dynamic_nodes;
     std::vector<std::string> warnings;  // arrays skipped or adjusted, in plain sentences
 };
 
@@ -49,11 +53,22 @@ struct GeneratedSlurmConf {
 // site's own nodes) under one more, and `TopologyPlugin=topology/tree` unless
 // `site_topology_plugin` (slurm.conf's own, "" if none) is that already; another plugin is an
 // error (k_config, topology_plugin_plan).
+//
+// Node arrays with `slurm.dynamic_config` are dynamic (core/dynamic_nodes.h): their ranges'
+// node lines are written as comments and returned in `dynamic_nodes` (State=CLOUD, the
+// features of a static array's nodes, then those of slurm.dynamic_config); the array gets
+// `Nodeset=<array>ns Feature=<array>`, its partition that Nodeset, and the file
+// `MaxNodeCount=` for every node (`site_node_count`, the site's own, plus the cloud's), unless
+// `site_max_node_count` (slurm.conf's own, "" if none) has room for them (else k_config).
+// They get no topology.conf lines and no keep-alive (a warning says so). A
+// slurm.dynamic_config that is not -Z [--conf "..."] skips the array with a warning.
 Result<GeneratedSlurmConf> generate_slurm_conf(const std::vector<NodeArray>& arrays,
                                                const SkuCatalog& catalog, const Config& config,
                                                std::string_view site_gres_types = {},
                                                std::string_view site_topology_plugin = {},
-                                               const std::vector<std::string>& site_nodes = {});
+                                               const std::vector<std::string>& site_nodes = {},
+                                               long site_node_count = 0,
+                                               std::string_view site_max_node_count = {});
 
 // The backstop: "K1=v1 K2=v2" for `fields`, or an error (k_invalid_input) naming the first
 // value that is empty or holds whitespace, '#', '=' or a control character, any of which

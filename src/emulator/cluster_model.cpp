@@ -122,11 +122,16 @@ const Sku& ClusterModel::sku_of(const Node& node) const {
 VmSoftware ClusterModel::software_of(const Node& node) const {
     VmSoftware software;
     software.gpus = sku_of(node).gpus;
-    std::map<std::string, std::string> settings;
+    // What jetpack answers on a CycleCloud node: the node's array and VM size, and the
+    // configuration keys the cluster-init reads (cloudburst.*, slurm.dynamic_config).
+    std::map<std::string, std::string> settings{
+        {"cyclecloud.node.template", m_definition.node_arrays[node.array].name},
+        {"azure.metadata.compute.vmSize", sku_of(node).name}};
     for (const auto* list :
          {&m_definition.node_arrays[node.array].configuration, &node.configuration}) {
         for (const auto& kv : *list) {
-            if (kv.key.starts_with("cloudburst.") && !is_undefined(kv.value)) {
+            if ((kv.key.starts_with("cloudburst.") || kv.key == "slurm.dynamic_config") &&
+                !is_undefined(kv.value)) {
                 settings[kv.key] = to_text(kv.value);
             }
         }

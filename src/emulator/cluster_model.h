@@ -313,8 +313,9 @@ class ClusterModel {
         return m_health_reports.insert(name).second;
     }
     const Sku& sku_of(const Node& node) const;
-    // What the node's VM software finds: its size's GPUs and its `cloudburst.*` settings
-    // (the array's configuration, then the node's own overrides).
+    // What the node's VM software finds: its size's GPUs, its array and VM size, and its
+    // `cloudburst.*` and slurm.dynamic_config settings (the array's configuration, then the
+    // node's own overrides), as jetpack answers them (VmSoftware).
     VmSoftware software_of(const Node& node) const;
     const Timings& timings() const { return m_options.timings; }
     const FaultSettings& faults() const { return m_options.faults; }

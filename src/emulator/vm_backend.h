@@ -39,8 +39,9 @@ struct VmPlacement {
 // What the VM's software finds: the hardware of its size and the node's settings.
 struct VmSoftware {
     int gpus = 0;  // GPUs of the VM size (the SKU catalog): device files /dev/nvidia0..gpus-1
-    // The node's `cloudburst.*` configuration (its array's and its own), as jetpack config
-    // answers it on the VM: key, value as text.
+    // What jetpack config answers on the VM: cyclecloud.node.template (the node array),
+    // azure.metadata.compute.vmSize, and the node's `cloudburst.*` and slurm.dynamic_config
+    // configuration (its array's and its own): key, value as text.
     std::vector<std::pair<std::string, std::string>> jetpack_config;
 };
 

@@ -24,9 +24,9 @@ using namespace std::chrono_literals;
 const std::string k_probe = std::string(CB_BINARY_DIR) + "/tests/fabric-probe";
 
 // The testbed's default cloud (testbed.sh --cloudburst): hpc on Standard_HB120rs_v3, 480
-// cores of a 120-core size, hpc-[1-4] in two placement groups of two.
+// cores of a 120-core size, hpc-[1-4]; here in two placement groups of two.
 std::vector<std::string> hpc_cloud() {
-    return {"--cloudburst"};
+    return {"--cloudburst", "--emulator-arg", "-p", "--emulator-arg", "HPCMaxScalesetSize=2"};
 }
 
 // What one run of the exchange showed: each node's ib0 address, and what each node met

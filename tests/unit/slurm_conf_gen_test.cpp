@@ -131,7 +131,7 @@ TEST(SlurmConfGen, GpusOfAnUnknownSizeGetACountWithoutDeviceFiles) {
               out->warnings.end());
 }
 
-TEST(SlurmConfGen, ZeroCapacityIsCommentedWithReasonAndDynamicSkipped) {
+TEST(SlurmConfGen, ZeroCapacityIsCommentedWithReasonAndDynamicNodesAreComments) {
     Config config;
     auto dynamic = array("dynamic", "Standard_F2s_v2", 10);
     dynamic.configuration["slurm.dynamic_config"] = "-Z --conf \"Feature=dyn\"";
@@ -143,9 +143,11 @@ TEST(SlurmConfGen, ZeroCapacityIsCommentedWithReasonAndDynamicSkipped) {
         << out.nodes_conf;
     EXPECT_EQ(out.nodes_conf.find("PartitionName=htc"), std::string::npos);
     EXPECT_EQ(out.nodes_conf.find("NodeName=htc"), std::string::npos);
-    EXPECT_NE(out.nodes_conf.find("# node array dynamic: dynamic nodes (slurmd -Z) register "
-                                  "themselves; nothing generated"),
-              std::string::npos);
+    // The dynamic array's nodes are created in slurmctld (dynamic_nodes_test.cpp).
+    EXPECT_NE(out.nodes_conf.find("# dynamic nodes: `cloudburst scale` creates them in "
+                                  "slurmctld as\n#   NodeName=dynamic-[1-10] State=CLOUD"),
+              std::string::npos)
+        << out.nodes_conf;
     EXPECT_EQ(out.warnings.size(), 1u);
 }
 

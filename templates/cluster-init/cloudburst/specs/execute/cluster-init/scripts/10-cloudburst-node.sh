@@ -15,7 +15,10 @@
 #     unset: cloudburst-node-start --check-gpus), so that a node short of GPUs fails its
 #     boot with the reason in CycleCloud's status message, before Slurm sees it;
 #  6. starts slurmd configless (`--conf-server`) through cloudburst-node-start, which runs
-#     the health check (the GPUs again) and only then becomes `slurmd -b -N <node name>`.
+#     the health check (the GPUs again) and only then becomes `slurmd -b -N <node name>`;
+#     on a node of a dynamic array (jetpack's slurm.dynamic_config, the template's
+#     `-Z --conf "Feature=dyn"`) `slurmd -Z --conf "Feature=<its features>,<VM size>,<array>"`
+#     (`cloudburst scale` has created the node in slurmctld; docs/setup.md).
 #
 # Reference it from the cluster template (templates/slurm-headless.txt) as
 #   [[[cluster-init cloudburst:execute:0.1.0]]]
@@ -72,6 +75,45 @@ slurm_version=$(setting SLURM_VERSION)
 gpus=$("$jetpack" config cloudburst.gpus 0)
 [[ $gpus =~ ^[0-9]{1,3}$ ]] || die "jetpack's cloudburst.gpus is not a number of GPUs: ${gpus@Q}"
 gpus=$((10#$gpus))
+
+# A dynamic array's nodes run slurmd -Z. Its setting is read, never run: -Z, optionally
+# with --conf "Key=value ..." (words of letters, digits and . _ , : / + -), the Feature
+# word getting the VM size and the array's name (the Nodeset `cloudburst scale` writes
+# matches the array's name).
+dynamic_config=$("$jetpack" config slurm.dynamic_config "")
+dynamic_args=()
+if [ -n "$dynamic_config" ]; then
+  bad_dynamic() {
+    die "jetpack's slurm.dynamic_config ${dynamic_config@Q} $1: expected -Z, optionally followed by --conf \"Key=value ...\" (as the template's -Z --conf \"Feature=dyn\")"
+  }
+  conf_words=""
+  if [[ $dynamic_config =~ ^-Z[[:space:]]*$ ]]; then
+    conf_words=""
+  elif [[ $dynamic_config =~ ^-Z[[:space:]]+--conf(=|[[:space:]]+)\"([^\"]*)\"[[:space:]]*$ ]]; then
+    conf_words=${BASH_REMATCH[2]}
+  elif [[ $dynamic_config =~ ^-Z[[:space:]]+--conf(=|[[:space:]]+)([^[:space:]\"]+)[[:space:]]*$ ]]; then
+    conf_words=${BASH_REMATCH[2]}
+  else
+    bad_dynamic "is not of that form"
+  fi
+  vm_size=$("$jetpack" config azure.metadata.compute.vmSize "")
+  [[ $vm_size =~ ^[A-Za-z0-9._-]{1,63}$ ]] ||
+    die "jetpack's azure.metadata.compute.vmSize is not a VM size: ${vm_size@Q}"
+  array=$("$jetpack" config cyclecloud.node.template "")
+  [[ -z $array || $array =~ ^[A-Za-z0-9._-]{1,63}$ ]] ||
+    die "jetpack's cyclecloud.node.template is not a node array name: ${array@Q}"
+  features=""
+  read -r -a words <<<"$conf_words"
+  for word in ${words[@]+"${words[@]}"}; do
+    [[ $word =~ ^([A-Za-z]+)=([A-Za-z0-9._,:/+-]+)$ ]] || bad_dynamic "has --conf word ${word@Q}"
+    case "${BASH_REMATCH[1],,}" in
+      feature | features) features+=${features:+,}${BASH_REMATCH[2]} ;;
+      *) dynamic_args+=(--dynamic "$word") ;;
+    esac
+  done
+  features+=${features:+,}$vm_size${array:+,$array}
+  dynamic_args=(--dynamic "Feature=$features" ${dynamic_args[@]+"${dynamic_args[@]}"})
+fi
 
 pin_account() { # name uid gid
   local name=$1 uid=$2 gid=$3 holder
@@ -156,7 +198,7 @@ fi
 # Configless: slurmd fetches slurm.conf (and its Includes) from slurmctld.
 echo "SLURMD_OPTIONS=" >"$defaults"
 cat >/etc/systemd/system/slurmd.service.d/cloudburst.conf <<UNIT
-# Written by cloudburst's cluster-init: health check first, then slurmd -b -N $node.
+# Written by cloudburst's cluster-init: health check first, then slurmd -b -N $node$([ ${#dynamic_args[@]} = 0 ] || echo " -Z").
 # A configless node has no /etc/slurm/slurm.conf (Debian 12's unit requires one: cleared),
 # and slurmd runs in the foreground without --systemd (Debian 13's unit is Type=notify).
 [Unit]
@@ -166,9 +208,9 @@ ConditionPathExists=
 [Service]
 Type=simple
 ExecStart=
-ExecStart=$bin_dir/cloudburst-node-start --gpus $gpus -D -b -N $node --conf-server $ctld_addr:$ctld_port
+ExecStart=$bin_dir/cloudburst-node-start --gpus $gpus ${dynamic_args[*]} -D -b -N $node --conf-server $ctld_addr:$ctld_port
 UNIT
 systemctl daemon-reload
 systemctl enable slurmd
 systemctl restart slurmd
-log "slurmd started as $node (configless from $ctld_addr)"
+log "slurmd started as $node (configless from $ctld_addr${dynamic_config:+, dynamic: ${dynamic_args[*]}})"
