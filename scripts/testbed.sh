@@ -787,10 +787,11 @@ up() {
   [[ "$dir" =~ ^/[A-Za-z0-9._/-]+$ ]] || die "DIR may only contain letters, digits and ._-/"
   [ ! -e "$dir/testbed.state" ] || die "$dir holds a testbed already; run: $0 down $dir"
   chmod 0755 "$dir"
-  # A testbed that was up here before starts afresh, its emulator's VMs gone too (its logs are
-  # kept and appended to).
+  # A testbed that was up here before starts afresh, its emulator's VMs and cloudburstd's journal
+  # gone too (its logs are kept and appended to).
   rm -rf "$dir/state" "$dir/spool" "$dir/run" "$dir/munge" "$dir/vms" "$dir/testbed.state.down" \
-    "$dir/credentials" "$dir/libexec" "$dir/slurm" "$dir/sched" "$dir/shared" "$dir/emulator"
+    "$dir/credentials" "$dir/libexec" "$dir/slurm" "$dir/sched" "$dir/shared" "$dir/emulator" \
+    "$dir/cloudburst"
   install -d -m 0755 "$dir/log" "$dir/vms"
   : >"$dir/testbed.state"
   record build "$build"
