@@ -35,6 +35,12 @@ std::once_flag g_curl_init;
 struct HttpResponse {
     long status = 0;
     std::string body;
+    // Given, a 2xx answer's body goes here as it arrives instead of into `body`.
+    NodeListStream* stream = nullptr;
+    CURL* curl = nullptr;
+    bool decided = false;  // whether to stream: decided at the body's first bytes, by the status
+    bool streaming = false;
+    std::size_t received = 0;  // the body's bytes so far
     std::optional<std::chrono::seconds> retry_after;
     std::size_t limit = 0;  // CycleCloudOptions::max_response_bytes
     // Set when the body is over `limit`; the transfer was cut off, `body` is incomplete.
@@ -57,11 +63,22 @@ std::string_view header_value(std::string_view line, std::size_t name_length) {
 size_t write_body(char* data, size_t size, size_t n, void* user) {
     auto* resp = static_cast<HttpResponse*>(user);
     const size_t bytes = size * n;
-    if (bytes > resp->limit - resp->body.size()) {
+    if (bytes > resp->limit - resp->received) {
         resp->too_big = true;
         return 0;
     }
-    resp->body.append(data, bytes);
+    resp->received += bytes;
+    if (!resp->decided) {
+        long status = 0;
+        curl_easy_getinfo(resp->curl, CURLINFO_RESPONSE_CODE, &status);
+        resp->streaming = resp->stream != nullptr && status >= 200 && status < 300;
+        resp->decided = true;
+    }
+    if (resp->streaming) {
+        resp->stream->feed(std::string_view(data, bytes));
+    } else {
+        resp->body.append(data, bytes);
+    }
     return bytes;
 }
 
@@ -90,8 +107,13 @@ size_t read_header(char* data, size_t size, size_t n, void* user) {
             return 0;
         }
         // Room for the whole body at once: a 10,000-node list is 12 MB, and growing a string
-        // to it by doubling holds up to twice that while it copies.
-        resp->body.reserve(static_cast<std::size_t>(length));
+        // to it by doubling holds up to twice that while it copies. (A streamed node list
+        // needs none, and an error's body is small.)
+        if (resp->stream == nullptr) {
+            resp->body.reserve(static_cast<std::size_t>(length));
+        } else {
+            resp->stream->expect_bytes(static_cast<std::size_t>(length));
+        }
     } else if (lower.starts_with(k_retry_after)) {
         resp->retry_after = parse_retry_after(header_value(line, k_retry_after.size()),
                                               std::chrono::system_clock::now());
@@ -625,9 +647,14 @@ struct CycleCloudRest::Impl {
     // One HTTP exchange on `curl`; no retries. Transport failures become Errors with their
     // kind.
     Result<HttpResponse> exchange(CURL* curl, const char* method, const std::string& path,
-                                  const std::string* body) {
+                                  const std::string* body, NodeListStream* stream) {
         HttpResponse resp;
         resp.limit = options.max_response_bytes;
+        resp.stream = stream;
+        resp.curl = curl;
+        if (stream != nullptr) {
+            stream->restart();  // a retry's answer is a new document
+        }
         {
             std::lock_guard lock(mutex);
             ++stats.requests;
@@ -710,10 +737,11 @@ struct CycleCloudRest::Impl {
         return make_error(ErrorKind::k_cloud, status + " for " + what + ": " + excerpt(r.body));
     }
 
-    // Retries transient and throttled failures; returns the body of a 2xx answer.
+    // Retries transient and throttled failures; returns the body of a 2xx answer, or, given
+    // `stream`, "" with the body fed to it as it arrived.
     // Up to options.max_connections calls run at once, each on a handle of its own.
     Result<std::string> call(const char* method, const std::string& path,
-                             const std::string* body = nullptr) {
+                             const std::string* body = nullptr, NodeListStream* stream = nullptr) {
         CURL* curl = take_handle();
         struct Release {
             Impl* owner;
@@ -726,7 +754,7 @@ struct CycleCloudRest::Impl {
         std::chrono::milliseconds backoff = options.backoff_initial;
         for (int attempt = 1;; ++attempt) {
             pace(method);
-            auto resp = exchange(curl, method, path, body);
+            auto resp = exchange(curl, method, path, body, stream);
             std::optional<Error> err;
             std::chrono::milliseconds wait = backoff;
             if (!resp) {
@@ -777,6 +805,23 @@ struct CycleCloudRest::Impl {
             sleep_for(wait);
             backoff = std::min(options.backoff_max, backoff * 2);
         }
+    }
+
+    // A node list, read as it arrives (NodeListStream). A document the stream leaves to the
+    // general reader, which CycleCloud does not send, is asked for again and read whole.
+    Result<std::vector<CloudNode>> node_list(const std::string& path) {
+        NodeListStream stream;
+        if (auto text = call("GET", path, nullptr, &stream); !text) {
+            return text.error();
+        }
+        if (auto read = stream.finish()) {
+            return std::move(*read);
+        }
+        auto text = call("GET", path);
+        if (!text) {
+            return text.error();
+        }
+        return parse_node_list_streaming(*text);
     }
 
     std::string cluster_path(const std::string& rest) const {
@@ -888,11 +933,7 @@ Result<ClusterLimits> CycleCloudRest::cluster_limits() {
 }
 
 Result<std::vector<CloudNode>> CycleCloudRest::nodes() {
-    auto text = m_impl->call("GET", m_impl->cluster_path("/nodes"));
-    if (!text) {
-        return text.error();
-    }
-    return screened(parse_node_list_streaming(*text));
+    return screened(m_impl->node_list(m_impl->cluster_path("/nodes")));
 }
 
 Result<CreateResult> CycleCloudRest::create_nodes(const std::vector<CreateRequest>& requests,
@@ -934,12 +975,8 @@ Result<ManagementResult> CycleCloudRest::shutdown_nodes(const std::vector<std::s
 }
 
 Result<std::vector<CloudNode>> CycleCloudRest::operation_nodes(const std::string& operation_id) {
-    auto text =
-        m_impl->call("GET", m_impl->cluster_path("/nodes?operation=" + url_escape(operation_id)));
-    if (!text) {
-        return text.error();
-    }
-    return screened(parse_node_list_streaming(*text));
+    return screened(
+        m_impl->node_list(m_impl->cluster_path("/nodes?operation=" + url_escape(operation_id))));
 }
 
 Status CycleCloudRest::check_connection() {

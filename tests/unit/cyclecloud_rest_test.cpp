@@ -248,6 +248,41 @@ TEST(CycleCloudRest, RetriesServerErrorsWithBackoffThenSucceeds) {
     EXPECT_EQ(cloud.stats().retries, 2);
 }
 
+// The node list is read as it arrives, in one GET; one the stream leaves to the general
+// reader (a NodeId that is a number) is asked for again and read whole.
+TEST(CycleCloudRest, ReadsTheNodeListAsItArrivesAndAsksAgainForAnOddOne) {
+    FakeServer fake;
+    std::atomic<int> calls{0};
+    std::atomic<bool> odd{false};
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        ++calls;
+        std::string body = R"({"nodes":[)";
+        for (int i = 1; i <= 2000; ++i) {
+            body += (i > 1 ? "," : "") + std::string(R"({"Name":"hpc-)") + std::to_string(i) +
+                    R"(","Status":"Ready","NodeId":)" + (odd ? "7" : R"("n")") +
+                    R"(,"Configuration":{"pad":")" + std::string(200, 'x') + R"("}})";
+        }
+        res.set_content(body + "]}", "application/json");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    ASSERT_TRUE(nodes) << nodes.error().describe();
+    ASSERT_EQ(nodes->size(), 2000u);
+    EXPECT_EQ(nodes->back().name, "hpc-2000");
+    EXPECT_EQ(nodes->back().node_id, "n");
+    EXPECT_EQ(calls, 1);
+    odd = true;
+    nodes = cloud.nodes();
+    ASSERT_TRUE(nodes) << nodes.error().describe();
+    ASSERT_EQ(nodes->size(), 2000u);
+    EXPECT_EQ(nodes->back().node_id, "7");
+    EXPECT_EQ(calls, 3);
+    EXPECT_TRUE(sleeps.empty());
+}
+
 TEST(CycleCloudRest, HonoursRetryAfterAndReportsThrottled) {
     FakeServer fake;
     fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
