@@ -158,7 +158,8 @@ TEST(CycleCloudNodeListTest, StreamReadsAListCutAtAnyByte) {
 
 TEST(CycleCloudNodeListTest, StreamLeavesLongTextBeforeTheListToTheGeneralReader) {
     // The fast path takes it whole; the stream, holding it all, gives up past the limit.
-    const std::string body = R"({"other": ")" + std::string(NodeListStream::k_max_pending, 'x') +
+    const std::string body = R"({"other": ")" +
+                             std::string(2 * NodeListStream::k_max_pending, 'x') +
                              R"(", "nodes": [{"Name": "hpc-1"}]})";
     ASSERT_TRUE(parse_node_list_fast(body).has_value());
     EXPECT_FALSE(stream(body, 1 << 16).has_value());
