@@ -1,6 +1,7 @@
 #include "adapters/cyclecloud_rest.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
@@ -80,6 +81,23 @@ size_t write_body(char* data, size_t size, size_t n, void* user) {
         resp->body.append(data, bytes);
     }
     return bytes;
+}
+
+// Whether `fd` (CycleCloudOptions::stop_fd) is readable, waiting up to `wait`.
+bool readable(int fd, std::chrono::milliseconds wait) {
+    if (fd < 0) {
+        return false;
+    }
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(wait.count(), 1 << 30))) > 0 &&
+           (p.revents & POLLIN) != 0;
+}
+
+// libcurl calls it often during a transfer (at least once a second): non-zero cuts the transfer
+// off (CURLE_ABORTED_BY_CALLBACK).
+int stop_transfer(void* user, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+                  curl_off_t /*ulnow*/) {
+    return readable(*static_cast<const int*>(user), std::chrono::milliseconds(0)) ? 1 : 0;
 }
 
 size_t read_header(char* data, size_t size, size_t n, void* user) {
@@ -619,8 +637,9 @@ struct CycleCloudRest::Impl {
         }
     }
 
-    // Waits for a token of the request's kind (see CycleCloudOptions::read_bucket).
-    void pace(const char* method) {
+    // Waits for a token of the request's kind (see CycleCloudOptions::read_bucket); false
+    // when the wait was cut short because the program is stopping.
+    bool pace(const char* method) {
         std::chrono::milliseconds wait{0};
         {
             std::lock_guard lock(mutex);
@@ -632,17 +651,25 @@ struct CycleCloudRest::Impl {
         }
         if (wait.count() > 0) {
             log::debug("cyclecloud: pacing a {} for {} ms", method, wait.count());
-            sleep_for(wait);
+            return sleep_for(wait);
         }
+        return !stopping();
     }
 
-    void sleep_for(std::chrono::milliseconds d) const {
+    // False when the program is stopping (CycleCloudOptions::stop_fd), at once if it is.
+    bool sleep_for(std::chrono::milliseconds d) const {
         if (options.sleep) {
             options.sleep(d);
-        } else {
-            std::this_thread::sleep_for(d);
+            return !stopping();
         }
+        if (options.stop_fd >= 0) {
+            return !readable(options.stop_fd, d);
+        }
+        std::this_thread::sleep_for(d);
+        return true;
     }
+
+    bool stopping() const { return readable(options.stop_fd, std::chrono::milliseconds(0)); }
 
     // One HTTP exchange on `curl`; no retries. Transport failures become Errors with their
     // kind.
@@ -687,6 +714,11 @@ struct CycleCloudRest::Impl {
             curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
         }
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+        if (options.stop_fd >= 0) {
+            curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+            curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, stop_transfer);
+            curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &options.stop_fd);
+        }
         const CURLcode rc = curl_easy_perform(curl);
         curl_slist_free_all(headers);
         if (rc != CURLE_OK && !resp.too_big) {
@@ -753,7 +785,10 @@ struct CycleCloudRest::Impl {
         }
         std::chrono::milliseconds backoff = options.backoff_initial;
         for (int attempt = 1;; ++attempt) {
-            pace(method);
+            if (!pace(method)) {
+                return make_error(ErrorKind::k_transient, "stopping: " + std::string(method) + " " +
+                                                              path + " was not sent");
+            }
             auto resp = exchange(curl, method, path, body, stream);
             std::optional<Error> err;
             std::chrono::milliseconds wait = backoff;
@@ -788,7 +823,7 @@ struct CycleCloudRest::Impl {
             }
             const bool retryable =
                 err->kind == ErrorKind::k_transient || err->kind == ErrorKind::k_throttled;
-            if (!retryable || attempt >= options.max_attempts) {
+            if (!retryable || attempt >= options.max_attempts || stopping()) {
                 return *err;
             }
             {
@@ -802,7 +837,9 @@ struct CycleCloudRest::Impl {
             }
             log::debug("cyclecloud: {} (attempt {}/{}), retrying in {} ms", err->message, attempt,
                        options.max_attempts, wait.count());
-            sleep_for(wait);
+            if (!sleep_for(wait)) {
+                return *err;  // stopping: the daemon's next start asks again
+            }
             backoff = std::min(options.backoff_max, backoff * 2);
         }
     }
