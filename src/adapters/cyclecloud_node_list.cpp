@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -448,6 +449,111 @@ error_code check(od::value v, int depth) {
     return simdjson::INCORRECT_TYPE;
 }
 
+// simdjson reads up to SIMDJSON_PADDING bytes past the text: `text` is parsed where it is when
+// `readable` bytes from its start may be read, else from a padded copy in `copy`.
+simdjson::simdjson_result<od::document> iterate(od::parser& parser, std::string& copy,
+                                                std::string_view text, std::size_t readable) {
+    if (readable >= text.size() + simdjson::SIMDJSON_PADDING) {
+        return parser.iterate(text.data(), text.size(), readable);
+    }
+    copy.assign(text);
+    copy.append(simdjson::SIMDJSON_PADDING, ' ');
+    return parser.iterate(copy.data(), text.size(), copy.size());
+}
+
+// The document without the list (replaced by []) must be valid JSON, with one member
+// "nodes" (that list) once its keys are unescaped.
+bool rest_is_valid(od::parser& parser, std::string_view body, const Layout& layout) {
+    std::string rest;
+    rest.reserve(body.size() - (layout.list_close - layout.list_open) + 1 +
+                 simdjson::SIMDJSON_PADDING);
+    rest.append(body.substr(0, layout.list_open + 1));
+    rest.append(body.substr(layout.list_close));
+    rest.append(simdjson::SIMDJSON_PADDING, ' ');
+    od::document doc;
+    if (parser.iterate(rest.data(), rest.size() - simdjson::SIMDJSON_PADDING, rest.size())
+            .get(doc)) {
+        return false;
+    }
+    od::object top;
+    if (doc.get_object().get(top)) {
+        return false;
+    }
+    int lists = 0;
+    for (auto field : top) {
+        std::string_view key;
+        if (field.unescaped_key().get(key) || check(field.value(), 1)) {
+            return false;
+        }
+        lists += key == "nodes" ? 1 : 0;
+    }
+    return lists == 1;
+}
+
+// One record (`text`, `readable` bytes readable from its start) into `n`; false if it is not
+// valid JSON or has a value we leave to the general reader (a number, object or list where a
+// field we read belongs).
+bool read_record(od::parser& parser, std::string& copy, std::string_view text, std::size_t readable,
+                 CloudNode& n) {
+    od::document doc;
+    if (iterate(parser, copy, text, readable).get(doc)) {
+        return false;
+    }
+    od::object record;
+    if (doc.get_object().get(record)) {
+        return false;
+    }
+    for (auto field : record) {
+        std::string_view key;
+        od::value value;
+        if (field.unescaped_key().get(key) || field.value().get(value)) {
+            return false;
+        }
+        std::string* text_field = field_of(n, key);
+        if (text_field == nullptr && key != "KeepAlive") {
+            // In the top object, in "nodes", in this record.
+            constexpr int k_record_field_depth = 3;
+            if (check(value, k_record_field_depth)) {
+                return false;
+            }
+            continue;
+        }
+        od::json_type type{};
+        if (value.type().get(type)) {
+            return false;
+        }
+        std::string_view str;
+        bool flag = false;
+        bool is_null = false;
+        std::string read;
+        if (type == od::json_type::string) {
+            if (value.get_string().get(str)) {
+                return false;
+            }
+            read.assign(str);
+            flag = str == "true" || str == "True";
+        } else if (type == od::json_type::boolean) {
+            if (value.get_bool().get(flag)) {
+                return false;
+            }
+            read = flag ? "true" : "false";
+        } else if (type == od::json_type::null) {
+            if (value.is_null().get(is_null) || !is_null) {
+                return false;
+            }
+        } else {
+            return false;
+        }
+        if (text_field != nullptr) {
+            *text_field = std::move(read);
+        } else {
+            n.keep_alive = flag;
+        }
+    }
+    n.status = parse_vm_status(n.status_text);
+    return true;
+}
+
 class FastReader {
   public:
     explicit FastReader(std::string_view body) : m_body(body) {}
@@ -455,14 +561,15 @@ class FastReader {
     // nullopt: leave the document to the general reader.
     std::optional<Result<std::vector<CloudNode>>> read() {
         auto layout = find_layout(m_body);
-        if (!layout || !rest_is_valid(*layout)) {
+        if (!layout || !rest_is_valid(m_parser, m_body, *layout)) {
             return std::nullopt;
         }
         std::vector<CloudNode> nodes;
         nodes.reserve(layout->records.size());
         std::optional<Error> first_error;
         for (const auto& [begin, end] : layout->records) {
-            if (!read_record(begin, end, nodes.emplace_back())) {
+            if (!read_record(m_parser, m_copy, m_body.substr(begin, end - begin),
+                             m_body.size() - begin, nodes.emplace_back())) {
                 return std::nullopt;
             }
             if (nodes.back().name.empty() && !first_error) {
@@ -476,115 +583,229 @@ class FastReader {
     }
 
   private:
-    // simdjson reads up to SIMDJSON_PADDING bytes past the text: a part far enough from the
-    // end of the body is parsed where it is, the others from a padded copy.
-    simdjson::simdjson_result<od::document> iterate(std::string_view text) {
-        const auto offset = static_cast<std::size_t>(text.data() - m_body.data());
-        if (m_body.size() - offset >= text.size() + simdjson::SIMDJSON_PADDING) {
-            return m_parser.iterate(text.data(), text.size(), m_body.size() - offset);
-        }
-        m_copy.assign(text);
-        m_copy.append(simdjson::SIMDJSON_PADDING, ' ');
-        return m_parser.iterate(m_copy.data(), text.size(), m_copy.size());
-    }
-
-    // The document without the list (replaced by []) must be valid JSON, with one member
-    // "nodes" (that list) once its keys are unescaped.
-    bool rest_is_valid(const Layout& layout) {
-        std::string rest;
-        rest.reserve(m_body.size() - (layout.list_close - layout.list_open) + 1 +
-                     simdjson::SIMDJSON_PADDING);
-        rest.append(m_body.substr(0, layout.list_open + 1));
-        rest.append(m_body.substr(layout.list_close));
-        rest.append(simdjson::SIMDJSON_PADDING, ' ');
-        od::document doc;
-        if (m_parser.iterate(rest.data(), rest.size() - simdjson::SIMDJSON_PADDING, rest.size())
-                .get(doc)) {
-            return false;
-        }
-        od::object top;
-        if (doc.get_object().get(top)) {
-            return false;
-        }
-        int lists = 0;
-        for (auto field : top) {
-            std::string_view key;
-            if (field.unescaped_key().get(key) || check(field.value(), 1)) {
-                return false;
-            }
-            lists += key == "nodes" ? 1 : 0;
-        }
-        return lists == 1;
-    }
-
-    // One record into `n`; false if it is not valid JSON or has a value we leave to the
-    // general reader (a number, object or list where a field we read belongs).
-    bool read_record(std::size_t begin, std::size_t end, CloudNode& n) {
-        od::document doc;
-        if (iterate(m_body.substr(begin, end - begin)).get(doc)) {
-            return false;
-        }
-        od::object record;
-        if (doc.get_object().get(record)) {
-            return false;
-        }
-        for (auto field : record) {
-            std::string_view key;
-            od::value value;
-            if (field.unescaped_key().get(key) || field.value().get(value)) {
-                return false;
-            }
-            std::string* text = field_of(n, key);
-            if (text == nullptr && key != "KeepAlive") {
-                // In the top object, in "nodes", in this record.
-                constexpr int k_record_field_depth = 3;
-                if (check(value, k_record_field_depth)) {
-                    return false;
-                }
-                continue;
-            }
-            od::json_type type{};
-            if (value.type().get(type)) {
-                return false;
-            }
-            std::string_view str;
-            bool flag = false;
-            bool is_null = false;
-            std::string read;
-            if (type == od::json_type::string) {
-                if (value.get_string().get(str)) {
-                    return false;
-                }
-                read.assign(str);
-                flag = str == "true" || str == "True";
-            } else if (type == od::json_type::boolean) {
-                if (value.get_bool().get(flag)) {
-                    return false;
-                }
-                read = flag ? "true" : "false";
-            } else if (type == od::json_type::null) {
-                if (value.is_null().get(is_null) || !is_null) {
-                    return false;
-                }
-            } else {
-                return false;
-            }
-            if (text != nullptr) {
-                *text = std::move(read);
-            } else {
-                n.keep_alive = flag;
-            }
-        }
-        n.status = parse_vm_status(n.status_text);
-        return true;
-    }
-
     std::string_view m_body;
     od::parser m_parser;
     std::string m_copy;
 };
 
+// Where the stream is in the document.
+enum class StreamPhase {
+    k_top,      // before the "nodes" list: `pending` holds the text from the start
+    k_list,     // in the list: `pending` holds the text from the next comma or record
+    k_after,    // past the list: `rest` holds the text from its ']'
+    k_gave_up,  // left to the general reader
+};
+
+enum class Scan { k_more, k_found, k_give_up };
+
+// A bound on the room made ahead for records, whatever the document claims its size is.
+constexpr std::size_t k_max_reserved = 100000;
+
 }  // namespace
+
+struct NodeListStream::State {
+    StreamPhase phase = StreamPhase::k_top;
+    std::string pending;
+    std::size_t member = 0;   // k_top: where the next top-level member starts (0: none yet)
+    bool want_record = true;  // k_list: a record (or, first, the ']') comes next, not a comma
+    bool first = true;        // k_list: nothing read yet
+    std::string rest;         // the document without the records: up to '[', and from ']'
+    std::vector<CloudNode> nodes;
+    std::size_t expected_bytes = 0;
+    std::optional<Error> first_error;
+    od::parser parser;
+    std::string copy;
+
+    // The top-level members before "nodes", as find_layout walks them: each must be whole
+    // before the next is looked at.
+    Scan scan_top() {
+        const std::string_view s = pending;
+        std::size_t i = 0;
+        if (member == 0) {
+            i = skip_space(s, 0);
+            if (i >= s.size()) {
+                return Scan::k_more;
+            }
+            if (s[i] != '{') {
+                return Scan::k_give_up;
+            }
+            i = skip_space(s, i + 1);
+            if (i >= s.size()) {
+                return Scan::k_more;
+            }
+            member = i;
+        }
+        for (;;) {
+            i = member;
+            if (i >= s.size()) {
+                return Scan::k_more;
+            }
+            if (s[i] != '"') {
+                return Scan::k_give_up;  // also '}': a document without "nodes"
+            }
+            const std::size_t key_end = value_end(s, i);
+            if (key_end == k_none) {
+                return Scan::k_more;
+            }
+            const bool is_nodes = s.substr(i, key_end - i) == "\"nodes\"";
+            i = skip_space(s, key_end);
+            if (i >= s.size()) {
+                return Scan::k_more;
+            }
+            if (s[i] != ':') {
+                return Scan::k_give_up;
+            }
+            i = skip_space(s, i + 1);
+            if (i >= s.size()) {
+                return Scan::k_more;
+            }
+            if (is_nodes) {
+                if (s[i] != '[') {
+                    return Scan::k_give_up;
+                }
+                rest.assign(s.substr(0, i + 1));
+                pending.erase(0, i + 1);
+                return Scan::k_found;
+            }
+            i = value_end(s, i);
+            if (i == k_none || i >= s.size()) {
+                return Scan::k_more;  // a number may go on in the next part
+            }
+            i = skip_space(s, i);
+            if (i >= s.size()) {
+                return Scan::k_more;
+            }
+            if (s[i] != ',') {
+                return Scan::k_give_up;  // the end of the document, or not JSON
+            }
+            i = skip_space(s, i + 1);
+            if (i >= s.size()) {
+                return Scan::k_more;
+            }
+            member = i;
+        }
+    }
+
+    // The records complete in `pending`, as find_records cuts them, each read at once.
+    Scan scan_list() {
+        const std::string_view s = pending;
+        std::size_t i = 0;
+        for (;;) {
+            i = skip_space(s, i);
+            if (i >= s.size()) {
+                break;
+            }
+            if ((!want_record || first) && s[i] == ']') {
+                rest.append(s.substr(i));
+                pending.clear();
+                return Scan::k_found;
+            }
+            if (!want_record) {
+                if (s[i] != ',') {
+                    return Scan::k_give_up;
+                }
+                want_record = true;
+                ++i;
+                continue;
+            }
+            if (s[i] != '{') {
+                return Scan::k_give_up;
+            }
+            const std::size_t end = value_end(s, i);
+            if (end == k_none) {
+                break;
+            }
+            if (first && expected_bytes > 0) {
+                // Records are about the same size: the first says how many will come.
+                nodes.reserve(std::min(expected_bytes / (end - i + 1) + 16, k_max_reserved));
+            }
+            if (!read_record(parser, copy, s.substr(i, end - i), s.size() - i,
+                             nodes.emplace_back())) {
+                return Scan::k_give_up;
+            }
+            if (nodes.back().name.empty() && !first_error) {
+                first_error = malformed("a node record has no Name");
+            }
+            want_record = false;
+            first = false;
+            i = end;
+        }
+        pending.erase(0, i);
+        return Scan::k_more;
+    }
+
+    void feed(std::string_view part) {
+        if (phase == StreamPhase::k_gave_up) {
+            return;
+        }
+        if (phase == StreamPhase::k_after) {
+            rest.append(part);
+            return;
+        }
+        pending.append(part);
+        Scan scan = Scan::k_more;
+        if (phase == StreamPhase::k_top) {
+            scan = scan_top();
+            if (scan == Scan::k_found) {
+                phase = StreamPhase::k_list;
+            }
+        }
+        if (phase == StreamPhase::k_list) {
+            scan = scan_list();
+            if (scan == Scan::k_found) {
+                phase = StreamPhase::k_after;
+            }
+        }
+        // Past the limit, each part would rescan what is pending: leave it to the general
+        // reader.
+        if (scan == Scan::k_give_up || pending.size() > k_max_pending) {
+            give_up();
+        }
+    }
+
+    void give_up() {
+        phase = StreamPhase::k_gave_up;
+        std::string().swap(pending);
+        std::string().swap(rest);
+        std::vector<CloudNode>().swap(nodes);
+    }
+
+    std::optional<Result<std::vector<CloudNode>>> finish() {
+        if (phase != StreamPhase::k_after) {
+            give_up();
+            return std::nullopt;  // given up, or the document ended early
+        }
+        // What is around the list, checked as the fast path checks it: "...[]...".
+        const auto layout = find_layout(rest);
+        if (!layout || !rest_is_valid(parser, rest, *layout)) {
+            give_up();
+            return std::nullopt;
+        }
+        if (first_error) {
+            return Result<std::vector<CloudNode>>(*first_error);
+        }
+        return Result<std::vector<CloudNode>>(std::move(nodes));
+    }
+};
+
+NodeListStream::NodeListStream() : m_state(std::make_unique<State>()) {}
+NodeListStream::~NodeListStream() = default;
+
+void NodeListStream::feed(std::string_view part) {
+    m_state->feed(part);
+}
+
+std::optional<Result<std::vector<CloudNode>>> NodeListStream::finish() {
+    return m_state->finish();
+}
+
+void NodeListStream::expect_bytes(std::size_t bytes) {
+    m_state->expected_bytes = bytes;
+}
+
+void NodeListStream::restart() {
+    m_state = std::make_unique<State>();
+}
 
 std::optional<Result<std::vector<CloudNode>>> parse_node_list_fast(std::string_view body) {
     return FastReader(body).read();

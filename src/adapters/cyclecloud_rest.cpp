@@ -1,6 +1,7 @@
 #include "adapters/cyclecloud_rest.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
@@ -35,6 +36,12 @@ std::once_flag g_curl_init;
 struct HttpResponse {
     long status = 0;
     std::string body;
+    // Given, a 2xx answer's body goes here as it arrives instead of into `body`.
+    NodeListStream* stream = nullptr;
+    CURL* curl = nullptr;
+    bool decided = false;  // whether to stream: decided at the body's first bytes, by the status
+    bool streaming = false;
+    std::size_t received = 0;  // the body's bytes so far
     std::optional<std::chrono::seconds> retry_after;
     std::size_t limit = 0;  // CycleCloudOptions::max_response_bytes
     // Set when the body is over `limit`; the transfer was cut off, `body` is incomplete.
@@ -57,12 +64,40 @@ std::string_view header_value(std::string_view line, std::size_t name_length) {
 size_t write_body(char* data, size_t size, size_t n, void* user) {
     auto* resp = static_cast<HttpResponse*>(user);
     const size_t bytes = size * n;
-    if (bytes > resp->limit - resp->body.size()) {
+    if (bytes > resp->limit - resp->received) {
         resp->too_big = true;
         return 0;
     }
-    resp->body.append(data, bytes);
+    resp->received += bytes;
+    if (!resp->decided) {
+        long status = 0;
+        curl_easy_getinfo(resp->curl, CURLINFO_RESPONSE_CODE, &status);
+        resp->streaming = resp->stream != nullptr && status >= 200 && status < 300;
+        resp->decided = true;
+    }
+    if (resp->streaming) {
+        resp->stream->feed(std::string_view(data, bytes));
+    } else {
+        resp->body.append(data, bytes);
+    }
     return bytes;
+}
+
+// Whether `fd` (CycleCloudOptions::stop_fd) is readable, waiting up to `wait`.
+bool readable(int fd, std::chrono::milliseconds wait) {
+    if (fd < 0) {
+        return false;
+    }
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(wait.count(), 1 << 30))) > 0 &&
+           (p.revents & POLLIN) != 0;
+}
+
+// libcurl calls it often during a transfer (at least once a second): non-zero cuts the transfer
+// off (CURLE_ABORTED_BY_CALLBACK).
+int stop_transfer(void* user, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+                  curl_off_t /*ulnow*/) {
+    return readable(*static_cast<const int*>(user), std::chrono::milliseconds(0)) ? 1 : 0;
 }
 
 size_t read_header(char* data, size_t size, size_t n, void* user) {
@@ -90,8 +125,13 @@ size_t read_header(char* data, size_t size, size_t n, void* user) {
             return 0;
         }
         // Room for the whole body at once: a 10,000-node list is 12 MB, and growing a string
-        // to it by doubling holds up to twice that while it copies.
-        resp->body.reserve(static_cast<std::size_t>(length));
+        // to it by doubling holds up to twice that while it copies. (A streamed node list
+        // needs none, and an error's body is small.)
+        if (resp->stream == nullptr) {
+            resp->body.reserve(static_cast<std::size_t>(length));
+        } else {
+            resp->stream->expect_bytes(static_cast<std::size_t>(length));
+        }
     } else if (lower.starts_with(k_retry_after)) {
         resp->retry_after = parse_retry_after(header_value(line, k_retry_after.size()),
                                               std::chrono::system_clock::now());
@@ -597,8 +637,9 @@ struct CycleCloudRest::Impl {
         }
     }
 
-    // Waits for a token of the request's kind (see CycleCloudOptions::read_bucket).
-    void pace(const char* method) {
+    // Waits for a token of the request's kind (see CycleCloudOptions::read_bucket); false
+    // when the wait was cut short because the program is stopping.
+    bool pace(const char* method) {
         std::chrono::milliseconds wait{0};
         {
             std::lock_guard lock(mutex);
@@ -610,24 +651,37 @@ struct CycleCloudRest::Impl {
         }
         if (wait.count() > 0) {
             log::debug("cyclecloud: pacing a {} for {} ms", method, wait.count());
-            sleep_for(wait);
+            return sleep_for(wait);
         }
+        return !stopping();
     }
 
-    void sleep_for(std::chrono::milliseconds d) const {
+    // False when the program is stopping (CycleCloudOptions::stop_fd), at once if it is.
+    bool sleep_for(std::chrono::milliseconds d) const {
         if (options.sleep) {
             options.sleep(d);
-        } else {
-            std::this_thread::sleep_for(d);
+            return !stopping();
         }
+        if (options.stop_fd >= 0) {
+            return !readable(options.stop_fd, d);
+        }
+        std::this_thread::sleep_for(d);
+        return true;
     }
+
+    bool stopping() const { return readable(options.stop_fd, std::chrono::milliseconds(0)); }
 
     // One HTTP exchange on `curl`; no retries. Transport failures become Errors with their
     // kind.
     Result<HttpResponse> exchange(CURL* curl, const char* method, const std::string& path,
-                                  const std::string* body) {
+                                  const std::string* body, NodeListStream* stream) {
         HttpResponse resp;
         resp.limit = options.max_response_bytes;
+        resp.stream = stream;
+        resp.curl = curl;
+        if (stream != nullptr) {
+            stream->restart();  // a retry's answer is a new document
+        }
         {
             std::lock_guard lock(mutex);
             ++stats.requests;
@@ -660,6 +714,11 @@ struct CycleCloudRest::Impl {
             curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
         }
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+        if (options.stop_fd >= 0) {
+            curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+            curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, stop_transfer);
+            curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &options.stop_fd);
+        }
         const CURLcode rc = curl_easy_perform(curl);
         curl_slist_free_all(headers);
         if (rc != CURLE_OK && !resp.too_big) {
@@ -710,10 +769,11 @@ struct CycleCloudRest::Impl {
         return make_error(ErrorKind::k_cloud, status + " for " + what + ": " + excerpt(r.body));
     }
 
-    // Retries transient and throttled failures; returns the body of a 2xx answer.
+    // Retries transient and throttled failures; returns the body of a 2xx answer, or, given
+    // `stream`, "" with the body fed to it as it arrived.
     // Up to options.max_connections calls run at once, each on a handle of its own.
     Result<std::string> call(const char* method, const std::string& path,
-                             const std::string* body = nullptr) {
+                             const std::string* body = nullptr, NodeListStream* stream = nullptr) {
         CURL* curl = take_handle();
         struct Release {
             Impl* owner;
@@ -725,8 +785,11 @@ struct CycleCloudRest::Impl {
         }
         std::chrono::milliseconds backoff = options.backoff_initial;
         for (int attempt = 1;; ++attempt) {
-            pace(method);
-            auto resp = exchange(curl, method, path, body);
+            if (!pace(method)) {
+                return make_error(ErrorKind::k_transient, "stopping: " + std::string(method) + " " +
+                                                              path + " was not sent");
+            }
+            auto resp = exchange(curl, method, path, body, stream);
             std::optional<Error> err;
             std::chrono::milliseconds wait = backoff;
             if (!resp) {
@@ -760,7 +823,7 @@ struct CycleCloudRest::Impl {
             }
             const bool retryable =
                 err->kind == ErrorKind::k_transient || err->kind == ErrorKind::k_throttled;
-            if (!retryable || attempt >= options.max_attempts) {
+            if (!retryable || attempt >= options.max_attempts || stopping()) {
                 return *err;
             }
             {
@@ -774,9 +837,28 @@ struct CycleCloudRest::Impl {
             }
             log::debug("cyclecloud: {} (attempt {}/{}), retrying in {} ms", err->message, attempt,
                        options.max_attempts, wait.count());
-            sleep_for(wait);
+            if (!sleep_for(wait)) {
+                return *err;  // stopping: the daemon's next start asks again
+            }
             backoff = std::min(options.backoff_max, backoff * 2);
         }
+    }
+
+    // A node list, read as it arrives (NodeListStream). A document the stream leaves to the
+    // general reader, which CycleCloud does not send, is asked for again and read whole.
+    Result<std::vector<CloudNode>> node_list(const std::string& path) {
+        NodeListStream stream;
+        if (auto text = call("GET", path, nullptr, &stream); !text) {
+            return text.error();
+        }
+        if (auto read = stream.finish()) {
+            return std::move(*read);
+        }
+        auto text = call("GET", path);
+        if (!text) {
+            return text.error();
+        }
+        return parse_node_list_streaming(*text);
     }
 
     std::string cluster_path(const std::string& rest) const {
@@ -888,11 +970,7 @@ Result<ClusterLimits> CycleCloudRest::cluster_limits() {
 }
 
 Result<std::vector<CloudNode>> CycleCloudRest::nodes() {
-    auto text = m_impl->call("GET", m_impl->cluster_path("/nodes"));
-    if (!text) {
-        return text.error();
-    }
-    return screened(parse_node_list_streaming(*text));
+    return screened(m_impl->node_list(m_impl->cluster_path("/nodes")));
 }
 
 Result<CreateResult> CycleCloudRest::create_nodes(const std::vector<CreateRequest>& requests,
@@ -934,12 +1012,8 @@ Result<ManagementResult> CycleCloudRest::shutdown_nodes(const std::vector<std::s
 }
 
 Result<std::vector<CloudNode>> CycleCloudRest::operation_nodes(const std::string& operation_id) {
-    auto text =
-        m_impl->call("GET", m_impl->cluster_path("/nodes?operation=" + url_escape(operation_id)));
-    if (!text) {
-        return text.error();
-    }
-    return screened(parse_node_list_streaming(*text));
+    return screened(
+        m_impl->node_list(m_impl->cluster_path("/nodes?operation=" + url_escape(operation_id))));
 }
 
 Status CycleCloudRest::check_connection() {

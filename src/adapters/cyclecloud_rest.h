@@ -61,6 +61,10 @@ struct CycleCloudOptions {
     std::pair<double, double> write_bucket{200, 10};
     // Injected so tests do not sleep; defaults to std::this_thread::sleep_for.
     std::function<void(std::chrono::milliseconds)> sleep;
+    // Readable once the program is stopping (the daemon's signalfd; never read here), or -1:
+    // then a request in flight is cut off, a wait for pacing or for a retry ends at once, and
+    // the call returns its last error (k_transient) instead of trying again.
+    int stop_fd = -1;
 };
 
 // Counts of what the client did, for `cloudburst status` and the benchmarks.

@@ -19,6 +19,26 @@ NodeRange range_of(const NodeArray& array, const Bucket& b, std::string name, in
     return {std::move(name), array.name, b.machine_type, rank, b.valid, b.invalid_reason};
 }
 
+// The first range of `array` alone (node_ranges' first): find_node_range is asked for it once
+// a node per pass, and building every range (a slug per bucket) for it was most of its cost.
+NodeRange first_range(const NodeArray& array) {
+    if (array.buckets.empty()) {
+        // CycleCloud listed no bucket (or a test did not): the array's own size, as before.
+        return {array.name, array.name, array.machine_type, 0, true, {}};
+    }
+    // The first range never depends on which sizes are valid now: `scale` wrote the node
+    // names once, and a node must keep its size when a bucket turns invalid later (its nodes
+    // then fail with CycleCloud's reason, and jobs move to the next size).
+    const Bucket* first = &array.buckets.front();
+    for (const auto& b : array.buckets) {
+        if (b.machine_type == array.machine_type) {
+            first = &b;
+            break;
+        }
+    }
+    return range_of(array, *first, array.name, 0);
+}
+
 }  // namespace
 
 std::string vm_size_slug(std::string_view machine_type) {
@@ -44,22 +64,11 @@ std::string vm_size_slug(std::string_view machine_type) {
 }
 
 std::vector<NodeRange> node_ranges(const NodeArray& array) {
+    std::vector<NodeRange> out{first_range(array)};
     if (array.buckets.empty()) {
-        // CycleCloud listed no bucket (or a test did not): the array's own size, as before.
-        return {{array.name, array.name, array.machine_type, 0, true, {}}};
+        return out;
     }
-    // The first range never depends on which sizes are valid now: `scale` wrote the node
-    // names once, and a node must keep its size when a bucket turns invalid later (its nodes
-    // then fail with CycleCloud's reason, and jobs move to the next size).
-    const Bucket* first = &array.buckets.front();
-    for (const auto& b : array.buckets) {
-        if (b.machine_type == array.machine_type) {
-            first = &b;
-            break;
-        }
-    }
-    std::vector<NodeRange> out{range_of(array, *first, array.name, 0)};
-    std::vector<std::string> slugs{vm_size_slug(first->machine_type)};
+    std::vector<std::string> slugs{vm_size_slug(out.front().machine_type)};
     for (const auto& b : array.buckets) {
         const std::string slug = vm_size_slug(b.machine_type);
         if (slug.empty() || std::find(slugs.begin(), slugs.end(), slug) != slugs.end()) {
@@ -83,11 +92,7 @@ std::string node_range_name(const NodeArray& array, std::string_view machine_typ
 std::optional<NodeRange> find_node_range(const std::map<std::string, NodeArray>& arrays,
                                          std::string_view name) {
     if (const auto it = arrays.find(std::string(name)); it != arrays.end()) {
-        auto ranges = node_ranges(it->second);
-        if (!ranges.empty()) {
-            return ranges.front();
-        }
-        return std::nullopt;
+        return first_range(it->second);
     }
     for (const auto& [array_name, array] : arrays) {
         if (name.size() <= array_name.size() + 1 ||

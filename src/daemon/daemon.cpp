@@ -1230,9 +1230,6 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
         }
         metrics.emplace(std::move(*server));
     }
-    CycleCloudRest cloud(cyclecloud_options(*config));
-    SlurmCli slurm(slurm_cli_options(*config));
-
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
@@ -1243,6 +1240,12 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
     if (sig_fd < 0) {
         return make_error(ErrorKind::k_io, std::string("signalfd: ") + std::strerror(errno));
     }
+    // A signal ends the client's retry waits and its request in flight: the pass ends soon
+    // and the loop below reads the signal (a pass in retries took tens of seconds to stop).
+    CycleCloudOptions cloud_options = cyclecloud_options(*config);
+    cloud_options.stop_fd = sig_fd;
+    CycleCloudRest cloud(std::move(cloud_options));
+    SlurmCli slurm(slurm_cli_options(*config));
 
     Daemon daemon(*config, cloud, slurm, *journal);
     if (auto st = daemon.load_prices(); !st) {

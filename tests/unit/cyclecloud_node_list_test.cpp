@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/cyclecloud_rest.h"
@@ -45,6 +47,15 @@ void expect_same_result(const Result<std::vector<CloudNode>>& got,
 
 enum class Path { k_any, k_fast, k_general };
 
+// `body` fed to a NodeListStream in parts of `part` bytes.
+std::optional<Result<std::vector<CloudNode>>> stream(std::string_view body, std::size_t part) {
+    NodeListStream s;
+    for (std::size_t at = 0; at < body.size(); at += part) {
+        s.feed(body.substr(at, part));
+    }
+    return s.finish();
+}
+
 // Each reader must give what the tree parser gives, records and errors alike: the general
 // reader on every document, the fast path on those it takes. `path` says which one
 // parse_node_list_streaming must use.
@@ -56,6 +67,15 @@ void expect_same(const std::string& body, Path path = Path::k_any) {
     const auto fast = parse_node_list_fast(body);
     if (fast) {
         expect_same_result(*fast, tree);
+    }
+    // The stream answers as the fast path on the whole document, however it is cut.
+    for (const std::size_t part :
+         {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{64}, body.size() + 1}) {
+        const auto streamed = stream(body, part);
+        ASSERT_EQ(streamed.has_value(), fast.has_value()) << "in parts of " << part;
+        if (fast) {
+            expect_same_result(*streamed, *fast);
+        }
     }
     if (path == Path::k_fast) {
         EXPECT_TRUE(fast.has_value()) << "left to the general reader";
@@ -123,6 +143,38 @@ TEST(CycleCloudNodeListTest, RejectsWhatTheTreeParserRejects) {
     expect_same(R"({"nodes": [{"Name": "hpc-1", "KeepAlive": tru}]})");
     expect_same(R"({"nodes": [{"Name": "hpc-1"},]})");
     expect_same(R"({"other": {"a": [1, 2}, "nodes": []})");
+}
+
+TEST(CycleCloudNodeListTest, StreamReadsAListCutAtAnyByte) {
+    const std::string body = node_list(3);
+    NodeListStream s;
+    s.feed(body.substr(0, body.size() - 2));
+    s.feed(body.substr(body.size() - 2));
+    const auto got = s.finish();
+    ASSERT_TRUE(got.has_value());
+    ASSERT_TRUE(*got);
+    expect_same_nodes(**got, *parse_node_list(body));
+}
+
+TEST(CycleCloudNodeListTest, StreamLeavesLongTextBeforeTheListToTheGeneralReader) {
+    // The fast path takes it whole; the stream, holding it all, gives up past the limit.
+    const std::string body = R"({"other": ")" +
+                             std::string(2 * NodeListStream::k_max_pending, 'x') +
+                             R"(", "nodes": [{"Name": "hpc-1"}]})";
+    ASSERT_TRUE(parse_node_list_fast(body).has_value());
+    EXPECT_FALSE(stream(body, 1 << 16).has_value());
+}
+
+TEST(CycleCloudNodeListTest, StreamRestartsForANewDocument) {
+    NodeListStream s;
+    s.feed(R"({"nodes": [{"Name": "hpc-1"}, 7)");
+    s.restart();
+    s.feed(R"({"nodes": [{"Name": "hpc-2"}]})");
+    const auto got = s.finish();
+    ASSERT_TRUE(got.has_value());
+    ASSERT_TRUE(*got);
+    ASSERT_EQ((*got)->size(), 1U);
+    EXPECT_EQ((*got)->front().name, "hpc-2");
 }
 
 TEST(CycleCloudNodeListTest, ErrorsAreMalformedResponses) {

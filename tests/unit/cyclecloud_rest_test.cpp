@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -246,6 +247,105 @@ TEST(CycleCloudRest, RetriesServerErrorsWithBackoffThenSucceeds) {
     EXPECT_LE(sleeps[1], 500);
     EXPECT_EQ(cloud.stats().requests, 3);
     EXPECT_EQ(cloud.stats().retries, 2);
+}
+
+// The node list is read as it arrives, in one GET; one the stream leaves to the general
+// reader (a NodeId that is a number) is asked for again and read whole.
+TEST(CycleCloudRest, ReadsTheNodeListAsItArrivesAndAsksAgainForAnOddOne) {
+    FakeServer fake;
+    std::atomic<int> calls{0};
+    std::atomic<bool> odd{false};
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        ++calls;
+        std::string body = R"({"nodes":[)";
+        for (int i = 1; i <= 2000; ++i) {
+            body += (i > 1 ? "," : "") + std::string(R"({"Name":"hpc-)") + std::to_string(i) +
+                    R"(","Status":"Ready","NodeId":)" + (odd ? "7" : R"("n")") +
+                    R"(,"Configuration":{"pad":")" + std::string(200, 'x') + R"("}})";
+        }
+        res.set_content(body + "]}", "application/json");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    ASSERT_TRUE(nodes) << nodes.error().describe();
+    ASSERT_EQ(nodes->size(), 2000u);
+    EXPECT_EQ(nodes->back().name, "hpc-2000");
+    EXPECT_EQ(nodes->back().node_id, "n");
+    EXPECT_EQ(calls, 1);
+    odd = true;
+    nodes = cloud.nodes();
+    ASSERT_TRUE(nodes) << nodes.error().describe();
+    ASSERT_EQ(nodes->size(), 2000u);
+    EXPECT_EQ(nodes->back().node_id, "7");
+    EXPECT_EQ(calls, 3);
+    EXPECT_TRUE(sleeps.empty());
+}
+
+// The daemon's signalfd turns readable on SIGTERM: a retry's wait and a request in flight end
+// then, so that cloudburstd stops within a second and not after its retries (tens of s).
+TEST(CycleCloudRest, StopFdEndsRetryWaitsAndRequestsInFlight) {
+    int stop[2] = {-1, -1};  // the fd the retry's wait sees turn readable
+    int hang[2] = {-1, -1};  // the one the request in flight does
+    ASSERT_EQ(::pipe(stop), 0);
+    ASSERT_EQ(::pipe(hang), 0);
+    FakeServer fake;
+    std::atomic<int> calls{0};
+    std::mutex m;
+    std::condition_variable cv;
+    bool returned = false;
+    fake.server().Get("/clusters/c/nodes", [&](const httplib::Request&, httplib::Response& res) {
+        ++calls;
+        (void)!::write(stop[1], "x", 1);  // SIGTERM arrives while the request is answered
+        res.status = 503;
+        res.set_content("busy", "text/plain");
+    });
+    fake.server().Get("/clusters/c/status", [&](const httplib::Request&, httplib::Response& res) {
+        ++calls;
+        (void)!::write(hang[1], "x", 1);
+        // Hangs (at most 20 s) until the client has given up on it.
+        std::unique_lock lock(m);
+        cv.wait_for(lock, std::chrono::seconds(20), [&] { return returned; });
+        res.set_content(k_status, "application/json");
+    });
+    std::vector<long> sleeps;
+    auto o = options_for(fake.url(), &sleeps);
+    o.cluster = "c";
+    o.sleep = nullptr;  // real waits: the stop fd must end them
+    o.backoff_initial = std::chrono::milliseconds(30000);
+    o.request_timeout = std::chrono::milliseconds(30000);
+    o.stop_fd = stop[0];
+    const auto started = std::chrono::steady_clock::now();
+    CycleCloudRest cloud(o);
+    auto nodes = cloud.nodes();
+    // The answer (503) or the transfer cut off as it came, and no retry after either.
+    ASSERT_FALSE(nodes);
+    EXPECT_EQ(nodes.error().kind, ErrorKind::k_transient);
+    EXPECT_EQ(calls, 1);
+    // Once stopping, nothing more is sent.
+    auto again = cloud.nodes();
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().message, "stopping: GET /clusters/c/nodes was not sent");
+    EXPECT_EQ(calls, 1);
+
+    o.stop_fd = hang[0];
+    CycleCloudRest hung(o);
+    auto arrays = hung.node_arrays();
+    {
+        std::lock_guard lock(m);
+        returned = true;
+    }
+    cv.notify_all();
+    ASSERT_FALSE(arrays);
+    EXPECT_EQ(arrays.error().kind, ErrorKind::k_transient);
+    EXPECT_EQ(calls, 2);
+    // Neither the 30 s wait nor the 20 s hang was sat out.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+    for (const int fd : {stop[0], stop[1], hang[0], hang[1]}) {
+        ::close(fd);
+    }
 }
 
 TEST(CycleCloudRest, HonoursRetryAfterAndReportsThrottled) {
