@@ -601,6 +601,52 @@ enum class Scan { k_more, k_found, k_give_up };
 // A bound on the room made ahead for records, whatever the document claims its size is.
 constexpr std::size_t k_max_reserved = 100000;
 
+// Where value_end_resumed stopped in a '{' or '[' value that had not ended yet: an offset from
+// the value's start, outside any string, and how many levels were open there.
+struct Resume {
+    std::size_t offset = 0;
+    std::size_t depth = 0;
+};
+
+// value_end for a stream: a '{' or '[' value at s[i] is scanned on from where the last call on
+// the same value stopped (`r`; reset when the value ends), so that a value arriving in many
+// small parts is scanned once, not once a part. Other values as value_end.
+std::size_t value_end_resumed(std::string_view s, std::size_t i, Resume& r) {
+    if (i >= s.size() || (s[i] != '{' && s[i] != '[')) {
+        return value_end(s, i);
+    }
+    std::size_t at = i + r.offset;
+    std::size_t depth = r.depth;
+    for (; at < s.size(); ++at) {
+        switch (s[at]) {
+            case '"': {
+                const std::size_t close = string_end(s, at);
+                if (close == k_none) {
+                    r = {at - i, depth};  // the string is read again when more has come
+                    return k_none;
+                }
+                at = close;
+                break;
+            }
+            case '{':
+            case '[':
+                ++depth;
+                break;
+            case '}':
+            case ']':
+                if (--depth == 0) {
+                    r = {};
+                    return at + 1;
+                }
+                break;
+            default:
+                break;
+        }
+    }
+    r = {at - i, depth};
+    return k_none;
+}
+
 }  // namespace
 
 struct NodeListStream::State {
@@ -615,6 +661,8 @@ struct NodeListStream::State {
     std::optional<Error> first_error;
     od::parser parser;
     std::string copy;
+    Resume top_value;  // k_top: the member value being scanned
+    Resume record;     // k_list: the record being scanned
 
     // The top-level members before "nodes", as find_layout walks them: each must be whole
     // before the next is looked at.
@@ -667,7 +715,7 @@ struct NodeListStream::State {
                 pending.erase(0, i + 1);
                 return Scan::k_found;
             }
-            i = value_end(s, i);
+            i = value_end_resumed(s, i, top_value);
             if (i == k_none || i >= s.size()) {
                 return Scan::k_more;  // a number may go on in the next part
             }
@@ -711,7 +759,7 @@ struct NodeListStream::State {
             if (s[i] != '{') {
                 return Scan::k_give_up;
             }
-            const std::size_t end = value_end(s, i);
+            const std::size_t end = value_end_resumed(s, i, record);
             if (end == k_none) {
                 break;
             }
