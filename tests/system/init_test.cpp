@@ -60,8 +60,11 @@ class InitSystem : public ::testing::Test {
                        ("cloudburst-init-test-" + std::to_string(::getpid()) + ".conf");
         ASSERT_TRUE(write_file_atomic(m_extra_conf.string(), "SrunPortRange=60001-63000\n"));
         auto tb =
+            // The template's dynamic array without nodes: its nodes would need a slurmctld
+            // restart after scale (MaxNodeCount) and a second scale (DynamicSystem's subject).
             Testbed::up({"--cloudburst", "--cloud-nodes", "hpc-[1-2]", "--resume-timeout", "1800",
-                         "--suspend-timeout", "600", "--extra-conf", m_extra_conf.string()});
+                         "--suspend-timeout", "600", "--extra-conf", m_extra_conf.string(),
+                         "--emulator-arg", "-p", "--emulator-arg", "MaxDynamicExecuteCoreCount=0"});
         ASSERT_TRUE(tb) << tb.error().describe();
         m_tb = std::move(*tb);
         m_config = m_tb->dir() + "/init/cloudburst.toml";
