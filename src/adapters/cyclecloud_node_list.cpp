@@ -246,6 +246,49 @@ std::size_t string_end(std::string_view s, std::size_t open) {
     }
 }
 
+// Where container_end stopped in a '{' or '[' value that had not ended yet: an offset from
+// the value's start, outside any string, and how many levels were open there.
+struct Resume {
+    std::size_t offset = 0;
+    std::size_t depth = 0;
+};
+
+// The end of the '{' or '[' value at s[i] (one past its closing bracket), scanned on from where
+// the last call on the same value stopped (`r`; reset when the value ends), so that a value
+// arriving in many small parts is scanned once, not once a part; k_none while it has not ended.
+std::size_t container_end(std::string_view s, std::size_t i, Resume& r) {
+    std::size_t at = i + r.offset;
+    std::size_t depth = r.depth;
+    for (; at < s.size(); ++at) {
+        switch (s[at]) {
+            case '"': {
+                const std::size_t close = string_end(s, at);
+                if (close == k_none) {
+                    r = {at - i, depth};  // the string is read again when more has come
+                    return k_none;
+                }
+                at = close;
+                break;
+            }
+            case '{':
+            case '[':
+                ++depth;
+                break;
+            case '}':
+            case ']':
+                if (--depth == 0) {
+                    r = {};
+                    return at + 1;
+                }
+                break;
+            default:
+                break;
+        }
+    }
+    r = {at - i, depth};
+    return k_none;
+}
+
 // Just past the value that starts at `i`, or k_none. Only strings and nesting are tracked
 // ('{' and '[' alike): what is inside is validated by simdjson afterwards.
 std::size_t value_end(std::string_view s, std::size_t i) {
@@ -262,30 +305,8 @@ std::size_t value_end(std::string_view s, std::size_t i) {
         }
         return i;
     }
-    std::size_t depth = 0;
-    for (; i < s.size(); ++i) {
-        switch (s[i]) {
-            case '"':
-                i = string_end(s, i);
-                if (i == k_none) {
-                    return k_none;
-                }
-                break;
-            case '{':
-            case '[':
-                ++depth;
-                break;
-            case '}':
-            case ']':
-                if (--depth == 0) {
-                    return i + 1;
-                }
-                break;
-            default:
-                break;
-        }
-    }
-    return k_none;
+    Resume from_start;
+    return container_end(s, i, from_start);
 }
 
 // Where the records are: the span of the "nodes" list and of each element in it.
@@ -598,54 +619,17 @@ enum class StreamPhase {
 
 enum class Scan { k_more, k_found, k_give_up };
 
+// value_end for a stream: a '{' or '[' value resumes where the last call on it stopped
+// (container_end); other values as value_end.
+std::size_t value_end_resumed(std::string_view s, std::size_t i, Resume& r) {
+    if (i < s.size() && (s[i] == '{' || s[i] == '[')) {
+        return container_end(s, i, r);
+    }
+    return value_end(s, i);
+}
+
 // A bound on the room made ahead for records, whatever the document claims its size is.
 constexpr std::size_t k_max_reserved = 100000;
-
-// Where value_end_resumed stopped in a '{' or '[' value that had not ended yet: an offset from
-// the value's start, outside any string, and how many levels were open there.
-struct Resume {
-    std::size_t offset = 0;
-    std::size_t depth = 0;
-};
-
-// value_end for a stream: a '{' or '[' value at s[i] is scanned on from where the last call on
-// the same value stopped (`r`; reset when the value ends), so that a value arriving in many
-// small parts is scanned once, not once a part. Other values as value_end.
-std::size_t value_end_resumed(std::string_view s, std::size_t i, Resume& r) {
-    if (i >= s.size() || (s[i] != '{' && s[i] != '[')) {
-        return value_end(s, i);
-    }
-    std::size_t at = i + r.offset;
-    std::size_t depth = r.depth;
-    for (; at < s.size(); ++at) {
-        switch (s[at]) {
-            case '"': {
-                const std::size_t close = string_end(s, at);
-                if (close == k_none) {
-                    r = {at - i, depth};  // the string is read again when more has come
-                    return k_none;
-                }
-                at = close;
-                break;
-            }
-            case '{':
-            case '[':
-                ++depth;
-                break;
-            case '}':
-            case ']':
-                if (--depth == 0) {
-                    r = {};
-                    return at + 1;
-                }
-                break;
-            default:
-                break;
-        }
-    }
-    r = {at - i, depth};
-    return k_none;
-}
 
 }  // namespace
 
