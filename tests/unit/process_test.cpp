@@ -64,6 +64,29 @@ TEST(RunCommand, EnvironmentIsMinimalByDefault) {
     EXPECT_EQ(r->out, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n");
 }
 
+// The daemon blocks the signals it reads from a signalfd; a command it runs must not inherit
+// that: here the command's shell sends itself SIGTERM, which ends it at once only when the
+// signal is not blocked (blocked, it stays pending and the shell exits 0 after the sleep).
+TEST(RunCommand, TheCommandStartsWithNoSignalBlockedOrIgnored) {
+    sigset_t term;
+    sigset_t old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+    struct sigaction ignore {};
+    struct sigaction old_int {};
+    ignore.sa_handler = SIG_IGN;
+    ASSERT_EQ(::sigaction(SIGINT, &ignore, &old_int), 0);
+    auto r = run_command({{"/bin/sh", "-c", "kill -TERM $$; sleep 3"}, {}, {}});
+    auto i = run_command({{"/bin/sh", "-c", "kill -INT $$; sleep 3"}, {}, {}});
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(r->term_signal, SIGTERM);
+    ASSERT_TRUE(i) << i.error().describe();
+    EXPECT_EQ(i->term_signal, SIGINT);
+}
+
 TEST(ChildProcess, StopEndsTheProcessGroup) {
     auto child = ChildProcess::spawn({{"/bin/sleep", "30"}, {}, {}, {}, true, {}});
     ASSERT_TRUE(child) << child.error().describe();
