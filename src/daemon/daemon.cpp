@@ -160,14 +160,10 @@ Status Daemon::intake(std::int64_t now_ms) {
     if (listing->entries.empty()) {
         return ok_status();
     }
-    auto current = m_journal.intents();
-    if (!current) {
-        return current.error();
+    if (auto st = load_intents(); !st) {
+        return st;
     }
-    std::map<std::string, NodeIntent> intents;
-    for (auto& n : *current) {
-        intents.emplace(n.name, std::move(n));
-    }
+    std::map<std::string, NodeIntent> intents = m_intents;
     // A pass is wanted after this intake unless every request was a resume whose nodes all
     // got their create calls here (nothing of those VMs can be seen yet).
     m_intake_wants_pass = !listing->bad.empty();
@@ -414,6 +410,25 @@ Plan Daemon::plan_at_once(const std::vector<NodeIntent>& changed,
     return start_requests(w, settings());
 }
 
+// Only the daemon writes intents, and it changes m_intents with each write (intake's
+// record_request, execute's save): the journal is read once, not every pass (31 ms and a
+// second map of 10,000 intents at 10,000 nodes).
+Status Daemon::load_intents() {
+    if (m_intents_loaded) {
+        return ok_status();
+    }
+    auto intents = m_journal.intents();
+    if (!intents) {
+        return intents.error();
+    }
+    m_intents.clear();
+    for (auto& n : *intents) {
+        m_intents.emplace(n.name, std::move(n));
+    }
+    m_intents_loaded = true;
+    return ok_status();
+}
+
 Result<World> Daemon::snapshot(std::int64_t now_ms) {
     World w;
     w.now_ms = now_ms;
@@ -436,14 +451,13 @@ Result<World> Daemon::snapshot(std::int64_t now_ms) {
             w.cloud.emplace(n.name, std::move(n));
         }
     }
-    auto intents = m_journal.intents();
-    if (!intents) {
-        return intents.error();
+    if (auto st = load_intents(); !st) {
+        return st.error();
     }
+    w.intents = m_intents;
     bool wants_arrays = false;
-    for (auto& n : *intents) {
+    for (const auto& [name, n] : w.intents) {
         wants_arrays = wants_arrays || n.phase == Phase::k_requested;
-        w.intents.emplace(n.name, std::move(n));
     }
     if (m_arrays.empty() || now_ms - m_arrays_fetched_ms > k_array_refresh_ms ||
         (wants_arrays && now_ms - m_arrays_fetched_ms > 30000)) {
@@ -929,7 +943,6 @@ Status Daemon::pass_once(std::int64_t now_ms) {
         m_health = std::move(health);
         world->health = m_health;
     }
-    m_intents = world->intents;
     Plan plan = reconcile(*world, settings());
     execute(plan, *world);
     count_nodes(*world);
@@ -1315,10 +1328,13 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
             } else {
                 failed_passes = 0;
             }
-            // A pass over 10,000 nodes frees tens of MB: give them back. Keeping them (a high
-            // trim threshold, no trim) saved page faults but left the heap fragmented: the
-            // peak grew from 54 to 68 MB at 10,000 nodes (bench/scale_bench.sh).
-            ::malloc_trim(0);
+            // A pass over 10,000 nodes frees tens of MB. Given back before a long wait (idle:
+            // sync_period); kept while busy, when the next pass comes a poll_fast later and
+            // builds the same again: had it to fault every page back in, that was 5,000 faults
+            // and 70 ms of a 10,000-node pass (bench/scale_bench.sh, issue 16).
+            if (!daemon.busy()) {
+                ::malloc_trim(0);
+            }
             // Busy: poll fast; while passes fail (API down), back off 1, 2, 4 s... up to
             // sync_period, so an outage is not hammered.
             auto wait = daemon.busy() ? std::min(poll_fast, config->daemon.sync_period)

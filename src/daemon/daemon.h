@@ -72,6 +72,8 @@ class Daemon {
     // True when Slurm listed `name` as a CLOUD node at the last read (the prolog gate's test).
     bool is_cloud_node(const std::string& name) const { return m_slurm_cloud.contains(name); }
     const DaemonStats& stats() const { return m_stats; }
+    // The nodes' intents as journaled (read from the journal once, kept since).
+    const std::map<std::string, NodeIntent>& intents() const { return m_intents; }
     // Reads the price file when a node array has a budget (see SpendTracker::load_prices).
     Status load_prices() { return m_spend.load_prices(); }
     const std::map<std::string, ArrayHealth>& health() const { return m_health; }
@@ -113,6 +115,8 @@ class Daemon {
     void forget_retries(const World& world, const Plan& plan, std::int64_t now_ms);
     void fail_waiting_nodes(const Error& error, std::int64_t now_ms);
     Status read_slurm_cloud_nodes();
+    // Reads the journal's intents into m_intents, the first time.
+    Status load_intents();
     // Runs the part of `update` that names Slurm's cloud nodes (reading them again once per
     // plan, `refreshed`, when a name is missing); logs the names it leaves out.
     void update_slurm(const NodeUpdate& update, bool& refreshed);
@@ -148,8 +152,9 @@ class Daemon {
     std::map<std::string, std::int64_t> m_retry;  // `cloudburst retry` nodes -> when asked
     SpendTracker m_spend;                         // VM lifetimes and budgets; refers to m_config
     EventLog m_events;
-    // The intents as the last snapshot and every change journaled since left them.
+    // The journal's intents: read from it once (load_intents), then changed with every write.
     std::map<std::string, NodeIntent> m_intents;
+    bool m_intents_loaded = false;
     // Nodes whose slurmd registered and that have had no job yet -> when they registered.
     std::map<std::string, std::int64_t> m_awaiting_job;
 };

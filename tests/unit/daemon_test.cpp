@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -328,6 +329,61 @@ TEST_F(DaemonTest, ResumeInAnArrayThatIsBackedOffIsLeftToThePass) {
     spool(HookKind::k_resume, "hpc-2");
     ASSERT_TRUE(d.intake(m_now));
     EXPECT_EQ(m_cloud.create_calls.size(), calls);
+}
+
+// The daemon reads the journal's intents once and keeps them: after each intake and pass,
+// through a failed create, a retry, VMs coming up, a suspend and a restart, what it holds is
+// what the journal holds, field by field.
+TEST_F(DaemonTest, TheIntentsTheDaemonKeepsAreTheJournalsAfterEveryStep) {
+    const auto rows = [](const auto& intents) {
+        std::vector<std::string> out;
+        for (const auto& n : intents) {
+            out.push_back(n.name + " " + n.nodearray + " " + std::string(to_string(n.desired)) +
+                          " " + std::string(to_string(n.phase)) + " " + std::to_string(n.since_ms) +
+                          " " + std::to_string(n.deadline_ms) + " " + n.operation_id + " " +
+                          n.private_ip + " " + n.last_reason + " " + std::to_string(n.attempts));
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    const auto expect_journal = [&](const Daemon& d, const std::string& when) {
+        auto journaled = m_journal->intents();
+        ASSERT_TRUE(journaled);
+        std::vector<NodeIntent> kept;
+        for (const auto& [name, n] : d.intents()) {
+            kept.push_back(n);
+        }
+        EXPECT_EQ(rows(kept), rows(*journaled)) << when;
+    };
+    {
+        Daemon d(m_config, m_cloud, m_slurm, *m_journal);
+        step(d);
+        spool(HookKind::k_resume, "hpc-[1-2]");
+        m_cloud.fail_next = make_error(ErrorKind::k_transient, "HTTP 503");
+        ASSERT_TRUE(d.intake(m_now));
+        expect_journal(d, "after a failed intake-time create");
+        EXPECT_FALSE(d.intents().empty());
+        for (int i = 0; i < 40 && m_cloud.create_calls.empty(); ++i) {
+            m_now += 5000;  // past the backoff
+            step(d);
+        }
+        ASSERT_FALSE(m_cloud.create_calls.empty());
+        expect_journal(d, "after the pass's create");
+        m_cloud.make_ready("hpc-1");
+        step(d);
+        expect_journal(d, "after hpc-1's VM is ready");
+        spool(HookKind::k_resume, "hpc-3");
+        spool(HookKind::k_suspend, "hpc-2");
+        step(d);
+        expect_journal(d, "after a resume and a suspend in one intake");
+        m_cloud.finish_shutdowns();
+        step(d);
+        expect_journal(d, "after the shutdown finished");
+    }
+    Daemon restarted(m_config, m_cloud, m_slurm, *m_journal);
+    step(restarted);
+    expect_journal(restarted, "after a restart");
+    EXPECT_EQ(restarted.intents().size(), 3u);
 }
 
 // `cloudburst buckets reset hpc` spools a reset: the daemon forgets the array's backoff and
