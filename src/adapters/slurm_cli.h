@@ -86,6 +86,7 @@ class SlurmCli final : public Scheduler {
         const std::vector<std::string>& args,
         const std::function<void(std::string_view)>& on_out = {}) const;
     SlurmCliOptions m_options;
+    std::size_t m_nodes_last = 0;  // how many nodes the last nodes() read
 };
 
 // The last check before names and addresses become scontrol arguments: every name a plain node

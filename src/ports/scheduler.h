@@ -26,7 +26,6 @@ struct SlurmNode {
     std::string node_addr;
     std::string node_hostname;
     std::vector<std::string> features;
-    std::vector<std::string> partitions;
     std::string reason;
 };
 
