@@ -948,6 +948,7 @@ Status Daemon::pass_once(std::int64_t now_ms) {
     count_nodes(*world);
     m_bootstrap = std::move(plan.bootstrap);
     forget_retries(*world, plan, now_ms);
+    m_last_pass_changed = !plan.changed.empty();
     m_busy = false;
     for (const auto& [name, n] : world->intents) {
         m_busy = m_busy || in_flight(n);
@@ -1329,10 +1330,12 @@ Result<int> run_daemon(const DaemonRunOptions& options) {
                 failed_passes = 0;
             }
             // A pass over 10,000 nodes frees tens of MB. Given back before a long wait (idle:
-            // sync_period); kept while busy, when the next pass comes a poll_fast later and
-            // builds the same again: had it to fault every page back in, that was 5,000 faults
-            // and 70 ms of a 10,000-node pass (bench/scale_bench.sh, issue 16).
-            if (!daemon.busy()) {
+            // sync_period) and after a pass that changed nodes (a burst's plans, journal
+            // writes and create threads leave garbage of their own); kept while busy with
+            // nothing changing, when the next pass comes a poll_fast later and builds the same
+            // again: had it to fault every page back in, that was 5,000 faults and 70 ms of a
+            // 10,000-node pass (bench/scale_bench.sh, issue 16).
+            if (!daemon.busy() || daemon.last_pass_changed()) {
                 ::malloc_trim(0);
             }
             // Busy: poll fast; while passes fail (API down), back off 1, 2, 4 s... up to

@@ -69,6 +69,8 @@ class Daemon {
 
     // True while any node is on its way up or down (the loop then polls faster).
     bool busy() const { return m_busy; }
+    // True when the last pass changed any node's intent.
+    bool last_pass_changed() const { return m_last_pass_changed; }
     // True when Slurm listed `name` as a CLOUD node at the last read (the prolog gate's test).
     bool is_cloud_node(const std::string& name) const { return m_slurm_cloud.contains(name); }
     const DaemonStats& stats() const { return m_stats; }
@@ -145,6 +147,7 @@ class Daemon {
     bool m_cloud_ok = false;        // the last pass's snapshot read the node list
     std::int64_t m_create_seq = 0;  // makes each create call's requestId unique
     bool m_busy = false;
+    bool m_last_pass_changed = false;
     bool m_intake_wants_pass = true;
     // Refused spool files that could not be renamed, already logged and journaled.
     std::map<std::string, std::string> m_reported_bad;
