@@ -318,7 +318,8 @@ SlurmNodeState parse_node_state(std::string_view text) {
             base.pop_back();
         }
         state.base = base;
-        state.flags.insert(parts.begin() + 1, parts.end());
+        state.flags.assign(std::make_move_iterator(parts.begin() + 1),
+                           std::make_move_iterator(parts.end()));
     }
     return state;
 }

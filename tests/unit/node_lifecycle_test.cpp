@@ -92,8 +92,8 @@ struct Cluster {
         SlurmNode s;
         s.name = name;
         s.state.base = base;
-        s.state.flags = std::move(flags);
-        s.state.flags.insert("CLOUD");
+        flags.insert("CLOUD");
+        s.state.flags.assign(flags.begin(), flags.end());
         s.reason = reason;
         w.slurm[name] = s;
     }

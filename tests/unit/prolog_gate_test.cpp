@@ -21,7 +21,7 @@ SlurmNode node(const std::string& name, const std::string& base, std::set<std::s
     SlurmNode n;
     n.name = name;
     n.state.base = base;
-    n.state.flags = std::move(flags);
+    n.state.flags.assign(flags.begin(), flags.end());
     return n;
 }
 
@@ -129,7 +129,7 @@ TEST(GateTable, ReleasesAGateWhenItsCloudNodesRegister) {
         {"hpc-2", node("hpc-2", "ALLOCATED", {"CLOUD", "POWERING_UP"})}};
     EXPECT_TRUE(gates.release(slurm, 1000).empty());
     EXPECT_EQ(a.answer(), "waiting");
-    slurm["hpc-2"].state.flags.erase("POWERING_UP");
+    std::erase(slurm["hpc-2"].state.flags, "POWERING_UP");
     EXPECT_EQ(gates.release(slurm, 2000), std::vector<std::string>{"7"});
     EXPECT_EQ(a.answer(), "go\n");
     EXPECT_TRUE(gates.empty());
