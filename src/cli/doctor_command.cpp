@@ -15,6 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "adapters/cyclecloud_options.h"
 #include "adapters/slurm_cli.h"
@@ -200,34 +201,47 @@ CheckResult check_sched_export_files(const DoctorOptions& o) {
     return check_sched_export(files, o.sched_dir);
 }
 
-// InfiniBand VM sizes in node arrays without placement groups (core/doctor_checks.h).
-CheckResult check_placement(const Config& config) {
+// What the node-array checks read, once for all of them: the built-in SKU catalog and
+// CycleCloud's node arrays; `unread` says why they cannot run ("" when they can).
+struct ArrayFacts {
+    std::optional<SkuCatalog> catalog;
+    std::vector<NodeArray> arrays;
+    std::string unread;
+};
+
+ArrayFacts read_array_facts(const Config& config) {
+    ArrayFacts facts;
     auto catalog = SkuCatalog::parse(builtin_sku_catalog_json(), "built-in SKU catalog");
     if (!catalog) {
-        return check_skipped("placement", catalog.error().describe());
+        facts.unread = catalog.error().describe();
+        return facts;
     }
     CycleCloudRest cloud(cyclecloud_options(config));
     auto arrays = cloud.node_arrays();
     if (!arrays) {
-        return check_skipped("placement",
-                             "cannot read the node arrays: " + arrays.error().describe());
+        facts.unread = "cannot read the node arrays: " + arrays.error().describe();
+        return facts;
     }
-    return check_infiniband_placement(*arrays, *catalog, config);
+    facts.catalog = std::move(*catalog);
+    facts.arrays = std::move(*arrays);
+    return facts;
+}
+
+// InfiniBand VM sizes in node arrays without placement groups (core/doctor_checks.h).
+CheckResult check_placement(const Config& config, const ArrayFacts& facts) {
+    if (!facts.unread.empty()) {
+        return check_skipped("placement", facts.unread);
+    }
+    return check_infiniband_placement(facts.arrays, *facts.catalog, config);
 }
 
 // The dynamic node arrays against slurmctld's nodes (core/doctor_checks.h).
-CheckResult check_dynamic(const Config& config, const std::string& topology_plugin) {
-    auto catalog = SkuCatalog::parse(builtin_sku_catalog_json(), "built-in SKU catalog");
-    if (!catalog) {
-        return check_skipped("dynamic-nodes", catalog.error().describe());
+CheckResult check_dynamic(const Config& config, const ArrayFacts& facts,
+                          const std::string& topology_plugin) {
+    if (!facts.unread.empty()) {
+        return check_skipped("dynamic-nodes", facts.unread);
     }
-    CycleCloudRest cloud(cyclecloud_options(config));
-    auto arrays = cloud.node_arrays();
-    if (!arrays) {
-        return check_skipped("dynamic-nodes",
-                             "cannot read the node arrays: " + arrays.error().describe());
-    }
-    auto generated = generate_slurm_conf(*arrays, *catalog, config, "", topology_plugin);
+    auto generated = generate_slurm_conf(facts.arrays, *facts.catalog, config, "", topology_plugin);
     if (!generated) {
         return check_skipped("dynamic-nodes", generated.error().describe());
     }
@@ -237,7 +251,7 @@ CheckResult check_dynamic(const Config& config, const std::string& topology_plug
         return check_skipped("dynamic-nodes",
                              "cannot read slurmctld's nodes: " + existing.error().describe());
     }
-    return check_dynamic_nodes(*arrays, *generated, *existing);
+    return check_dynamic_nodes(facts.arrays, *generated, *existing);
 }
 
 CheckResult check_daemon(const Config& config) {
@@ -342,9 +356,10 @@ std::vector<CheckResult> run_checks(const DoctorOptions& o) {
                                  : check_problem("CycleCloud", diagnosis.message));
     if (diagnosis.ok()) {
         out.push_back(check_clock_skew(cyclecloud_date(cfg), std::chrono::system_clock::now()));
-        out.push_back(check_placement(cfg));
+        const ArrayFacts facts = read_array_facts(cfg);
+        out.push_back(check_placement(cfg, facts));
         out.push_back(check_dynamic(
-            cfg, read ? read->settings.get("TopologyPlugin").value_or("") : std::string()));
+            cfg, facts, read ? read->settings.get("TopologyPlugin").value_or("") : std::string()));
     } else {
         out.push_back(check_skipped("clock", "CycleCloud cannot be reached"));
         out.push_back(check_skipped("placement", "CycleCloud cannot be reached"));

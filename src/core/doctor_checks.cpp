@@ -1004,27 +1004,16 @@ CheckResult check_dynamic_nodes(const std::vector<NodeArray>& arrays,
             differences.insert(differences.end(), plan->mismatches.begin(), plan->mismatches.end());
         }
     }
-    const auto joined = [](const std::vector<std::string>& items) {
-        std::string out;
-        for (const auto& i : items) {
-            out += (out.empty() ? "" : "; ") + i;
-        }
-        return out;
-    };
     if (!problems.empty()) {
-        return check_problem("dynamic-nodes", joined(problems));
+        return check_problem("dynamic-nodes", join(problems, "; "));
     }
     if (!differences.empty()) {
-        return check_warning("dynamic-nodes", joined(differences));
+        return check_warning("dynamic-nodes", join(differences, "; "));
     }
     if (present.empty()) {
         return check_ok("dynamic-nodes", "no dynamic node arrays");
     }
-    std::string names;
-    for (const auto& p : present) {
-        names += (names.empty() ? "" : ",") + p;
-    }
-    return check_ok("dynamic-nodes", "slurmctld has the dynamic nodes " + names);
+    return check_ok("dynamic-nodes", "slurmctld has the dynamic nodes " + join(present, ","));
 }
 
 CheckResult check_infiniband_placement(const std::vector<NodeArray>& arrays,

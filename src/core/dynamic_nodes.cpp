@@ -1,6 +1,7 @@
 #include "core/dynamic_nodes.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 
@@ -133,13 +134,13 @@ Result<DynamicRangePlan> plan_dynamic_range(const DynamicRange& range,
     for (const auto& n : existing) {
         by_name.emplace(n.name, &n);
     }
-    // What slurmctld prints for each compared key of the spec.
-    const std::vector<std::pair<std::string_view, std::string>> wanted{
-        {"CPUs", range.field("CPUs")},
-        {"RealMemory", range.field("RealMemory")},
-        {"Feature", range.field("Feature")},
-        {"Gres", range.field("Gres")},
-        {"Weight", range.field("Weight")}};
+    // Each compared key of the spec, and what slurmctld prints for it.
+    constexpr std::array<std::pair<std::string_view, std::string ExistingNode::*>, 5> k_compared{
+        {{"CPUs", &ExistingNode::cpus},
+         {"RealMemory", &ExistingNode::real_memory},
+         {"Feature", &ExistingNode::features},
+         {"Gres", &ExistingNode::gres},
+         {"Weight", &ExistingNode::weight}}};
     DynamicRangePlan plan;
     std::vector<std::string> missing;
     for (const auto& name : list->expand()) {
@@ -156,12 +157,9 @@ Result<DynamicRangePlan> plan_dynamic_range(const DynamicRange& range,
                                       "its NodeName line out of the site's configuration");
             continue;
         }
-        for (const auto& [key, want] : wanted) {
-            const std::string& have = key == "CPUs"         ? n.cpus
-                                      : key == "RealMemory" ? n.real_memory
-                                      : key == "Feature"    ? n.features
-                                      : key == "Gres"       ? n.gres
-                                                            : n.weight;
+        for (const auto& [key, member] : k_compared) {
+            const std::string want = range.field(key);
+            const std::string& have = n.*member;
             // Slurm adds the socket binding to a registered node's Gres ("gpu:a100:1(S:0)").
             const std::string shown = key == "Gres" ? have.substr(0, have.find('(')) : have;
             if (shown != want) {

@@ -113,17 +113,21 @@ std::string range_refusal(const NodeRange& r, const std::set<std::string>& array
     return {};
 }
 
+// How many nodes range `r` of array `a` has: its VM size's, within the array's own limit.
+int range_node_count(const NodeArray& a, const NodeRange& r) {
+    const int count = bucket_of(a, r.machine_type).max_count;
+    return a.max_count > 0 ? std::min(count, a.max_count) : count;
+}
+
 // Whether array `a` makes scale write topology.conf switches (core/topology_conf.h): with
 // partition placement, one of its VM sizes has more nodes than one placement group holds.
 bool needs_switches(const NodeArray& a, Placement placement) {
     std::vector<TopologyArray> ranges;
     for (const auto& r : node_ranges(a)) {
-        if (!r.valid) {
-            continue;
+        if (r.valid) {
+            ranges.push_back({r.name, range_node_count(a, r), placement,
+                              placement_group_size(a, r.machine_type)});
         }
-        const int max = bucket_of(a, r.machine_type).max_count;
-        ranges.push_back({r.name, a.max_count > 0 ? std::min(max, a.max_count) : max, placement,
-                          placement_group_size(a, r.machine_type)});
     }
     return needs_switches(ranges);
 }
@@ -162,10 +166,7 @@ Result<RangeLines> range_lines(const NodeArray& a, const NodeRange& r, const Sku
                            "but Slurm is told " +
                            std::to_string(gpus) + " (" + b.machine_type + "): make them the same");
     }
-    int count = b.max_count;
-    if (a.max_count > 0) {
-        count = std::min(count, a.max_count);
-    }
+    const int count = range_node_count(a, r);
     std::ostringstream nodes;
     nodes << ": " << b.machine_type << " (" << vcpus << " vCPUs, " << pcpus << " cores, "
           << memory_gb << " GB" << (gpus > 0 ? ", " + std::to_string(gpus) + " GPUs" : "")

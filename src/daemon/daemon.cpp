@@ -720,14 +720,13 @@ void Daemon::reset_array(const std::string& array) {
 // Nodes waiting to be created fail now with the reason in Slurm, instead of timing out
 // silently; their node arrays' breakers open.
 void Daemon::fail_waiting_nodes(const Error& error, std::int64_t now_ms) {
-    auto intents = m_journal.intents();
-    if (!intents) {
+    if (!load_intents()) {
         return;
     }
     const std::string reason = "cloudburst: permanent: " + error.describe();
     Plan plan;
     std::map<std::string, ArrayHealth> health = m_health;
-    for (auto& n : *intents) {
+    for (auto [name, n] : m_intents) {  // copies: m_intents changes when the plan is journaled
         if (n.desired != Desired::k_powered_up || n.phase != Phase::k_requested) {
             continue;
         }

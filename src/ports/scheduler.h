@@ -14,7 +14,7 @@
 namespace cb {
 
 // Slurm's node state: one base state plus flags, parsed by name ("IDLE+CLOUD+POWERED_DOWN").
-// Unknown flags are kept in `other_flags` and otherwise ignored.
+// Unknown flags are kept with the known ones and otherwise ignored.
 struct SlurmNodeState {
     std::string base;  // "IDLE", "DOWN", "ALLOCATED", "MIXED", ...
     // Known and unknown flag names, upper case, in Slurm's order: a few a node, so a list,
