@@ -218,17 +218,21 @@ wait_for() {
   done
 }
 
-# Picks NNN in 100..199 whose bridge name and subnet nobody uses, and creates the bridge,
-# under a machine-wide lock so two testbeds starting at once do not pick the same one.
+# Picks NNN in 100..199 whose bridge name, subnet and none-backend route (its metric is NNN)
+# nobody uses, and creates the bridge, under a machine-wide lock so two testbeds starting at
+# once do not pick the same one. A route left by a testbed that was never taken down would
+# otherwise make this one's `ip route add` fail ("File exists").
 make_bridge() {
   exec 9>/run/lock/cloudburst-testbed.lock
   flock -w 30 9 || die "cannot lock /run/lock/cloudburst-testbed.lock"
-  local n used
+  local n used routes
   used=$(ip -o -4 addr show | awk '{print $4}')
+  routes=$(ip route show type unreachable)
   for n in $(seq 100 199); do
     ip link show "cbtb$n" >/dev/null 2>&1 && continue
     grep -q "^198\.18\.$n\." <<<"$used" && continue
     ip netns list | grep -q "^cb-tb$n" && continue
+    grep -qE "^unreachable 198\.18\.0\.0/18 metric $n( |\$)" <<<"$routes" && continue
     index=$n
     break
   done
