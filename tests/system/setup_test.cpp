@@ -222,7 +222,11 @@ TEST_F(SetupScheduler, RefusesToExportToTheWorld) {
 class TestAccount {
   public:
     TestAccount() : m_name("cbsetup" + std::to_string(::getpid() % 100000)) {
-        for (unsigned id = 47000; id < 60000; ++id) {
+        // From a point of this process's own: two tests at once (the 22.05 and 24.11 runs)
+        // starting from 47000 both took 47000, and one's useradd failed ("not unique").
+        const unsigned start = 47000 + static_cast<unsigned>(::getpid()) % 10000;
+        for (unsigned n = 0; n < 13000; ++n) {
+            const unsigned id = 47000 + (start - 47000 + n) % 13000;
             if (::getpwuid(id) == nullptr && ::getgrgid(id) == nullptr) {
                 m_id = id;
                 break;
